@@ -1,0 +1,110 @@
+/* Internal declarations shared by the shim's translation units. */
+#ifndef CLT_INTERNAL_H
+#define CLT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <CL/cl_icd.h>
+#include "cltrace_format.h"
+
+#define CLT_HIDDEN __attribute__((visibility("hidden")))
+#define CLT_EXPORT __attribute__((visibility("default")))
+
+/* ---- options.c: one field per CLT_OPTION ---- */
+typedef struct {
+#define CLT_OPTION(name, kind, def, flag, help) CLT_OPT_TYPE_##kind name;
+#define CLT_OPT_TYPE_STR const char *
+#define CLT_OPT_TYPE_INT long
+#define CLT_OPT_TYPE_BOOL int
+#include "cltrace_options.def"
+#undef CLT_OPTION
+} clt_options;
+
+extern clt_options clt_opt;
+extern int clt_on;                 /* CLTRACE_DIR set: trace; else inert */
+void clt_options_load(void);
+void clt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- core.c ---- */
+void clt_init(const char *mode);   /* idempotent; parses env */
+extern const char *clt_mode;
+uint32_t clt_tid(void);            /* cached gettid */
+void clt_exit_flush(void);
+void clt_register_exit(void);
+uint64_t clt_dropped(void);
+
+static inline uint64_t clt_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- capture.c: records ---- */
+extern uint64_t clt_seq_counter;
+static inline uint64_t clt_next_seq(void)
+{
+    return __atomic_add_fetch(&clt_seq_counter, 1, __ATOMIC_RELAXED);
+}
+/* Reserve `size` bytes (multiple of 8) in this thread's chunk; NULL if the
+ * capture cannot be written. Fill from byte 8 on, then clt_commit. */
+void *clt_reserve(uint32_t size);
+void clt_commit(void *rec, uint16_t type, uint32_t size);
+/* Size of a record with `fixed` bytes plus strings (lengths incl. NUL), 8-aligned. */
+static inline uint32_t clt_rec_size(size_t fixed, size_t strings)
+{
+    return (uint32_t)((fixed + strings + 7) & ~(size_t)7);
+}
+uint32_t clt_max_string(void);     /* longest single string a record may carry */
+void clt_capture_atfork_child(void);
+extern unsigned clt_generation;    /* bumped in a fork child */
+
+/* Record helpers (capture.c). Strings may be NULL. */
+void clt_write_note(uint32_t code, uint64_t value, const char *msg);
+void clt_write_process(void);
+
+/* ---- next dispatch: implemented per mode (layer.c / preload.c) ---- */
+const struct _cl_icd_dispatch *clt_next(const void *obj);
+/* Dispatch for calls with no object (clGetExtensionFunctionAddress). */
+const struct _cl_icd_dispatch *clt_next_global(void);
+
+/* ---- objects.c ---- */
+void clt_mem_add(cl_mem m, uint64_t size);
+uint64_t clt_mem_size(const void *m);      /* 0 when unknown */
+void clt_mem_del(cl_mem m);
+void clt_kernel_reset(cl_kernel k, cl_uint nargs);
+void clt_kernel_clone(cl_kernel src, cl_kernel dst);
+void clt_kernel_setarg(cl_kernel k, cl_uint idx, uint64_t bytes);
+uint64_t clt_kernel_argbytes(cl_kernel k);
+void clt_queue_add(cl_command_queue q, cl_command_queue_properties app, int forced,
+                   const cl_queue_properties *app_array);
+int clt_queue_lookup(cl_command_queue q, cl_command_queue_properties *app, int *forced,
+                     cl_queue_properties *array, size_t *array_bytes);
+void clt_queue_del(cl_command_queue q);
+int clt_device_first_seen(cl_device_id d);  /* 1 the first time */
+void clt_objects_atfork_child(void);
+
+/* ---- pending.c ---- */
+void clt_pending_add(cl_event ev, uint64_t seq, cl_command_queue q);
+void clt_pending_harvest_queue(cl_command_queue q);  /* after clFinish(q) */
+void clt_pending_poll_all(void);                     /* non-blocking */
+void clt_pending_exit(void);                         /* at exit */
+void clt_pending_atfork_child(void);
+
+/* ---- records.c ---- */
+void clt_write_device(cl_device_id dev);
+void clt_write_queue(cl_command_queue q, cl_context ctx, cl_device_id dev, cl_command_queue_properties app,
+                     cl_command_queue_properties used, cl_int err);
+void clt_write_program(cl_program p, cl_context ctx, uint64_t t0, uint64_t t1, cl_int err, uint32_t kind,
+                       const char *options);
+void clt_write_kernel(cl_kernel k);
+void clt_write_mem(cl_mem m, uint64_t size, cl_mem_flags flags);
+uint64_t clt_write_launch(uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
+                          const size_t *off, const size_t *gws, const size_t *lws, cl_int err, uint32_t flags);
+
+/* ---- hooks.c ---- */
+void clt_hooks_fill(struct _cl_icd_dispatch *d, cl_uint n);  /* layer: put hooks in table */
+void *clt_hook_lookup(const char *name);                      /* hook by API name, or NULL */
+
+#endif

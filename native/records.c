@@ -1,0 +1,190 @@
+/* Records that describe OpenCL objects and launches, read through the next
+ * dispatch (never through the app-visible entry points). */
+#include <string.h>
+#include "clt.h"
+
+#define NX(obj) clt_next(obj)
+
+void clt_write_device(cl_device_id dev)
+{
+    const struct _cl_icd_dispatch *d = NX(dev);
+    char name[256] = "", vendor[256] = "", driver[128] = "", plat[256] = "";
+    cl_platform_id pid = NULL;
+    cl_device_type type = 0;
+    size_t wg = 0;
+    cl_ulong gmem = 0;
+    cl_uint cu = 0, mhz = 0;
+    size_t ln, lv, ld, lp;
+    uint32_t sz;
+    clt_device *r;
+
+    d->clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL);
+    d->clGetDeviceInfo(dev, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof pid, &pid, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    d->clGetDeviceInfo(dev, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof mhz, &mhz, NULL);
+    if (pid)
+        NX(pid)->clGetPlatformInfo(pid, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL);
+    ln = strlen(name), lv = strlen(vendor), ld = strlen(driver), lp = strlen(plat);
+    sz = clt_rec_size(sizeof *r, ln + lv + ld + lp + 4);
+    if (!(r = clt_reserve(sz)))
+        return;
+    r->seq = clt_next_seq();
+    r->device = (uintptr_t)dev;
+    r->platform = (uintptr_t)pid;
+    r->device_type = type;
+    r->max_work_group_size = wg;
+    r->global_mem_size = gmem;
+    r->compute_units = cu;
+    r->max_clock_mhz = mhz;
+    r->len_name = (uint32_t)ln, r->len_vendor = (uint32_t)lv;
+    r->len_driver = (uint32_t)ld, r->len_platform = (uint32_t)lp;
+    char *s = (char *)(r + 1);
+    memcpy(s, name, ln + 1), s += ln + 1;
+    memcpy(s, vendor, lv + 1), s += lv + 1;
+    memcpy(s, driver, ld + 1), s += ld + 1;
+    memcpy(s, plat, lp + 1);
+    clt_commit(r, CLT_REC_DEVICE, sz);
+}
+
+void clt_write_queue(cl_command_queue q, cl_context ctx, cl_device_id dev,
+                        cl_command_queue_properties app, cl_command_queue_properties used, cl_int err)
+{
+    uint32_t sz = clt_rec_size(sizeof(clt_queue), 0);
+    clt_queue *r;
+    clt_register_exit();
+    if (dev && clt_device_first_seen(dev))
+        clt_write_device(dev);
+    if (!(r = clt_reserve(sz)))
+        return;
+    r->seq = clt_next_seq();
+    r->t_ns = clt_now();
+    r->queue = (uintptr_t)q;
+    r->context = (uintptr_t)ctx;
+    r->device = (uintptr_t)dev;
+    r->app_properties = app;
+    r->used_properties = used;
+    r->error = err;
+    clt_commit(r, CLT_REC_QUEUE, sz);
+}
+
+void clt_write_program(cl_program p, cl_context ctx, uint64_t t0, uint64_t t1, cl_int err,
+                          uint32_t kind, const char *options)
+{
+    size_t lo = options ? strlen(options) : 0;
+    uint32_t sz;
+    clt_program *r;
+    if (lo > clt_max_string())
+        lo = clt_max_string();
+    if (!ctx && p)
+        NX(p)->clGetProgramInfo(p, CL_PROGRAM_CONTEXT, sizeof ctx, &ctx, NULL);
+    sz = clt_rec_size(sizeof *r, lo + 1);
+    if (!(r = clt_reserve(sz)))
+        return;
+    r->seq = clt_next_seq();
+    r->program = (uintptr_t)p;
+    r->context = (uintptr_t)ctx;
+    r->t_start_ns = t0;
+    r->t_end_ns = t1;
+    r->error = err;
+    r->kind = kind;
+    r->len_options = (uint32_t)lo;
+    memcpy(r + 1, options ? options : "", lo);
+    ((char *)(r + 1))[lo] = '\0';
+    clt_commit(r, CLT_REC_PROGRAM, sz);
+}
+
+void clt_write_kernel(cl_kernel k)
+{
+    const struct _cl_icd_dispatch *d = NX(k);
+    char name[256] = "", attrs[512] = "";
+    cl_program prog = NULL;
+    cl_device_id devs[16];
+    size_t devbytes = 0, wg = 0, mult = 0, ln, la;
+    cl_uint nargs = 0;
+    uint32_t sz;
+    clt_kernel *r;
+
+    d->clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, NULL);
+    if (d->clGetKernelInfo(k, CL_KERNEL_ATTRIBUTES, sizeof attrs - 1, attrs, NULL) != CL_SUCCESS)
+        attrs[0] = '\0';
+    d->clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof nargs, &nargs, NULL);
+    d->clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof prog, &prog, NULL);
+    if (prog && NX(prog)->clGetProgramInfo(prog, CL_PROGRAM_DEVICES, sizeof devs, devs, &devbytes) ==
+                    CL_SUCCESS && devbytes >= sizeof devs[0]) {
+        d->clGetKernelWorkGroupInfo(k, devs[0], CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+        d->clGetKernelWorkGroupInfo(k, devs[0], CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                    sizeof mult, &mult, NULL);
+    }
+    clt_kernel_reset(k, nargs);
+    ln = strlen(name), la = strlen(attrs);
+    sz = clt_rec_size(sizeof *r, ln + la + 2);
+    if (!(r = clt_reserve(sz)))
+        return;
+    r->seq = clt_next_seq();
+    r->kernel = (uintptr_t)k;
+    r->program = (uintptr_t)prog;
+    r->work_group_size = wg;
+    r->preferred_multiple = mult;
+    r->num_args = nargs;
+    r->len_name = (uint32_t)ln;
+    r->len_attributes = (uint32_t)la;
+    memcpy(r + 1, name, ln + 1);
+    memcpy((char *)(r + 1) + ln + 1, attrs, la + 1);
+    clt_commit(r, CLT_REC_KERNEL, sz);
+}
+
+void clt_write_mem(cl_mem m, uint64_t size, cl_mem_flags flags)
+{
+    uint32_t sz = clt_rec_size(sizeof(clt_mem), 0);
+    clt_mem *r;
+    if (!m)
+        return;
+    clt_mem_add(m, size);
+    if (!(r = clt_reserve(sz)))
+        return;
+    r->seq = clt_next_seq();
+    r->mem = (uintptr_t)m;
+    r->size = size;
+    r->flags = flags;
+    clt_commit(r, CLT_REC_MEM, sz);
+}
+
+/* ---- launches ---- */
+
+uint64_t clt_write_launch(uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
+                             const size_t *off, const size_t *gws, const size_t *lws, cl_int err,
+                             uint32_t flags)
+{
+    uint32_t sz = clt_rec_size(sizeof(clt_launch), 0);
+    clt_launch *r = clt_reserve(sz);
+    uint64_t seq = clt_next_seq();
+    if (!r)
+        return seq;
+    r->seq = seq;
+    r->t_enqueue_ns = t0;
+    r->t_return_ns = t1;
+    r->queue = (uintptr_t)q;
+    r->kernel = (uintptr_t)k;
+    r->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(k) : 0;
+    for (cl_uint i = 0; i < CLT_MAX_DIMS; i++) {
+        r->offset[i] = (off && i < dim) ? off[i] : 0;
+        r->global[i] = (gws && i < dim) ? gws[i] : 0;
+        r->local[i] = (lws && i < dim) ? lws[i] : 0;
+    }
+    if (!lws)
+        flags |= CLT_LAUNCH_LOCAL_NULL;
+    if (!off)
+        flags |= CLT_LAUNCH_OFFSET_NULL;
+    r->tid = clt_tid();
+    r->error = err;
+    r->work_dim = dim;
+    r->flags = flags;
+    clt_commit(r, CLT_REC_LAUNCH, sz);
+    return seq;
+}
+

@@ -1,0 +1,109 @@
+"""Build and install cltrace.
+
+The native shim is not a Python extension: it is loaded into arbitrary
+processes (C programs built with -z now, run with LD_BIND_NOW=1), so it must
+not reference libpython. build_ext therefore compiles native/*.c into plain
+shared objects with the setuptools compiler and drops them, together with the
+headers the Python side reads, into cltrace/_native/.
+"""
+import os
+import shutil
+import sys
+
+from setuptools import find_packages, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.dist import Distribution
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NATIVE = os.path.join(HERE, "native")
+
+COMMON_CFLAGS = ["-O2", "-g", "-fPIC", "-fvisibility=hidden", "-std=gnu11", "-Wall", "-Wextra",
+                 "-Wno-unused-parameter", "-Wno-deprecated-declarations", "-pthread",
+                 "-DCL_TARGET_OPENCL_VERSION=300", "-DCL_USE_DEPRECATED_OPENCL_1_2_APIS"]
+
+# (output path inside cltrace/_native, sources, extra cflags, extra link flags)
+CORE = ["core.c", "capture.c", "hooks.c", "records.c", "options.c", "pending.c", "objects.c"]
+TARGETS = [
+    ("libcltrace_layer.so", CORE + ["layer.c"], ["-DCLT_MODE_LAYER"], []),
+    ("libcltrace_preload.so", CORE + ["preload.c"], ["-DCLT_MODE_PRELOAD"], []),
+    ("shadow/libOpenCL.so.1", ["shadow.c"], ["-DCLT_MODE_SHADOW"],
+     ["-Wl,-soname,libOpenCL.so.1", "-Wl,--version-script=" + os.path.join(NATIVE, "shadow.map")]),
+]
+SHIPPED_HEADERS = ["cltrace_format.h", "cltrace_options.def", "include/cltrace.h"]
+
+
+class BuildNative(build_ext):
+    """Compile the shim libraries (no libpython) next to the package."""
+
+    def run(self):
+        super().run()
+        from distutils.ccompiler import new_compiler
+        from distutils.sysconfig import customize_compiler
+
+        cc = new_compiler(force=self.force)
+        customize_compiler(cc)
+        # customize_compiler copies Python's own CFLAGS/LDSHARED; keep only the compiler.
+        if cc.compiler_type == "unix":
+            cc.set_executables(linker_so=[cc.compiler[0], "-shared"])
+        out_root = self._package_dir()
+        tmp = os.path.join(self.build_temp, "native")
+        for out, sources, cflags, ldflags in TARGETS:
+            srcs = [os.path.join("native", s) for s in sources]
+            missing = [s for s in srcs if not os.path.exists(os.path.join(HERE, s))]
+            if missing:
+                raise SystemExit("cltrace build: missing native sources: %s" % ", ".join(missing))
+            objs = cc.compile(srcs, output_dir=os.path.join(tmp, out.replace("/", "_")),
+                              include_dirs=[NATIVE, os.path.join(NATIVE, "include")],
+                              extra_preargs=COMMON_CFLAGS + cflags)
+            dest = os.path.join(out_root, out)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            cc.link_shared_object(objs, dest, libraries=["dl", "pthread"],
+                                  extra_preargs=["-pthread", "-Wl,-z,now", "-Wl,-z,defs"] + ldflags)
+        for h in SHIPPED_HEADERS:
+            dest = os.path.join(out_root, os.path.basename(h))
+            shutil.copyfile(os.path.join(NATIVE, h), dest)
+
+    def _package_dir(self):
+        if self.inplace or getattr(self, "editable_mode", False):
+            return os.path.join(HERE, "cltrace", "_native")
+        return os.path.join(self.build_lib, "cltrace", "_native")
+
+    def get_outputs(self):
+        root = self._package_dir()
+        return [os.path.join(root, t[0]) for t in TARGETS] + \
+            [os.path.join(root, os.path.basename(h)) for h in SHIPPED_HEADERS]
+
+
+class BinaryDistribution(Distribution):
+    """The wheel carries a native library: it is a platform wheel."""
+
+    def has_ext_modules(self):
+        return True
+
+
+def _version():
+    ns = {}
+    with open(os.path.join(HERE, "cltrace", "_version.py")) as f:
+        exec(f.read(), ns)
+    return ns["__version__"]
+
+
+setup(
+    name="cltrace",
+    version=_version(),
+    description="OpenCL interception and kernel tracing that finds latency staircases",
+    long_description=open(os.path.join(HERE, "README.md")).read() if os.path.exists(os.path.join(HERE, "README.md")) else "",
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["cltrace", "cltrace.*"]),
+    package_data={"cltrace": ["store/*.sql"]},
+    python_requires=">=3.9",
+    install_requires=["pyopencl", "cffi", "numpy", "pandas", "rich", "matplotlib", "scipy"],
+    extras_require={"test": ["pytest", "hypothesis"]},
+    entry_points={
+        "console_scripts": ["cltrace = cltrace.cli.main:main"],
+        "pytest11": ["cltrace = cltrace.pytest_plugin"],
+    },
+    cmdclass={"build_ext": BuildNative},
+    distclass=BinaryDistribution,
+    zip_safe=False,
+)
