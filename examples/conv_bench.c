@@ -1,0 +1,308 @@
+/*
+ * conv_bench: run one CNN convolution layer on OpenCL with a given number of
+ * output channels, by one of three methods, and time it; each measured
+ * iteration is one cltrace region, so `cltrace run` can explain the latency
+ * staircase of a channel sweep (Radu et al., IISWC 2019).
+ *
+ *   conv_bench --layer resnet50.L15 --out-channels 92 --method gemm --scale 0.25 --check
+ *   conv_bench --input 56x56x64 --kernel 3 --pad 1 --out-channels 106 --method clblast
+ *
+ * Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cl_util.h"
+#include "conv_layers.h"
+#include "conv_methods.h"
+#include "../native/include/cltrace.h"
+
+static const char conv_cl_source[] =
+#include "conv_cl.inc"
+    ;
+
+static const char usage_text[] =
+    "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
+    "                  [--out-channels N] [--method gemm|direct|clblast] [--iters N] [--warmup N]\n"
+    "                  [--scale F] [--check] [--platform SUBSTR]\n"
+    "       conv_bench --list-layers | --help\n"
+    "\n"
+    "Runs one convolution layer on OpenCL and prints the median latency of --iters runs\n"
+    "(host clock, clFinish after each run). Each measured run is a cltrace region named\n"
+    "after the layer and tagged channels=N,method=M; warm-up runs are in \"<layer>.warmup\".\n"
+    "\n"
+    "  --layer NAME         built-in layer (see --list-layers), e.g. resnet50.L15, vgg16.L3\n"
+    "  --input HxWxC        custom layer input (with --kernel, --stride default 1, --pad default 0)\n"
+    "  --out-channels N     output channels (default: the layer's unpruned count; required with --input)\n"
+    "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
+    "                       direct: direct convolution, global (N,Ho,Wo), local size left to the runtime\n"
+    "                       clblast: im2col + CLBlastSgemm (m=channels, n=Ho*Wo, k=C*K*K)\n"
+    "                       (default gemm)\n"
+    "  --iters N            measured runs (default 10)\n"
+    "  --warmup N           unmeasured runs first (default 2)\n"
+    "  --scale F            multiply the input H and W by F (0 < F <= 4), e.g. 0.25 on CPUs\n"
+    "  --check              compare sampled outputs with a CPU reference (exit 1 on mismatch)\n"
+    "  --platform SUBSTR    first OpenCL platform whose name or vendor contains SUBSTR\n"
+    "  --list-layers        print the built-in layers and their numbering\n";
+
+struct options {
+    const char *layer, *input, *platform;
+    int kernel, stride, pad, out_channels, iters, warmup, check;
+    double scale;
+    enum conv_method method;
+};
+
+static int parse_int(const char *opt, const char *v, int min)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < min || x > 1000000)
+        die(EXIT_USAGE, "invalid value '%s' for %s (expected an integer >= %d)", v, opt, min);
+    return (int)x;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->kernel = o->stride = o->pad = o->out_channels = -1;
+    o->iters = 10;
+    o->warmup = 2;
+    o->scale = 1.0;
+    o->method = METHOD_GEMM;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            exit(0);
+        }
+        if (!strcmp(a, "--list-layers")) {
+            conv_layers_print(stdout);
+            exit(0);
+        }
+        if (!strcmp(a, "--check")) {
+            o->check = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            die(EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
+        static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
+                                       "--method", "--iters", "--warmup", "--scale", "--platform"};
+        int known = 0;
+        for (size_t j = 0; j < sizeof valued / sizeof *valued; ++j)
+            known |= !strcmp(a, valued[j]);
+        if (!known)
+            die(EXIT_USAGE, "unknown option '%s' (see --help)", a);
+        if (i + 1 >= argc)
+            die(EXIT_USAGE, "option %s needs a value", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--layer")) o->layer = v;
+        else if (!strcmp(a, "--input")) o->input = v;
+        else if (!strcmp(a, "--platform")) o->platform = v;
+        else if (!strcmp(a, "--kernel")) o->kernel = parse_int(a, v, 1);
+        else if (!strcmp(a, "--stride")) o->stride = parse_int(a, v, 1);
+        else if (!strcmp(a, "--pad")) o->pad = parse_int(a, v, 0);
+        else if (!strcmp(a, "--out-channels")) o->out_channels = parse_int(a, v, 1);
+        else if (!strcmp(a, "--iters")) o->iters = parse_int(a, v, 1);
+        else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
+        else if (!strcmp(a, "--method")) {
+            if (conv_method_parse(v, &o->method) != 0)
+                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct or clblast)", v);
+        } else if (!strcmp(a, "--scale")) {
+            char *end;
+            o->scale = strtod(v, &end);
+            if (!*v || *end || !(o->scale > 0.0 && o->scale <= 4.0))
+                die(EXIT_USAGE, "invalid value '%s' for --scale (expected a number in (0, 4])", v);
+        }
+    }
+}
+
+/* Resolve the layer and the problem size; *name receives the region name. */
+static void resolve_problem(const struct options *o, struct conv_problem *pb, char *name, size_t name_len)
+{
+    int h, w, c;
+    if (o->layer && o->input)
+        die(EXIT_USAGE, "--layer and --input are mutually exclusive");
+    if (o->layer) {
+        const struct conv_layer *l = conv_layer_find(o->layer);
+        if (!l)
+            die(EXIT_USAGE, "unknown layer '%s' (see --list-layers)", o->layer);
+        if (o->kernel >= 0 || o->stride >= 0 || o->pad >= 0)
+            die(EXIT_USAGE, "--kernel, --stride and --pad go with --input, not --layer");
+        h = l->h; w = l->w; c = l->c;
+        pb->k = l->k; pb->s = l->s; pb->p = l->p;
+        pb->m = o->out_channels > 0 ? o->out_channels : l->out;
+        snprintf(name, name_len, "%s", l->name);
+    } else if (o->input) {
+        char tail;
+        if (sscanf(o->input, "%dx%dx%d%c", &h, &w, &c, &tail) != 3 || h < 1 || w < 1 || c < 1)
+            die(EXIT_USAGE, "invalid value '%s' for --input (expected HxWxC, e.g. 56x56x64)", o->input);
+        if (o->kernel < 0)
+            die(EXIT_USAGE, "--input needs --kernel");
+        if (o->out_channels < 0)
+            die(EXIT_USAGE, "--input needs --out-channels");
+        pb->k = o->kernel;
+        pb->s = o->stride > 0 ? o->stride : 1;
+        pb->p = o->pad >= 0 ? o->pad : 0;
+        pb->m = o->out_channels;
+        snprintf(name, name_len, "custom.%dx%dx%d.k%ds%dp%d", h, w, c, pb->k, pb->s, pb->p);
+    } else {
+        die(EXIT_USAGE, "give --layer NAME or --input HxWxC (see --help)");
+    }
+    pb->c = c;
+    pb->h = (int)lround(h * o->scale);
+    pb->w = (int)lround(w * o->scale);
+    if (pb->h < 1) pb->h = 1;
+    if (pb->w < 1) pb->w = 1;
+    if (pb->h + 2 * pb->p < pb->k || pb->w + 2 * pb->p < pb->k)
+        die(EXIT_USAGE, "kernel %d does not fit the %dx%d input with pad %d (raise --scale)", pb->k, pb->h,
+            pb->w, pb->p);
+    pb->ho = (pb->h + 2 * pb->p - pb->k) / pb->s + 1;
+    pb->wo = (pb->w + 2 * pb->p - pb->k) / pb->s + 1;
+}
+
+static float *random_floats(size_t n, unsigned *state)
+{
+    float *x = malloc(n * sizeof *x);
+    if (!x)
+        die(EXIT_RUNTIME, "out of host memory (%zu floats)", n);
+    for (size_t i = 0; i < n; ++i) {
+        *state = *state * 1664525u + 1013904223u;
+        x[i] = (float)((*state >> 8) * (1.0 / 16777216.0) * 2.0 - 1.0);
+    }
+    return x;
+}
+
+/* Compare sampled output points with a double-precision reference; returns mismatches. */
+static int check_output(const struct conv_problem *pb, const float *in, const float *w, const float *out,
+                        int *points, double *max_err)
+{
+    int bad = 0, n = 0;
+    unsigned st = 12345;
+    *max_err = 0.0;
+    for (int i = 0; i < 64; ++i) {
+        int m, oy, ox;
+        st = st * 1664525u + 1013904223u;
+        /* first and last channels always (the last ones are gemm_tail's), the rest sampled */
+        if (i < 4)
+            m = i == 0 || pb->m - i < 0 ? 0 : pb->m - i;
+        else
+            m = (int)((st >> 8) % (unsigned)pb->m);
+        oy = i % 4 == 0 ? 0 : i % 4 == 1 ? pb->ho - 1 : (int)((st >> 4) % (unsigned)pb->ho);
+        ox = i % 4 == 0 ? 0 : i % 4 == 1 ? pb->wo - 1 : (int)((st >> 12) % (unsigned)pb->wo);
+        double ref = 0.0, mag = 0.0;
+        for (int c = 0; c < pb->c; ++c)
+            for (int ky = 0; ky < pb->k; ++ky)
+                for (int kx = 0; kx < pb->k; ++kx) {
+                    int iy = oy * pb->s - pb->p + ky, ix = ox * pb->s - pb->p + kx;
+                    if (iy < 0 || iy >= pb->h || ix < 0 || ix >= pb->w)
+                        continue;
+                    double t = (double)in[((size_t)c * pb->h + iy) * pb->w + ix] *
+                               w[(((size_t)m * pb->c + c) * pb->k + ky) * pb->k + kx];
+                    ref += t;
+                    mag += fabs(t);
+                }
+        double got = out[((size_t)m * pb->ho + oy) * pb->wo + ox];
+        double err = fabs(got - ref);
+        if (err > *max_err) *max_err = err;
+        if (err > 1e-4 * mag + 1e-5) {
+            if (bad < 3)
+                fprintf(stderr, "%s: mismatch at channel %d, y %d, x %d: got %.6g, expected %.6g\n", prog_name, m,
+                        oy, ox, got, ref);
+            ++bad;
+        }
+        ++n;
+    }
+    *points = n;
+    return bad;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct conv_problem pb;
+    char name[96], warm_name[112], tags[96];
+    parse_args(argc, argv, &o);
+    resolve_problem(&o, &pb, name, sizeof name);
+    if (!conv_method_available(o.method))
+        die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
+            conv_method_name(o.method));
+    snprintf(warm_name, sizeof warm_name, "%s.warmup", name);
+    snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o.method));
+
+    unsigned seed = 42;
+    size_t kd = (size_t)pb.c * pb.k * pb.k;
+    float *input = random_floats((size_t)pb.c * pb.h * pb.w, &seed);
+    float *weights = random_floats((size_t)pb.m * kd, &seed);
+
+    struct cl_env env;
+    struct conv_runner r;
+    cl_env_open(&env, o.platform);
+    conv_runner_init(&r, &env, o.method, &pb, input, weights, conv_cl_source);
+
+    for (int i = 0; i < o.warmup; ++i) {
+        cltrace_region_begin(warm_name, tags);
+        conv_runner_run(&r);
+        cl_check(clFinish(env.queue), "clFinish");
+        cltrace_region_end();
+    }
+    double *ms = malloc(o.iters * sizeof *ms);
+    for (int i = 0; i < o.iters; ++i) {
+        cltrace_region_begin(name, tags);
+        double t0 = now_ms();
+        conv_runner_run(&r);
+        cl_check(clFinish(env.queue), "clFinish");
+        ms[i] = now_ms() - t0;
+        cltrace_region_end();
+    }
+    qsort(ms, o.iters, sizeof *ms, cmp_double);
+    double median = o.iters % 2 ? ms[o.iters / 2] : 0.5 * (ms[o.iters / 2 - 1] + ms[o.iters / 2]);
+
+    printf("layer    %s  input %dx%dx%d  kernel %d stride %d pad %d\n", name, pb.h, pb.w, pb.c, pb.k, pb.s,
+           pb.p);
+    printf("output   %d x %dx%d   (GEMM view: M=%d N=%d K=%zu)\n", pb.m, pb.ho, pb.wo, pb.m, pb.ho * pb.wo, kd);
+    printf("method   %s: %s\n", conv_method_name(o.method), r.plan);
+    printf("device   %s (%s)\n", env.device_name, env.platform_name);
+    printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up)\n", median, ms[0],
+           ms[o.iters - 1], o.iters, o.warmup);
+    int status = 0;
+    if (o.check) {
+        float *out = malloc((size_t)pb.m * pb.ho * pb.wo * sizeof(float));
+        int points;
+        double max_err;
+        conv_runner_read(&r, out);
+        int bad = check_output(&pb, input, weights, out, &points, &max_err);
+        if (bad) {
+            fprintf(stderr, "%s: check failed: %d of %d sampled outputs differ from the CPU reference\n",
+                    prog_name, bad, points);
+            status = EXIT_RUNTIME;
+        } else {
+            printf("check    ok (%d sampled outputs, max abs error %.2g)\n", points, max_err);
+        }
+        free(out);
+    }
+    printf("RESULT layer=%s method=%s channels=%d median_ms=%.4f min_ms=%.4f max_ms=%.4f\n", name,
+           conv_method_name(o.method), pb.m, median, ms[0], ms[o.iters - 1]);
+
+    conv_runner_release(&r);
+    cl_env_close(&env);
+    free(ms);
+    free(input);
+    free(weights);
+    return status;
+}

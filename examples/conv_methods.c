@@ -1,0 +1,214 @@
+/*
+ * conv_methods.c: gemm (im2col + float4 GEMM + scalar tail dispatch), direct
+ * (local = NULL, runtime-chosen work-groups) and clblast (im2col + CLBlastSgemm).
+ */
+#include "conv_methods.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
+static const char *names[] = {"gemm", "direct", "clblast"};
+
+int conv_method_parse(const char *name, enum conv_method *out)
+{
+    for (int i = 0; i < 3; ++i)
+        if (strcmp(name, names[i]) == 0) {
+            *out = (enum conv_method)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *conv_method_name(enum conv_method m)
+{
+    return names[m];
+}
+
+int conv_method_available(enum conv_method m)
+{
+#ifdef HAVE_CLBLAST
+    (void)m;
+    return 1;
+#else
+    return m != METHOD_CLBLAST;
+#endif
+}
+
+static size_t round_up(size_t x, size_t to)
+{
+    return (x + to - 1) / to * to;
+}
+
+#define SET_ARG(k, i, v) cl_check(clSetKernelArg((k), (i), sizeof(v), &(v)), "clSetKernelArg(" #k ", " #i ")")
+
+static void setup_im2col(struct conv_runner *r)
+{
+    const struct conv_problem *pb = &r->pb;
+    size_t n = (size_t)pb->ho * pb->wo, kd = (size_t)pb->c * pb->k * pb->k;
+    r->col = cl_buffer(r->env, CL_MEM_READ_WRITE, n * kd * sizeof(float), NULL);
+    r->k_im2col = cl_kernel_get(r->program, "im2col");
+    SET_ARG(r->k_im2col, 0, r->in);
+    SET_ARG(r->k_im2col, 1, r->col);
+    int args[] = {pb->c, pb->h, pb->w, pb->k, pb->s, pb->p, pb->ho, pb->wo};
+    for (int i = 0; i < 8; ++i)
+        SET_ARG(r->k_im2col, 2 + i, args[i]);
+    r->im2col_global[0] = round_up(n, GEMM_LOCAL_X);
+    r->im2col_global[1] = (size_t)pb->c;
+}
+
+static void setup_gemm(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
+    int groups = m / GEMM_VEC, tail = m % GEMM_VEC, m_base = groups * GEMM_VEC;
+
+    /* Reshape the weights to (C*K*K) x M once, as ACL's weights-reshape does at configure time. */
+    float *wt = malloc((size_t)kd * m * sizeof(float));
+    for (int i = 0; i < m; ++i)
+        for (int k = 0; k < kd; ++k)
+            wt[(size_t)k * m + i] = weights[(size_t)i * kd + k];
+    r->w = cl_buffer(r->env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, (size_t)kd * m * sizeof(float), wt);
+    free(wt);
+    r->out = cl_buffer(r->env, CL_MEM_READ_WRITE, (size_t)m * n * sizeof(float), NULL);
+    setup_im2col(r);
+
+    r->k_gemm = cl_kernel_get(r->program, "gemm_v4");
+    r->k_tail = cl_kernel_get(r->program, "gemm_tail");
+    cl_kernel ks[2] = {r->k_gemm, r->k_tail};
+    for (int j = 0; j < 2; ++j) {
+        SET_ARG(ks[j], 0, r->w);
+        SET_ARG(ks[j], 1, r->col);
+        SET_ARG(ks[j], 2, r->out);
+        SET_ARG(ks[j], 3, m);
+        SET_ARG(ks[j], 4, n);
+        SET_ARG(ks[j], 5, kd);
+    }
+    SET_ARG(r->k_tail, 6, m_base);
+    r->gemm_global[0] = r->tail_global[0] = round_up((size_t)n, GEMM_LOCAL_X);
+    r->gemm_global[1] = (size_t)groups;
+    r->tail_global[1] = (size_t)tail;
+    r->dispatches = 1 + (groups > 0) + (tail > 0);
+    snprintf(r->plan, sizeof r->plan, "im2col, gemm_v4 (%d x %d channels)%s", groups, GEMM_VEC,
+             tail ? (tail == 1 ? ", gemm_tail (1 channel)" : tail == 2 ? ", gemm_tail (2 channels)"
+                                                                       : ", gemm_tail (3 channels)")
+                  : "");
+}
+
+static void setup_direct(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    size_t wbytes = (size_t)pb->m * pb->c * pb->k * pb->k * sizeof(float);
+    r->w = cl_buffer(r->env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, wbytes, (void *)weights);
+    r->out = cl_buffer(r->env, CL_MEM_READ_WRITE, (size_t)pb->m * pb->ho * pb->wo * sizeof(float), NULL);
+    r->k_direct = cl_kernel_get(r->program, "direct_conv");
+    SET_ARG(r->k_direct, 0, r->in);
+    SET_ARG(r->k_direct, 1, r->w);
+    SET_ARG(r->k_direct, 2, r->out);
+    int args[] = {pb->c, pb->h, pb->w, pb->k, pb->s, pb->p};
+    for (int i = 0; i < 6; ++i)
+        SET_ARG(r->k_direct, 3 + i, args[i]);
+    r->direct_global[0] = (size_t)pb->m;
+    r->direct_global[1] = (size_t)pb->ho;
+    r->direct_global[2] = (size_t)pb->wo;
+    r->dispatches = 1;
+    snprintf(r->plan, sizeof r->plan, "direct_conv global %dx%dx%d, local chosen by the runtime", pb->m,
+             pb->ho, pb->wo);
+}
+
+static void setup_clblast(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    size_t n = (size_t)pb->ho * pb->wo, kd = (size_t)pb->c * pb->k * pb->k;
+    r->w = cl_buffer(r->env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, (size_t)pb->m * kd * sizeof(float),
+                     (void *)weights);
+    r->out = cl_buffer(r->env, CL_MEM_READ_WRITE, (size_t)pb->m * n * sizeof(float), NULL);
+    setup_im2col(r);
+    r->dispatches = -1; /* decided inside CLBlast: 1 (XgemmDirect) or 3 (pad, Xgemm, transpose) */
+    snprintf(r->plan, sizeof r->plan, "im2col, CLBlastSgemm(row-major, m=%d, n=%zu, k=%zu)", pb->m, n, kd);
+}
+
+void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv_method method,
+                      const struct conv_problem *pb, const float *input, const float *weights,
+                      const char *cl_source)
+{
+    memset(r, 0, sizeof *r);
+    r->method = method;
+    r->env = env;
+    r->pb = *pb;
+    r->program = cl_build(env, cl_source, "-cl-std=CL1.2");
+    r->in = cl_buffer(env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                      (size_t)pb->c * pb->h * pb->w * sizeof(float), (void *)input);
+    switch (method) {
+    case METHOD_GEMM: setup_gemm(r, weights); break;
+    case METHOD_DIRECT: setup_direct(r, weights); break;
+    case METHOD_CLBLAST: setup_clblast(r, weights); break;
+    }
+}
+
+static void launch(struct conv_runner *r, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local,
+                   const char *what)
+{
+    cl_check(clEnqueueNDRangeKernel(r->env->queue, k, dims, NULL, global, local, 0, NULL, NULL), what);
+}
+
+void conv_runner_run(struct conv_runner *r)
+{
+    static const size_t local2[2] = {GEMM_LOCAL_X, 1};
+    switch (r->method) {
+    case METHOD_GEMM:
+        launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");
+        if (r->gemm_global[1])
+            launch(r, r->k_gemm, 2, r->gemm_global, local2, "clEnqueueNDRangeKernel(gemm_v4)");
+        if (r->tail_global[1])
+            launch(r, r->k_tail, 2, r->tail_global, local2, "clEnqueueNDRangeKernel(gemm_tail)");
+        break;
+    case METHOD_DIRECT:
+        launch(r, r->k_direct, 3, r->direct_global, NULL, "clEnqueueNDRangeKernel(direct_conv)");
+        break;
+    case METHOD_CLBLAST: {
+        launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");
+#ifdef HAVE_CLBLAST
+        const struct conv_problem *pb = &r->pb;
+        size_t n = (size_t)pb->ho * pb->wo, kd = (size_t)pb->c * pb->k * pb->k;
+        cl_command_queue q = r->env->queue;
+        CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                            (size_t)pb->m, n, kd, 1.0f, r->w, 0, kd, r->col, 0, n, 0.0f,
+                                            r->out, 0, n, &q, NULL);
+        if (st != CLBlastSuccess)
+            die(EXIT_RUNTIME, "CLBlastSgemm failed with status %d", (int)st);
+#endif
+        break;
+    }
+    }
+}
+
+void conv_runner_read(struct conv_runner *r, float *out)
+{
+    size_t bytes = (size_t)r->pb.m * r->pb.ho * r->pb.wo * sizeof(float);
+    cl_check(clEnqueueReadBuffer(r->env->queue, r->out, CL_TRUE, 0, bytes, out, 0, NULL, NULL),
+             "clEnqueueReadBuffer");
+}
+
+void conv_runner_release(struct conv_runner *r)
+{
+    cl_kernel ks[] = {r->k_im2col, r->k_gemm, r->k_tail, r->k_direct};
+    cl_mem ms[] = {r->in, r->w, r->col, r->out};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; ++i)
+        if (ks[i])
+            clReleaseKernel(ks[i]);
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; ++i)
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
+    if (r->program)
+        clReleaseProgram(r->program);
+#ifdef HAVE_CLBLAST
+    if (r->method == METHOD_CLBLAST)
+        CLBlastClearCache(); /* drops CLBlast's compiled programs, which hold the context */
+#endif
+    memset(r, 0, sizeof *r);
+}
