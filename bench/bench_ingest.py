@@ -1,0 +1,67 @@
+"""Ingestion speed: write a synthetic capture of N launches, ingest it, print launches/s.
+
+    python bench/bench_ingest.py [--launches 1000000] [--threads 2] [--keep DIR]
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "tests", "unit")]
+
+from capture_factory import CaptureBuilder  # noqa: E402
+
+from cltrace.capture import open_capture  # noqa: E402
+from cltrace.store.db import create_db, insert_run  # noqa: E402
+from cltrace.store.ingest import ingest_capture_dir  # noqa: E402
+
+
+def build(directory, n, threads):
+    b = CaptureBuilder(pid=1000, chunk_size=256 * 1024)
+    b.process(["bench"])
+    b.device(0xD0)
+    b.queue(0x10, device=0xD0)
+    handles = [0x100 + i for i in range(8)]
+    for i, h in enumerate(handles):
+        b.kernel(h, f"kernel_{i}")
+    per = n // threads
+    for t in range(threads):
+        b.region_begin(t + 1, f"layer{t}", f"channels={64 + t}", tid=2000 + t)
+        b.bulk_launches(per, 0x10, handles, tid=2000 + t)
+        b.region_end(t + 1, tid=2000 + t)
+    b.exit_note()
+    return b.write(os.path.join(directory, "1000.clt"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--launches", type=int, default=1_000_000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--keep", help="directory to keep the capture and trace in")
+    args = ap.parse_args()
+    d = args.keep or tempfile.mkdtemp(prefix="cltrace-bench-")
+    os.makedirs(d, exist_ok=True)
+    path = build(d, args.launches, args.threads)
+    print(f"capture: {path} ({os.path.getsize(path) / 1e6:.0f} MB)")
+    t = time.perf_counter()
+    with open_capture(path) as cap:
+        cap.fixed(6)
+        cap.fixed(7)
+    read_s = time.perf_counter() - t
+    db = os.path.join(d, "bench.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    conn = create_db(db)
+    run_id = insert_run(conn, command="bench", status="ok")
+    conn.commit()
+    stats = ingest_capture_dir(conn, run_id, d)
+    conn.close()
+    print(f"read+decode only: {args.launches / read_s:,.0f} launches/s ({read_s:.2f} s)")
+    print(f"ingested {stats.launches:,} launches in {stats.seconds:.2f} s: {stats.launches_per_s:,.0f} launches/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""Open and validate one capture file; find its committed records; decode them.
+
+A chunk is scanned the way the shim wrote it: records back to back from the
+chunk header, stopping at the first zero header word (clean end) or at the
+first header that cannot be a record (garbage or truncation: the bytes from
+there to the end of the chunk, as far as the file holds it, count as lost).
+
+Complete chunks are scanned with numpy: every 8-byte word that could be a
+record header is a candidate, the chain of records is guessed from the
+candidates and then verified against the exact walk rule; a chunk whose guess
+does not verify, and the partial chunk of a truncated file, are walked in
+Python. Both paths apply the same validity rule, so they give the same answer.
+"""
+import mmap
+import os
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import BadCaptureMagic, CaptureNotFound, CorruptCaptureHeader, NewerCaptureFormat
+from .format import (CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE, FORMAT_VERSION, MAGIC,
+                     MAX_REC_TYPE, REC_DTYPE, REC_MIN_SIZE, STRING_FIELDS, K)
+
+_MIN_SIZE = np.full(65536, np.iinfo(np.uint32).max, dtype=np.uint64)
+for _t, _s in REC_MIN_SIZE.items():
+    _MIN_SIZE[_t] = _s
+_HEADER_WORDS = CHUNK_HEADER_SIZE // 8
+_LOOKBACK = 4          # false candidates tolerated inside one record by the guess
+_BATCH_WORDS = 1 << 22  # 32 MiB of words scanned at a time
+
+
+@dataclass
+class Problem:
+    """Something wrong in a capture that did not stop reading it."""
+    kind: str      # truncated | corrupt
+    chunk: int
+    offset: int    # file offset of the first unreadable byte
+    lost: int      # bytes that could not be read
+    message: str
+
+
+@dataclass
+class Record:
+    type: int
+    offset: int
+    fields: np.void
+    strings: Tuple[str, ...] = ()
+
+    @property
+    def name(self):
+        from .format import REC_NAME
+        return REC_NAME.get(self.type, str(self.type))
+
+
+@dataclass
+class Capture:
+    path: str
+    size: int
+    header: dict
+    offsets: np.ndarray            # int64 file offsets of valid records, chunk by chunk
+    types: np.ndarray              # uint16 record types, same order
+    problems: List[Problem] = field(default_factory=list)
+    _mm: Optional[mmap.mmap] = None
+    _words: Optional[np.ndarray] = None
+    _buf: bytes = b""
+
+    # -- summary ---------------------------------------------------------------
+    @property
+    def records(self) -> int:
+        return int(len(self.offsets))
+
+    @property
+    def truncated_bytes(self) -> int:
+        return int(sum(p.lost for p in self.problems))
+
+    def warning(self) -> Optional[str]:
+        """One line for the user when part of the file could not be read, else None."""
+        if not self.problems:
+            return None
+        trunc = any(p.kind == "truncated" for p in self.problems)
+        what = "truncated" if trunc else "damaged"
+        return (f"{self.path} is {what}: read {self.records} records, "
+                f"{self.truncated_bytes} bytes could not be read")
+
+    # -- data --------------------------------------------------------------------
+    def _data(self):
+        return self._mm if self._mm is not None else self._buf
+
+    def fixed(self, rtype: int, sort: bool = True) -> np.ndarray:
+        """Fixed parts of all records of one type as a structured array (sorted by seq)."""
+        dt = REC_DTYPE[rtype]
+        offs = self.offsets[self.types == rtype]
+        if len(offs) == 0:
+            return np.zeros(0, dtype=dt)
+        k = dt.itemsize // 8
+        # rows of k words starting at every word: fancy-indexing it copies whole records at once
+        rows = np.lib.stride_tricks.as_strided(self._words, shape=(len(self._words) - k + 1, k),
+                                               strides=(8, 8), writeable=False)
+        arr = rows[offs // 8].view(dt).reshape(len(offs))
+        if sort and len(arr) > 1 and not (arr["seq"][1:] >= arr["seq"][:-1]).all():
+            arr = arr[np.argsort(arr["seq"], kind="stable")]
+        return arr
+
+    def fixed_with_strings(self, rtype: int) -> Tuple[np.ndarray, List[Tuple[str, ...]]]:
+        """Fixed parts (sorted by seq) and the decoded strings of each record."""
+        dt = REC_DTYPE[rtype]
+        offs = self.offsets[self.types == rtype]
+        arr = self.fixed(rtype, sort=False)
+        order = np.argsort(arr["seq"], kind="stable")
+        arr, offs = arr[order], offs[order]
+        data = self._data()
+        strings = [self._strings(rtype, rec, data, int(off), dt.itemsize) for rec, off in zip(arr, offs)]
+        return arr, strings
+
+    @staticmethod
+    def _strings(rtype, rec, data, off, fixed_size):
+        size = int(rec["h"]["size"])
+        blob = bytes(data[off + fixed_size: off + size])
+        if rtype == K.CLT_REC_PROCESS:
+            # counts come from the file: never trust them beyond what the record holds
+            n = min(int(rec["argc"]) + 1 + int(rec["n_env"]), len(blob) + 1)
+            parts = blob[:int(rec["strings_len"])].split(b"\0")
+            parts = (parts + [b""] * n)[:n]
+            return tuple(p.decode("utf-8", "replace") for p in parts)
+        out, pos = [], 0
+        for name in STRING_FIELDS.get(rtype, ()):
+            n = int(rec[name])
+            out.append(blob[pos:pos + n].decode("utf-8", "replace"))
+            pos += n + 1
+        return tuple(out)
+
+    def iter_records(self) -> Iterator[Record]:
+        """Every valid record in file order (slow path: for tests, debugging, small files)."""
+        data = self._data()
+        for off, t in zip(self.offsets.tolist(), self.types.tolist()):
+            dt = REC_DTYPE[t]
+            rec = np.frombuffer(data, dtype=dt, count=1, offset=off).copy()[0]
+            strings = self._strings(t, rec, data, off, dt.itemsize) if (
+                t in STRING_FIELDS or t == K.CLT_REC_PROCESS) else ()
+            yield Record(t, off, rec, strings)
+
+    # -- lifetime ----------------------------------------------------------------
+    def close(self):
+        self._words = None
+        if self._mm is not None:
+            try:
+                self._mm.close()
+            except BufferError:  # a caller still holds a view; the GC closes it later
+                pass
+            self._mm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _header(path, data, size):
+    data = bytes(data[:FILE_HEADER_SIZE])  # a copy: no view may pin the mmap
+    if size < len(MAGIC) or bytes(data[:len(MAGIC)]) != MAGIC:
+        raise BadCaptureMagic(path)
+    if size < FILE_HEADER_SIZE:
+        version = int.from_bytes(data[8:12], "little") if size >= 12 else FORMAT_VERSION
+        if version > FORMAT_VERSION:
+            raise NewerCaptureFormat(path, version, FORMAT_VERSION)
+        return None
+    h = np.frombuffer(data, dtype=FILE_HEADER_DTYPE, count=1)[0]
+    version = int(h["version"])
+    if version > FORMAT_VERSION:
+        raise NewerCaptureFormat(path, version, FORMAT_VERSION)
+    if version < 1:
+        raise CorruptCaptureHeader(path, f"format version {version}")
+    chunk_size, header_size = int(h["chunk_size"]), int(h["header_size"])
+    if chunk_size < 4096 or chunk_size & (chunk_size - 1) or chunk_size > 1 << 30:
+        raise CorruptCaptureHeader(path, f"chunk size {chunk_size}")
+    if header_size < FILE_HEADER_SIZE or header_size % 8 or header_size > chunk_size:
+        raise CorruptCaptureHeader(path, f"header size {header_size}")
+    return {
+        "version": version, "header_size": header_size, "chunk_size": chunk_size,
+        "pid": int(h["pid"]), "ppid": int(h["ppid"]), "flags": int(h["flags"]),
+        "start_mono_ns": int(h["start_mono_ns"]), "start_real_ns": int(h["start_real_ns"]),
+        "mode": h["mode"].split(b"\0", 1)[0].decode("utf-8", "replace"),
+    }
+
+
+def open_capture(path) -> Capture:
+    """Validate the header and index every committed record of a capture file.
+
+    Raises CaptureError subclasses for files that cannot be read at all; damage
+    inside the file is reported in Capture.problems (see Capture.warning()).
+    """
+    path = os.fspath(path)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise CaptureNotFound(path) from None
+    except IsADirectoryError:
+        raise BadCaptureMagic(path) from None
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+    data = mm if mm is not None else b""
+    try:
+        header = _header(path, data, size)
+    except BaseException:
+        if mm is not None:
+            mm.close()
+        raise
+    words = np.frombuffer(data, dtype="<u8", count=size // 8) if size >= 8 else np.zeros(0, "<u8")
+    cap = Capture(path, size, header or {}, np.zeros(0, np.int64), np.zeros(0, np.uint16), [], mm, words)
+    if header is None:
+        cap.header = {"version": FORMAT_VERSION, "header_size": FILE_HEADER_SIZE, "chunk_size": 0,
+                      "pid": 0, "ppid": 0, "flags": 0, "start_mono_ns": 0, "start_real_ns": 0, "mode": ""}
+        cap.problems.append(Problem("truncated", -1, 0, size, f"{path}: file header incomplete ({size} bytes)"))
+        return cap
+    cap.offsets, cap.types = _scan(cap, words, header["header_size"], header["chunk_size"], size)
+    return cap
+
+
+def _scan(cap, words, header_size, chunk_size, size):
+    n_full = (size - header_size) // chunk_size if size > header_size else 0
+    offs, types = [], []
+    fallback = []
+    cw = chunk_size // 8
+    per_batch = max(1, _BATCH_WORDS // cw)
+    for first in range(0, n_full, per_batch):
+        last = min(n_full, first + per_batch)
+        o, t, bad = _scan_full_chunks(cap, words, header_size, chunk_size, first, last)
+        offs.append(o)
+        types.append(t)
+        fallback.extend(bad)
+    for c in fallback:
+        start = header_size + c * chunk_size
+        o, t = _walk(cap, c, start, start + chunk_size)
+        offs.append(o)
+        types.append(t)
+    tail = header_size + n_full * chunk_size
+    if tail < size:
+        o, t = _walk(cap, n_full, tail, size)
+        offs.append(o)
+        types.append(t)
+    if not offs:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint16)
+    return np.concatenate(offs).astype(np.int64), np.concatenate(types).astype(np.uint16)
+
+
+def _scan_full_chunks(cap, words, header_size, chunk_size, first, last):
+    """Vectorised scan of complete chunks [first, last); returns (offsets, types, chunks to walk)."""
+    cw = chunk_size // 8
+    base = header_size // 8 + first * cw
+    n = last - first
+    w = words[base: base + n * cw]
+    chunk_magic = (w[::cw] & 0xFFFFFFFF).astype(np.int64)
+    typ = w & 0xFFFF
+    # header shape: reserved == 0 and size % 8 == 0, type 1..MAX
+    cand = ((w & np.uint64(0x00000007FFFF0000)) == 0) & (typ >= 1) & (typ <= MAX_REC_TYPE)
+    pos_in_chunk = np.arange(len(w)) % cw
+    idx = np.flatnonzero(cand)
+    j = pos_in_chunk[idx]
+    keep = j >= _HEADER_WORDS
+    idx, j = idx[keep], j[keep]
+    size_b = w[idx] >> np.uint64(32)
+    t = typ[idx]
+    ok = (size_b >= _MIN_SIZE[t]) & (j.astype(np.uint64) + size_b // 8 <= cw)
+    idx, j, size_b, t = idx[ok], j[ok], size_b[ok].astype(np.int64), t[ok]
+    is_cand = np.zeros(len(w) + 1, dtype=bool)
+    is_cand[idx] = True
+    nxt = idx + size_b // 8
+    acc = j == _HEADER_WORDS
+    for k in range(1, _LOOKBACK + 1):
+        acc[k:] |= nxt[:-k] == idx[k:]
+    chunk_of = idx // cw
+    used = chunk_magic == CHUNK_MAGIC
+    acc &= used[chunk_of]
+    a_idx, a_nxt, a_chunk, a_t = idx[acc], nxt[acc], chunk_of[acc], t[acc]
+    bad = np.zeros(n, dtype=bool)
+    # consecutive accepted records of one chunk must tile exactly
+    same = a_chunk[1:] == a_chunk[:-1]
+    broken = same & (a_nxt[:-1] != a_idx[1:])
+    bad[a_chunk[1:][broken]] = True
+    # the first accepted record of each chunk must sit right after the chunk header
+    firsts = np.ones(len(a_idx), dtype=bool)
+    firsts[1:] = ~same
+    bad[a_chunk[firsts][(a_idx[firsts] % cw) != _HEADER_WORDS]] = True
+    # where each chunk's walk stops
+    stop = np.arange(n) * cw + _HEADER_WORDS
+    lasts = np.ones(len(a_idx), dtype=bool)
+    lasts[:-1] = ~same
+    stop[a_chunk[lasts]] = a_nxt[lasts]
+    chunk_end = (np.arange(n) + 1) * cw
+    inside = stop < chunk_end
+    stop_c = np.minimum(stop, len(w) - 1)
+    bad |= inside & is_cand[stop_c]          # the walk would have gone on: guess was wrong
+    bad &= used
+    lost_here = used & ~bad & inside & (w[stop_c] != 0)
+    for c in np.flatnonzero(lost_here):
+        off = (base + int(stop[c])) * 8
+        lost = (int(chunk_end[c]) - int(stop[c])) * 8
+        _lost(cap, first + int(c), off, lost, "corrupt")
+    for c in np.flatnonzero(~used & (chunk_magic != 0)):
+        off = (base + int(c) * cw) * 8
+        _lost(cap, first + int(c), off, chunk_size, "corrupt")
+    good = ~bad[a_chunk]
+    return (base + a_idx[good]) * 8, a_t[good], [first + int(c) for c in np.flatnonzero(bad)]
+
+
+def _lost(cap, chunk, offset, lost, kind):
+    cap.problems.append(Problem(kind, chunk, offset, lost,
+                                f"{cap.path}: chunk {chunk}: {lost} bytes from offset {offset} could not be read"))
+
+
+def _walk(cap, chunk, start, end):
+    """Walk one chunk [start, end) record by record (end < chunk end when the file is truncated)."""
+    data = cap._data()
+    chunk_end = start + cap.header["chunk_size"]
+    truncated = end < chunk_end
+    offs, types = [], []
+    if end - start < CHUNK_HEADER_SIZE:
+        if any(bytes(data[start:end])):
+            _lost(cap, chunk, start, end - start, "truncated")
+        return np.array(offs, np.int64), np.array(types, np.uint16)
+    magic = int.from_bytes(data[start:start + 4], "little")
+    if magic != CHUNK_MAGIC:
+        if magic != 0:
+            _lost(cap, chunk, start, end - start, "truncated" if truncated else "corrupt")
+        return np.array(offs, np.int64), np.array(types, np.uint16)
+    pos = start + CHUNK_HEADER_SIZE
+    while pos + 8 <= end:
+        w = int.from_bytes(data[pos:pos + 8], "little")
+        if w == 0:
+            return np.array(offs, np.int64), np.array(types, np.uint16)
+        t, reserved, size = w & 0xFFFF, (w >> 16) & 0xFFFF, w >> 32
+        if reserved or size % 8 or not 1 <= t <= MAX_REC_TYPE or size < REC_MIN_SIZE[t] \
+                or pos + size > chunk_end:
+            _lost(cap, chunk, pos, end - pos, "corrupt")
+            return np.array(offs, np.int64), np.array(types, np.uint16)
+        if pos + size > end:
+            _lost(cap, chunk, pos, end - pos, "truncated")
+            return np.array(offs, np.int64), np.array(types, np.uint16)
+        offs.append(pos)
+        types.append(t)
+        pos += size
+    if pos < end and any(bytes(data[pos:end])):
+        _lost(cap, chunk, pos, end - pos, "truncated")
+    return np.array(offs, np.int64), np.array(types, np.uint16)

@@ -1,0 +1,67 @@
+"""Exceptions with a one-line, user-facing message (str(exc) is what the CLI prints).
+
+The CLI maps UsageError to exit status 2 and every other CltraceError to 1.
+"""
+
+
+class CltraceError(Exception):
+    """Base class: anything cltrace reports to the user as a plain error."""
+
+
+class UsageError(CltraceError):
+    """The command line itself was wrong (exit status 2)."""
+
+
+class CaptureError(CltraceError):
+    """A capture file cannot be read at all."""
+
+
+class CaptureNotFound(CaptureError):
+    def __init__(self, path):
+        super().__init__(f"{path}: no such capture file")
+
+
+class BadCaptureMagic(CaptureError):
+    def __init__(self, path):
+        super().__init__(f"{path} does not look like a cltrace capture file (bad magic)")
+
+
+class NewerCaptureFormat(CaptureError):
+    def __init__(self, path, version, supported):
+        super().__init__(f"{path} was written by a newer cltrace (capture format {version}, "
+                         f"this cltrace reads up to {supported})")
+
+
+class CorruptCaptureHeader(CaptureError):
+    def __init__(self, path, what):
+        super().__init__(f"{path} has a corrupt capture file header ({what})")
+
+
+class TraceError(CltraceError):
+    """A trace database cannot be opened or used."""
+
+
+class TraceNotFound(TraceError):
+    def __init__(self, path):
+        super().__init__(f"{path}: no such trace file")
+
+
+class NotSQLite(TraceError):
+    def __init__(self, path):
+        super().__init__(f"{path} is not a SQLite database")
+
+
+class NotATrace(TraceError):
+    def __init__(self, path):
+        super().__init__(f"{path} is a SQLite database but not a cltrace trace")
+
+
+class NewerSchema(TraceError):
+    def __init__(self, path, version, supported):
+        super().__init__(f"{path} was written by a newer cltrace (schema {version}, "
+                         f"this cltrace reads up to {supported})")
+
+
+class NoSuchRun(TraceError):
+    def __init__(self, path, run_id):
+        super().__init__(f"{path} has no run {run_id}")

@@ -1,0 +1,1 @@
+"""The SQLite trace: schema, creation and validation, ingestion of capture files."""

@@ -1,0 +1,161 @@
+"""Create, open and validate trace databases; the few writes the CLI makes itself."""
+import datetime
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from typing import Mapping
+
+from .._version import __version__
+from ..errors import NewerSchema, NotATrace, NotSQLite, TraceNotFound
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.sql")
+
+RUN_COLUMNS = ("command", "argv", "cwd", "host", "mode", "started_at", "ended_at", "wall_s", "exit_status",
+               "signal", "status", "env", "cltrace_version", "sweep_index", "repeat_index")
+_JSON_COLUMNS = ("argv", "env")
+
+
+def _utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _connect(path, write):
+    uri = "file:%s?mode=%s" % (_quote(os.path.abspath(path)), "rw" if write else "ro")
+    conn = sqlite3.connect(uri, uri=True, timeout=30)
+    if write:
+        _tune(conn)
+    return conn
+
+
+def _quote(path):
+    from urllib.parse import quote
+    return quote(path)
+
+
+def _tune(conn):
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+
+
+def create_db(path) -> sqlite3.Connection:
+    """A new, empty trace at `path` (schema + meta rows); returns a writable connection."""
+    path = os.fspath(path)
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        _tune(conn)
+        with open(SCHEMA_PATH) as f:
+            conn.executescript(f.read())
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [
+                ("schema_version", str(SCHEMA_VERSION)), ("cltrace_version", __version__),
+                ("created_at", _utc_now())])
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_db(path, write=False) -> sqlite3.Connection:
+    """Open an existing trace, checking that it is one this cltrace can read."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise TraceNotFound(path)
+    with open(path, "rb") as f:
+        if f.read(16) != b"SQLite format 3\0":
+            raise NotSQLite(path)
+    try:
+        conn = _connect(path, write)
+    except sqlite3.Error:
+        raise NotSQLite(path) from None
+    try:
+        check_db(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def check_db(conn, path):
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        raise NotSQLite(path) from None
+    if "meta" not in tables:
+        raise NotATrace(path)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise NotATrace(path)
+    try:
+        version = int(row[0])
+    except ValueError:
+        raise NotATrace(path) from None
+    if version > SCHEMA_VERSION:
+        raise NewerSchema(path, version, SCHEMA_VERSION)
+    if version < 1:
+        raise NotATrace(path)
+
+
+def meta(conn) -> dict:
+    return dict(conn.execute("SELECT key, value FROM meta"))
+
+
+@contextmanager
+def transaction(conn):
+    """One atomic unit: a transaction, or a savepoint inside the caller's open transaction."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT cltrace_tx")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO cltrace_tx")
+            conn.execute("RELEASE cltrace_tx")
+            raise
+        conn.execute("RELEASE cltrace_tx")
+    else:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _encode(key, value):
+    if key in _JSON_COLUMNS and value is not None and not isinstance(value, str):
+        return json.dumps(value if key != "argv" else list(value))
+    return value
+
+
+def insert_run(conn, **fields) -> int:
+    """Add a runs row; `command` and `status` are required, argv/env may be list/dict. Returns run_id."""
+    unknown = set(fields) - set(RUN_COLUMNS)
+    if unknown:
+        raise TypeError("insert_run: unknown run fields: %s" % ", ".join(sorted(unknown)))
+    fields.setdefault("argv", [])
+    fields.setdefault("cltrace_version", __version__)
+    cols = list(fields)
+    cur = conn.execute("INSERT INTO runs (%s) VALUES (%s)" % (", ".join(cols), ", ".join("?" * len(cols))),
+                       [_encode(c, fields[c]) for c in cols])
+    return cur.lastrowid
+
+
+def finish_run(conn, run_id, **fields) -> None:
+    """Update columns of an existing run (ended_at, wall_s, exit_status, signal, status, ...)."""
+    unknown = set(fields) - set(RUN_COLUMNS)
+    if unknown:
+        raise TypeError("finish_run: unknown run fields: %s" % ", ".join(sorted(unknown)))
+    if not fields:
+        return
+    cols = list(fields)
+    conn.execute("UPDATE runs SET %s WHERE run_id = ?" % ", ".join(f"{c} = ?" for c in cols),
+                 [_encode(c, fields[c]) for c in cols] + [run_id])
+
+
+def set_run_tags(conn, run_id, tags: Mapping[str, object]) -> None:
+    """Set (insert or replace) the run's tags; values are stored as text."""
+    conn.executemany("INSERT OR REPLACE INTO run_tags (run_id, key, value) VALUES (?, ?, ?)",
+                     [(run_id, str(k), str(v)) for k, v in tags.items()])

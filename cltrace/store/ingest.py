@@ -1,0 +1,411 @@
+"""Capture files of one run -> rows of the trace database, in one transaction.
+
+Launch rows are computed column-wise with numpy over the whole file and handed
+to SQLite in batches of tuples. Handles (kernel, queue, device) are resolved
+"as of" the launch's seq: cl_* pointers get reused after release, so a launch
+belongs to the latest record of that handle written before it.
+"""
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+
+from ..capture.format import K
+from ..capture.reader import open_capture
+from ..errors import CaptureError, NewerCaptureFormat
+from .db import transaction
+
+BATCH = 200_000
+PROGRAM_KIND = {K.CLT_BUILD: "build", K.CLT_COMPILE: "compile", K.CLT_LINK: "link", K.CLT_CREATE: "create"}
+NOTE_KIND = {K.CLT_NOTE_EXT_LOOKUP: "ext-lookup", K.CLT_NOTE_DROPPED: "dropped", K.CLT_NOTE_INFO: "info",
+             K.CLT_NOTE_EXIT: "pending-at-exit"}
+API_NAMES = np.array(["ndrange", "task", "command_buffer", "unknown"], dtype=object)
+# times_status codes: index into STATUS_NAMES
+STATUS_NAMES = np.array(["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"],
+                        dtype=object)
+_MISSING, _UNTIMED, _UNKNOWN = 4, 5, 6
+
+LAUNCH_COLUMNS = (
+    "launch_id", "run_id", "process_id", "seq", "tid", "queue_id", "device_id", "kernel_id", "kernel_name", "api",
+    "work_dim", "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0", "local1", "local2",
+    "driver_local", "work_groups", "arg_bytes", "host_enqueue_ns", "host_return_ns", "queued_ns", "submit_ns",
+    "start_ns", "end_ns", "duration_ns", "error", "own_event", "times_status", "region_id")
+
+
+@dataclass
+class IngestStats:
+    files: int = 0
+    processes: int = 0
+    launches: int = 0
+    untimed_launches: int = 0
+    kernels: int = 0
+    regions: int = 0
+    records: int = 0
+    truncated_bytes: int = 0
+    seconds: float = 0.0
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def launches_per_s(self) -> float:
+        return self.launches / self.seconds if self.seconds > 0 else 0.0
+
+    def summary_line(self, output, child=None) -> str:
+        s = (f"{self.launches} kernel launches from {self.processes} "
+             f"process{'es' if self.processes != 1 else ''} written to {output}")
+        if self.untimed_launches:
+            s += f" ({self.untimed_launches} without device times)"
+        if self.truncated_bytes:
+            s += f"; {self.truncated_bytes} bytes of capture could not be read"
+        return s
+
+
+def capture_files(capture):
+    """The capture files to ingest: a directory's regular, non-hidden files, a file, or a list of files."""
+    if isinstance(capture, (list, tuple)):
+        return [os.fspath(p) for p in capture], False
+    capture = os.fspath(capture)
+    if os.path.isdir(capture):
+        names = sorted(n for n in os.listdir(capture) if not n.startswith("."))
+        paths = [os.path.join(capture, n) for n in names]
+        return [p for p in paths if os.path.isfile(p)], True
+    return [capture], False
+
+
+def ingest_capture_dir(db, run_id: int, capture_dir) -> IngestStats:
+    """Add every capture file of one run (a directory, one file or a list) to the trace `db`.
+
+    `db` is a sqlite3 connection from store.db (or a path). All rows land in one
+    transaction, or in a savepoint of the caller's open transaction: on any
+    exception nothing of this run's capture remains.
+    """
+    from .db import open_db
+    own = not hasattr(db, "execute")
+    conn = open_db(db, write=True) if own else db
+    t0 = time.perf_counter()
+    stats = IngestStats()
+    try:
+        paths, from_dir = capture_files(capture_dir)
+        caps = []
+        try:
+            for p in paths:
+                try:
+                    caps.append(open_capture(p))
+                except CaptureError as e:
+                    if not from_dir or isinstance(e, NewerCaptureFormat):
+                        raise
+                    caps.append(e)
+            # one transaction for everything, so a failure leaves no partial run
+            with transaction(conn):
+                ids = _Ids(conn)
+                if not paths:
+                    _note(conn, run_id, None, "no-capture", None, "no capture files were written")
+                for cap in sorted(caps, key=_order):
+                    if isinstance(cap, CaptureError):
+                        _note(conn, run_id, None, "unreadable-capture", None, str(cap))
+                        stats.warnings.append(str(cap))
+                        continue
+                    _ingest_one(conn, run_id, cap, ids, stats)
+        finally:
+            for cap in caps:
+                if not isinstance(cap, CaptureError):
+                    cap.close()
+        if own:
+            conn.commit()
+    finally:
+        if own:
+            conn.close()
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+def _order(cap):
+    if isinstance(cap, CaptureError):
+        return (1, 0, 0, str(cap))
+    return (0, cap.header["start_mono_ns"], cap.header["pid"], cap.path)
+
+
+class _Ids:
+    """Explicit primary keys, allocated in Python so rows can reference each other before insertion."""
+    TABLES = {"processes": "process_id", "devices": "device_id", "queues": "queue_id", "programs": "program_id",
+              "kernels": "kernel_id", "regions": "region_id", "launches": "launch_id"}
+
+    def __init__(self, conn):
+        self.next = {t: (conn.execute(f"SELECT MAX({c}) FROM {t}").fetchone()[0] or 0) + 1
+                     for t, c in self.TABLES.items()}
+
+    def take(self, table, n):
+        first = self.next[table]
+        self.next[table] += n
+        return first + np.arange(n, dtype=np.int64)
+
+
+def _note(conn, run_id, process_id, kind, value, message):
+    conn.execute("INSERT INTO notes (run_id, process_id, kind, value, message) VALUES (?, ?, ?, ?, ?)",
+                 (run_id, process_id, kind, value, message))
+
+
+def _i(v):
+    return int(np.int64(np.uint64(v)).item()) if isinstance(v, np.unsignedinteger) else int(v)
+
+
+def _nz(v):
+    v = _i(v)
+    return v if v != 0 else None
+
+
+def asof(keys, seqs, qkeys, qseqs, later_ok=False):
+    """Index of the record with the same key and the greatest seq < qseq (-1 if none).
+
+    later_ok: with no earlier record, take the earliest later one (devices are
+    described when first seen, which may come after their first use).
+    """
+    keys, seqs = np.asarray(keys, np.uint64), np.asarray(seqs, np.uint64)
+    qkeys, qseqs = np.asarray(qkeys, np.uint64), np.asarray(qseqs, np.uint64)
+    out = np.full(len(qkeys), -1, np.int64)
+    if len(keys) == 0 or len(qkeys) == 0:
+        return out
+    uk, kinv = np.unique(keys, return_inverse=True)
+    qk = np.minimum(np.searchsorted(uk, qkeys), len(uk) - 1)
+    known = uk[qk] == qkeys
+    order = np.lexsort((seqs, kinv))
+    sk, ss = kinv[order], seqs[order]
+    # one sortable key per (handle, seq): handle index in the high bits
+    shift = np.uint64(max(1, int(np.max(np.concatenate([ss, qseqs]))).bit_length()))
+    if int(shift) + max(1, len(uk).bit_length()) > 63:
+        raise ValueError("cltrace: sequence numbers too large to index")
+    comp = (sk.astype(np.uint64) << shift) | ss
+    qcomp = (qk.astype(np.uint64) << shift) | qseqs
+    pos = np.searchsorted(comp, qcomp, side="left") - 1
+    posc = np.maximum(pos, 0)
+    hit = known & (pos >= 0) & (sk[posc] == qk)
+    out[hit] = order[posc[hit]]
+    if later_ok:
+        nxt = np.minimum(pos + 1, len(comp) - 1)
+        late = known & ~hit & (sk[nxt] == qk)
+        out[late] = order[nxt[late]]
+    return out
+
+
+def _ingest_one(conn, run_id, cap, ids, stats):
+    process_id = int(ids.take("processes", 1)[0])
+    h = cap.header
+    name = os.path.basename(cap.path)
+
+    D, Ds = cap.fixed_with_strings(K.CLT_REC_DEVICE)
+    dev_ids = ids.take("devices", len(D))
+    conn.executemany(
+        "INSERT INTO devices (device_id, run_id, process_id, handle, platform_name, name, vendor, driver_version,"
+        " device_type, compute_units, max_clock_mhz, max_work_group_size, global_mem_bytes)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(int(i), run_id, process_id, _i(r["device"]), s[3], s[0], s[1], s[2], _i(r["device_type"]),
+          int(r["compute_units"]), int(r["max_clock_mhz"]), _i(r["max_work_group_size"]),
+          _i(r["global_mem_size"])) for i, r, s in zip(dev_ids, D, Ds)])
+
+    Q = cap.fixed(K.CLT_REC_QUEUE)
+    q_ids = ids.take("queues", len(Q))
+    qd = asof(D["device"], D["seq"], Q["device"], Q["seq"], later_ok=True)
+    q_dev = np.where(qd >= 0, dev_ids[np.maximum(qd, 0)] if len(D) else 0, -1)
+    conn.executemany(
+        "INSERT INTO queues (queue_id, run_id, process_id, handle, device_id, app_properties, used_properties,"
+        " created_ns, error) VALUES (?,?,?,?,?,?,?,?,?)",
+        [(int(i), run_id, process_id, _i(r["queue"]), int(d) if d >= 0 else None, _i(r["app_properties"]),
+          _i(r["used_properties"]), _i(r["t_ns"]), int(r["error"])) for i, r, d in zip(q_ids, Q, q_dev)])
+
+    P, Ps = cap.fixed_with_strings(K.CLT_REC_PROGRAM)
+    conn.executemany(
+        "INSERT INTO programs (program_id, run_id, process_id, handle, kind, options, start_ns, end_ns, build_ms,"
+        " error) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [(int(i), run_id, process_id, _i(r["program"]), PROGRAM_KIND.get(int(r["kind"]), f"kind-{int(r['kind'])}"),
+          s[0], _i(r["t_start_ns"]), _i(r["t_end_ns"]), (int(r["t_end_ns"]) - int(r["t_start_ns"])) / 1e6,
+          int(r["error"])) for i, r, s in zip(ids.take("programs", len(P)), P, Ps)])
+
+    Kr, Ks = cap.fixed_with_strings(K.CLT_REC_KERNEL)
+    k_ids = ids.take("kernels", len(Kr))
+    conn.executemany(
+        "INSERT INTO kernels (kernel_id, run_id, process_id, handle, program_handle, name, attributes,"
+        " work_group_size, preferred_multiple, num_args) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [(int(i), run_id, process_id, _i(r["kernel"]), _i(r["program"]), s[0], s[1] or None,
+          _nz(r["work_group_size"]), _nz(r["preferred_multiple"]), int(r["num_args"]))
+         for i, r, s in zip(k_ids, Kr, Ks)])
+    stats.kernels += len(Kr)
+
+    regions = _regions(conn, run_id, process_id, cap, ids, stats)
+
+    clean_exit, notes = 0, 0
+    N, Ns = cap.fixed_with_strings(K.CLT_REC_NOTE)
+    for r, s in zip(N, Ns):
+        code, value = int(r["code"]), _i(r["value"])
+        if code == K.CLT_NOTE_EXIT:
+            clean_exit = 1
+            if value == 0:
+                continue
+        _note(conn, run_id, process_id, NOTE_KIND.get(code, f"note-{code}"), value, s[0] or None)
+    warning = cap.warning()
+    if warning:
+        _note(conn, run_id, process_id, "truncated", cap.truncated_bytes, warning)
+        stats.warnings.append(warning)
+
+    L = cap.fixed(K.CLT_REC_LAUNCH)
+    T = cap.fixed(K.CLT_REC_LAUNCH_TIMES)
+    kidx = asof(Kr["kernel"], Kr["seq"], L["kernel"], L["seq"])
+    qidx = asof(Q["queue"], Q["seq"], L["queue"], L["seq"])
+    untimed = _insert_launches(conn, run_id, process_id, L, T, ids, kidx, k_ids, [s[0] for s in Ks],
+                               qidx, q_ids, q_dev, regions)
+
+    P_ = cap.fixed_with_strings(K.CLT_REC_PROCESS)
+    argv = json.dumps(list(P_[1][0][:int(P_[0][0]["argc"])])) if len(P_[0]) else None
+    conn.execute(
+        "INSERT INTO processes (process_id, run_id, pid, ppid, argv, start_ns, mode, capture_file, records,"
+        " truncated_bytes, launches, untimed_launches, clean_exit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (process_id, run_id, h["pid"], h["ppid"], argv, h["start_mono_ns"] or None, h["mode"] or None, name,
+         cap.records, cap.truncated_bytes, len(L), untimed, clean_exit))
+    stats.files += 1
+    stats.processes += 1
+    stats.launches += len(L)
+    stats.untimed_launches += untimed
+    stats.records += cap.records
+    stats.truncated_bytes += cap.truncated_bytes
+
+
+def _regions(conn, run_id, process_id, cap, ids, stats):
+    """Insert the process's regions; return {tid: (seqs, innermost region_id after each seq)}."""
+    R, Rs = cap.fixed_with_strings(K.CLT_REC_REGION)
+    open_, rows, stacks, marks = {}, [], {}, {}
+    for r, s in zip(R, Rs):
+        rid, tid, seq, t = _i(r["region_id"]), int(r["tid"]), _i(r["seq"]), _i(r["t_ns"])
+        if int(r["kind"]) == K.CLT_REGION_BEGIN:
+            if rid in open_:
+                _note(conn, run_id, process_id, "region", rid, f"region {rid} begun twice; second begin ignored")
+                continue
+            row = [int(ids.take("regions", 1)[0]), run_id, process_id, tid, s[0], _tags(s[1]), t, None, seq, None]
+            open_[rid] = row
+            rows.append(row)
+            stacks.setdefault(tid, []).append(row[0])
+            marks.setdefault(tid, []).append((seq, row[0]))
+        else:
+            row = open_.pop(rid, None)
+            if row is None:
+                _note(conn, run_id, process_id, "region", rid, f"region {rid} ended but never begun")
+                continue
+            row[7], row[9] = t, seq
+            stack = stacks[row[3]]
+            stack.remove(row[0])
+            marks[row[3]].append((seq, stack[-1] if stack else -1))
+    conn.executemany("INSERT INTO regions (region_id, run_id, process_id, tid, name, tags, begin_ns, end_ns,"
+                     " begin_seq, end_seq) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    stats.regions += len(rows)
+    return {tid: (np.array([m[0] for m in ms], np.uint64), np.array([m[1] for m in ms], np.int64))
+            for tid, ms in marks.items()}
+
+
+def _tags(text):
+    if not text:
+        return None
+    tags = {}
+    for item in text.split(","):
+        if item.strip():
+            k, _, v = item.partition("=")
+            tags[k.strip()] = v.strip()
+    return json.dumps(tags) if tags else None
+
+
+def _insert_launches(conn, run_id, process_id, L, T, ids, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
+    n = len(L)
+    if n == 0:
+        return 0
+    cols = _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions)
+    cols["launch_id"] = (ids.take("launches", n), None)
+    for s in range(0, n, BATCH):
+        e = min(n, s + BATCH)
+        # constants go into the SQL text and all-NULL columns are left out: fewer parameters to bind
+        names, lists = [], []
+        for c in LAUNCH_COLUMNS[3:]:
+            values, null = cols[c]
+            if null is None or not null[s:e].all():
+                names.append(c)
+                lists.append(_pylist(values, null, s, e))
+        sql = "INSERT INTO launches (launch_id, run_id, process_id, %s) VALUES (?, %d, %d, %s)" % (
+            ", ".join(names), int(run_id), int(process_id), ", ".join("?" * len(names)))
+        conn.executemany(sql, zip(cols["launch_id"][0][s:e].tolist(), *lists))
+    return int(np.count_nonzero(cols["times_status"][0] != "ok"))
+
+
+def _pylist(values, null, s, e):
+    v = values[s:e]
+    if null is None:
+        return v.tolist()
+    m = null[s:e]
+    if not m.any():
+        return v.tolist()
+    o = v.astype(object)
+    o[m] = None
+    return o.tolist()
+
+
+def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
+    """Every launches column as (numpy values, null mask or None)."""
+    n = len(L)
+    i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731  (uint64 wraps: SQLite has no unsigned)
+    seq = L["seq"]
+    flags = i64(L["flags"])
+    error = i64(L["error"])
+    wd = i64(L["work_dim"])
+    used = np.arange(3)[None, :] < np.clip(wd, 0, 3)[:, None]
+    driver_local = (flags & K.CLT_LAUNCH_LOCAL_NULL) != 0
+    g, lo, off = i64(L["global"]), i64(L["local"]), i64(L["offset"])
+    local_known = ~driver_local & np.all((lo > 0) | ~used, axis=1)
+    with np.errstate(over="ignore"):
+        per_dim = np.where(used, -(-g // np.where(lo > 0, lo, 1)), 1)
+        work_groups = np.prod(per_dim, axis=1)
+    cols = {
+        "seq": (i64(seq), None), "tid": (i64(L["tid"]), None), "work_dim": (wd, None),
+        "driver_local": (driver_local.astype(np.int64), None),
+        "work_groups": (work_groups, ~local_known | (wd < 1)),
+        "arg_bytes": (i64(L["arg_bytes"]), L["arg_bytes"] == 0),
+        "host_enqueue_ns": (i64(L["t_enqueue_ns"]), None), "host_return_ns": (i64(L["t_return_ns"]), None),
+        "error": (error, None), "own_event": (((flags & K.CLT_LAUNCH_OWN_EVENT) != 0).astype(np.int64), None),
+        "api": (API_NAMES[np.clip((flags >> 8) & 0xFF, 0, 3)], None),
+    }
+    for d in range(3):
+        cols[f"offset{d}"] = (off[:, d], ~used[:, d])
+        cols[f"global{d}"] = (g[:, d], ~used[:, d])
+        cols[f"local{d}"] = (lo[:, d], ~used[:, d] | driver_local)
+    # kernels / queues / devices
+    k_ok = kidx >= 0
+    kk = np.maximum(kidx, 0)
+    cols["kernel_id"] = (k_ids[kk] if len(k_ids) else np.zeros(n, np.int64), ~k_ok)
+    cols["kernel_name"] = (np.array(k_names + [None], dtype=object)[np.where(k_ok, kidx, len(k_names))], None)
+    q_ok = qidx >= 0
+    qq = np.maximum(qidx, 0)
+    cols["queue_id"] = (q_ids[qq] if len(q_ids) else np.zeros(n, np.int64), ~q_ok)
+    dev = q_dev[qq] if len(q_ids) else np.full(n, -1, np.int64)
+    cols["device_id"] = (dev, ~q_ok | (dev < 0))
+    # device times, joined by seq (a repeated times record: the last one wins)
+    if len(T):
+        keep = np.ones(len(T), bool)
+        keep[:-1] = T["seq"][1:] != T["seq"][:-1]
+        T = T[keep]
+    tpos = np.minimum(np.searchsorted(T["seq"], seq), max(len(T) - 1, 0))
+    has = (T["seq"][tpos] == seq) if len(T) else np.zeros(n, bool)
+    reason = np.where(has, i64(T["reason"][tpos]) if len(T) else 0, -1)
+    status = np.full(n, _MISSING, np.int64)
+    status[has] = np.where(reason[has] <= 3, reason[has], _UNKNOWN)
+    status[~has & (error != 0)] = 2
+    status[~has & ((flags & K.CLT_LAUNCH_UNTIMED) != 0)] = _UNTIMED
+    ok = status == 0
+    for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"):
+        cols[c] = (i64(T[c][tpos]) if len(T) else np.zeros(n, np.int64), ~ok)
+    cols["duration_ns"] = (cols["end_ns"][0] - cols["start_ns"][0], ~ok)
+    cols["times_status"] = (STATUS_NAMES[status], None)
+    # innermost region open on the launch's thread
+    region = np.full(n, -1, np.int64)
+    tids = cols["tid"][0]
+    for tid, (mseq, mid) in regions.items():
+        sel = np.flatnonzero(tids == tid)
+        pos = np.searchsorted(mseq, seq[sel]) - 1
+        region[sel] = np.where(pos >= 0, mid[np.maximum(pos, 0)], -1)
+    cols["region_id"] = (region, region < 0)
+    return cols

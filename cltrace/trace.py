@@ -1,0 +1,196 @@
+"""Read a trace database as pandas DataFrames: `cltrace.open("trace.db").launches`.
+
+Tables are read lazily, once, with explicit columns and dtypes (nullable Int64
+where SQL may hold NULL, categories for repetitive text), in batches so that a
+trace of ten million launches never holds all its rows as Python tuples.
+"""
+import os
+from typing import Dict, Optional, Sequence
+
+import pandas as pd
+
+from .errors import NoSuchRun
+from .store.db import open_db
+
+_I = "Int64"      # nullable integer
+_F = "Float64"
+_S = "string"
+_C = "category"
+
+SCHEMA_DTYPES: Dict[str, Dict[str, str]] = {
+    "runs": {"run_id": "int64", "command": _S, "argv": _S, "cwd": _S, "host": _S, "mode": _S, "started_at": _S,
+             "ended_at": _S, "wall_s": _F, "exit_status": _I, "signal": _I, "status": _S, "env": _S,
+             "cltrace_version": _S, "sweep_index": _I, "repeat_index": _I},
+    "run_tags": {"run_id": "int64", "key": _S, "value": _S},
+    "processes": {"process_id": "int64", "run_id": "int64", "pid": "int64", "ppid": _I, "argv": _S,
+                  "start_ns": _I, "mode": _S, "capture_file": _S, "records": _I, "truncated_bytes": _I,
+                  "launches": _I, "untimed_launches": _I, "clean_exit": _I},
+    "devices": {"device_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
+                "platform_name": _S, "name": _S, "vendor": _S, "driver_version": _S, "device_type": _I,
+                "compute_units": _I, "max_clock_mhz": _I, "max_work_group_size": _I, "global_mem_bytes": _I},
+    "queues": {"queue_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
+               "device_id": _I, "app_properties": _I, "used_properties": _I, "created_ns": _I, "error": _I},
+    "programs": {"program_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64", "kind": _S,
+                 "options": _S, "start_ns": _I, "end_ns": _I, "build_ms": _F, "error": _I},
+    "kernels": {"kernel_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
+                "program_handle": _I, "name": _S, "attributes": _S, "work_group_size": _I,
+                "preferred_multiple": _I, "num_args": _I},
+    "regions": {"region_id": "int64", "run_id": "int64", "process_id": "int64", "tid": _I, "name": _S,
+                "tags": _S, "begin_ns": _I, "end_ns": _I, "begin_seq": _I, "end_seq": _I},
+    "launches": {"launch_id": "int64", "run_id": "int64", "process_id": "int64", "seq": "int64", "tid": _I,
+                 "queue_id": _I, "device_id": _I, "kernel_id": _I, "kernel_name": _C, "api": _C,
+                 "work_dim": _I, "offset0": _I, "offset1": _I, "offset2": _I, "global0": _I, "global1": _I,
+                 "global2": _I, "local0": _I, "local1": _I, "local2": _I, "driver_local": "int64",
+                 "work_groups": _I, "arg_bytes": _I, "host_enqueue_ns": _I, "host_return_ns": _I,
+                 "queued_ns": _I, "submit_ns": _I, "start_ns": _I, "end_ns": _I, "duration_ns": _I, "error": _I,
+                 "own_event": _I, "times_status": _C, "region_id": _I},
+    "notes": {"run_id": "int64", "process_id": _I, "kind": _S, "value": _I, "message": _S},
+}
+_KEYS = {"runs": "run_id", "processes": "process_id", "devices": "device_id", "queues": "queue_id",
+         "programs": "program_id", "kernels": "kernel_id", "regions": "region_id", "launches": "launch_id",
+         "run_tags": "run_id, key", "notes": "rowid"}
+_CHUNK = 500_000
+
+
+class Trace:
+    """A cltrace trace database, read-only. Properties are DataFrames, loaded on first use."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.db = open_db(self.path)
+        self._cache = {}
+
+    # -- reading -----------------------------------------------------------------
+    def query(self, table: str, columns: Optional[Sequence[str]] = None, where: str = "",
+              params: Sequence = ()) -> pd.DataFrame:
+        """Rows of one table with typed columns; `where` is an SQL condition with ? parameters."""
+        dtypes = SCHEMA_DTYPES[table]
+        columns = list(columns or dtypes)
+        unknown = [c for c in columns if c not in dtypes]
+        if unknown:
+            raise KeyError(f"{table} has no column(s) {', '.join(unknown)}")
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        if where:
+            sql += f" WHERE {where}"
+        sql += f" ORDER BY {_KEYS[table]}"
+        cur = self.db.execute(sql, tuple(params))
+        parts = []
+        while True:
+            rows = cur.fetchmany(_CHUNK)
+            if not rows:
+                break
+            parts.append(_typed(pd.DataFrame.from_records(rows, columns=columns), columns, dtypes))
+        if not parts:
+            return _typed(pd.DataFrame({c: [] for c in columns}), columns, dtypes)
+        if len(parts) == 1:
+            return parts[0]
+        df = pd.concat(parts, ignore_index=True)
+        for c in columns:
+            if dtypes[c] == _C:
+                df[c] = df[c].astype(_C)
+        return df
+
+    def _table(self, table):
+        if table not in self._cache:
+            self._cache[table] = self.query(table)
+        return self._cache[table]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self._table("runs")
+
+    @property
+    def run_tags(self) -> pd.DataFrame:
+        """Long form: one row per (run_id, key, value)."""
+        return self._table("run_tags")
+
+    @property
+    def params(self) -> pd.DataFrame:
+        """Wide form of the run tags: index run_id, one column per tag key (text values)."""
+        if "params" not in self._cache:
+            tags = self.run_tags
+            wide = tags.pivot(index="run_id", columns="key", values="value") if len(tags) else \
+                pd.DataFrame(index=pd.Index([], name="run_id", dtype="int64"))
+            wide = wide.reindex(self.runs["run_id"].to_numpy())
+            wide.index.name, wide.columns.name = "run_id", None
+            self._cache["params"] = wide
+        return self._cache["params"]
+
+    @property
+    def processes(self) -> pd.DataFrame:
+        return self._table("processes")
+
+    @property
+    def devices(self) -> pd.DataFrame:
+        return self._table("devices")
+
+    @property
+    def queues(self) -> pd.DataFrame:
+        return self._table("queues")
+
+    @property
+    def programs(self) -> pd.DataFrame:
+        return self._table("programs")
+
+    @property
+    def kernels(self) -> pd.DataFrame:
+        return self._table("kernels")
+
+    @property
+    def launches(self) -> pd.DataFrame:
+        return self._table("launches")
+
+    @property
+    def regions(self) -> pd.DataFrame:
+        return self._table("regions")
+
+    @property
+    def notes(self) -> pd.DataFrame:
+        return self._table("notes")
+
+    @property
+    def meta(self) -> Dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def launches_for(self, run_id: int, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        """The launches of one run (optionally only some columns), without loading the others."""
+        if self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (int(run_id),)).fetchone() is None:
+            raise NoSuchRun(self.path, run_id)
+        if "launches" in self._cache and columns is None:
+            df = self._cache["launches"]
+            return df[df["run_id"] == run_id].reset_index(drop=True)
+        return self.query("launches", columns, "run_id = ?", (int(run_id),))
+
+    # -- lifetime -------------------------------------------------------------------
+    def close(self):
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<cltrace.Trace {self.path!r}>"
+
+
+def _typed(df, columns, dtypes):
+    out = {}
+    for c in columns:
+        dt = dtypes[c]
+        s = df[c]
+        if dt in (_I, _F):
+            out[c] = pd.array(s.to_numpy(dtype=object, na_value=None) if s.dtype == object else s, dtype=dt)
+        elif dt == _S:
+            out[c] = s.astype(_S)
+        elif dt == _C:
+            out[c] = s.astype(_C)
+        else:
+            out[c] = s.astype(dt)
+    return pd.DataFrame(out, columns=columns)
+
+
+def open(path) -> Trace:  # noqa: A001  (cltrace.open mirrors the builtin on purpose)
+    """Open a trace database written by `cltrace run` / `cltrace sweep`."""
+    return Trace(path)

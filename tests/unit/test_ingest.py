@@ -1,0 +1,248 @@
+"""Capture files -> trace rows: resolution by seq, times, regions, atomicity."""
+import json
+
+import pytest
+from capture_factory import CaptureBuilder, simple_capture
+
+import cltrace
+from cltrace.capture import K
+from cltrace.errors import NewerCaptureFormat
+from cltrace.store import ingest as ingest_mod
+from cltrace.store.db import create_db, insert_run
+from cltrace.store.ingest import asof, ingest_capture_dir
+
+
+def _ingest(tmp_path, *builders, name="t.db"):
+    cap = tmp_path / "cap"
+    cap.mkdir(exist_ok=True)
+    for i, b in enumerate(builders):
+        b.write(cap / f"{b.pid}.{i}.clt")
+    db = tmp_path / name
+    conn = create_db(db)
+    with conn:
+        run_id = insert_run(conn, command="app", status="ok")
+        stats = ingest_capture_dir(conn, run_id, cap)
+    conn.close()
+    return cltrace.open(db), stats
+
+
+def test_round_trip(tmp_path):
+    t, stats = _ingest(tmp_path, simple_capture(launches=3))
+    assert stats.launches == 3 and stats.processes == 1 and stats.untimed_launches == 0
+    p = t.processes.iloc[0]
+    assert p.pid == 4242 and json.loads(p.argv) == ["./app", "--n", "3"] and p.clean_exit == 1
+    assert p.launches == 3 and p.records == 12 and p.truncated_bytes == 0 and p["mode"] == "layer"
+    d = t.devices.iloc[0]
+    assert d["name"] == "cpu-haswell" and d.platform_name == "Portable Computing Language" and d.handle == 0xD0
+    prog = t.programs.iloc[0]
+    assert prog.kind == "build" and prog.options == "-cl-fast-relaxed-math" and prog.build_ms == 0.001
+    L = t.launches
+    assert list(L.kernel_name) == ["conv"] * 3
+    assert list(L.duration_ns) == [500] * 3 and set(L.times_status) == {"ok"}
+    assert list(L.work_groups) == [8] * 3 and list(L.api) == ["ndrange"] * 3
+    assert L.device_id.iloc[0] == d.device_id and L.queue_id.iloc[0] == t.queues.queue_id.iloc[0]
+    assert L.offset0.iloc[0] == 0 and L.offset2.isna().all() and L.global1.iloc[0] == 8
+    assert "summary" not in stats.summary_line("t.db") and "3 kernel launches" in stats.summary_line("t.db")
+
+
+def test_kernel_handle_reuse_resolved_by_seq(tmp_path):
+    b = CaptureBuilder()
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "first")
+    s1 = b.launch(0x10, 0x20, (8,), (8,))
+    b.kernel(0x20, "second")          # same cl_kernel pointer, released and reused
+    s2 = b.launch(0x10, 0x20, (8,), (8,))
+    b.queue(0x10, 0xD1)               # queue handle reused on another device
+    b.device(0xD1, "gpu")             # described after its first use
+    s3 = b.launch(0x10, 0x20, (8,), (8,))
+    b.launch(0x10, 0x99, (8,), (8,))  # unknown kernel
+    t, _ = _ingest(tmp_path, b)
+    L = t.launches.set_index("seq")
+    assert L.loc[s1, "kernel_name"] == "first" and L.loc[s2, "kernel_name"] == "second"
+    k = t.kernels.set_index("name")
+    assert L.loc[s1, "kernel_id"] == k.loc["first", "kernel_id"]
+    assert L.loc[s2, "kernel_id"] == L.loc[s3, "kernel_id"] == k.loc["second", "kernel_id"]
+    assert L.kernel_id.isna().sum() == 1
+    dev = t.devices.set_index("handle")
+    assert L.loc[s1, "device_id"] == dev.loc[0xD0, "device_id"]
+    assert L.loc[s3, "device_id"] == dev.loc[0xD1, "device_id"]
+    assert L.loc[s1, "queue_id"] != L.loc[s3, "queue_id"]
+
+
+def test_asof_strictly_before():
+    idx = asof([5, 5, 7], [1, 10, 3], [5, 5, 5, 7, 8], [1, 2, 11, 4, 9])
+    assert list(idx) == [-1, 0, 1, 2, -1]
+
+
+def test_times_status_and_shapes(tmp_path):
+    b = CaptureBuilder()
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "k")
+    ok = b.launch(0x10, 0x20, (100, 10, 3), (8, 4, 2), offset=(1, 2, 3))
+    b.times(ok, 2000, 2600)
+    perr = b.launch(0x10, 0x20, (64,), (8,))
+    b.times(perr, 0, 0, queued=0, submit=0, reason=K.CLT_TIMES_PROFILING_ERR, status=-7)
+    failed = b.launch(0x10, 0x20, (64,), (8,))
+    b.times(failed, 0, 0, queued=0, submit=0, reason=K.CLT_TIMES_FAILED, status=-5)
+    pending = b.launch(0x10, 0x20, (64,), (8,))
+    b.times(pending, 0, 0, queued=0, submit=0, reason=K.CLT_TIMES_PENDING_EXIT)
+    missing = b.launch(0x10, 0x20, (64,), None)
+    untimed = b.launch(0x10, 0x20, (64,), (8,), flags=K.CLT_LAUNCH_UNTIMED | K.CLT_LAUNCH_API_CMDBUF)
+    task = b.launch(0x10, 0x20, (1,), (1,), flags=K.CLT_LAUNCH_API_TASK | K.CLT_LAUNCH_OWN_EVENT, arg_bytes=4096)
+    b.times(task, 3000, 3100)
+    enq_err = b.launch(0x10, 0x20, (64,), (8,), error=-54)
+    t, stats = _ingest(tmp_path, b)
+    L = t.launches.set_index("seq")
+    st = L.times_status
+    assert st[ok] == "ok" and st[perr] == "profiling-error" and st[failed] == "failed"
+    assert st[pending] == "pending-at-exit" and st[missing] == "missing" and st[untimed] == "untimed"
+    assert st[enq_err] == "failed" and L.loc[enq_err, "error"] == -54
+    assert L.loc[ok, "work_groups"] == 13 * 3 * 2 and L.loc[ok, "duration_ns"] == 600
+    assert L.loc[ok, "offset2"] == 3 and L.loc[ok, "local2"] == 2 and L.loc[ok, "start_ns"] == 2000
+    assert L.loc[perr, "duration_ns"] is None or L.loc[perr, "duration_ns"] is __import__("pandas").NA
+    assert L.loc[missing, "driver_local"] == 1 and L.loc[missing, "local0"] is __import__("pandas").NA
+    assert L.loc[missing, "work_groups"] is __import__("pandas").NA
+    assert L.loc[untimed, "api"] == "command_buffer" and L.loc[task, "api"] == "task"
+    assert L.loc[task, "own_event"] == 1 and L.loc[task, "arg_bytes"] == 4096
+    assert L.arg_bytes.isna().sum() == len(L) - 1
+    assert stats.untimed_launches == 6
+    assert t.processes.untimed_launches.iloc[0] == 6 and t.processes.clean_exit.iloc[0] == 0
+
+
+def test_regions_nest_per_thread(tmp_path):
+    b = CaptureBuilder()
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "k")
+    before = b.launch(0x10, 0x20, (8,), (8,), tid=1)
+    b.region_begin(1, "outer", "channels=92,method=gemm", tid=1)
+    in_outer = b.launch(0x10, 0x20, (8,), (8,), tid=1)
+    b.region_begin(2, "inner", "", tid=1)
+    other_thread = b.launch(0x10, 0x20, (8,), (8,), tid=2)
+    in_inner = b.launch(0x10, 0x20, (8,), (8,), tid=1)
+    b.region_end(2, tid=1)
+    back_in_outer = b.launch(0x10, 0x20, (8,), (8,), tid=1)
+    b.region_begin(3, "t2", "a=1", tid=2)
+    on_t2 = b.launch(0x10, 0x20, (8,), (8,), tid=2)
+    b.region_end(1, tid=1)
+    after = b.launch(0x10, 0x20, (8,), (8,), tid=1)
+    b.region_end(77, tid=1)           # never begun: a note, no crash
+    t, stats = _ingest(tmp_path, b)
+    R = t.regions.set_index("name")
+    assert json.loads(R.loc["outer", "tags"]) == {"channels": "92", "method": "gemm"}
+    assert R.loc["inner", "tags"] is None or R.loc["inner", "tags"] is __import__("pandas").NA
+    assert R.loc["t2", "end_ns"] is __import__("pandas").NA
+    L = t.launches.set_index("seq").region_id
+    na = __import__("pandas").NA
+    assert L[before] is na and L[after] is na and L[other_thread] is na
+    assert L[in_outer] == L[back_in_outer] == R.loc["outer", "region_id"]
+    assert L[in_inner] == R.loc["inner", "region_id"]
+    assert L[on_t2] == R.loc["t2", "region_id"]
+    assert "region" in set(t.notes.kind)
+
+
+def test_several_processes_same_pid_and_notes(tmp_path):
+    a = simple_capture(pid=10, launches=2)
+    a.note(K.CLT_NOTE_EXT_LOOKUP, "clCommandNDRangeKernelKHR", 1)
+    a.note(K.CLT_NOTE_DROPPED, "", 5)
+    b = simple_capture(pid=10, launches=1, exit_note=False)   # exec'd image, same pid
+    b.start_mono_ns += 10**9
+    t, stats = _ingest(tmp_path, a, b)
+    assert stats.processes == 2 and stats.launches == 3
+    P = t.processes
+    assert list(P.pid) == [10, 10] and list(P.clean_exit) == [1, 0] and list(P.launches) == [2, 1]
+    notes = t.notes.set_index("kind")
+    assert notes.loc["ext-lookup", "message"] == "clCommandNDRangeKernelKHR"
+    assert notes.loc["dropped", "value"] == 5
+    assert (t.launches.groupby("process_id").kernel_id.nunique() == 1).all()
+
+
+def test_truncated_capture_is_a_note(tmp_path):
+    b = simple_capture(launches=3)
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    data = b.to_bytes()
+    (cap / "1.clt").write_bytes(data[:128 + 16 + 600])
+    db = tmp_path / "t.db"
+    conn = create_db(db)
+    with conn:
+        run_id = insert_run(conn, command="app", status="ok")
+        stats = ingest_capture_dir(conn, run_id, cap)
+    assert stats.truncated_bytes > 0 and stats.warnings and "is truncated" in stats.warnings[0]
+    t = cltrace.open(db)
+    assert t.processes.truncated_bytes.iloc[0] == stats.truncated_bytes
+    assert t.notes.kind.tolist() == ["truncated"]
+
+
+def test_unreadable_file_in_dir_is_noted_newer_format_raises(tmp_path):
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    simple_capture().write(cap / "1.clt")
+    (cap / "junk.clt").write_bytes(b"junk" * 10)
+    conn = create_db(tmp_path / "t.db")
+    with conn:
+        run_id = insert_run(conn, command="app", status="ok")
+        stats = ingest_capture_dir(conn, run_id, cap)
+    assert stats.processes == 1 and any("bad magic" in w for w in stats.warnings)
+    newer = simple_capture()
+    newer.version = 2
+    newer.write(cap / "2.clt")
+    with pytest.raises(NewerCaptureFormat):
+        ingest_capture_dir(conn, run_id, cap)
+
+
+def test_failed_ingestion_leaves_no_partial_run(tmp_path, monkeypatch):
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    simple_capture(pid=1).write(cap / "1.clt")
+    simple_capture(pid=2).write(cap / "2.clt")
+    db = tmp_path / "t.db"
+    conn = create_db(db)
+    real = ingest_mod._insert_launches
+    calls = []
+
+    def boom(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:           # second process: after the first one's rows went in
+            raise RuntimeError("disk on fire")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ingest_mod, "_insert_launches", boom)
+    # the CLI's pattern: run row and ingestion in one `with conn:` transaction
+    with pytest.raises(RuntimeError):
+        with conn:
+            run_id = insert_run(conn, command="app", status="ok")
+            ingest_capture_dir(conn, run_id, cap)
+    # ingestion on its own (autocommitted run row): its rows vanish, the run row stays
+    run_id = insert_run(conn, command="app", status="ok")
+    conn.commit()
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        ingest_capture_dir(conn, run_id, cap)
+    conn.close()
+    t = cltrace.open(db)
+    assert len(t.runs) == 1
+    for table in ("processes", "devices", "queues", "programs", "kernels", "launches", "notes", "regions"):
+        assert len(getattr(t, table)) == 0, table
+    monkeypatch.undo()
+    conn = create_db(db)
+    stats = ingest_capture_dir(conn, run_id, cap)
+    assert stats.launches == 6 and cltrace.open(db).launches.launch_id.is_unique
+
+
+def test_bulk_matches_single_records(tmp_path):
+    b = CaptureBuilder(chunk_size=4096)
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "a")
+    b.kernel(0x21, "b")
+    b.region_begin(1, "r", "x=1")
+    seqs = b.bulk_launches(1000, 0x10, [0x20, 0x21], global_=(100, 7), local=(10, 7))
+    b.region_end(1)
+    t, stats = _ingest(tmp_path, b)
+    L = t.launches
+    assert len(L) == 1000 and list(L.seq) == list(seqs)
+    assert (L.work_groups == 10).all() and (L.duration_ns == 1000).all()
+    assert list(L.kernel_name[:4]) == ["a", "b", "a", "b"] and L.region_id.notna().all()
