@@ -1,0 +1,176 @@
+"""One entry point: analyse a samples DataFrame for latency staircases."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .attribution import attribute, global_changed, short_label, summarise
+from .configs import config_stats
+from .recommend import best_config, hazards, pareto, speedups, stair_edges
+from .samples import param_columns, to_number
+from .steps import STEP_COLUMNS, detect_steps, group_label
+
+# Parameters that number repetitions rather than configurations.
+DEFAULT_IGNORE = ("repeat", "repeat_index", "rep", "iter", "iteration", "trial", "seed")
+_DROP = {"latencies", "signature"}
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(v) or math.isinf(v) else float(v)
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if hasattr(v, "to_dict"):
+        return _jsonable(v.to_dict())
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """JSON-serialisable records of a result table (drops raw latencies and signature tuples)."""
+    if df is None or df.empty:
+        return []
+    cols = [c for c in df.columns if c not in _DROP]
+    return [_jsonable(r) for r in df[cols].to_dict("records")]
+
+
+@dataclass
+class StaircaseResult:
+    param: str | None
+    by: list[str]
+    configs: pd.DataFrame
+    steps: pd.DataFrame
+    pairs: pd.DataFrame
+    edges: pd.DataFrame
+    pareto: pd.DataFrame
+    hazards: pd.DataFrame
+    speedups: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    def best(self, budget_ns: float | None = None, min_value: float | None = None) -> pd.DataFrame:
+        """Recommended value per group under a latency budget and/or a minimum count."""
+        if self.param is None:
+            return pd.DataFrame()
+        return best_config(self.configs, self.param, self.by, budget_ns=budget_ns, min_value=min_value)
+
+    def to_dict(self) -> dict:
+        return {
+            "param": self.param, "by": list(self.by), "summary": _jsonable(self.summary),
+            "notes": list(self.notes), "configs": records(self.configs), "steps": records(self.steps),
+            "edges": records(self.edges), "pareto": records(self.pareto),
+            "hazards": records(self.hazards), "speedups": records(self.speedups),
+        }
+
+
+def choose_param(samples: pd.DataFrame, params: list[str]) -> str | None:
+    """The numeric parameter with the most distinct values (ties: first by name)."""
+    best, best_n = None, 1
+    for p in sorted(params):
+        col = samples[p]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            n = col.nunique(dropna=True)
+            if n > best_n:
+                best, best_n = p, n
+    return best
+
+
+def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame) -> pd.DataFrame:
+    sig = dict(zip(configs["config_id"], configs["signature"]))
+    varies = dict(zip(configs["config_id"], configs["signature_varies"]))
+    routine = {}
+    if "significant" in pairs.columns:
+        for label, g in pairs[~pairs["significant"]].groupby("group_label"):
+            ch = [global_changed(sig[a], sig[b]) for a, b in zip(g["from_config_id"], g["to_config_id"])]
+            routine[label] = bool(ch) and np.mean(ch) >= 0.5
+    causes, texts, kinds, labels, var = [], [], [], [], []
+    for r in steps.to_dict("records"):
+        c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], False))
+        causes.append([x.to_dict() for x in c])
+        texts.append(summarise(c))
+        kinds.append("+".join(dict.fromkeys(x.kind for x in c)))
+        labels.append(short_label(c))
+        var.append(bool(varies[r["from_config_id"]] or varies[r["to_config_id"]]))
+    steps = steps.copy()
+    steps["cause"] = texts
+    steps["cause_kind"] = kinds
+    steps["cause_label"] = labels
+    steps["causes"] = causes
+    steps["signature_varies"] = var
+    return steps
+
+
+def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | None = None,
+            alpha: float = 0.01, min_effect: float = 0.02, merge_ramps: bool = True,
+            ramp_max_ratio: float = 1.15, ignore=DEFAULT_IGNORE) -> StaircaseResult:
+    """Find staircases along ``param`` (default: the numeric parameter with most values)."""
+    notes = list(samples.attrs.get("notes", []))
+    samples = samples.copy()
+    params = [p for p in param_columns(samples) if p not in ignore and samples[p].notna().any()]
+    for p in params:
+        samples[p] = to_number(samples[p])
+    if param is None:
+        param = choose_param(samples, params)
+        if param is None:
+            notes.append("no numeric parameter with more than one value: nothing to sweep")
+        else:
+            notes.append(f"sweep parameter chosen automatically: {param}")
+    elif param not in samples.columns:
+        raise ValueError(f"no parameter named {param!r}; parameters are: {', '.join(params) or 'none'}")
+    elif not pd.api.types.is_numeric_dtype(samples[param]):
+        raise ValueError(f"parameter {param!r} is not numeric (values like {samples[param].dropna().iloc[0]!r})")
+    if by is None:
+        by = [p for p in params if p != param and samples[p].nunique(dropna=False) > 1]
+    key = [b for b in by if b != param] + ([param] if param else [])
+    configs = config_stats(samples, key)
+    gb = [b for b in by if b != param]
+    configs.insert(len(key), "group_label",
+                   [group_label({b: (None if pd.isna(r[b]) else r[b]) for b in gb}) for _, r in configs[gb].iterrows()]
+                   if gb else "all")
+    st = samples["status"] if "status" in samples.columns else pd.Series(dtype=object)
+    summary = {"n_samples": int(len(samples)), "n_ok": int((st == "ok").sum()),
+               "n_cold": int((st == "cold").sum()), "n_untimed": int((st == "untimed").sum()),
+               "n_failed": int((st == "failed-run").sum()),
+               "failed_runs": sorted({int(r) for r in samples.loc[st == "failed-run", "run_id"]})
+               if "run_id" in samples.columns else [],
+               "n_configs": int(len(configs)), "alpha": alpha, "min_effect": min_effect}
+    empty = pd.DataFrame()
+    if param is None:
+        return StaircaseResult(None, by, configs, pd.DataFrame(columns=STEP_COLUMNS), empty, empty, empty,
+                               empty, empty, notes, summary)
+    steps, pairs = detect_steps(configs, param, by, alpha=alpha, min_effect=min_effect,
+                                merge_ramps=merge_ramps, ramp_max_ratio=ramp_max_ratio)
+    steps = _attribute_steps(steps, pairs, configs)
+    if len(pairs):
+        for label, g in pairs.groupby("group_label", sort=True):
+            notes.append(f"noise ({label}): sigma of log latency {g['noise_sigma'].iloc[0]:.4f} "
+                         f"({g['noise_source'].iloc[0]})")
+    n_cold_only = int(configs["cold_only"].sum())
+    if n_cold_only:
+        notes.append(f"{n_cold_only} configuration(s) have only cold samples; their statistics include "
+                     "kernel compilation")
+    n_var = int(configs["signature_varies"].sum())
+    if n_var:
+        notes.append(f"{n_var} configuration(s) ran more than one dispatch signature; the most frequent is used")
+    n_empty = int((configs["n"] == 0).sum())
+    if n_empty:
+        notes.append(f"{n_empty} configuration(s) have no usable sample (failed runs or missing device times)")
+    if len(configs) and configs["n"].max() <= 1 and len(pairs):
+        notes.append("one sample per configuration: noise estimated from the scatter around a rolling median")
+    summary.update(n_groups=int(pairs["group_label"].nunique()) if len(pairs) else int(len(configs) > 0),
+                   n_steps=int(len(steps)))
+    return StaircaseResult(
+        param=param, by=by, configs=configs, steps=steps, pairs=pairs,
+        edges=stair_edges(configs, steps, param, by), pareto=pareto(configs, param, by, tol=min_effect),
+        hazards=hazards(configs, param, by, alpha=alpha, min_effect=min_effect),
+        speedups=speedups(configs, param, by), notes=notes, summary=summary)

@@ -1,0 +1,139 @@
+"""Plot a StaircaseResult: latency against the swept parameter, one panel per group.
+
+Median latency with p10-p90 bars, points coloured by dispatch signature, steps
+marked with their cause, stair right edges starred, hazards shaded, the
+unpruned latency dashed.  ``path`` ending .png/.svg/.pdf is written by
+matplotlib (Agg); .html gets a self-contained page with the SVG inlined.
+"""
+from __future__ import annotations
+
+import html
+import io
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f", "#393b79", "#ad494a", "#637939"]
+
+
+def _short_sig(text: str, limit: int = 60, with_global: bool = False) -> str:
+    """'conv g=.. l=8x8x1 wg=..; conv_tail ...' -> 'conv[l 8x8x1] + conv_tail[l 8x8x1]'."""
+    parts = []
+    if not text:
+        return "(no launches)"
+    for item in text.split("; "):
+        bits = item.split(" ")
+        loc = next((b[2:] for b in bits if b.startswith("l=")), "?")
+        glb = next((b[2:] for b in bits if b.startswith("g=")), "?")
+        parts.append(f"{bits[0]}[g {glb}, l {loc}]" if with_global else f"{bits[0]}[l {loc}]")
+    out, counts = [], {}
+    for p in parts:
+        counts[p] = counts.get(p, 0) + 1
+    for p, c in counts.items():
+        out.append(p if c == 1 else f"{c}x {p}")
+    s = " + ".join(out)
+    return s if len(s) <= limit else s[:limit - 1] + "\u2026"
+
+
+def _scale(configs):
+    top = configs["p90_ns"].max()
+    for unit, f in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if top >= f:
+            return unit, f
+    return "ns", 1.0
+
+
+def figure(result, title: str | None = None):
+    """Build and return the matplotlib Figure for ``result``."""
+    cfg = result.configs[result.configs["n"] > 0]
+    param = result.param or "value"
+    by = [b for b in result.by if b != param]
+    labels = (cfg[by].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+              if by else None)
+    groups = list(dict.fromkeys(labels)) if by else ["all"]
+    unit, f = _scale(cfg) if len(cfg) else ("ms", 1e6)
+    hashes = list(dict.fromkeys(cfg["signature_hash"]))
+    colour = {h: PALETTE[i % len(PALETTE)] for i, h in enumerate(hashes)}
+    sig_text = dict(zip(cfg["signature_hash"], cfg["signature_text"]))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(12, 3.8 * len(groups) + 0.6), sharex=True,
+                             squeeze=False)
+    for ax, lab in zip(axes[:, 0], groups):
+        g = cfg if labels is None else cfg[labels == lab]
+        g = g.sort_values(param)
+        x, y = g[param].to_numpy(float), g["median_ns"].to_numpy(float) / f
+        lo, hi = y - g["p10_ns"].to_numpy(float) / f, g["p90_ns"].to_numpy(float) / f - y
+        ax.errorbar(x, y, yerr=[lo.clip(0), hi.clip(0)], fmt="none", ecolor="#b0b0b0", elinewidth=1,
+                    capsize=0, zorder=1)
+        ax.plot(x, y, color="#d0d0d0", lw=0.8, zorder=1)
+        ax.scatter(x, y, c=[colour[h] for h in g["signature_hash"]], s=18, zorder=3, edgecolors="none")
+        step_x = float(x[1] - x[0]) if len(x) > 1 else 1.0
+        hz = result.hazards[result.hazards["group_label"] == lab] if len(result.hazards) else result.hazards
+        for v in (hz["value"] if len(hz) else []):
+            ax.axvspan(v - step_x / 2, v + step_x / 2, color="#d62728", alpha=0.12, lw=0, zorder=0)
+        if len(y):
+            ax.axhline(y[-1], color="#555555", ls="--", lw=0.8, zorder=1)
+        ed = result.edges[result.edges["group_label"] == lab] if len(result.edges) else result.edges
+        if len(ed):
+            ax.scatter(ed["value"], ed["latency_ns"] / f, marker="*", s=140, facecolors="none",
+                       edgecolors="black", linewidths=1.0, zorder=4)
+        st = result.steps[result.steps["group_label"] == lab] if len(result.steps) else result.steps
+        ymax = float((y + hi).max()) if len(y) else 1.0
+        for k, s in enumerate(st.to_dict("records")):
+            xm = (s["from_value"] + s["to_value"]) / 2
+            ax.axvline(xm, color="#444444", lw=0.7, ls=":", zorder=2)
+            txt = f"x{s['ratio']:.2f} {s.get('cause_label', '')}".strip()
+            ax.annotate(txt, (xm, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -4),
+                        textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7.5,
+                        color="#b22222" if s["direction"] == "up" else "#1a7f37")
+        ax.set_ylim(0, ymax * 1.45)
+        ax.set_title(lab if lab != "all" else (title or ""), fontsize=10, loc="left")
+        ax.set_ylabel(f"latency ({unit}, median)")
+        ax.grid(True, axis="y", color="#eeeeee", lw=0.6)
+        for sp in ("top", "right"):
+            ax.spines[sp].set_visible(False)
+    axes[-1, 0].set_xlabel(param)
+    short = {h: _short_sig(sig_text[h]) for h in hashes}
+    dup = len(set(short.values())) < len(short)
+    handles = [Line2D([], [], marker="o", ls="", color=colour[h], label=_short_sig(sig_text[h], with_global=dup))
+               for h in hashes[:12]]
+    handles += [Line2D([], [], marker="*", ls="", mfc="none", mec="black", ms=11, label="stair right edge"),
+                Patch(color="#d62728", alpha=0.2, label="hazard: slower than unpruned"),
+                Line2D([], [], color="#555555", ls="--", label="unpruned latency"),
+                Line2D([], [], color="#b22222", ls="", marker="$x$", label="step up (red) / down (green)")]
+    leg = fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
+                     bbox_to_anchor=(0.5, 0.0))
+    if title and groups != ["all"]:
+        fig.suptitle(title, fontsize=11)
+    fig.canvas.draw()
+    leg_h = leg.get_window_extent().height / fig.bbox.height
+    fig.tight_layout(rect=(0, leg_h + 0.01, 1, 1))
+    return fig
+
+
+def plot_staircase(result, path: str, title: str | None = None) -> str:
+    """Write the plot to ``path`` (.png, .svg, .pdf or .html) and return the path."""
+    ext = os.path.splitext(path)[1].lower()
+    fig = figure(result, title)
+    try:
+        if ext in (".html", ".htm"):
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg")
+            svg = buf.getvalue()
+            svg = svg[svg.find("<svg"):]
+            head = html.escape(title or f"cltrace staircase: {result.param}")
+            notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{head}</title></head>"
+                         f"<body style='font-family:sans-serif'><h2>{head}</h2>{svg}<ul>{notes}</ul>"
+                         "</body></html>\n")
+        else:
+            fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,116 @@
+"""analyse() end to end on synthetic sweeps: ground truth, edge cases, serialisation, plots."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cltrace.analysis.staircase import analyse, choose_param
+from cltrace.analysis.synthetic import (SweepSpec, StepSpec, make_staircase, match_steps, paper_example,
+                                        random_steps)
+
+
+def test_precision_recall_on_steps_at_least_3_sigma():
+    tp = found = true = 0
+    causes_ok = causes_all = 0
+    for sigma in (0.02, 0.05, 0.1):
+        for seed in range(3):
+            rng = np.random.default_rng(100 + seed)
+            vals = list(range(32, 96))
+            sweeps = [SweepSpec(vals, random_steps(vals, rng, n_steps=5, min_log=3 * sigma,
+                                                   max_log=max(np.log(2), 4.5 * sigma)), {"method": m})
+                      for m in ("gemm", "direct")]
+            syn = make_staircase(sweeps, sigma=sigma, n=10, seed=seed)
+            res = analyse(syn.samples, "channels")
+            a, b, c = match_steps(res.steps, syn.truth)
+            tp, found, true = tp + a, found + b, true + c
+            for t in syn.truth.to_dict("records"):
+                hit = res.steps[(res.steps["group_label"] == t["group_label"])
+                                & (res.steps["from_value"] == t["from_value"])]
+                if len(hit):
+                    causes_all += 1
+                    causes_ok += hit["cause_kind"].iloc[0] == t["cause"]
+    assert tp / found >= 0.95, (tp, found)
+    assert tp / true >= 0.95, (tp, true)
+    assert causes_ok == causes_all > 0
+
+
+def test_no_step_on_flat_sweep_of_200_configs_20pct_noise():
+    syn = make_staircase([SweepSpec(list(range(1, 201)))], sigma=0.2, n=10, seed=7)
+    res = analyse(syn.samples)
+    assert res.param == "channels" and len(res.configs) == 200
+    assert res.steps.empty and res.hazards.empty
+    assert res.summary["n_steps"] == 0
+
+
+@pytest.mark.parametrize("mode", ["runs", "single-run", "no-regions"])
+def test_modes_and_paper_example_causes(mode):
+    vals = list(range(60, 80))
+    spec = SweepSpec(vals, [StepSpec(64, 1.6, "dispatch-count"), StepSpec(70, 0.6, "work-group-split"),
+                            StepSpec(75, 1.5, "unexplained")], {"method": "gemm"})
+    syn = make_staircase([spec], sigma=0.03, n=5, seed=1, mode=mode)
+    res = analyse(syn.samples)
+    assert list(res.steps["from_value"]) == [64, 70, 75]
+    assert list(res.steps["cause_kind"]) == ["dispatch-count", "work-group-split", "unexplained"]
+    assert res.steps["cause"][0] == "extra dispatch: conv_tail (1 more launch)"
+
+
+def test_failed_configs_untimed_and_notes():
+    spec = SweepSpec(list(range(8, 24)), [StepSpec(15, 2.0, "tile-padding")], {"method": "m"})
+    syn = make_staircase([spec], sigma=0.02, n=5, seed=2, fail_values=(10,), untimed_prob=0.05)
+    res = analyse(syn.samples)
+    assert res.summary["failed_runs"] and res.summary["n_untimed"] > 0
+    assert any("not ok" in n for n in res.notes) and any("missing device times" in n for n in res.notes)
+    assert any("no usable sample" in n for n in res.notes)
+    assert list(res.steps["from_value"]) == [15]
+
+
+def test_single_config_single_sample_and_non_numeric():
+    syn = make_staircase([SweepSpec([32])], n=1, seed=0)
+    res = analyse(syn.samples)
+    assert res.param is None and res.steps.empty and any("nothing to sweep" in n for n in res.notes)
+    res = analyse(syn.samples.assign(channels=32), "channels")
+    assert res.steps.empty and len(res.configs) == 1
+    with pytest.raises(ValueError, match="not numeric"):
+        analyse(syn.samples.assign(method="gemm"), "method")
+    with pytest.raises(ValueError, match="no parameter"):
+        analyse(syn.samples, "width")
+
+
+def test_choose_param_and_ignore_repeat():
+    df = pd.DataFrame({"a": [1, 2, 3], "b": [1, 1, 2], "m": ["x", "y", "z"]})
+    assert choose_param(df, ["a", "b", "m"]) == "a"
+    syn = make_staircase([SweepSpec(list(range(8, 16)))], n=3, seed=0)
+    S = syn.samples.assign(repeat_tag=0)
+    S["trial"] = range(len(S))
+    res = analyse(S)
+    assert res.param == "channels" and len(res.configs) == 8
+
+
+def test_to_dict_is_json_and_layout():
+    res = analyse(paper_example().samples)
+    d = json.loads(json.dumps(res.to_dict()))
+    assert set(d) == {"param", "by", "summary", "notes", "configs", "steps", "edges", "pareto", "hazards",
+                      "speedups"}
+    assert d["param"] == "channels" and d["by"] == ["method"]
+    assert {"from_value", "to_value", "ratio", "p_adjusted", "cause", "causes"} <= set(d["steps"][0])
+    assert "latencies" not in d["configs"][0] and d["configs"][0]["group_label"] == "method=direct"
+    assert d["hazards"] and all(h["factor"] > 1 for h in d["hazards"])
+    assert not res.best(budget_ns=15e6).empty
+
+
+@pytest.mark.parametrize("ext", ["png", "svg", "html"])
+def test_plot_writes_files(tmp_path, ext):
+    from cltrace.report.plot import plot_staircase
+    res = analyse(paper_example(n=3).samples)
+    out = plot_staircase(res, str(tmp_path / f"s.{ext}"), title="t")
+    data = open(out, "rb").read()
+    assert len(data) > 1000
+    if ext == "html":
+        assert b"<svg" in data and b"<html" in data
+
+
+def test_plot_single_group(tmp_path):
+    from cltrace.report.plot import plot_staircase
+    syn = make_staircase([SweepSpec(list(range(8, 20)), [StepSpec(12, 1.5)])], n=3, seed=0)
+    plot_staircase(analyse(syn.samples), str(tmp_path / "one.png"))
