@@ -1,0 +1,84 @@
+"""Dispatch lists of two configurations side by side (the seed paper's Tables I-IV)."""
+import difflib
+from collections import Counter
+from typing import Dict, List, Tuple
+
+import pandas as pd
+
+from .kernel_stats import _with_labels
+
+
+def match_runs(params: pd.DataFrame, selector: Dict[str, str]) -> List[int]:
+    """Runs whose tags equal every key=value of the selector."""
+    if not selector:
+        return list(params.index)
+    missing = [k for k in selector if k not in params.columns]
+    if missing:
+        raise KeyError(missing[0])
+    mask = pd.Series(True, index=params.index)
+    for k, v in selector.items():
+        mask &= params[k].astype(str) == str(v)
+    return list(params.index[mask])
+
+
+def dispatch_list(launches: pd.DataFrame) -> Tuple[pd.DataFrame, dict]:
+    """The dominant ordered dispatch list of a set of launches, one row per position with the median
+    device time across its samples. A sample is a region instance, or a run without regions; the first
+    sample of each process is left out when the process has more (it carries kernel compilation)."""
+    info = {"samples": 0, "signatures": 0, "cold_dropped": 0}
+    cols = ["position", "kernel", "global", "local", "work_groups", "median_ms"]
+    if launches.empty:
+        return pd.DataFrame(columns=cols), info
+    df = _with_labels(launches).sort_values(["run_id", "process_id", "seq"])
+    df["sample"] = list(zip(df["run_id"], df["process_id"], df["region_id"].fillna(-1)))
+    groups = []
+    for _, proc in df.groupby(["run_id", "process_id"], sort=False):
+        samples = [g for _, g in proc.groupby("sample", sort=False)]
+        if len(samples) > 1:
+            info["cold_dropped"] += 1
+            samples = samples[1:]
+        groups += samples
+    sig_of = []
+    for g in groups:
+        wg = g["work_groups"].astype("Int64").astype(str).replace("<NA>", "-")
+        sig_of.append(tuple(zip(g["kernel_name"].fillna("?"), g["global"], g["local"], wg)))
+    counts = Counter(sig_of)
+    dominant, _ = counts.most_common(1)[0]
+    durations = [g["duration_ns"].to_numpy(dtype=float) for g, s in zip(groups, sig_of) if s == dominant]
+    med = pd.DataFrame(durations).median(axis=0).to_numpy() / 1e6 if durations else []
+    rows = [{"position": i + 1, "kernel": k, "global": gl, "local": lo, "work_groups": wg,
+             "median_ms": float(med[i]) if len(med) > i else None}
+            for i, (k, gl, lo, wg) in enumerate(dominant)]
+    info.update(samples=len(durations), signatures=len(counts))
+    return pd.DataFrame(rows, columns=cols), info
+
+
+def side_by_side(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Align two dispatch lists (difflib on (kernel, global, local)); `change` marks what differs:
+    '' same, '~' same kernel with other sizes, '-' only in A, '+' only in B."""
+    key = lambda d: [tuple(r) for r in d[["kernel", "global", "local"]].itertuples(index=False)]
+    ka, kb = key(a), key(b)
+    ra, rb = a.to_dict("records"), b.to_dict("records")
+    rows = []
+    blank = {"kernel": "", "global": "", "local": "", "work_groups": "", "median_ms": None}
+
+    def row(x, y, change):
+        x, y = x or blank, y or blank
+        rows.append({"change": change, "A kernel": x["kernel"], "A global": x["global"], "A local": x["local"],
+                     "A wg": x["work_groups"], "A ms": x["median_ms"], "B kernel": y["kernel"],
+                     "B global": y["global"], "B local": y["local"], "B wg": y["work_groups"],
+                     "B ms": y["median_ms"]})
+
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ka, b=kb, autojunk=False).get_opcodes():
+        if op == "equal":
+            for i, j in zip(range(i1, i2), range(j1, j2)):
+                row(ra[i], rb[j], "")
+            continue
+        pairs = list(zip(range(i1, i2), range(j1, j2)))
+        for i, j in pairs:
+            row(ra[i], rb[j], "~" if ra[i]["kernel"] == rb[j]["kernel"] else "-/+")
+        for i in range(i1 + len(pairs), i2):
+            row(ra[i], None, "-")
+        for j in range(j1 + len(pairs), j2):
+            row(None, rb[j], "+")
+    return pd.DataFrame(rows)

@@ -1,0 +1,48 @@
+"""Capture modes: how the shim gets into a program, and the environment that does it."""
+import os
+from typing import Dict, Mapping, Optional
+
+from .. import native
+from ..errors import UsageError
+from .loader import LoaderInfo, system_loader
+
+MODES = ("auto", "layer", "preload")
+LAYERS_SEPARATOR = ":"
+
+
+def resolve_mode(requested: str, loader: Optional[LoaderInfo] = None) -> str:
+    """auto -> layer when the ICD loader honours OPENCL_LAYERS, else preload (+ shadow libOpenCL)."""
+    if requested not in MODES:
+        raise UsageError(f"unknown capture mode '{requested}' (choose from {', '.join(MODES)})")
+    if requested != "auto":
+        return requested
+    loader = loader or system_loader()
+    if loader.path and not loader.supports_layers:
+        return "preload"
+    return "layer"
+
+
+def _prepend(value: str, existing: Optional[str], sep: str) -> str:
+    return value + sep + existing if existing else value
+
+
+def shim_environment(mode: str, capture_dir: str, settings: Mapping[str, str],
+                     base: Mapping[str, str], loader: Optional[LoaderInfo] = None) -> Dict[str, str]:
+    """The child's environment: the user's, with the shim prepended, never replacing theirs."""
+    env = dict(base)
+    env.update(settings)
+    env["CLTRACE_DIR"] = capture_dir
+    env["CLTRACE_MODE"] = mode
+    if mode == "layer":
+        lib = native.library(native.LAYER_LIB)
+        env["OPENCL_LAYERS"] = _prepend(lib, base.get("OPENCL_LAYERS"), LAYERS_SEPARATOR)
+    else:
+        lib = native.library(native.PRELOAD_LIB)
+        env["LD_PRELOAD"] = _prepend(lib, base.get("LD_PRELOAD"), ":")
+        env["LD_LIBRARY_PATH"] = _prepend(native.shadow_dir(), base.get("LD_LIBRARY_PATH"), ":")
+        if "CLTRACE_REAL_LIBOPENCL" not in settings:
+            loader = loader or system_loader()
+            if loader.path:
+                env["CLTRACE_REAL_LIBOPENCL"] = loader.path
+    env["CLTRACE_SHIM"] = lib
+    return env

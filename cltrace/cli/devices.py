@@ -1,0 +1,75 @@
+"""cltrace devices: what a traced program will see, and how cltrace would get into it."""
+import glob
+import json
+import os
+
+from ..capture.loader import system_loader
+from ..capture.modes import resolve_mode
+from .base import EXIT_ERROR, EXIT_OK, Command
+
+
+def list_platforms():
+    """[(platform name, version, [device dicts])] through pyopencl; [] when there is none."""
+    try:
+        import pyopencl as cl
+    except ImportError as e:          # pragma: no cover - pyopencl is a dependency
+        return [], f"pyopencl cannot be imported: {e}"
+    try:
+        platforms = cl.get_platforms()
+    except cl.Error as e:
+        return [], f"no OpenCL platform found ({e.what() if hasattr(e, 'what') else e})"
+    out = []
+    for p in platforms:
+        devs = []
+        try:
+            for d in p.get_devices():
+                devs.append({"name": d.name.strip(), "type": cl.device_type.to_string(d.type),
+                             "vendor": d.vendor.strip(), "driver": d.driver_version,
+                             "compute_units": d.max_compute_units,
+                             "max_work_group_size": d.max_work_group_size,
+                             "global_mem_mib": d.global_mem_size // (1 << 20)})
+        except cl.Error:
+            pass
+        out.append({"platform": p.name.strip(), "version": p.version.strip(), "devices": devs})
+    return out, "" if out else "no OpenCL platform found"
+
+
+class DevicesCommand(Command):
+    name = "devices"
+    help = "list OpenCL platforms and devices, the ICD loader, and the capture mode 'run' will use"
+
+    def add_arguments(self, p):
+        p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+    def run(self, args) -> int:
+        platforms, problem = list_platforms()
+        loader = system_loader()
+        icds = sorted(glob.glob(os.path.join(os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors"), "*.icd")))
+        mode = resolve_mode("auto", loader)
+        if args.format == "json":
+            print(json.dumps({"platforms": platforms, "problem": problem or None,
+                              "loader": loader.path, "loader_supports_layers": loader.supports_layers,
+                              "icd_files": icds, "capture_mode": mode}, indent=2))
+            return EXIT_OK if platforms else EXIT_ERROR
+        from rich.console import Console
+        from rich.table import Table
+        console = Console()
+        if platforms:
+            t = Table(title="OpenCL devices")
+            for col in ("platform", "device", "type", "compute units", "max work-group", "memory", "driver"):
+                t.add_column(col)
+            for p in platforms:
+                for d in p["devices"] or [{}]:
+                    t.add_row(p["platform"], d.get("name", "(none)"), d.get("type", ""),
+                              str(d.get("compute_units", "")), str(d.get("max_work_group_size", "")),
+                              f"{d['global_mem_mib']} MiB" if d else "", d.get("driver", ""))
+            console.print(t)
+        else:
+            console.print(f"[bold red]{problem}[/]: check that an ICD is installed (Debian: pocl-opencl-icd) "
+                          "and listed in /etc/OpenCL/vendors")
+        console.print(f"ICD loader: {loader.description}")
+        console.print(f"ICD files: {', '.join(icds) if icds else 'none'}")
+        why = "the loader supports OPENCL_LAYERS" if mode == "layer" else \
+            "the loader has no layer support: LD_PRELOAD + shadow libOpenCL.so.1"
+        console.print(f"cltrace run --mode auto will use: [bold]{mode}[/] ({why})")
+        return EXIT_OK if platforms else EXIT_ERROR

@@ -1,0 +1,69 @@
+"""The `cltrace` entry point: subcommands, and errors turned into one line and an exit code."""
+import argparse
+import sqlite3
+import sys
+from typing import List, Optional
+
+from .. import __version__
+from ..errors import CltraceError, UsageError
+from .base import EXIT_ERROR, EXIT_USAGE, Command, err
+
+
+def commands() -> List[Command]:
+    from .devices import DevicesCommand
+    from .report import ReportCommand
+    from .run import RunCommand
+    from .sweep import SweepCommand
+    from .analysis_commands import DiffCommand, ExportCommand, PlotCommand
+    from .ingest import IngestCommand
+    return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
+            DevicesCommand(), IngestCommand()]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors end as one `cltrace: ...` line and exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog.replace('cltrace ', '')}: {message}" if " " in self.prog else message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cltrace", description="Trace OpenCL kernel launches and explain latency staircases.",
+                     epilog="Run 'cltrace COMMAND --help' for a command's options. Exit codes: 0 ok, 1 error, "
+                            "2 usage error; 'run' exits with the traced program's status.")
+    parser.add_argument("--version", action="version", version=f"cltrace {__version__}")
+    sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", parser_class=_Parser)
+    for cmd in commands():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_command=cmd)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "_command", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return args._command.run(args)
+    except UsageError as e:
+        err(str(e))
+        return EXIT_USAGE
+    except CltraceError as e:
+        err(str(e))
+        return EXIT_ERROR
+    except sqlite3.Error as e:
+        err(f"trace database error: {e}")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The staircase part of `cltrace report`: the analysis result laid out as report sections."""
+from typing import List
+
+import pandas as pd
+
+from .document import Section
+
+
+def _ms(ns):
+    return None if ns is None or pd.isna(ns) else float(ns) / 1e6
+
+
+def _group_col(df: pd.DataFrame) -> pd.Series:
+    if "group_label" in df.columns:
+        return df["group_label"].fillna("").astype(str)
+    return pd.Series([""] * len(df), index=df.index)
+
+
+def staircase_result(trace, runs=None, launches=None):
+    """Analyse the trace's samples along its sweep parameter; None when there is nothing to sweep."""
+    from ..analysis.samples import build_samples
+    from ..analysis.staircase import analyse
+
+    runs = trace.runs if runs is None else runs
+    launches = trace.launches if launches is None else launches
+    if launches.empty:
+        return None
+    samples = build_samples(launches, runs, trace.params, trace.regions)
+    if samples.empty:
+        return None
+    result = analyse(samples)
+    return result if result.param is not None else None
+
+
+def staircase_sections(trace, runs, launches) -> List[Section]:
+    result = staircase_result(trace, runs, launches)
+    if result is None:
+        return []
+    p = result.param
+    out = []
+    cfg = result.configs
+    if not cfg.empty:
+        t = pd.DataFrame({"group": _group_col(cfg), p: cfg[p], "n": cfg["n"],
+                          "median_ms": cfg["median_ns"].map(_ms), "p10_ms": cfg["p10_ns"].map(_ms),
+                          "p90_ms": cfg["p90_ns"].map(_ms)})
+        if "signature_text" in cfg.columns:
+            t["dispatch"] = cfg["signature_text"]
+        if (t["group"] == "").all():
+            t = t.drop(columns=["group"])
+        out.append(Section(f"Latency by {p}", "table", table=t, key="configs"))
+    steps = result.steps
+    rows = []
+    for r in steps.to_dict("records"):
+        rows.append({"group": r.get("group_label", ""), "from": r["from_value"], "to": r["to_value"],
+                     "before_ms": _ms(r["latency_before_ns"]), "after_ms": _ms(r["latency_after_ns"]),
+                     "ratio": r["ratio"], "confidence": r.get("confidence"), "cause": r.get("cause", "")})
+    st = pd.DataFrame(rows, columns=["group", "from", "to", "before_ms", "after_ms", "ratio", "confidence", "cause"])
+    if not st.empty and (st["group"].fillna("") == "").all():
+        st = st.drop(columns=["group"])
+    out.append(Section(f"Steps along {p} ({len(st)})", "table", table=st, key="steps",
+                       data=result.to_dict()))
+    lines = []
+    for r in result.edges.to_dict("records"):
+        g = f"[{r['group_label']}] " if r.get("group_label") else ""
+        lines.append(f"{g}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms (right edge of a stair: the most "
+                     f"{p} at this latency)")
+    out.append(Section("Best counts (stair right edges)", "lines", lines=lines, key="edges"))
+    hz = []
+    for r in result.hazards.to_dict("records"):
+        g = f"[{r['group_label']}] " if r.get("group_label") else ""
+        factor = r.get("factor", r.get("slowdown"))
+        extra = f" ({factor:.2f}x the unpruned latency)" if factor is not None and not pd.isna(factor) else ""
+        hz.append(f"{g}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms{extra}")
+    out.append(Section("Hazards (slower than the unpruned configuration)", "lines", lines=hz, key="hazards"))
+    if result.notes:
+        out.append(Section("Analysis notes", "lines", lines=list(result.notes), key="notes"))
+    return out

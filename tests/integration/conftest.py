@@ -1,0 +1,38 @@
+"""Integration tests: real processes under the real shim on PoCL."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROGRAMS = os.path.join(ROOT, "tests", "programs")
+CLTRACE = [sys.executable, "-m", "cltrace.cli.main"]
+
+
+@pytest.fixture(scope="session")
+def programs():
+    """Path maker for the C test programs (built once per session)."""
+    subprocess.run(["make", "-s", "-C", PROGRAMS], check=True)
+    return lambda name: os.path.join(PROGRAMS, "bin", name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shim_built():
+    from cltrace import native
+    native.library(native.LAYER_LIB)   # raises with the build instructions when missing
+
+
+def run_cli(*args, cwd=None, env=None, timeout=600):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    p = subprocess.run(CLTRACE + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
+                       env=full_env, timeout=timeout)
+    assert "Traceback" not in p.stderr, p.stderr
+    return p
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """cli(*args, cwd=, env=) -> CompletedProcess of `cltrace ARGS` (asserting no traceback)."""
+    return run_cli
