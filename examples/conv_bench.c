@@ -32,7 +32,7 @@ static const char usage_text[] =
     "\n"
     "Runs one convolution layer on OpenCL and prints the median latency of --iters runs\n"
     "(host clock, clFinish after each run). Each measured run is a cltrace region named\n"
-    "after the layer and tagged channels=N,method=M; warm-up runs are in \"<layer>.warmup\".\n"
+    "after the layer and tagged channels=N,method=M; warm-up runs are outside regions.\n"
     "\n"
     "  --layer NAME         built-in layer (see --list-layers), e.g. resnet50.L15, vgg16.L3\n"
     "  --input HxWxC        custom layer input (with --kernel, --stride default 1, --pad default 0)\n"
@@ -236,13 +236,12 @@ int main(int argc, char **argv)
 {
     struct options o;
     struct conv_problem pb;
-    char name[96], warm_name[112], tags[96];
+    char name[96], tags[96];
     parse_args(argc, argv, &o);
     resolve_problem(&o, &pb, name, sizeof name);
     if (!conv_method_available(o.method))
         die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
             conv_method_name(o.method));
-    snprintf(warm_name, sizeof warm_name, "%s.warmup", name);
     snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o.method));
 
     unsigned seed = 42;
@@ -255,11 +254,10 @@ int main(int argc, char **argv)
     cl_env_open(&env, o.platform);
     conv_runner_init(&r, &env, o.method, &pb, input, weights, conv_cl_source);
 
+    /* Warm-up runs stay outside regions: they carry kernel compilation and are no sample. */
     for (int i = 0; i < o.warmup; ++i) {
-        cltrace_region_begin(warm_name, tags);
         conv_runner_run(&r);
         cl_check(clFinish(env.queue), "clFinish");
-        cltrace_region_end();
     }
     double *ms = malloc(o.iters * sizeof *ms);
     for (int i = 0; i < o.iters; ++i) {

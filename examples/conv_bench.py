@@ -7,7 +7,7 @@ Runs one convolution layer with a given number of output channels by `gemm` (im2
 float4 GEMM, 4 channels per work-item, + a scalar `gemm_tail` dispatch for the 1-3 left
 over) or `direct` (global (C_out, H_out, W_out), local size left to the runtime), and
 prints the median host-clock latency. Each measured iteration is a cltrace region named
-after the layer, tagged channels=N,method=M; warm-up iterations are in "<layer>.warmup".
+after the layer, tagged channels=N,method=M; warm-up iterations stay outside regions.
 Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
 """
 import argparse
@@ -335,10 +335,9 @@ def main(argv=None):
     ctx = cl.Context([device])
     queue = cl.CommandQueue(ctx)
     runner = Runner(cl, ctx, queue, args.method, pb, inp, wts)
-    for _ in range(args.warmup):
-        with region(name + ".warmup", **tags):
-            runner.run()
-            queue.finish()
+    for _ in range(args.warmup):      # outside regions: warm-ups carry compilation, they are no sample
+        runner.run()
+        queue.finish()
     times = []
     for _ in range(args.iters):
         with region(name, **tags):

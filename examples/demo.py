@@ -26,8 +26,8 @@ def main():
     ap.add_argument("--scale", default="0.5", help="spatial scale of the layer for a CPU (default 0.5)")
     ap.add_argument("--channels", default="84:100", help="channel range a:b (default 84:100)")
     ap.add_argument("--methods", default="gemm,direct")
-    ap.add_argument("--repeat", default="2", help="processes per configuration (default 2)")
-    ap.add_argument("--iters", default="5", help="layer iterations (regions) per process (default 5)")
+    ap.add_argument("--repeat", default="3", help="processes per configuration (default 3)")
+    ap.add_argument("--iters", default="10", help="layer iterations (regions) per process (default 10)")
     ap.add_argument("--out", default=os.path.join(ROOT, "out"), help="output directory (default ./out)")
     a = ap.parse_args()
     if not os.path.exists(BENCH):

@@ -87,12 +87,12 @@ def attribute(before, after, routine_global: bool = False) -> list[Cause]:
         if not before or not after:
             text = "unexplained: no dispatch signature on one side"
         elif only_routine:
-            text = ("unexplained: dispatches identical apart from the global size, which changes at "
-                    "every step of this sweep; inside the driver or device")
+            text = ("unexplained: same dispatches, only the global size differs (as at every count of "
+                    "this sweep); inside the driver or device")
         else:
             text = "unexplained: identical dispatches on both sides; inside the driver or device"
         if any(l == "driver" for _, _, l, _ in before + after):
-            text += " (local size chosen by the driver, not recorded)"
+            text += " (local size chosen by the driver and not reported by OpenCL: its split is a candidate)"
         causes.append(Cause("unexplained", text))
     return causes
 

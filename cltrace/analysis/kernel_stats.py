@@ -6,13 +6,6 @@ import numpy as np
 import pandas as pd
 
 
-def size_label(row, prefix: str, dims: int) -> str:
-    vals = [row.get(f"{prefix}{i}") for i in range(max(int(dims or 1), 1))]
-    if any(v is None or pd.isna(v) for v in vals):
-        return "driver"
-    return "x".join(str(int(v)) for v in vals)
-
-
 def _with_labels(launches: pd.DataFrame) -> pd.DataFrame:
     df = launches.copy()
     if df.empty:
@@ -34,21 +27,27 @@ def _with_labels(launches: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def kernel_table(launches: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, kernel, global, local): calls and device-time statistics in ms."""
-    cols = ["run_id", "kernel", "global", "local", "calls", "timed", "total_ms", "mean_ms", "median_ms",
-            "min_ms", "max_ms", "share"]
+def kernel_table(launches: pd.DataFrame, per_run: bool = True) -> pd.DataFrame:
+    """One row per (run, kernel, global, local) -- or per (kernel, global, local) over all runs with
+    a `runs` count when per_run is False: calls and device-time statistics in ms."""
+    keys = (["run_id"] if per_run else []) + ["kernel", "global", "local"]
+    stats = ["calls", "timed", "total_ms", "mean_ms", "median_ms", "min_ms", "max_ms", "share"]
+    cols = keys + ([] if per_run else ["runs"]) + stats
     if launches.empty:
         return pd.DataFrame(columns=cols)
     df = _with_labels(launches)
     df["kernel"] = df["kernel_name"].fillna("?")
     df["dur_ms"] = df["duration_ns"].astype("Float64") / 1e6
-    g = df.groupby(["run_id", "kernel", "global", "local"], sort=False, dropna=False)
+    g = df.groupby(keys, sort=False, dropna=False)
     out = g["dur_ms"].agg(calls="size", timed="count", total_ms="sum", mean_ms="mean", median_ms="median",
                           min_ms="min", max_ms="max").reset_index()
-    run_total = out.groupby("run_id")["total_ms"].transform("sum")
-    out["share"] = (out["total_ms"] / run_total.where(run_total > 0)).astype("Float64")
-    out = out.sort_values(["run_id", "total_ms"], ascending=[True, False], kind="stable")
+    if not per_run:
+        out["runs"] = g["run_id"].nunique().to_numpy()
+    total = out.groupby("run_id")["total_ms"].transform("sum") if per_run else out["total_ms"].sum()
+    out["share"] = (out["total_ms"] / (total.where(total > 0) if per_run else (total or float("nan"))))
+    out["share"] = out["share"].astype("Float64")
+    order = (["run_id"] if per_run else []) + ["total_ms"]
+    out = out.sort_values(order, ascending=[True] * per_run + [False], kind="stable")
     return out[cols].reset_index(drop=True)
 
 

@@ -1,5 +1,5 @@
 """cltrace report: what a trace holds, per run and per kernel, then the staircase analysis."""
-from ..errors import CltraceError
+from ..errors import CltraceError, UsageError
 from ..report.render import FORMATS, render
 from ..report.trace_report import build_report
 from ..trace import open as open_trace
@@ -16,11 +16,22 @@ class ReportCommand(Command):
         p.add_argument("--format", choices=FORMATS, default="text",
                        help="text (rich in a terminal, plain when piped), json, csv or markdown")
         p.add_argument("--no-staircase", action="store_true", help="skip the staircase analysis")
+        p.add_argument("--param", help="the swept parameter (default: the numeric one with most values)")
+        p.add_argument("--budget-ms", type=float, metavar="MS",
+                       help="recommend the most channels whose median latency fits this budget")
+        p.add_argument("--min", type=float, dest="min_value", metavar="N",
+                       help="recommend the fastest count of at least N (with --budget-ms: the most within it)")
 
     def run(self, args) -> int:
         trace = open_trace(args.trace)
         if args.run is not None and args.run not in set(trace.runs["run_id"].tolist()):
             raise CltraceError(f"{args.trace} has no run {args.run}")
-        doc = build_report(trace, run=args.run, staircase=not args.no_staircase)
+        if args.budget_ms is not None and args.budget_ms <= 0:
+            raise UsageError(f"--budget-ms must be positive, not {args.budget_ms:g}")
+        try:
+            doc = build_report(trace, run=args.run, staircase=not args.no_staircase, param=args.param,
+                               budget_ms=args.budget_ms, min_value=args.min_value)
+        except ValueError as e:          # analyse(): unknown or non-numeric --param
+            raise UsageError(str(e)) from None
         render(doc, args.format)
         return EXIT_OK

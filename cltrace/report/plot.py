@@ -58,9 +58,13 @@ def figure(result, title: str | None = None):
               if by else None)
     groups = list(dict.fromkeys(labels)) if by else ["all"]
     unit, f = _scale(cfg) if len(cfg) else ("ms", 1e6)
-    hashes = list(dict.fromkeys(cfg["signature_hash"]))
-    colour = {h: PALETTE[i % len(PALETTE)] for i, h in enumerate(hashes)}
+    # Colour by dispatch pattern (which kernels, how often), not by exact sizes: sizes change with
+    # every channel count, the pattern changes only where the library's dispatch does.
     sig_text = dict(zip(cfg["signature_hash"], cfg["signature_text"]))
+    pattern = {h: _short_sig(t) for h, t in sig_text.items()}
+    patterns = list(dict.fromkeys(pattern[h] for h in cfg["signature_hash"]))
+    pcolour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(patterns)}
+    colour = {h: pcolour[pattern[h]] for h in sig_text}
     fig, axes = plt.subplots(len(groups), 1, figsize=(12, 3.8 * len(groups) + 0.6), sharex=True,
                              squeeze=False)
     for ax, lab in zip(axes[:, 0], groups):
@@ -98,10 +102,7 @@ def figure(result, title: str | None = None):
         for sp in ("top", "right"):
             ax.spines[sp].set_visible(False)
     axes[-1, 0].set_xlabel(param)
-    short = {h: _short_sig(sig_text[h]) for h in hashes}
-    dup = len(set(short.values())) < len(short)
-    handles = [Line2D([], [], marker="o", ls="", color=colour[h], label=_short_sig(sig_text[h], with_global=dup))
-               for h in hashes[:12]]
+    handles = [Line2D([], [], marker="o", ls="", color=pcolour[p], label=p) for p in patterns[:12]]
     handles += [Line2D([], [], marker="*", ls="", mfc="none", mec="black", ms=11, label="stair right edge"),
                 Patch(color="#d62728", alpha=0.2, label="hazard: slower than unpruned"),
                 Line2D([], [], color="#555555", ls="--", label="unpruned latency"),

@@ -16,7 +16,7 @@ def _group_col(df: pd.DataFrame) -> pd.Series:
     return pd.Series([""] * len(df), index=df.index)
 
 
-def staircase_result(trace, runs=None, launches=None):
+def staircase_result(trace, runs=None, launches=None, param=None):
     """Analyse the trace's samples along its sweep parameter; None when there is nothing to sweep."""
     from ..analysis.samples import build_samples
     from ..analysis.staircase import analyse
@@ -28,12 +28,36 @@ def staircase_result(trace, runs=None, launches=None):
     samples = build_samples(launches, runs, trace.params, trace.regions)
     if samples.empty:
         return None
-    result = analyse(samples)
+    result = analyse(samples, param)
     return result if result.param is not None else None
 
 
-def staircase_sections(trace, runs, launches) -> List[Section]:
-    result = staircase_result(trace, runs, launches)
+def _speedup_table(result) -> pd.DataFrame:
+    """Speedup against the unpruned (largest) count, by channels removed: the seed paper's figures."""
+    sp = result.speedups
+    if sp.empty:
+        return pd.DataFrame()
+    t = pd.DataFrame({"group": _group_col(sp), result.param: sp["value"], "removed": sp["removed"],
+                      "median_ms": sp["latency_ns"].map(_ms), "speedup": sp["speedup"]})
+    t = t.sort_values(["group", "removed"], kind="stable")
+    return t.drop(columns=["group"]) if (t["group"] == "").all() else t
+
+
+def _best_lines(result, budget_ms, min_value) -> List[str]:
+    best = result.best(budget_ns=None if budget_ms is None else budget_ms * 1e6, min_value=min_value)
+    lines = []
+    for r in best.to_dict("records"):
+        g = f"[{r['group_label']}] " if r.get("group_label") else ""
+        if r["value"] is None or pd.isna(r["value"]):
+            lines.append(f"{g}{r['reason']}")
+        else:
+            lines.append(f"{g}{result.param}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms, "
+                         f"{r['speedup']:.2f}x vs unpruned ({r['reason']})")
+    return lines
+
+
+def staircase_sections(trace, runs, launches, param=None, budget_ms=None, min_value=None) -> List[Section]:
+    result = staircase_result(trace, runs, launches, param)
     if result is None:
         return []
     p = result.param
@@ -72,6 +96,12 @@ def staircase_sections(trace, runs, launches) -> List[Section]:
         extra = f" ({factor:.2f}x the unpruned latency)" if factor is not None and not pd.isna(factor) else ""
         hz.append(f"{g}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms{extra}")
     out.append(Section("Hazards (slower than the unpruned configuration)", "lines", lines=hz, key="hazards"))
+    out.append(Section("Speedup vs pruning", "table", table=_speedup_table(result), key="speedups"))
+    if budget_ms is not None or min_value is not None:
+        what = " and ".join(x for x in (f"latency <= {budget_ms:g} ms" if budget_ms is not None else "",
+                                         f"{p} >= {min_value:g}" if min_value is not None else "") if x)
+        out.append(Section(f"Recommendation ({what})", "lines", lines=_best_lines(result, budget_ms, min_value),
+                           key="best"))
     if result.notes:
         out.append(Section("Analysis notes", "lines", lines=list(result.notes), key="notes"))
     return out

@@ -9,14 +9,29 @@ from .document import Document, Section
 MAX_RUN_HEADERS = 20
 
 
-def _runs_section_table(summaries) -> pd.DataFrame:
-    rows = [{"run": s["run_id"], "status": s["status"], "exit": s["exit_status"],
-             "tags": ", ".join(f"{k}={v}" for k, v in s["tags"].items()), "launches": s["launches"],
-             "wall_s": s["wall_s"], "device_ms": s["device_time_ms"]} for s in summaries]
-    return pd.DataFrame(rows)
+def _runs_overview(summaries) -> dict:
+    """Many runs (a sweep): one block of totals instead of a header per run."""
+    statuses = pd.Series([s["status"] for s in summaries]).value_counts()
+    tags = sorted({k for s in summaries for k in s["tags"]})
+    commands = {s["command"] for s in summaries}
+    fields = {"runs": len(summaries), "status": ", ".join(f"{n} {st}" for st, n in statuses.items()),
+              "parameters": ", ".join(f"{k} ({len({s['tags'].get(k) for s in summaries})} values)" for k in tags),
+              "command": next(iter(commands)) if len(commands) == 1 else f"{len(commands)} different commands",
+              "devices": ", ".join(sorted({d for s in summaries for d in s["devices"]})),
+              "launches": sum(s["launches"] for s in summaries),
+              "untimed_launches": sum(s["untimed_launches"] for s in summaries),
+              "device_time_ms": round(sum(s["device_time_ms"] for s in summaries), 3),
+              "wall_s": round(sum(s["wall_s"] or 0 for s in summaries), 3)}
+    failed = [s for s in summaries if s["status"] != "ok"]
+    if failed:
+        fields["failed_runs"] = ", ".join(
+            f"{s['run_id']} ({', '.join(f'{k}={v}' for k, v in s['tags'].items())}: exit {s['exit_status']})"
+            for s in failed[:10]) + (" ..." if len(failed) > 10 else "")
+    return fields
 
 
-def build_report(trace, run: Optional[int] = None, staircase: bool = True) -> Document:
+def build_report(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
+                 budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> Document:
     runs = trace.runs
     if run is not None:
         runs = runs[runs["run_id"] == run]
@@ -26,18 +41,22 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True) -> Do
     summaries = run_summaries(runs, launches, trace.processes, trace.devices, trace.run_tags)
     doc = Document(title=f"cltrace report: {trace.path}")
     if len(summaries) > MAX_RUN_HEADERS:
-        doc.add(Section(f"Runs ({len(summaries)})", "table", table=_runs_section_table(summaries), key="runs",
-                        data=summaries))
+        doc.add(Section(f"Runs ({len(summaries)}; one with --run N)", "fields", fields=_runs_overview(summaries),
+                        key="runs", data=summaries))
     else:
         for s in summaries:
             fields = {k: v for k, v in s.items() if k != "run_id" and v not in (None, {}, [])}
             doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
-    kt = kernel_table(launches)
-    if len(summaries) <= 1 and not kt.empty:
-        kt = kt.drop(columns=["run_id"])
-    doc.add(Section("Kernels", "table", table=kt, key="kernels"))
+    if len(summaries) <= 1:
+        kt = kernel_table(launches).drop(columns=["run_id"])
+        title = "Kernels"
+    elif len(summaries) <= MAX_RUN_HEADERS:
+        kt, title = kernel_table(launches), "Kernels per run"
+    else:
+        kt, title = kernel_table(launches, per_run=False), "Kernels over all runs"
+    doc.add(Section(title, "table", table=kt, key="kernels"))
     if staircase:
         from .staircase_section import staircase_sections
-        for section in staircase_sections(trace, runs, launches):
+        for section in staircase_sections(trace, runs, launches, param, budget_ms, min_value):
             doc.add(section)
     return doc

@@ -1,0 +1,39 @@
+import numpy as np
+import pandas as pd
+
+from cltrace.analysis.kernel_stats import kernel_table, run_summaries
+
+
+def launches(rows):
+    base = {"process_id": 1, "work_dim": 1, "global1": None, "global2": None, "local1": None, "local2": None,
+            "start_ns": 0, "end_ns": 0}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_kernel_table_per_run_and_overall():
+    L = launches([
+        {"run_id": 1, "kernel_name": "a", "global0": 64, "local0": 8, "driver_local": 0, "duration_ns": 1e6},
+        {"run_id": 1, "kernel_name": "a", "global0": 64, "local0": 8, "driver_local": 0, "duration_ns": 3e6},
+        {"run_id": 1, "kernel_name": "b", "global0": 64, "local0": None, "driver_local": 1, "duration_ns": np.nan},
+        {"run_id": 2, "kernel_name": "a", "global0": 64, "local0": 8, "driver_local": 0, "duration_ns": 2e6},
+    ])
+    t = kernel_table(L)
+    r1a = t[(t.run_id == 1) & (t.kernel == "a")].iloc[0]
+    assert (r1a["global"], r1a["local"], r1a["calls"], r1a["timed"]) == ("64", "8", 2, 2)
+    assert r1a["total_ms"] == 4.0 and r1a["median_ms"] == 2.0 and r1a["share"] == 1.0
+    r1b = t[(t.run_id == 1) & (t.kernel == "b")].iloc[0]
+    assert r1b["local"] == "driver" and r1b["timed"] == 0
+    overall = kernel_table(L, per_run=False)
+    a = overall[overall.kernel == "a"].iloc[0]
+    assert a["runs"] == 2 and a["calls"] == 3 and a["total_ms"] == 6.0
+    assert kernel_table(L.iloc[0:0]).empty
+
+
+def test_run_summary_explains_zero_launches():
+    runs = pd.DataFrame([{"run_id": 1, "command": "x", "status": "ok", "exit_status": 0, "mode": "layer",
+                          "started_at": "", "wall_s": 0.1}])
+    empty = pd.DataFrame(columns=["run_id", "kernel_name", "duration_ns", "start_ns", "end_ns"])
+    s = run_summaries(runs, empty, pd.DataFrame(columns=["run_id"]), pd.DataFrame(columns=["run_id", "name"]),
+                      pd.DataFrame(columns=["run_id", "key", "value"]))
+    assert s[0]["launches"] == 0
+    assert s[0]["why_no_launches"].startswith("no process loaded OpenCL through the shim")
