@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <CL/cl_icd.h>
 #include "cltrace_format.h"
@@ -52,6 +53,18 @@ static inline uint64_t clt_next_seq(void)
 void *clt_reserve(uint32_t size);
 void clt_commit(void *rec, uint16_t type, uint32_t size);
 /* Size of a record with `fixed` bytes plus strings (lengths incl. NUL), 8-aligned. */
+/* The clGet*Info protocol: copy n bytes of src into the caller's buffer when it is big enough. */
+static inline cl_int clt_return_info(const void *src, size_t n, size_t size, void *val, size_t *size_ret)
+{
+    if (val && size < n)
+        return CL_INVALID_VALUE;
+    if (val)
+        memcpy(val, src, n);
+    if (size_ret)
+        *size_ret = n;
+    return CL_SUCCESS;
+}
+
 static inline uint32_t clt_rec_size(size_t fixed, size_t strings)
 {
     return (uint32_t)((fixed + strings + 7) & ~(size_t)7);

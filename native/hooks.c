@@ -135,13 +135,7 @@ static cl_int CL_API_CALL h_clGetCommandQueueInfo(cl_command_queue q, cl_command
         clt_queue_lookup(q, &app, &forced, arr, &arr_bytes) && forced) {
         const void *src = what == CL_QUEUE_PROPERTIES ? (const void *)&app : (const void *)arr;
         size_t n = what == CL_QUEUE_PROPERTIES ? sizeof app : arr_bytes;
-        if (val && size < n)
-            return CL_INVALID_VALUE;
-        if (val)
-            memcpy(val, src, n);
-        if (size_ret)
-            *size_ret = n;
-        return CL_SUCCESS;
+        return clt_return_info(src, n, size, val, size_ret);
     }
     return NX(q)->clGetCommandQueueInfo(q, what, size, val, size_ret);
 }

@@ -21,13 +21,7 @@ CLT_EXPORT cl_int CL_API_CALL clGetLayerInfo(cl_layer_info name, size_t size, vo
     case CL_LAYER_NAME: src = lname, n = sizeof lname; break;
     default: return CL_INVALID_VALUE;
     }
-    if (val && size < n)
-        return CL_INVALID_VALUE;
-    if (val)
-        memcpy(val, src, n);
-    if (size_ret)
-        *size_ret = n;
-    return CL_SUCCESS;
+    return clt_return_info(src, n, size, val, size_ret);
 }
 
 CLT_EXPORT cl_int CL_API_CALL clInitLayer(cl_uint num_entries, const cl_icd_dispatch *target_dispatch,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define CLT_HIDDEN __attribute__((visibility("hidden")))
@@ -42,8 +43,9 @@ static const struct { const char *name; void **ptr; } entries[] = {
 
 static int debug_on(void)
 {
+    /* same reading as options.c's booleans: set and not 0/false/no/off */
     const char *d = getenv("CLTRACE_DEBUG");
-    return d && d[0] == '1';
+    return d && *d && strcmp(d, "0") && strcasecmp(d, "false") && strcasecmp(d, "no") && strcasecmp(d, "off");
 }
 
 static void *open_real(void)

@@ -393,8 +393,9 @@ def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
     reason = np.where(has, i64(T["reason"][tpos]) if len(T) else 0, -1)
     status = np.full(n, _MISSING, np.int64)
     status[has] = np.where(reason[has] <= 3, reason[has], _UNKNOWN)
-    status[~has & (error != 0)] = 2
     status[~has & ((flags & K.CLT_LAUNCH_UNTIMED) != 0)] = _UNTIMED
+    # an enqueue that returned an error ran nothing: "failed" says more than "untimed"
+    status[~has & (error != 0)] = 2
     ok = status == 0
     for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"):
         cols[c] = (i64(T[c][tpos]) if len(T) else np.zeros(n, np.int64), ~ok)

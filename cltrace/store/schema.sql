@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS runs (
     wall_s       REAL,
     exit_status  INTEGER,              -- the program's exit code; 128+N when killed by signal N
     signal       INTEGER,              -- the signal that ended it, else NULL
-    status       TEXT NOT NULL,        -- ok | failed | interrupted | not-found
+    status       TEXT NOT NULL,        -- ok | failed | interrupted | not-found | not-executable
     env          TEXT,                 -- JSON object: CLTRACE_*, OCL_ICD_*, POCL_*, OPENCL_* only
     cltrace_version TEXT,
     sweep_index  INTEGER,              -- position in a sweep (NULL outside sweeps)
@@ -149,7 +149,7 @@ CREATE TABLE IF NOT EXISTS launches (
 CREATE TABLE IF NOT EXISTS notes (
     run_id     INTEGER NOT NULL,
     process_id INTEGER,
-    kind       TEXT NOT NULL,          -- ext-lookup | dropped | info | truncated | no-platform ...
+    kind       TEXT NOT NULL,          -- see docs/schema.md: ext-lookup, truncated, pending-at-exit, stderr-tail ...
     value      INTEGER,
     message    TEXT
 );

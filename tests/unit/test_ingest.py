@@ -92,7 +92,7 @@ def test_times_status_and_shapes(tmp_path):
     untimed = b.launch(0x10, 0x20, (64,), (8,), flags=K.CLT_LAUNCH_UNTIMED | K.CLT_LAUNCH_API_CMDBUF)
     task = b.launch(0x10, 0x20, (1,), (1,), flags=K.CLT_LAUNCH_API_TASK | K.CLT_LAUNCH_OWN_EVENT, arg_bytes=4096)
     b.times(task, 3000, 3100)
-    enq_err = b.launch(0x10, 0x20, (64,), (8,), error=-54)
+    enq_err = b.launch(0x10, 0x20, (64,), (8,), error=-54, flags=K.CLT_LAUNCH_UNTIMED)  # as the shim writes it
     t, stats = _ingest(tmp_path, b)
     L = t.launches.set_index("seq")
     st = L.times_status

@@ -141,7 +141,7 @@ def test_attribution(before, after, kinds, text):
 
 def test_attribution_routine_global_and_driver_local():
     c = attribute((("k", "96x56", "driver", None),), (("k", "97x56", "driver", None),), routine_global=True)
-    assert [x.kind for x in c] == ["unexplained"] and "every step" in c[0].text and "driver" in c[0].text
+    assert [x.kind for x in c] == ["unexplained"] and "every count" in c[0].text and "driver" in c[0].text
     assert global_changed((("k", "1", "l", 1),), (("k", "2", "l", 1),))
     assert "no dispatch signature" in attribute((), ())[0].text
 
