@@ -128,7 +128,8 @@ class ExportCommand(Command):
                 if run not in runs:
                     raise CltraceError(f"{args.trace} has no run {run}")
                 pick = lambda df: df[df["run_id"] == run] if not df.empty else df
-                write_chrome(out, chrome_events(pick(trace.launches), pick(trace.regions),
+                from ..analysis.clocks import to_host_clock
+                write_chrome(out, chrome_events(to_host_clock(pick(trace.launches)), pick(trace.regions),
                                                 pick(trace.processes), pick(trace.queues)))
             elif args.format == "lut":
                 from ..analysis.lut import latency_lut

@@ -51,7 +51,7 @@ class RunCommand(Command):
         finally:
             conn.close()
         child = traced.child
-        if child.status == "not-found":
+        if child.status in ("not-found", "not-executable"):
             reason = "not found" if child.exit_status == 127 else "not executable"
             info(f"{argv[0]}: command {reason}")
         else:
