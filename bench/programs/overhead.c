@@ -1,0 +1,134 @@
+/* overhead.c: the launch loop that bench/bench_overhead.py times untraced and under cltrace.
+ *
+ *   overhead trivial   [--launches N] [--finish-every K] [--warmup W]
+ *   overhead realistic [--launches N] [--finish-every K] [--warmup W] [--work-items G] [--iters I]
+ *
+ * trivial:   N launches of an empty-ish kernel, global 64, local NULL, no event, clFinish every K
+ *            (default N=100000, K=1000): the workload opencl-intercept-layer's overhead was measured on.
+ * realistic: N launches of a loop-heavy kernel on G work-items (each runs I iterations), clFinish every K
+ *            (default N=3000, K=100, G=4096, I=64): ~0.5-1 ms per launch on PoCL CPU.
+ *
+ * The queue is created WITHOUT profiling. Program build and W warm-up launches (default 200 / 20) are
+ * excluded from the timed loop, which is timed with CLOCK_MONOTONIC. Prints one machine-readable line:
+ *   OVERHEAD workload=... launches=N loop_ns=... us_per_launch=... maxrss_kb=... vmhwm_kb=... warmup=W
+ */
+#include <CL/cl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static const char *SRC =
+    "__kernel void trivial(__global int *out) {\n"
+    "    size_t i = get_global_id(0);\n"
+    "    out[i] = (int)i;\n"
+    "}\n"
+    "__kernel void realistic(__global float *out, int iters) {\n"
+    "    size_t i = get_global_id(0);\n"
+    "    float a = (float)i * 1e-3f, b = 1.0f;\n"
+    "    for (int k = 0; k < iters; ++k) {\n"
+    "        b = b * 0.999f + a;\n"
+    "        a = a * 1.0001f - b * 1e-4f;\n"
+    "    }\n"
+    "    out[i] = a + b;\n"
+    "}\n";
+
+static void check(cl_int err, const char *what)
+{
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "overhead: %s failed (%d)\n", what, (int)err);
+        exit(2);
+    }
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static long arg_long(int argc, char **argv, const char *name, long def)
+{
+    for (int i = 2; i + 1 < argc; ++i)
+        if (strcmp(argv[i], name) == 0)
+            return strtol(argv[i + 1], NULL, 10);
+    return def;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "trivial") != 0 && strcmp(argv[1], "realistic") != 0)) {
+        fprintf(stderr, "usage: overhead trivial|realistic [--launches N] [--finish-every K] [--warmup W]"
+                        " [--work-items G] [--iters I]\n");
+        return 64;
+    }
+    int trivial = strcmp(argv[1], "trivial") == 0;
+    long n = arg_long(argc, argv, "--launches", trivial ? 100000 : 3000);
+    long every = arg_long(argc, argv, "--finish-every", trivial ? 1000 : 100);
+    long warmup = arg_long(argc, argv, "--warmup", trivial ? 200 : 20);
+    size_t global = (size_t)arg_long(argc, argv, "--work-items", trivial ? 64 : 4096);
+    cl_int iters = (cl_int)arg_long(argc, argv, "--iters", 64);
+    if (every < 1)
+        every = 1;
+
+    cl_int err;
+    cl_platform_id plat;
+    cl_device_id dev;
+    check(clGetPlatformIDs(1, &plat, NULL), "clGetPlatformIDs");
+    check(clGetDeviceIDs(plat, CL_DEVICE_TYPE_ALL, 1, &dev, NULL), "clGetDeviceIDs");
+    cl_context ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    check(err, "clCreateContext");
+    cl_command_queue q = clCreateCommandQueue(ctx, dev, 0, &err); /* no profiling */
+    check(err, "clCreateCommandQueue");
+    cl_program prog = clCreateProgramWithSource(ctx, 1, &SRC, NULL, &err);
+    check(err, "clCreateProgramWithSource");
+    check(clBuildProgram(prog, 1, &dev, "", NULL, NULL), "clBuildProgram");
+    cl_kernel k = clCreateKernel(prog, trivial ? "trivial" : "realistic", &err);
+    check(err, "clCreateKernel");
+    cl_mem buf = clCreateBuffer(ctx, CL_MEM_READ_WRITE, global * 4, NULL, &err);
+    check(err, "clCreateBuffer");
+    check(clSetKernelArg(k, 0, sizeof buf, &buf), "clSetKernelArg");
+    if (!trivial)
+        check(clSetKernelArg(k, 1, sizeof iters, &iters), "clSetKernelArg");
+
+    for (long i = 0; i < warmup; ++i)
+        check(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL), "clEnqueueNDRangeKernel");
+    check(clFinish(q), "clFinish");
+
+    double t0 = now_ns();
+    for (long i = 0; i < n; ++i) {
+        err = clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            check(err, "clEnqueueNDRangeKernel");
+        if ((i + 1) % every == 0)
+            clFinish(q);
+    }
+    clFinish(q);
+    double loop_ns = now_ns() - t0;
+
+    clReleaseMemObject(buf);
+    clReleaseKernel(k);
+    clReleaseProgram(prog);
+    clReleaseCommandQueue(q);
+    clReleaseContext(ctx);
+
+    /* ru_maxrss survives exec on Linux: it starts at the forking parent's peak (a Python launcher of
+     * 100+ MB), so also print VmHWM, this process image's own peak resident set. */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    long hwm_kb = -1;
+    FILE *st = fopen("/proc/self/status", "r");
+    if (st) {
+        char line[256];
+        while (fgets(line, sizeof line, st))
+            if (sscanf(line, "VmHWM: %ld kB", &hwm_kb) == 1)
+                break;
+        fclose(st);
+    }
+    printf("OVERHEAD workload=%s launches=%ld loop_ns=%.0f us_per_launch=%.3f maxrss_kb=%ld vmhwm_kb=%ld"
+           " warmup=%ld\n", argv[1], n, loop_ns, loop_ns / 1e3 / (double)n, ru.ru_maxrss, hwm_kb, warmup);
+    fflush(stdout);
+    return 0;
+}
