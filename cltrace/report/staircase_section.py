@@ -89,6 +89,12 @@ def staircase_sections(trace, runs, launches, param=None, budget_ms=None, min_va
         lines.append(f"{g}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms (right edge of a stair: the most "
                      f"{p} at this latency)")
     out.append(Section("Best counts (stair right edges)", "lines", lines=lines, key="edges"))
+    pareto = []
+    for label, g in result.pareto.groupby("group_label", sort=True) if not result.pareto.empty else []:
+        pts = ", ".join(f"{v:g} ({_ms(l):.3f} ms)" for v, l in zip(g["value"], g["latency_ns"]))
+        pareto.append(f"[{label}] {pts}" if label else pts)
+    out.append(Section(f"Pareto frontier ({p} vs latency: no other count is both larger and faster)", "lines",
+                       lines=pareto, key="pareto"))
     hz = []
     for r in result.hazards.to_dict("records"):
         g = f"[{r['group_label']}] " if r.get("group_label") else ""
