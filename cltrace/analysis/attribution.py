@@ -39,12 +39,40 @@ def _by_kernel(sig) -> dict[str, list[tuple]]:
 
 def global_changed(before, after) -> bool:
     """True when some kernel common to both sides runs with a different global size."""
+    return bool(kernels_with_global_change(before, after))
+
+
+def kernels_with_global_change(before, after) -> set[str]:
     a, b = _by_kernel(before), _by_kernel(after)
-    return any(x[0] != y[0] for k in set(a) & set(b) for x, y in zip(a[k], b[k]))
+    return {k for k in set(a) & set(b) if any(x[0] != y[0] for x, y in zip(a[k], b[k]))}
 
 
-def attribute(before, after, routine_global: bool = False) -> list[Cause]:
-    """Causes of the latency change between signature ``before`` and ``after``."""
+def routine_global_kernels(pairs, share: float = 0.5, steady: bool = False) -> set[str]:
+    """Kernels whose global size changes between at least `share` of the neighbour pairs where both
+    sides run them: their size simply follows the swept parameter, so a change is no step cause
+    (a padded tile, in contrast, keeps its global size over several counts and then jumps).
+    steady=True returns the opposite evidence: kernels seen in 2+ pairs whose global mostly holds."""
+    present, changed = {}, {}
+    for before, after in pairs:
+        common = set(_by_kernel(before)) & set(_by_kernel(after))
+        moved = kernels_with_global_change(before, after)
+        for k in common:
+            present[k] = present.get(k, 0) + 1
+            changed[k] = changed.get(k, 0) + (k in moved)
+    if steady:
+        return {k for k, n in present.items() if n >= 2 and changed[k] / n < share}
+    return {k for k, n in present.items() if n >= 2 and changed[k] / n >= share}
+
+
+def attribute(before, after, routine_global=False, steady_global=frozenset()) -> list[Cause]:
+    """Causes of the latency change between signature ``before`` and ``after``.
+    ``routine_global``: True (every kernel) or a set of kernel names whose global-size changes
+    are routine along the sweep (see routine_global_kernels) and so not called tile padding.
+    A kernel with a driver-chosen local size on both sides counts as routine too unless
+    ``steady_global`` names it: its work-group count is unknown, so without evidence that its
+    global size holds still, a change of it is no more than the sweep growing it."""
+    if isinstance(routine_global, bool):
+        routine_global = {k for k, *_ in tuple(before or ()) + tuple(after or ())} if routine_global else set()
     before, after = tuple(before or ()), tuple(after or ())
     cb, ca = Counter(k for k, *_ in before), Counter(k for k, *_ in after)
     added, removed = sorted(set(ca) - set(cb)), sorted(set(cb) - set(ca))
@@ -78,7 +106,7 @@ def attribute(before, after, routine_global: bool = False) -> list[Cause]:
                 causes.append(Cause("work-group-split", f"work-group split: {k} local {lb} -> {la}", k, lb, la))
             if gb != ga and (gb, ga) not in seen_g:
                 seen_g.add((gb, ga))
-                if routine_global:
+                if k in routine_global or (lb == la == "driver" and k not in steady_global):
                     only_routine = True
                     continue
                 wg = "" if wb == wa or wb is None or wa is None else f" (work-groups {wb} -> {wa})"

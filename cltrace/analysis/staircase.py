@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .attribution import attribute, global_changed, short_label, summarise
+from .attribution import attribute, routine_global_kernels, short_label, summarise
 from .configs import config_stats
 from .recommend import best_config, hazards, pareto, speedups, stair_edges
 from .samples import param_columns, to_number
@@ -88,14 +88,18 @@ def choose_param(samples: pd.DataFrame, params: list[str]) -> str | None:
 def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame) -> pd.DataFrame:
     sig = dict(zip(configs["config_id"], configs["signature"]))
     varies = dict(zip(configs["config_id"], configs["signature_varies"]))
-    routine = {}
-    if "significant" in pairs.columns:
-        for label, g in pairs[~pairs["significant"]].groupby("group_label"):
-            ch = [global_changed(sig[a], sig[b]) for a, b in zip(g["from_config_id"], g["to_config_id"])]
-            routine[label] = bool(ch) and np.mean(ch) >= 0.5
+    # judged over every neighbour pair of the group, steps included: a sweep whose pairs are all
+    # steps (alternating fast/slow counts) must not turn proportional growth into "tile padding"
+    routine, steady = {}, {}
+    if len(pairs):
+        for label, g in pairs.groupby("group_label"):
+            sides = [(sig[a], sig[b]) for a, b in zip(g["from_config_id"], g["to_config_id"])]
+            routine[label] = routine_global_kernels(sides)
+            steady[label] = routine_global_kernels(sides, steady=True)
     causes, texts, kinds, labels, var = [], [], [], [], []
     for r in steps.to_dict("records"):
-        c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], False))
+        c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], set()),
+                      steady.get(r["group_label"], set()))
         causes.append([x.to_dict() for x in c])
         texts.append(summarise(c))
         kinds.append("+".join(dict.fromkeys(x.kind for x in c)))

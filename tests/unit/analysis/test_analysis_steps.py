@@ -165,3 +165,20 @@ def test_recommendations():
     assert b["value"][0] in (31, 32)
     b = best_config(C, "channels", [], budget_ns=1.0)
     assert b["value"][0] is None and "no configuration" in b["reason"][0]
+
+
+def test_routine_global_is_judged_per_kernel_over_all_pairs():
+    from cltrace.analysis.attribution import routine_global_kernels
+    direct = [(((f"d", f"{c}x28", "driver", None),), ((f"d", f"{c + 1}x28", "driver", None),)) for c in range(4)]
+    assert routine_global_kernels(direct) == {"d"}
+    padded = [((("g", f"{c // 4}", "32", 1),), (("g", f"{(c + 1) // 4}", "32", 1),)) for c in range(8, 16)]
+    assert routine_global_kernels(padded) == set()
+    assert routine_global_kernels(padded, steady=True) == {"g"}
+    # two counts, no evidence: a driver-chosen local size makes the global change no cause ...
+    c = attribute((("d", "60x28", "driver", None),), (("d", "61x28", "driver", None),))
+    assert [x.kind for x in c] == ["unexplained"]
+    # ... unless the sweep showed its global holding still; explicit locals stay tile padding
+    c = attribute((("d", "60x28", "driver", None),), (("d", "64x28", "driver", None),), steady_global={"d"})
+    assert [x.kind for x in c] == ["tile-padding"]
+    c = attribute((("g", "160x3", "32x1", 15),), (("g", "160x4", "32x1", 20),))
+    assert [x.kind for x in c] == ["tile-padding"] and "work-groups 15 -> 20" in c[0].text
