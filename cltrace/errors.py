@@ -65,3 +65,11 @@ class NewerSchema(TraceError):
 class NoSuchRun(TraceError):
     def __init__(self, path, run_id):
         super().__init__(f"{path} has no run {run_id}")
+
+
+class DamagedTrace(TraceError):
+    """A trace whose tables cannot be read as cltrace wrote them (cut short, bits flipped, edited)."""
+
+    def __init__(self, path, table, reason):
+        first = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+        super().__init__(f"{path} is damaged: its {table} table cannot be read ({first})")

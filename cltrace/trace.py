@@ -5,11 +5,12 @@ where SQL may hold NULL, categories for repetitive text), in batches so that a
 trace of ten million launches never holds all its rows as Python tuples.
 """
 import os
+import sqlite3
 from typing import Dict, Optional, Sequence
 
 import pandas as pd
 
-from .errors import NoSuchRun
+from .errors import DamagedTrace, NoSuchRun
 from .store.db import open_db
 
 _I = "Int64"      # nullable integer
@@ -73,13 +74,17 @@ class Trace:
         if where:
             sql += f" WHERE {where}"
         sql += f" ORDER BY {_KEYS[table]}"
-        cur = self.db.execute(sql, tuple(params))
         parts = []
-        while True:
-            rows = cur.fetchmany(_CHUNK)
-            if not rows:
-                break
-            parts.append(_typed(pd.DataFrame.from_records(rows, columns=columns), columns, dtypes))
+        try:
+            cur = self.db.execute(sql, tuple(params))
+            while True:
+                rows = cur.fetchmany(_CHUNK)
+                if not rows:
+                    break
+                parts.append(_typed(pd.DataFrame.from_records(rows, columns=columns), columns, dtypes))
+        except (sqlite3.DatabaseError, ValueError, TypeError, OverflowError) as e:
+            # what cltrace wrote always converts: anything else is damage, not a bug to show as a traceback
+            raise DamagedTrace(self.path, table, e) from None
         if not parts:
             return _typed(pd.DataFrame({c: [] for c in columns}), columns, dtypes)
         if len(parts) == 1:

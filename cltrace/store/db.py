@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Mapping
 
 from .._version import __version__
-from ..errors import NewerSchema, NotATrace, NotSQLite, TraceNotFound
+from ..errors import DamagedTrace, NewerSchema, NotATrace, NotSQLite, TraceNotFound
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.sql")
@@ -85,7 +85,10 @@ def check_db(conn, path):
         raise NotSQLite(path) from None
     if "meta" not in tables:
         raise NotATrace(path)
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise DamagedTrace(path, "meta", e) from None
     if row is None:
         raise NotATrace(path)
     try:

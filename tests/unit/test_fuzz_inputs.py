@@ -99,7 +99,7 @@ def _argv(command, db, other, out):
     }[command]
 
 
-# --- the known product bug: typed table reads on values of the wrong type ------------------------------------
+# --- a fixed bug, kept as a regression check: typed table reads on values of the wrong type ------------------
 def _in_typed(exc):
     """The exception was raised inside cltrace.trace._typed (pandas converting a column)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
@@ -108,10 +108,8 @@ def _in_typed(exc):
         frames[-1].filename.endswith(os.path.join("cltrace", "trace.py")) and frames[-1].name == "_typed"
 
 
-KNOWN_BUG = ("cltrace.trace._typed converts columns with pandas and lets ValueError/TypeError escape when a "
-             "damaged trace holds a NULL in a NOT NULL integer column or text/blob in an integer column: "
-             "`cltrace export` and `cltrace diff` end in a traceback instead of 'cltrace: ...' and exit 1 "
-             "(report and plot turn it into a usage error, exit 2, with pandas' message)")
+KNOWN_BUG = ("regression: cltrace.trace._typed let ValueError/TypeError escape when a damaged trace holds a "
+             "NULL in a NOT NULL integer column or text in an integer column (now DamagedTrace, exit 1)")
 
 
 class Outcomes:
@@ -125,7 +123,7 @@ class Outcomes:
     def finish(self):
         print(f"fuzz outcomes: {self.counts}")
         if self.known:
-            pytest.xfail(f"product bug hit by {len(self.known)} example(s), e.g. {self.known[0]}: {KNOWN_BUG}")
+            pytest.fail(f"{len(self.known)} example(s), e.g. {self.known[0]}: {KNOWN_BUG}")
 
 
 def _check_damaged_trace(data, command, valid, capsys, outcomes):
@@ -137,7 +135,7 @@ def _check_damaged_trace(data, command, valid, capsys, outcomes):
             f.write(data)
         with open(other, "wb") as f:
             f.write(valid)
-        # the Python API: open() raises CltraceError or works; table reads may also let sqlite3 errors through
+        # the Python API: open() and every table read either work or raise CltraceError (DamagedTrace)
         try:
             t = cltrace.open(db)
         except CltraceError:
@@ -147,8 +145,8 @@ def _check_damaged_trace(data, command, valid, capsys, outcomes):
                 for table in TABLES:
                     getattr(t, table)
                 outcomes.count("open: read")
-            except sqlite3.DatabaseError:
-                outcomes.count("api: sqlite3.DatabaseError")
+            except CltraceError:
+                outcomes.count("api: CltraceError")
             except (ValueError, TypeError) as e:
                 if not _in_typed(e):
                     raise
@@ -237,8 +235,7 @@ def test_bit_flips_in_trace(valid_trace, capsys):
     outcomes.finish()
 
 
-# deterministic reproducers of the known bug (the fuzz above finds them too)
-@pytest.mark.xfail(strict=True, raises=(ValueError, TypeError), reason=KNOWN_BUG)
+# deterministic reproducers of the fixed bug (the fuzz above would find them too)
 def test_text_in_integer_column_is_a_clean_error(valid_trace, tmp_path, capsys):
     db = tmp_path / "t.db"
     db.write_bytes(valid_trace)
@@ -248,10 +245,10 @@ def test_text_in_integer_column_is_a_clean_error(valid_trace, tmp_path, capsys):
     conn.close()
     rc = main(["export", str(db), "--format", "csv", "-o", str(tmp_path / "x.csv")])
     err = capsys.readouterr().err
-    assert rc == 1 and err.startswith("cltrace: ") and len(err.splitlines()) == 1
+    assert rc == 1 and len(err.splitlines()) == 1
+    assert err.startswith(f"cltrace: {db} is damaged: its launches table cannot be read (")
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, TypeError), reason=KNOWN_BUG)
 def test_trace_cut_short_is_a_clean_error(valid_trace, tmp_path, capsys):
     """A trace cut short inside its last page (a full disk, a copy interrupted): SQLite reads the missing
     bytes as zeros, so rows come back with NULL in NOT NULL columns. Same as, from the shell:
