@@ -27,20 +27,25 @@ static const char conv_cl_source[] =
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
     "                  [--out-channels N] [--method gemm|direct|clblast] [--iters N] [--warmup N]\n"
-    "                  [--scale F] [--check] [--platform SUBSTR]\n"
+    "                  [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
     "Runs one convolution layer on OpenCL and prints the median latency of --iters runs\n"
     "(host clock, clFinish after each run). Each measured run is a cltrace region named\n"
-    "after the layer and tagged channels=N,method=M; warm-up runs are outside regions.\n"
+    "after the layer and tagged channels=N,method=M (plus local=auto with --local auto);\n"
+    "warm-up runs are outside regions.\n"
     "\n"
     "  --layer NAME         built-in layer (see --list-layers), e.g. resnet50.L15, vgg16.L3\n"
     "  --input HxWxC        custom layer input (with --kernel, --stride default 1, --pad default 0)\n"
     "  --out-channels N     output channels (default: the layer's unpruned count; required with --input)\n"
     "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
-    "                       direct: direct convolution, global (N,Ho,Wo), local size left to the runtime\n"
+    "                       direct: direct convolution, global (N,Ho,Wo), local size per --local\n"
     "                       clblast: im2col + CLBlastSgemm (m=channels, n=Ho*Wo, k=C*K*K)\n"
     "                       (default gemm)\n"
+    "  --local L            work-group size of --method direct: null = local_work_size NULL, the runtime\n"
+    "                       chooses (default); auto = explicit, ACL-like: channels dim = largest of\n"
+    "                       8,4,2,1 dividing N, then Wo, then Ho the same way, within\n"
+    "                       min(64, CL_KERNEL_WORK_GROUP_SIZE) work-items\n"
     "  --iters N            measured runs (default 10)\n"
     "  --warmup N           unmeasured runs first (default 2)\n"
     "  --scale F            multiply the input H and W by F (0 < F <= 4), e.g. 0.25 on CPUs\n"
@@ -53,6 +58,8 @@ struct options {
     int kernel, stride, pad, out_channels, iters, warmup, check;
     double scale;
     enum conv_method method;
+    enum conv_local local;
+    int local_given;
 };
 
 static int parse_int(const char *opt, const char *v, int min)
@@ -89,7 +96,8 @@ static void parse_args(int argc, char **argv, struct options *o)
         if (strncmp(a, "--", 2) != 0)
             die(EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
         static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
-                                       "--method", "--iters", "--warmup", "--scale", "--platform"};
+                                       "--method", "--iters", "--warmup", "--scale", "--platform",
+                                       "--local"};
         int known = 0;
         for (size_t j = 0; j < sizeof valued / sizeof *valued; ++j)
             known |= !strcmp(a, valued[j]);
@@ -110,6 +118,10 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--method")) {
             if (conv_method_parse(v, &o->method) != 0)
                 die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct or clblast)", v);
+        } else if (!strcmp(a, "--local")) {
+            if (conv_local_parse(v, &o->local) != 0)
+                die(EXIT_USAGE, "invalid value '%s' for --local (expected null or auto)", v);
+            o->local_given = 1;
         } else if (!strcmp(a, "--scale")) {
             char *end;
             o->scale = strtod(v, &end);
@@ -242,7 +254,14 @@ int main(int argc, char **argv)
     if (!conv_method_available(o.method))
         die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
             conv_method_name(o.method));
-    snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o.method));
+    if (o.local_given && o.method != METHOD_DIRECT)
+        die(EXIT_USAGE, "--local applies to --method direct only (%s uses its own explicit local sizes)",
+            conv_method_name(o.method));
+    /* The default (null) keeps the historical tags; auto is tagged so runs stay distinguishable. */
+    if (o.local == LOCAL_AUTO)
+        snprintf(tags, sizeof tags, "channels=%d,method=%s,local=auto", pb.m, conv_method_name(o.method));
+    else
+        snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o.method));
 
     unsigned seed = 42;
     size_t kd = (size_t)pb.c * pb.k * pb.k;
@@ -252,7 +271,7 @@ int main(int argc, char **argv)
     struct cl_env env;
     struct conv_runner r;
     cl_env_open(&env, o.platform);
-    conv_runner_init(&r, &env, o.method, &pb, input, weights, conv_cl_source);
+    conv_runner_init(&r, &env, o.method, o.local, &pb, input, weights, conv_cl_source);
 
     /* Warm-up runs stay outside regions: they carry kernel compilation and are no sample. */
     for (int i = 0; i < o.warmup; ++i) {

@@ -1,6 +1,7 @@
 /*
  * conv_methods.c: gemm (im2col + float4 GEMM + scalar tail dispatch), direct
- * (local = NULL, runtime-chosen work-groups) and clblast (im2col + CLBlastSgemm).
+ * (local = NULL, runtime-chosen work-groups, or an explicit ACL-like choice with
+ * --local auto) and clblast (im2col + CLBlastSgemm).
  */
 #include "conv_methods.h"
 
@@ -37,6 +38,42 @@ int conv_method_available(enum conv_method m)
 #else
     return m != METHOD_CLBLAST;
 #endif
+}
+
+static const char *local_names[] = {"null", "auto"};
+
+int conv_local_parse(const char *name, enum conv_local *out)
+{
+    for (int i = 0; i < 2; ++i)
+        if (strcmp(name, local_names[i]) == 0) {
+            *out = (enum conv_local)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *conv_local_name(enum conv_local l)
+{
+    return local_names[l];
+}
+
+/* Largest of 8, 4, 2, 1 that divides n and is <= cap (1 always qualifies). */
+static size_t pow2_divisor(size_t n, size_t cap)
+{
+    for (size_t v = 8; v > 1; v /= 2)
+        if (n % v == 0 && v <= cap)
+            return v;
+    return 1;
+}
+
+void conv_auto_local(size_t max_wg, const size_t global[3], size_t local[3])
+{
+    size_t budget = max_wg < AUTO_LOCAL_MAX ? max_wg : AUTO_LOCAL_MAX;
+    if (budget < 1)
+        budget = 1;
+    local[0] = pow2_divisor(global[0], budget);                        /* channels first, like ACL's z */
+    local[2] = pow2_divisor(global[2], budget / local[0]);             /* then x (Wo) */
+    local[1] = pow2_divisor(global[1], budget / (local[0] * local[2])); /* then y (Ho) */
 }
 
 static size_t round_up(size_t x, size_t to)
@@ -116,8 +153,19 @@ static void setup_direct(struct conv_runner *r, const float *weights)
     r->direct_global[1] = (size_t)pb->ho;
     r->direct_global[2] = (size_t)pb->wo;
     r->dispatches = 1;
-    snprintf(r->plan, sizeof r->plan, "direct_conv global %dx%dx%d, local chosen by the runtime", pb->m,
-             pb->ho, pb->wo);
+    if (r->local_mode == LOCAL_AUTO) {
+        size_t max_wg = 0;
+        cl_check(clGetKernelWorkGroupInfo(r->k_direct, r->env->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg,
+                                          &max_wg, NULL),
+                 "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+        conv_auto_local(max_wg, r->direct_global, r->direct_local);
+        snprintf(r->plan, sizeof r->plan,
+                 "direct_conv global %dx%dx%d, local %zux%zux%zu (--local auto, CL_KERNEL_WORK_GROUP_SIZE %zu)",
+                 pb->m, pb->ho, pb->wo, r->direct_local[0], r->direct_local[1], r->direct_local[2], max_wg);
+    } else {
+        snprintf(r->plan, sizeof r->plan, "direct_conv global %dx%dx%d, local chosen by the runtime", pb->m,
+                 pb->ho, pb->wo);
+    }
 }
 
 static void setup_clblast(struct conv_runner *r, const float *weights)
@@ -133,11 +181,12 @@ static void setup_clblast(struct conv_runner *r, const float *weights)
 }
 
 void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv_method method,
-                      const struct conv_problem *pb, const float *input, const float *weights,
-                      const char *cl_source)
+                      enum conv_local local, const struct conv_problem *pb, const float *input,
+                      const float *weights, const char *cl_source)
 {
     memset(r, 0, sizeof *r);
     r->method = method;
+    r->local_mode = method == METHOD_DIRECT ? local : LOCAL_NULL;
     r->env = env;
     r->pb = *pb;
     r->program = cl_build(env, cl_source, "-cl-std=CL1.2");
@@ -168,7 +217,8 @@ void conv_runner_run(struct conv_runner *r)
             launch(r, r->k_tail, 2, r->tail_global, local2, "clEnqueueNDRangeKernel(gemm_tail)");
         break;
     case METHOD_DIRECT:
-        launch(r, r->k_direct, 3, r->direct_global, NULL, "clEnqueueNDRangeKernel(direct_conv)");
+        launch(r, r->k_direct, 3, r->direct_global, r->local_mode == LOCAL_AUTO ? r->direct_local : NULL,
+               "clEnqueueNDRangeKernel(direct_conv)");
         break;
     case METHOD_CLBLAST: {
         launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");

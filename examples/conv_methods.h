@@ -19,6 +19,23 @@ const char *conv_method_name(enum conv_method m);
 /* 1 when compiled in (clblast needs CLBlast at build time). */
 int conv_method_available(enum conv_method m);
 
+/* Work-group size policy of the direct method. */
+enum conv_local {
+    LOCAL_NULL, /* local_work_size = NULL: the OpenCL runtime chooses (not reported by OpenCL) */
+    LOCAL_AUTO  /* explicit local size from conv_auto_local() (an ACL-like divisibility heuristic) */
+};
+int conv_local_parse(const char *name, enum conv_local *out);
+const char *conv_local_name(enum conv_local l);
+
+#define AUTO_LOCAL_MAX 64 /* work-item budget of --local auto (further capped by CL_KERNEL_WORK_GROUP_SIZE) */
+/* The --local auto rule, for a channel-first global size g = (C_out, Ho, Wo):
+ *   budget = min(max_wg, AUTO_LOCAL_MAX)
+ *   l[0] (channels) = largest v in {8,4,2,1} with g[0] % v == 0 and v <= budget
+ *   l[2] (x = Wo)   = largest v in {8,4,2,1} with g[2] % v == 0 and l[0]*v <= budget
+ *   l[1] (y = Ho)   = largest v in {8,4,2,1} with g[1] % v == 0 and l[0]*l[2]*v <= budget
+ * Every l[i] divides g[i] (OpenCL 1.2 uniform work-groups). */
+void conv_auto_local(size_t max_wg, const size_t global[3], size_t local[3]);
+
 #define GEMM_VEC 4      /* output channels per work-item in gemm_v4 */
 #define GEMM_LOCAL_X 32 /* explicit work-group width of im2col / gemm_v4 / gemm_tail */
 
@@ -30,13 +47,16 @@ struct conv_runner {
     cl_kernel k_im2col, k_gemm, k_tail, k_direct;
     cl_mem in, w, col, out;
     size_t im2col_global[2], gemm_global[2], tail_global[2], direct_global[3];
+    enum conv_local local_mode; /* direct only */
+    size_t direct_local[3];     /* LOCAL_AUTO: the explicit local size passed to the runtime */
     int dispatches;     /* kernel launches per layer execution */
-    char plan[192];     /* human-readable list of those launches */
+    char plan[256];     /* human-readable list of those launches */
 };
 
 /* input: C*H*W floats; weights: M*C*K*K floats (w[m][c][ky][kx]). */
+/* local: work-group policy of METHOD_DIRECT (the other methods use their own explicit sizes; pass LOCAL_NULL). */
 void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv_method method,
-                      const struct conv_problem *pb, const float *input, const float *weights,
+                      enum conv_local local, const struct conv_problem *pb, const float *input, const float *weights,
                       const char *cl_source);
 /* Enqueue one execution of the layer (does not wait). */
 void conv_runner_run(struct conv_runner *r);
