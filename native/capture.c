@@ -14,6 +14,12 @@
 #include <unistd.h>
 #include "clt.h"
 
+#ifdef MADV_POPULATE_WRITE
+#define CLT_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define CLT_MADV_POPULATE_WRITE 23     /* Linux 5.14 */
+#endif
+
 #define GROW_CHUNKS 64        /* file grows by this many chunks at a time */
 #define MAP_DELTA CLT_FILE_HEADER_SIZE   /* chunk_size is a multiple of the page size */
 
@@ -33,21 +39,25 @@ static struct {
     pthread_mutex_t lock;
 } cap = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
-struct tls_chunk {
-    unsigned gen;
-    char *base;               /* mapped chunk, NULL none */
-    uint32_t off;
-};
-static __thread struct tls_chunk tc;
+uint32_t clt_chunk_bytes;     /* cap.chunk_size, for the inline clt_reserve */
 static pthread_key_t chunk_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
 static void chunk_release(void *unused)
 {
+    struct clt_thread *t = &clt_self;
     (void)unused;
-    if (tc.base && tc.gen == clt_generation)
-        unmap_chunk(tc.base);
-    tc.base = NULL;
+    if (t->base && t->gen == clt_generation)
+        unmap_chunk(t->base);
+    t->base = NULL;
+}
+
+/* The thread's chunk belongs to an older generation (fork child): drop it. */
+void clt_chunk_forget(struct clt_thread *t)
+{
+    if (t->base)
+        unmap_chunk(t->base);
+    t->base = NULL;
 }
 
 static void key_init(void) { pthread_key_create(&chunk_key, chunk_release); }
@@ -73,6 +83,7 @@ static int open_file(void)
            cs < (1u << 30))
         cs <<= 1;
     cap.chunk_size = cs;
+    clt_chunk_bytes = cs;
     snprintf(path, sizeof path, "%s/p%d-%llu.clt", clt_opt.CLTRACE_DIR, (int)getpid(),
              (unsigned long long)mono);
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -159,6 +170,9 @@ static char *new_chunk(void)
              (off_t)(off - MAP_DELTA));
     if (p == MAP_FAILED)
         return NULL;
+    /* Fault the whole chunk in, writable, with one call instead of one trap
+     * per page on the launch path (best effort: older kernels say EINVAL). */
+    (void)madvise(p, cap.chunk_size + MAP_DELTA, CLT_MADV_POPULATE_WRITE);
     ch = (clt_chunk_header *)((char *)p + MAP_DELTA);
     ch->tid = clt_tid();
     ch->index = idx;
@@ -166,37 +180,33 @@ static char *new_chunk(void)
     return (char *)ch;
 }
 
-void *clt_reserve(uint32_t size)
+void *clt_reserve_slow(uint32_t size)
 {
+    struct clt_thread *t;
     char *r;
     if (ensure_open() != 0)
         return NULL;
-    if (tc.gen != clt_generation) {       /* fork child: inherited mapping is the parent's */
-        if (tc.base)
-            unmap_chunk(tc.base);
-        tc.base = NULL;
-        tc.gen = clt_generation;
-    }
+    t = clt_thread();                     /* fork child: drops the parent's mapping */
     if (size > cap.chunk_size - sizeof(clt_chunk_header)) {
         __atomic_add_fetch(&cap.dropped, 1, __ATOMIC_RELAXED);
         return NULL;
     }
-    if (!tc.base || tc.off + size > cap.chunk_size) {
-        if (tc.base)
-            unmap_chunk(tc.base);
+    if (!t->base || t->off + size > cap.chunk_size) {
+        if (t->base)
+            unmap_chunk(t->base);
         else {
             pthread_once(&key_once, key_init);
-            pthread_setspecific(chunk_key, &tc);
+            pthread_setspecific(chunk_key, t);
         }
-        tc.base = new_chunk();
-        tc.off = sizeof(clt_chunk_header);
-        if (!tc.base) {
+        t->base = new_chunk();
+        t->off = sizeof(clt_chunk_header);
+        if (!t->base) {
             __atomic_add_fetch(&cap.dropped, 1, __ATOMIC_RELAXED);
             return NULL;
         }
     }
-    r = tc.base + tc.off;
-    tc.off += size;
+    r = t->base + t->off;
+    t->off += size;
     return r;
 }
 

@@ -22,15 +22,49 @@ typedef struct {
 #undef CLT_OPTION
 } clt_options;
 
-extern clt_options clt_opt;
-extern int clt_on;                 /* CLTRACE_DIR set: trace; else inert */
+extern clt_options clt_opt CLT_HIDDEN;
+extern int clt_on CLT_HIDDEN;               /* CLTRACE_DIR set: trace; else inert */
 void clt_options_load(void);
 void clt_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- per-thread state (core.c): one TLS block, so a launch looks its
+ * thread up only a few times. Valid while gen == clt_generation. ---- */
+struct clt_thread {
+    unsigned gen;             /* clt_generation the fields below belong to */
+    uint32_t tid;             /* gettid */
+    char *base;               /* capture.c: mapped chunk, NULL none */
+    uint32_t off;             /* capture.c: next free byte in it */
+    const void *ak;           /* objects.c: clt_kernel_argbytes cache: kernel, */
+    uint64_t ak_version;      /*   argument-table version seen, */
+    uint64_t ak_sum;          /*   and its sum */
+    void *ring;               /* pending.c: this thread's ring (kept across generations) */
+};
+/* The preload library is always loaded at start-up, so its TLS is static and
+ * initial-exec access is one instruction; the layer is dlopen'ed by the ICD
+ * loader, where that could fail, so it keeps the dynamic model (and passes
+ * the pointer down instead of looking it up again). */
+#ifdef CLT_MODE_PRELOAD
+#define CLT_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define CLT_TLS_MODEL
+#endif
+extern __thread struct clt_thread clt_self CLT_HIDDEN CLT_TLS_MODEL;
+extern unsigned clt_generation CLT_HIDDEN;   /* bumped in a fork child */
+void clt_thread_refresh(struct clt_thread *t);  /* gen is stale: start over */
+
+static inline struct clt_thread *clt_thread(void)
+{
+    struct clt_thread *t = &clt_self;
+    __asm__("" : "+r"(t));    /* keep the pointer: GCC would redo the TLS lookup after each call */
+    if (__builtin_expect(t->gen != clt_generation, 0))
+        clt_thread_refresh(t);
+    return t;
+}
 
 /* ---- core.c ---- */
 void clt_init(const char *mode);   /* idempotent; parses env */
 extern const char *clt_mode;
-uint32_t clt_tid(void);            /* cached gettid */
+static inline uint32_t clt_tid(void) { return clt_thread()->tid; }   /* cached gettid */
 void clt_exit_flush(void);
 void clt_register_exit(void);
 uint64_t clt_dropped(void);
@@ -43,14 +77,26 @@ static inline uint64_t clt_now(void)
 }
 
 /* ---- capture.c: records ---- */
-extern uint64_t clt_seq_counter;
+extern uint64_t clt_seq_counter CLT_HIDDEN;
 static inline uint64_t clt_next_seq(void)
 {
     return __atomic_add_fetch(&clt_seq_counter, 1, __ATOMIC_RELAXED);
 }
 /* Reserve `size` bytes (multiple of 8) in this thread's chunk; NULL if the
- * capture cannot be written. Fill from byte 8 on, then clt_commit. */
-void *clt_reserve(uint32_t size);
+ * capture cannot be written. Fill from byte 8 on, then clt_commit. The fast
+ * path (room left in the current chunk) is inline. */
+extern uint32_t clt_chunk_bytes CLT_HIDDEN;   /* chunk size, once the file is open */
+void *clt_reserve_slow(uint32_t size);
+static inline void *clt_reserve_t(struct clt_thread *t, uint32_t size)
+{
+    if (__builtin_expect(t->gen == clt_generation && t->base && size <= clt_chunk_bytes - t->off, 1)) {
+        char *r = t->base + t->off;
+        t->off += size;
+        return r;
+    }
+    return clt_reserve_slow(size);
+}
+static inline void *clt_reserve(uint32_t size) { return clt_reserve_t(&clt_self, size); }
 void clt_commit(void *rec, uint16_t type, uint32_t size);
 /* Size of a record with `fixed` bytes plus strings (lengths incl. NUL), 8-aligned. */
 /* The clGet*Info protocol: copy n bytes of src into the caller's buffer when it is big enough. */
@@ -71,7 +117,6 @@ static inline uint32_t clt_rec_size(size_t fixed, size_t strings)
 }
 uint32_t clt_max_string(void);     /* longest single string a record may carry */
 void clt_capture_atfork_child(void);
-extern unsigned clt_generation;    /* bumped in a fork child */
 
 /* Record helpers (capture.c). Strings may be NULL. */
 void clt_write_note(uint32_t code, uint64_t value, const char *msg);
@@ -89,7 +134,7 @@ void clt_mem_del(cl_mem m);
 void clt_kernel_reset(cl_kernel k, cl_uint nargs);
 void clt_kernel_clone(cl_kernel src, cl_kernel dst);
 void clt_kernel_setarg(cl_kernel k, cl_uint idx, uint64_t bytes);
-uint64_t clt_kernel_argbytes(cl_kernel k);
+uint64_t clt_kernel_argbytes(struct clt_thread *t, cl_kernel k);
 void clt_queue_add(cl_command_queue q, cl_command_queue_properties app, int forced,
                    const cl_queue_properties *app_array);
 int clt_queue_lookup(cl_command_queue q, cl_command_queue_properties *app, int *forced,
@@ -99,8 +144,10 @@ int clt_device_first_seen(cl_device_id d);  /* 1 the first time */
 void clt_objects_atfork_child(void);
 
 /* ---- pending.c ---- */
-void clt_pending_add(cl_event ev, uint64_t seq, cl_command_queue q);
-void clt_pending_harvest_queue(cl_command_queue q);  /* after clFinish(q) */
+void clt_pending_add(struct clt_thread *t, cl_event ev, uint64_t seq, cl_command_queue q);
+uint64_t clt_pending_mark(void);                     /* before clFinish(q) ... */
+void clt_pending_harvest_queue(cl_command_queue q, uint64_t mark);  /* ... and after: launches of q
+                                                      whose seq is below the mark */
 void clt_pending_poll_all(void);                     /* non-blocking */
 void clt_pending_exit(void);                         /* at exit */
 void clt_pending_atfork_child(void);
@@ -113,7 +160,7 @@ void clt_write_program(cl_program p, cl_context ctx, uint64_t t0, uint64_t t1, c
                        const char *options);
 void clt_write_kernel(cl_kernel k);
 void clt_write_mem(cl_mem m, uint64_t size, cl_mem_flags flags);
-uint64_t clt_write_launch(uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
+uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
                           const size_t *off, const size_t *gws, const size_t *lws, cl_int err, uint32_t flags);
 
 /* ---- hooks.c ---- */

@@ -14,15 +14,16 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static const char *init_mode;
 static int exit_registered;
 
-static __thread struct { unsigned gen; uint32_t tid; } tid_cache;
+__thread struct clt_thread clt_self CLT_TLS_MODEL;
 
-uint32_t clt_tid(void)
+void clt_chunk_forget(struct clt_thread *t);
+
+void clt_thread_refresh(struct clt_thread *t)
 {
-    if (tid_cache.gen != clt_generation || !tid_cache.tid) {
-        tid_cache.tid = (uint32_t)syscall(SYS_gettid);
-        tid_cache.gen = clt_generation;
-    }
-    return tid_cache.tid;
+    clt_chunk_forget(t);      /* a fork child's inherited mapping is the parent's */
+    t->tid = (uint32_t)syscall(SYS_gettid);
+    t->ak = NULL;
+    t->gen = clt_generation;
 }
 
 static void atfork_child(void)

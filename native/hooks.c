@@ -13,6 +13,7 @@ static cl_int launch(cl_command_queue q, cl_kernel k, cl_uint dim, const size_t 
                      const size_t *lws, cl_uint nwait, const cl_event *wait, cl_event *event, uint32_t api)
 {
     static const size_t one = 1;
+    struct clt_thread *t = clt_thread();
     uint64_t t0 = clt_now(), t1, seq;
     cl_event own = NULL, *evp = event;
     uint32_t flags = api;
@@ -32,11 +33,11 @@ static cl_int launch(cl_command_queue q, cl_kernel k, cl_uint dim, const size_t 
         dim = 1, gws = &one, lws = &one;
     if (!timing || err != CL_SUCCESS || !evp || !*evp)
         flags |= CLT_LAUNCH_UNTIMED;
-    seq = clt_write_launch(t0, t1, q, k, dim, off, gws, lws, err, flags);
+    seq = clt_write_launch(t, t0, t1, q, k, dim, off, gws, lws, err, flags);
     if (!(flags & CLT_LAUNCH_UNTIMED)) {
         if (!own)
             NX(q)->clRetainEvent(*evp);
-        clt_pending_add(*evp, seq, q);
+        clt_pending_add(t, *evp, seq, q);
     }
     return err;
 }
@@ -155,9 +156,12 @@ static cl_int CL_API_CALL h_clGetEventProfilingInfo(cl_event ev, cl_profiling_in
 
 static cl_int CL_API_CALL h_clFinish(cl_command_queue q)
 {
+    uint64_t mark = ON ? clt_pending_mark() : 0;
     cl_int err = NX(q)->clFinish(q);
-    if (ON)
-        clt_pending_harvest_queue(q);
+    if (ON && err == CL_SUCCESS)
+        clt_pending_harvest_queue(q, mark);
+    else if (ON)
+        clt_pending_poll_all();     /* q's launches may not all be complete */
     return err;
 }
 
@@ -373,7 +377,7 @@ static cl_int CL_API_CALL w_clCommandNDRangeKernelKHR(
     uint64_t t0 = clt_now();
     cl_int err = real_cmd_ndrange(cb, q, props, k, dim, off, gws, lws, nsync, sync, sp, mh);
     if (ON)
-        clt_write_launch(t0, clt_now(), q, k, dim, off, gws, lws, err,
+        clt_write_launch(clt_thread(), t0, clt_now(), q, k, dim, off, gws, lws, err,
                      CLT_LAUNCH_API_CMDBUF | CLT_LAUNCH_UNTIMED);
     return err;
 }

@@ -109,6 +109,11 @@ void clt_mem_del(cl_mem mem) { map_del(&mems, (uintptr_t)mem); }
 /* ---- kernel arguments: val = uint64_t bytes[num] ---- */
 #define MAX_TRACKED_ARGS 256
 
+/* Bumped (under kernels.lock) by every change to any kernel's table, so a
+ * thread may reuse the sum it last computed for the same kernel. */
+static uint64_t kargs_version = 1;
+static void kargs_changed(void) { __atomic_store_n(&kargs_version, kargs_version + 1, __ATOMIC_RELEASE); }
+
 void clt_kernel_reset(cl_kernel k, cl_uint nargs)
 {
     struct slot *s;
@@ -123,6 +128,7 @@ void clt_kernel_reset(cl_kernel k, cl_uint nargs)
         s->val = calloc(nargs ? nargs : 1, sizeof(uint64_t));
         s->num = s->val ? nargs : 0;
     }
+    kargs_changed();
     pthread_mutex_unlock(&kernels.lock);
 }
 
@@ -145,6 +151,7 @@ void clt_kernel_clone(cl_kernel src, cl_kernel dst)
         if (d->val)
             memcpy(d->val, tmp, n * sizeof(uint64_t));
     }
+    kargs_changed();
     pthread_mutex_unlock(&kernels.lock);
 }
 
@@ -153,21 +160,29 @@ void clt_kernel_setarg(cl_kernel k, cl_uint idx, uint64_t bytes)
     struct slot *s;
     pthread_mutex_lock(&kernels.lock);
     s = map_find(&kernels, (uintptr_t)k, 0);
-    if (s && s->val && idx < s->num)
+    if (s && s->val && idx < s->num && ((uint64_t *)s->val)[idx] != bytes) {
         ((uint64_t *)s->val)[idx] = bytes;
+        kargs_changed();
+    }
     pthread_mutex_unlock(&kernels.lock);
 }
 
-uint64_t clt_kernel_argbytes(cl_kernel k)
+uint64_t clt_kernel_argbytes(struct clt_thread *t, cl_kernel k)
 {
+    uint64_t v = __atomic_load_n(&kargs_version, __ATOMIC_ACQUIRE);
     struct slot *s;
     uint64_t sum = 0;
+    if (t->ak == (const void *)k && t->ak_version == v)
+        return t->ak_sum;
     pthread_mutex_lock(&kernels.lock);
     s = map_find(&kernels, (uintptr_t)k, 0);
     if (s && s->val)
         for (uint64_t i = 0; i < s->num; i++)
             sum += ((uint64_t *)s->val)[i];
     pthread_mutex_unlock(&kernels.lock);
+    t->ak = k;                /* v was read first: a change since makes the next call recompute */
+    t->ak_version = v;
+    t->ak_sum = sum;
     return sum;
 }
 

@@ -53,6 +53,9 @@ static int find_loaded(struct dl_phdr_info *info, size_t size, void *data)
  * real libOpenCL.so.1 early would make a later dlopen("libOpenCL.so.1") by
  * the app match it by SONAME instead of finding the shadow library. */
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+static int resolved;          /* set (release) when resolve() is done: skips pthread_once */
+
+static inline void ensure_resolved(void);
 
 static void resolve(void)
 {
@@ -66,13 +69,20 @@ static void resolve(void)
              fill_from(dlopen(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY)))
         have_real = 1, how = di.dli_fname;
     clt_debug("preload: forwarding to %s", how);
+    __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+}
+
+static inline void ensure_resolved(void)
+{
+    if (__builtin_expect(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE), 0))
+        pthread_once(&resolve_once, resolve);
 }
 
 __attribute__((constructor)) static void preload_init(void) { clt_init("preload"); }
 
 const struct _cl_icd_dispatch *clt_next(const void *obj)
 {
-    pthread_once(&resolve_once, resolve);
+    ensure_resolved();
     if (have_real || !obj)
         return clt_next_global();
     return *(const struct _cl_icd_dispatch *const *)obj;
@@ -81,7 +91,7 @@ const struct _cl_icd_dispatch *clt_next(const void *obj)
 const struct _cl_icd_dispatch *clt_next_global(void)
 {
     static int searched;
-    pthread_once(&resolve_once, resolve);
+    ensure_resolved();
     if (!have_real && !__atomic_exchange_n(&searched, 1, __ATOMIC_ACQ_REL)) {
         const char *name = NULL;
         if (dl_iterate_phdr(find_loaded, &name)) {

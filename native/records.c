@@ -156,12 +156,22 @@ void clt_write_mem(cl_mem m, uint64_t size, cl_mem_flags flags)
 
 /* ---- launches ---- */
 
-uint64_t clt_write_launch(uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
+/* dst[0..2] = the first `dim` of src, zeros after (all zeros when src is NULL). */
+static inline void put_dims(uint64_t dst[CLT_MAX_DIMS], const size_t *src, cl_uint dim)
+{
+    if (!src)
+        dim = 0;
+    dst[0] = dim > 0 ? src[0] : 0;
+    dst[1] = dim > 1 ? src[1] : 0;
+    dst[2] = dim > 2 ? src[2] : 0;
+}
+
+uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
                              const size_t *off, const size_t *gws, const size_t *lws, cl_int err,
                              uint32_t flags)
 {
     uint32_t sz = clt_rec_size(sizeof(clt_launch), 0);
-    clt_launch *r = clt_reserve(sz);
+    clt_launch *r = clt_reserve_t(t, sz);
     uint64_t seq = clt_next_seq();
     if (!r)
         return seq;
@@ -170,17 +180,15 @@ uint64_t clt_write_launch(uint64_t t0, uint64_t t1, cl_command_queue q, cl_kerne
     r->t_return_ns = t1;
     r->queue = (uintptr_t)q;
     r->kernel = (uintptr_t)k;
-    r->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(k) : 0;
-    for (cl_uint i = 0; i < CLT_MAX_DIMS; i++) {
-        r->offset[i] = (off && i < dim) ? off[i] : 0;
-        r->global[i] = (gws && i < dim) ? gws[i] : 0;
-        r->local[i] = (lws && i < dim) ? lws[i] : 0;
-    }
+    r->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(t, k) : 0;
+    put_dims(r->offset, off, dim);
+    put_dims(r->global, gws, dim);
+    put_dims(r->local, lws, dim);
     if (!lws)
         flags |= CLT_LAUNCH_LOCAL_NULL;
     if (!off)
         flags |= CLT_LAUNCH_OFFSET_NULL;
-    r->tid = clt_tid();
+    r->tid = t->tid;
     r->error = err;
     r->work_dim = dim;
     r->flags = flags;
