@@ -111,14 +111,15 @@ class Trace:
 
     @property
     def params(self) -> pd.DataFrame:
-        """Wide form of the run tags: index run_id, one column per tag key (text values)."""
+        """Wide form of the run tags: index run_id, one column per tag key. A column whose values are all
+        whole numbers is Int64, all numbers Float64 (so channel counts sort as numbers), else text."""
         if "params" not in self._cache:
             tags = self.run_tags
             wide = tags.pivot(index="run_id", columns="key", values="value") if len(tags) else \
                 pd.DataFrame(index=pd.Index([], name="run_id", dtype="int64"))
             wide = wide.reindex(self.runs["run_id"].to_numpy())
             wide.index.name, wide.columns.name = "run_id", None
-            self._cache["params"] = wide
+            self._cache["params"] = wide.apply(_numeric_if_all) if len(wide.columns) else wide
         return self._cache["params"]
 
     @property
@@ -178,6 +179,17 @@ class Trace:
 
     def __repr__(self):
         return f"<cltrace.Trace {self.path!r}>"
+
+
+def _numeric_if_all(col: pd.Series) -> pd.Series:
+    values = col.dropna()
+    if values.empty:
+        return col
+    as_num = pd.to_numeric(values.astype(str), errors="coerce")
+    if as_num.isna().any():
+        return col
+    whole = values.astype(str).str.fullmatch(r"[+-]?\d+").all()
+    return pd.to_numeric(col.astype(object), errors="coerce").astype("Int64" if whole else "Float64")
 
 
 def _typed(df, columns, dtypes):

@@ -110,7 +110,7 @@ def attribute(before, after, routine_global=False, steady_global=frozenset()) ->
                     only_routine = True
                     continue
                 wg = "" if wb == wa or wb is None or wa is None else f" (work-groups {wb} -> {wa})"
-                causes.append(Cause("tile-padding", f"tile padding: {k} global {gb} -> {ga}{wg}", k, gb, ga))
+                causes.append(Cause("tile-padding", f"global size (tile padding): {k} {gb} -> {ga}{wg}", k, gb, ga))
     if not causes:
         if not before or not after:
             text = "unexplained: no dispatch signature on one side"

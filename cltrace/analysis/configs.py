@@ -19,7 +19,7 @@ from .samples import param_columns
 STAT_COLUMNS = ["config_id", "n", "median_ns", "p10_ns", "p90_ns", "mean_ns", "std_ns",
                 "n_cold_excluded", "n_untimed", "n_failed", "failed_runs", "cold_only",
                 "signature_hash", "signature_text", "signature", "signature_varies",
-                "n_signatures", "latencies"]
+                "n_signatures", "latencies", "kernel_median_ns"]
 
 
 def _stats(g: pd.DataFrame) -> dict:
@@ -39,6 +39,10 @@ def _stats(g: pd.DataFrame) -> dict:
     else:
         dom, dom_sig, dom_text = "", (), ""
     failed = sorted({int(r) for r in g.loc[st == "failed-run", "run_id"]})
+    per_kernel = [d for d in (g["kernel_ns"].to_numpy()[use] if "kernel_ns" in g.columns else [])
+                  if isinstance(d, dict)]
+    names = sorted({k for d in per_kernel for k in d})
+    kernel_median = {k: float(np.median([d.get(k, 0.0) for d in per_kernel])) for k in names}
     n = int(len(lat))
     return {
         "n": n,
@@ -58,6 +62,7 @@ def _stats(g: pd.DataFrame) -> dict:
         "signature_varies": bool(len(set(hashes)) > 1),
         "n_signatures": int(len(set(hashes))),
         "latencies": lat,
+        "kernel_median_ns": kernel_median,     # median device time of each kernel within one sample
     }
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 CORE_COLUMNS = (
     "sample_id", "run_id", "process_id", "region_id", "repeat", "latency_ns", "span_ns",
     "n_launches", "n_untimed", "signature", "signature_hash", "signature_text", "cold", "status",
-    "run_status",
+    "run_status", "kernel_ns",
 )
 STATUSES = ("ok", "cold", "untimed", "failed-run")
 
@@ -90,7 +90,9 @@ def _launch_keys(launches: pd.DataFrame) -> pd.DataFrame:
     L["gsize"] = [dims(g[i], wd[i]) for i in range(len(L))]
     L["lsize"] = ["driver" if (drv[i] or np.all(np.isnan(lo[i]))) else dims(lo[i], wd[i])
                   for i in range(len(L))]
-    L["wg"] = [None if _isnan(v) else int(v) for v in L["work_groups"].to_numpy(dtype=float)]
+    # object dtype: a list of ints and Nones would otherwise become floats and NaN ("wg=147.0", "wg=nan")
+    L["wg"] = pd.Series([None if _isnan(v) else int(v) for v in L["work_groups"].to_numpy(dtype=float)],
+                        index=L.index, dtype=object)
     dur = L["duration_ns"].to_numpy(dtype=float)
     L["timed"] = (L["times_status"].fillna("ok").astype(str) == "ok") & ~np.isnan(dur)
     L = L.sort_values(["process_id", "seq"], kind="stable")
@@ -123,9 +125,11 @@ def _aggregate(L: pd.DataFrame, sid: np.ndarray, rows: list[dict]) -> None:
     lo = pd.Series(start).groupby(ids).min().reindex(range(m)).to_numpy()
     hi = pd.Series(end).groupby(ids).max().reindex(range(m)).to_numpy()
     sigs: list[list] = [[] for _ in range(m)]
-    for i, k, g, l, w in zip(ids, L["kernel_name"].to_numpy()[keep], L["gsize"].to_numpy()[keep],
-                             L["lsize"].to_numpy()[keep], L["wg"].to_numpy()[keep]):
+    per_kernel: list[dict] = [{} for _ in range(m)]
+    for i, k, g, l, w, d in zip(ids, L["kernel_name"].to_numpy()[keep], L["gsize"].to_numpy()[keep],
+                                L["lsize"].to_numpy()[keep], L["wg"].to_numpy()[keep], dur):
         sigs[i].append((k, g, l, w))
+        per_kernel[i][k] = per_kernel[i].get(k, 0.0) + float(d)
     cache: dict = {}
     for i, row in enumerate(rows):
         sig = tuple(sigs[i])
@@ -133,7 +137,7 @@ def _aggregate(L: pd.DataFrame, sid: np.ndarray, rows: list[dict]) -> None:
             cache[sig] = (signature_hash(sig), signature_text(sig))
         ok = n_untimed[i] == 0
         row.update(latency_ns=float(lat[i]) if ok else np.nan, span_ns=float(hi[i] - lo[i]) if ok else np.nan,
-                   n_launches=int(n[i]), n_untimed=int(n_untimed[i]), signature=sig,
+                   n_launches=int(n[i]), n_untimed=int(n_untimed[i]), signature=sig, kernel_ns=per_kernel[i],
                    signature_hash=cache[sig][0], signature_text=cache[sig][1], cold=bool(cold[i]))
 
 

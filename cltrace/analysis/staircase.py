@@ -96,12 +96,18 @@ def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataF
             sides = [(sig[a], sig[b]) for a, b in zip(g["from_config_id"], g["to_config_id"])]
             routine[label] = routine_global_kernels(sides)
             steady[label] = routine_global_kernels(sides, steady=True)
-    causes, texts, kinds, labels, var = [], [], [], [], []
+    per_kernel = dict(zip(configs["config_id"], configs["kernel_median_ns"])) \
+        if "kernel_median_ns" in configs.columns else {}
+    causes, texts, kinds, labels, var, shifts, shares = [], [], [], [], [], [], []
     for r in steps.to_dict("records"):
         c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], set()),
                       steady.get(r["group_label"], set()))
+        shift, share, warning = time_shift(per_kernel.get(r["from_config_id"]) or {},
+                                           per_kernel.get(r["to_config_id"]) or {}, c)
         causes.append([x.to_dict() for x in c])
-        texts.append(summarise(c))
+        texts.append(summarise(c) + warning)
+        shifts.append(shift)
+        shares.append(share)
         kinds.append("+".join(dict.fromkeys(x.kind for x in c)))
         labels.append(short_label(c))
         var.append(bool(varies[r["from_config_id"]] or varies[r["to_config_id"]]))
@@ -111,7 +117,45 @@ def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataF
     steps["cause_label"] = labels
     steps["causes"] = causes
     steps["signature_varies"] = var
+    steps["time_shift"] = shifts
+    steps["cause_share"] = shares
     return steps
+
+
+def _named_kernels(causes) -> set:
+    named = set()
+    for x in causes:
+        if x.kind == "unexplained":
+            continue
+        if x.kernel:
+            named.add(x.kernel)
+        elif x.kind == "variant-switch":
+            named |= set(filter(None, (x.before or "").split(","))) | set(filter(None, (x.after or "").split(",")))
+    return named
+
+
+def time_shift(before: dict, after: dict, causes, top: int = 3):
+    """Where a step's time went, kernel by kernel (medians within one sample), and the share of the
+    change carried by the kernels the causes name. A cause whose kernels carry little of the change
+    gets a warning: the step is then mostly in kernels whose dispatch did not change."""
+    names = set(before) | set(after)
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in names}
+    total = sum(delta.values())
+    if not names or total == 0:
+        return "", float("nan"), ""
+    biggest = sorted(delta.items(), key=lambda kv: -abs(kv[1]))[:top]
+    text = ", ".join(f"{k} {v / 1e6:+.3f} ms" for k, v in biggest)
+    named = _named_kernels(causes)
+    if not named:
+        return text, float("nan"), ""
+    share = sum(delta[k] for k in named if k in delta) / total
+    warning = ""
+    if share < 0.25:
+        main_k, main_v = biggest[0]
+        carried = "do not explain it" if share <= 0 else f"carry only {share:.0%} of the change"
+        warning = (f" (but these kernels {carried}: most is in {main_k}, {main_v / 1e6:+.3f} ms, "
+                   f"whose dispatch is the same on both sides)") if main_k not in named else ""
+    return text, float(share), warning
 
 
 def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | None = None,

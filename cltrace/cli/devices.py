@@ -53,7 +53,8 @@ class DevicesCommand(Command):
             return EXIT_OK if platforms else EXIT_ERROR
         from rich.console import Console
         from rich.table import Table
-        console = Console()
+        import sys
+        console = Console(width=None if sys.stdout.isatty() else 200)   # piped: no 80-column truncation
         if platforms:
             t = Table(title="OpenCL devices")
             for col in ("platform", "device", "type", "compute units", "max work-group", "memory", "driver"):

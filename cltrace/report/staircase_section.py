@@ -77,8 +77,10 @@ def staircase_sections(trace, runs, launches, param=None, budget_ms=None, min_va
     for r in steps.to_dict("records"):
         rows.append({"group": r.get("group_label", ""), "from": r["from_value"], "to": r["to_value"],
                      "before_ms": _ms(r["latency_before_ns"]), "after_ms": _ms(r["latency_after_ns"]),
-                     "ratio": r["ratio"], "confidence": r.get("confidence"), "cause": r.get("cause", "")})
-    st = pd.DataFrame(rows, columns=["group", "from", "to", "before_ms", "after_ms", "ratio", "confidence", "cause"])
+                     "ratio": r["ratio"], "confidence": r.get("confidence"), "cause": r.get("cause", ""),
+                     "time went to": r.get("time_shift", "")})
+    st = pd.DataFrame(rows, columns=["group", "from", "to", "before_ms", "after_ms", "ratio", "confidence", "cause",
+                                     "time went to"])
     if not st.empty and (st["group"].fillna("") == "").all():
         st = st.drop(columns=["group"])
     out.append(Section(f"Steps along {p} ({len(st)})", "table", table=st, key="steps",

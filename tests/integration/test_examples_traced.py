@@ -151,7 +151,7 @@ def test_sweep_runs_tagged(sweep_db):
         runs, params, regions, launches = t.runs, t.params, t.regions, t.launches
     assert len(runs) == 8 and (runs["status"] == "ok").all() and (runs["exit_status"] == 0).all()
     combos = sorted(zip(params["channels"], params["method"]))
-    assert combos == sorted([(c, m) for c in ("7", "8") for m in ("gemm", "direct")] * 2)
+    assert combos == sorted([(c, m) for c in (7, 8) for m in ("gemm", "direct")] * 2)   # params: numbers
     assert sorted(runs["repeat_index"].tolist()) == [0] * 4 + [1] * 4
     assert sorted(runs["sweep_index"].tolist()) == list(range(8))
     for r in runs.to_dict("records"):
@@ -159,7 +159,7 @@ def test_sweep_runs_tagged(sweep_db):
         assert f"--out-channels {ch}" in r["command"] and f"--method {m}" in r["command"]
         mine = regions[regions["run_id"] == r["run_id"]]
         assert len(mine) == ITERS
-        assert all(json.loads(x) == {"channels": ch, "method": m} for x in mine["tags"])
+        assert all(json.loads(x) == {"channels": str(ch), "method": m} for x in mine["tags"])
         ls = launches[launches["run_id"] == r["run_id"]]
         for rid in mine["region_id"]:
             check_kernels(list(ls[ls["region_id"] == rid].sort_values("seq")["kernel_name"].astype(str)),

@@ -23,7 +23,7 @@ def test_sweep_tags_runs_and_goes_on_after_a_failure(tmp_path, cli):
     params = t.params
     assert sorted(params.columns) == ["c", "m"]
     failed = t.runs[t.runs.status == "failed"]
-    assert set(params.loc[failed.run_id, "c"]) == {"3"} and set(failed.exit_status) == {5}
+    assert set(params.loc[failed.run_id, "c"]) == {3} and set(failed.exit_status) == {5}
     assert sorted(t.runs.repeat_index.unique()) == [0, 1]
     assert (t.notes.kind == "stderr-tail").sum() == 4
 

@@ -77,7 +77,7 @@ def test_run_helpers_and_trace(tmp_path):
     assert len(t.run_tags) == 3
     params = t.params
     assert list(params.index) == [r1, r2]
-    assert params.loc[r1, "method"] == "gemm" and params.loc[r2, "channels"] == "93"
+    assert params.loc[r1, "method"] == "gemm" and params.loc[r2, "channels"] == 93   # whole numbers: Int64
     assert params.loc[r2, "method"] is None or str(params.loc[r2, "method"]) in ("<NA>", "nan")
     assert len(t.launches) == 0 and "duration_ns" in t.launches.columns
     assert str(t.launches["duration_ns"].dtype) == "Int64"

@@ -123,7 +123,7 @@ def test_holm_and_pooled_sigma():
     ((("k", "g", "8x56x1", 1),), (("k", "g", "1x56x56", 1),), ["work-group-split"],
      "work-group split: k local 8x56x1 -> 1x56x56"),
     ((("k", "96x56", "l", 1),), (("k", "100x56", "l", 2),), ["tile-padding"],
-     "tile padding: k global 96x56 -> 100x56 (work-groups 1 -> 2)"),
+     "global size (tile padding): k 96x56 -> 100x56 (work-groups 1 -> 2)"),
     ((("a", "g", "l", 1),), (("b", "g", "l", 1), ("c", "g", "l", 1)), ["variant-switch"],
      "kernel variant switched: a -> b + c"),
     ((("k", "g", "l", 1),), (("k", "g", "l", 1),), ["unexplained"],
@@ -182,3 +182,39 @@ def test_routine_global_is_judged_per_kernel_over_all_pairs():
     assert [x.kind for x in c] == ["tile-padding"]
     c = attribute((("g", "160x3", "32x1", 15),), (("g", "160x4", "32x1", 20),))
     assert [x.kind for x in c] == ["tile-padding"] and "work-groups 15 -> 20" in c[0].text
+
+
+def test_time_shift_names_where_the_time_went_and_warns_when_causes_do_not_carry_it():
+    from cltrace.analysis.attribution import Cause
+    from cltrace.analysis.staircase import time_shift
+    before = {"im2col": 1e6, "gemm_v4": 12.5e6}
+    after = {"im2col": 1e6, "gemm_v4": 15.6e6, "gemm_tail": 0.3e6}
+    causes = [Cause("dispatch-count", "extra dispatch: gemm_tail (1 more launch)", "gemm_tail", "0", "1")]
+    text, share, warning = time_shift(before, after, causes)
+    assert text.startswith("gemm_v4 +3.100 ms, gemm_tail +0.300 ms")
+    assert abs(share - 0.3 / 3.4) < 1e-9
+    assert "carry only 9% of the change: most is in gemm_v4, +3.100 ms" in warning
+    text, share, warning = time_shift({"k": 1e6}, {"k": 1e6, "tail": 4e6}, [Cause("dispatch-count", "x", "tail")])
+    assert share == 1.0 and warning == ""
+    empty = time_shift({}, {}, causes)
+    assert empty[0] == "" and empty[2] == "" and empty[1] != empty[1]      # nan: nothing to share out
+
+
+def test_build_samples_carries_per_kernel_time():
+    import pandas as pd
+    from cltrace.analysis.configs import config_stats
+    from cltrace.analysis.samples import build_samples
+    rows = []
+    for rid in range(3):
+        for k, d in (("a", 1000), ("b", 3000), ("b", 2000)):
+            rows.append({"run_id": 1, "process_id": 1, "seq": len(rows) + 1, "tid": 1, "kernel_name": k,
+                         "work_dim": 1, "global0": 8, "local0": 8, "driver_local": 0, "work_groups": 1,
+                         "duration_ns": d, "start_ns": 0, "end_ns": d, "region_id": rid, "times_status": "ok"})
+    runs = pd.DataFrame({"run_id": [1], "status": ["ok"]})
+    regions = pd.DataFrame({"region_id": [0, 1, 2], "run_id": 1, "process_id": 1, "tid": 1, "name": "L",
+                            "tags": ['{"c": "4"}'] * 3, "begin_ns": 0, "end_ns": 1})
+    S = build_samples(pd.DataFrame(rows), runs, None, regions)
+    assert S["kernel_ns"].iloc[1] == {"a": 1000.0, "b": 5000.0}
+    assert "wg=1" in S["signature_text"].iloc[1] and "wg=1.0" not in S["signature_text"].iloc[1]
+    cfg = config_stats(S[S.status == "ok"], ["c"])
+    assert cfg["kernel_median_ns"].iloc[0] == {"a": 1000.0, "b": 5000.0}
