@@ -1,5 +1,4 @@
 """Capture modes: how the shim gets into a program, and the environment that does it."""
-import os
 from typing import Dict, Mapping, Optional
 
 from .. import native

@@ -1,7 +1,7 @@
 """Small read queries the sweep needs while it runs (the Trace API serves bulk reads)."""
 import sqlite3
 from collections import Counter
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 
 def completed_configs(conn: sqlite3.Connection, names: Sequence[str]) -> Counter:

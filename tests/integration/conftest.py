@@ -1,5 +1,6 @@
 """Integration tests: real processes under the real shim on PoCL."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -36,3 +37,14 @@ def run_cli(*args, cwd=None, env=None, timeout=600):
 def cli():
     """cli(*args, cwd=, env=) -> CompletedProcess of `cltrace ARGS` (asserting no traceback)."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def conv_bench():
+    """examples/bin/conv_bench, built once per session."""
+    if not shutil.which("make") or not shutil.which("cc"):
+        pytest.skip("make and a C compiler are needed to build the examples")
+    examples = os.path.join(ROOT, "examples")
+    proc = subprocess.run(["make", "-C", examples], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return os.path.join(examples, "bin", "conv_bench")

@@ -1,6 +1,5 @@
 """Every capture path is caught in each mode, with the fields a launch must carry."""
 import json
-import sys
 
 import pytest
 

@@ -169,7 +169,7 @@ def test_recommendations():
 
 def test_routine_global_is_judged_per_kernel_over_all_pairs():
     from cltrace.analysis.attribution import routine_global_kernels
-    direct = [(((f"d", f"{c}x28", "driver", None),), ((f"d", f"{c + 1}x28", "driver", None),)) for c in range(4)]
+    direct = [((("d", f"{c}x28", "driver", None),), (("d", f"{c + 1}x28", "driver", None),)) for c in range(4)]
     assert routine_global_kernels(direct) == {"d"}
     padded = [((("g", f"{c // 4}", "32", 1),), (("g", f"{(c + 1) // 4}", "32", 1),)) for c in range(8, 16)]
     assert routine_global_kernels(padded) == set()
