@@ -7,7 +7,9 @@ and compares the outcome of every test. The full suite in both modes is
 `python bench/peer_pyopencl.py` (tens of minutes).
 
 Skips when pyopencl is not installed or the sdist / Mako cannot be downloaded (no network).
-Takes about 3-4 minutes on a 2-core PoCL CPU machine with a warm PoCL kernel cache.
+Takes about a minute on a 2-core PoCL CPU machine with a warm PoCL kernel cache (89 tests, ~550 kernel
+launches traced). The full suite (308 tests) gave the same outcome for every test plainly, in layer
+and in preload mode when this was written.
 """
 import json
 import os
@@ -37,7 +39,7 @@ def test_pyopencl_suite_subset_same_outcomes_traced(tmp_path):
     env = dict(os.environ)
     env.setdefault("POCL_CACHE_DIR", os.path.join(ROOT, ".pocl-cache"))
     cmd = [sys.executable, SCRIPT, "--subset", "--mode", "layer", "--workdir", WORKDIR,
-           "--timeout", "240", "--json", str(out)]
+           "--timeout", "400", "--json", str(out)]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     text = p.stdout + p.stderr
     if p.returncode == EXIT_FETCH:
