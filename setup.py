@@ -21,14 +21,18 @@ COMMON_CFLAGS = ["-O2", "-g", "-fPIC", "-fvisibility=hidden", "-std=gnu11", "-Wa
                  "-Wno-unused-parameter", "-Wno-deprecated-declarations", "-pthread",
                  "-DCL_TARGET_OPENCL_VERSION=300", "-DCL_USE_DEPRECATED_OPENCL_1_2_APIS"]
 
-# (output path inside cltrace/_native, sources, extra cflags, extra link flags)
+# (output path inside cltrace/_native, sources, extra cflags, extra link flags[, extra libraries])
 CORE = ["core.c", "capture.c", "hooks.c", "records.c", "options.c", "pending.c", "objects.c"]
 TARGETS = [
     ("libcltrace_layer.so", CORE + ["layer.c"], ["-DCLT_MODE_LAYER"], []),
     ("libcltrace_preload.so", CORE + ["preload.c"], ["-DCLT_MODE_PRELOAD"], []),
     ("shadow/libOpenCL.so.1", ["shadow.c"], ["-DCLT_MODE_SHADOW"],
      ["-Wl,-soname,libOpenCL.so.1", "-Wl,--version-script=" + os.path.join(NATIVE, "shadow.map")]),
+    # not a shim: loaded by the Python side only (bulk ingest / column scans on the trace's connection)
+    ("libcltrace_store.so", ["ingest_sqlite.c"], [], [], ["sqlite3"]),
 ]
+# built when libsqlite3 (headers + library) is there; cltrace works without it, only slower to ingest/report
+OPTIONAL_TARGETS = {"libcltrace_store.so"}
 SHIPPED_HEADERS = ["cltrace_format.h", "cltrace_options.def", "include/cltrace.h"]
 
 
@@ -47,18 +51,26 @@ class BuildNative(build_ext):
             cc.set_executables(linker_so=[cc.compiler[0], "-shared"])
         out_root = self._package_dir()
         tmp = os.path.join(self.build_temp, "native")
-        for out, sources, cflags, ldflags in TARGETS:
+        for out, sources, cflags, ldflags, *libs in TARGETS:
             srcs = [os.path.join("native", s) for s in sources]
             missing = [s for s in srcs if not os.path.exists(os.path.join(HERE, s))]
             if missing:
                 raise SystemExit("cltrace build: missing native sources: %s" % ", ".join(missing))
-            objs = cc.compile(srcs, output_dir=os.path.join(tmp, out.replace("/", "_")),
-                              include_dirs=[NATIVE, os.path.join(NATIVE, "include")],
-                              extra_preargs=COMMON_CFLAGS + cflags)
             dest = os.path.join(out_root, out)
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            cc.link_shared_object(objs, dest, libraries=["dl", "pthread"],
-                                  extra_preargs=["-pthread", "-Wl,-z,now", "-Wl,-z,defs"] + ldflags)
+            try:
+                objs = cc.compile(srcs, output_dir=os.path.join(tmp, out.replace("/", "_")),
+                                  include_dirs=[NATIVE, os.path.join(NATIVE, "include")],
+                                  extra_preargs=COMMON_CFLAGS + cflags)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                cc.link_shared_object(objs, dest, libraries=["dl", "pthread"] + (libs[0] if libs else []),
+                                      extra_preargs=["-pthread", "-Wl,-z,now", "-Wl,-z,defs"] + ldflags)
+            except Exception as e:  # CompileError / LinkError
+                if out not in OPTIONAL_TARGETS:
+                    raise
+                # an accelerator only (e.g. no sqlite3 headers for a cross build): Python falls back
+                print(f"cltrace build: skipping optional {out}: {e}", file=sys.stderr)
+                if os.path.exists(dest):
+                    os.remove(dest)
         for h in SHIPPED_HEADERS:
             dest = os.path.join(out_root, os.path.basename(h))
             shutil.copyfile(os.path.join(NATIVE, h), dest)
@@ -70,7 +82,8 @@ class BuildNative(build_ext):
 
     def get_outputs(self):
         root = self._package_dir()
-        return [os.path.join(root, t[0]) for t in TARGETS] + \
+        return [os.path.join(root, t[0]) for t in TARGETS
+                if t[0] not in OPTIONAL_TARGETS or os.path.exists(os.path.join(root, t[0]))] + \
             [os.path.join(root, os.path.basename(h)) for h in SHIPPED_HEADERS]
 
 

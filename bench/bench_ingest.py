@@ -1,6 +1,9 @@
 """Ingestion speed: write a synthetic capture of N launches, ingest it, print launches/s.
 
-    python bench/bench_ingest.py [--launches 1000000] [--threads 2] [--keep DIR]
+    python bench/bench_ingest.py [--launches 1000000] [--big] [--threads 2] [--keep DIR] [--python]
+
+--big: 10,000,000 launches. --python: the pure-Python executemany path (CLTRACE_NATIVE_STORE=0) instead of
+the native bulk insert (libcltrace_store.so on the same connection and transaction).
 """
 import argparse
 import os
@@ -40,7 +43,13 @@ def main():
     ap.add_argument("--launches", type=int, default=1_000_000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep", help="directory to keep the capture and trace in")
+    ap.add_argument("--big", action="store_true", help="10M launches")
+    ap.add_argument("--python", action="store_true", help="pure-Python insert path")
     args = ap.parse_args()
+    if args.big:
+        args.launches = 10_000_000
+    if args.python:
+        os.environ["CLTRACE_NATIVE_STORE"] = "0"
     d = args.keep or tempfile.mkdtemp(prefix="cltrace-bench-")
     os.makedirs(d, exist_ok=True)
     path = build(d, args.launches, args.threads)
@@ -60,7 +69,10 @@ def main():
     stats = ingest_capture_dir(conn, run_id, d)
     conn.close()
     print(f"read+decode only: {args.launches / read_s:,.0f} launches/s ({read_s:.2f} s)")
-    print(f"ingested {stats.launches:,} launches in {stats.seconds:.2f} s: {stats.launches_per_s:,.0f} launches/s")
+    from cltrace.store import fast
+    path_name = "native" if fast._lib() is not None else "python"
+    print(f"ingested {stats.launches:,} launches in {stats.seconds:.2f} s ({path_name} insert): "
+          f"{stats.launches_per_s:,.0f} launches/s (goal 1,000,000/s: {stats.launches_per_s / 1e6:.2f}x of it)")
 
 
 if __name__ == "__main__":

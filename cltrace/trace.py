@@ -8,6 +8,7 @@ import os
 import sqlite3
 from typing import Dict, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .errors import DamagedTrace, NoSuchRun
@@ -74,6 +75,10 @@ class Trace:
         if where:
             sql += f" WHERE {where}"
         sql += f" ORDER BY {_KEYS[table]}"
+        if _F not in (dtypes[c] for c in columns):
+            df = self._query_native(table, sql, columns, dtypes, where, params)
+            if df is not None:
+                return df
         parts = []
         try:
             cur = self.db.execute(sql, tuple(params))
@@ -94,6 +99,83 @@ class Trace:
             if dtypes[c] == _C:
                 df[c] = df[c].astype(_C)
         return df
+
+    def _row_bound(self, table, where="", params=()):
+        """An upper bound on the rows of `table` (matching `where`) from its rowid range: O(log n)."""
+        lo, hi = self.db.execute(f"SELECT MIN(rowid), MAX(rowid) FROM {table}").fetchone()
+        return 0 if lo is None else int(hi) - int(lo) + 1
+
+    def _query_native(self, table, sql, columns, dtypes, where, params):
+        """query() through the native column scan (numpy arrays, no Python tuples); None: use fetchmany."""
+        from .store import fast
+        if not fast.available(self.db) or any(not isinstance(p, int) for p in params):
+            return None
+        kinds = "".join("t" if dtypes[c] in (_S, _C) else "i" for c in columns)
+        try:
+            res = fast.scan(self.db, sql, kinds, columns, self._row_bound(table), params)
+        except (sqlite3.DatabaseError, RuntimeError):
+            return None  # damaged or unexpected: the fetchmany path says what is wrong
+        out = {}
+        for c in columns:
+            dt = dtypes[c]
+            if c in res.ints:
+                v, null = res.ints[c]
+                if dt == _I:
+                    out[c] = pd.arrays.IntegerArray(v, null.copy())
+                elif null.any():
+                    return None
+                else:
+                    out[c] = v.astype(dt, copy=False)
+            else:
+                codes, strings = res.texts[c]
+                if dt == _C:
+                    cat = pd.Categorical.from_codes(codes, categories=pd.Index(strings, dtype=object)) \
+                        if len(set(strings)) == len(strings) else pd.Categorical(
+                            np.array(strings + [None], dtype=object)[np.where(codes < 0, len(strings), codes)])
+                    cat = cat.remove_unused_categories()
+                    out[c] = cat.reorder_categories(sorted(cat.categories))
+                else:
+                    out[c] = pd.array(np.array(strings + [None], dtype=object)[np.where(codes < 0, len(strings),
+                                                                                      codes)], dtype=_S)
+        return pd.DataFrame(out, columns=columns)
+
+    def launch_groups(self, run_id: Optional[int] = None):
+        """Launches reduced for summaries, without a per-launch DataFrame: (keys, group, duration_ns, timed,
+        start_ns, start_ok, end_ns, end_ok). keys has one row per distinct (run, kernel name, sizes) in order
+        of first launch (kernel_stats.GROUP_KEY_COLUMNS); group is each launch's row in keys (int32)."""
+        from .analysis.kernel_stats import GROUP_KEY_COLUMNS
+        from .store import fast
+        where, params = ("WHERE run_id = ?", (int(run_id),)) if run_id is not None else ("", ())
+        vals = ["duration_ns", "start_ns", "end_ns"]
+        if fast.available(self.db):
+            sql = (f"SELECT {', '.join(GROUP_KEY_COLUMNS + vals)} FROM launches {where} ORDER BY launch_id")
+            try:
+                res = fast.scan(self.db, sql, "k" * len(GROUP_KEY_COLUMNS) + "iii", GROUP_KEY_COLUMNS + vals,
+                                self._row_bound("launches"), params)
+            except (sqlite3.DatabaseError, RuntimeError) as e:
+                raise DamagedTrace(self.path, "launches", e) from None
+            kd = {}
+            for j, c in enumerate(GROUP_KEY_COLUMNS):
+                col = res.keys[:, j] if len(res.keys) else np.zeros(0, np.int64)
+                null = res.keynull[:, j] if len(res.keys) else np.zeros(0, bool)
+                if c == "kernel_name":
+                    kd[c] = pd.array(np.where(null, None, np.array(res.strings + [None], dtype=object)[
+                        np.where(null, len(res.strings), col)]), dtype=_S)
+                else:
+                    kd[c] = pd.arrays.IntegerArray(col.copy(), null.copy())
+            keys = pd.DataFrame(kd, columns=GROUP_KEY_COLUMNS)
+            (d, dn), (st, sn), (en, enn) = (res.ints[c] for c in vals)
+            return keys, res.group, d, ~dn, st, ~sn, en, ~enn
+        L = self.query("launches", GROUP_KEY_COLUMNS + vals, where[6:], params)
+        kk = L[GROUP_KEY_COLUMNS]
+        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(kk.astype(object)), sort=False)
+        keys = uniq.to_frame(index=False, name=GROUP_KEY_COLUMNS)
+        for c in GROUP_KEY_COLUMNS:
+            keys[c] = keys[c].astype(_S if c == "kernel_name" else _I)
+        out = [keys, codes.astype(np.int32)]
+        for c in vals:
+            out += [L[c].fillna(0).to_numpy(np.int64), L[c].notna().to_numpy()]
+        return tuple(out)
 
     def _table(self, table):
         if table not in self._cache:

@@ -97,3 +97,93 @@ def run_summaries(runs: pd.DataFrame, launches: pd.DataFrame, processes: pd.Data
             summary["why_no_launches"] = zero_launch_reason(run, len(ps), len(ds))
         out.append(summary)
     return out
+
+
+# -- the same numbers from launch groups (10M-launch traces: no per-launch DataFrame) -------------------------
+GROUP_KEY_COLUMNS = ["run_id", "kernel_name", "work_dim", "global0", "global1", "global2", "local0", "local1",
+                     "local2", "driver_local"]
+
+
+def _label_groups(keys: pd.DataFrame, per_run: bool):
+    """keys: one row per raw launch group (GROUP_KEY_COLUMNS, first-appearance order). Returns the label
+    table (run_id?, kernel, global, local) and each raw group's label-group index."""
+    lab = _with_labels(keys)
+    lab["kernel"] = lab["kernel_name"].astype(object).where(lab["kernel_name"].notna(), "?")
+    cols = (["run_id"] if per_run else []) + ["kernel", "global", "local"]
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(lab[cols].astype(object)), sort=False)
+    return uniq.to_frame(index=False, name=cols), codes
+
+
+def kernel_table_grouped(keys: pd.DataFrame, group: np.ndarray, duration_ns: np.ndarray, timed: np.ndarray,
+                         per_run: bool = True) -> pd.DataFrame:
+    """kernel_table() from launch groups: keys (one row per raw group, GROUP_KEY_COLUMNS), each launch's
+    group code, its duration (any value where not timed) and whether it has a duration."""
+    key_cols = (["run_id"] if per_run else []) + ["kernel", "global", "local"]
+    stats = ["calls", "timed", "total_ms", "mean_ms", "median_ms", "min_ms", "max_ms", "share"]
+    cols = key_cols + ([] if per_run else ["runs"]) + stats
+    if len(group) == 0:
+        return pd.DataFrame(columns=cols)
+    labels, lcode = _label_groups(keys, per_run)
+    row_label = lcode[group]
+    dur_ms = np.where(timed, duration_ns, np.nan) / 1e6
+    g = pd.Series(dur_ms).groupby(row_label, sort=True)
+    agg = g.agg(["size", "count", "sum", "mean", "median", "min", "max"])
+    out = labels.copy()
+    out["calls"] = agg["size"].to_numpy()
+    out["timed"] = agg["count"].to_numpy()
+    out["total_ms"] = agg["sum"].to_numpy()
+    for name, src in (("mean_ms", "mean"), ("median_ms", "median"), ("min_ms", "min"), ("max_ms", "max")):
+        out[name] = pd.array(agg[src].to_numpy(), dtype="Float64")
+    out["total_ms"] = pd.array(out["total_ms"].to_numpy(), dtype="Float64")
+    if not per_run:
+        runs_per = pd.DataFrame({"l": lcode, "r": keys["run_id"].to_numpy()}).drop_duplicates()
+        out["runs"] = runs_per.groupby("l")["r"].nunique().reindex(range(len(out))).to_numpy()
+        total = out["total_ms"].sum()
+        out["share"] = out["total_ms"] / (total or float("nan"))
+    else:
+        total = out.groupby("run_id")["total_ms"].transform("sum")
+        out["share"] = out["total_ms"] / total.where(total > 0)
+    out["share"] = out["share"].astype("Float64")
+    order = (["run_id"] if per_run else []) + ["total_ms"]
+    out = out.sort_values(order, ascending=[True] * per_run + [False], kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def run_summaries_grouped(runs: pd.DataFrame, keys: pd.DataFrame, group: np.ndarray, duration_ns: np.ndarray,
+                          timed: np.ndarray, start_ns: np.ndarray, start_ok: np.ndarray, end_ns: np.ndarray,
+                          end_ok: np.ndarray, processes: pd.DataFrame, devices: pd.DataFrame,
+                          run_tags: pd.DataFrame) -> List[Dict]:
+    """run_summaries() from launch groups (see kernel_table_grouped)."""
+    m = len(keys)
+    calls = np.bincount(group, minlength=m)
+    ntimed = np.bincount(group, weights=timed, minlength=m)
+    total = np.bincount(group, weights=np.where(timed, duration_ns, 0), minlength=m)
+    smin = pd.Series(np.where(start_ok, start_ns, np.iinfo(np.int64).max)).groupby(group).min() \
+        .reindex(range(m), fill_value=np.iinfo(np.int64).max).to_numpy()
+    emax = pd.Series(np.where(end_ok, end_ns, np.iinfo(np.int64).min)).groupby(group).max() \
+        .reindex(range(m), fill_value=np.iinfo(np.int64).min).to_numpy()
+    anystart = np.bincount(group, weights=start_ok, minlength=m) > 0
+    per = pd.DataFrame({"run_id": keys["run_id"].to_numpy(), "kernel_name": keys["kernel_name"].to_numpy(),
+                        "calls": calls, "timed": ntimed, "total": total, "smin": smin, "emax": emax,
+                        "anystart": anystart, "anyend": np.bincount(group, weights=end_ok, minlength=m) > 0})
+    empty = pd.DataFrame(columns=["run_id", "duration_ns", "start_ns", "end_ns", "kernel_name"])
+    out = run_summaries(runs, empty, processes, devices, run_tags)
+    for s in out:
+        r = per[per["run_id"] == s["run_id"]]
+        if r.empty:
+            continue
+        n, t = int(r["calls"].sum()), int(r["timed"].sum())
+        span = None
+        if r["anystart"].any():
+            hi = r.loc[r["anyend"], "emax"]
+            span = (int(hi.max()) - int(r.loc[r["anystart"], "smin"].min())) / 1e6 if len(hi) else None
+        s.update(launches=n, untimed_launches=n - t, kernels=int(r["kernel_name"].dropna().nunique()),
+                 device_time_ms=round(float(r["total"].sum()) / 1e6, 3),
+                 device_span_ms=None if span is None else round(float(span), 3))
+        s.pop("why_no_launches", None)
+        if n == 0:
+            s["why_no_launches"] = zero_launch_reason(
+                next(x for x in runs.to_dict("records") if x["run_id"] == s["run_id"]),
+                int((processes["run_id"] == s["run_id"]).sum()) if not processes.empty else 0,
+                int((devices["run_id"] == s["run_id"]).sum()) if not devices.empty else 0)
+    return out

@@ -3,7 +3,7 @@ from typing import Optional
 
 import pandas as pd
 
-from ..analysis.kernel_stats import kernel_table, run_summaries
+from ..analysis.kernel_stats import kernel_table_grouped, run_summaries_grouped
 from .document import Document, Section
 
 MAX_RUN_HEADERS = 20
@@ -30,15 +30,35 @@ def _runs_overview(summaries) -> dict:
     return fields
 
 
+# the launch columns the staircase analysis (analysis.samples) reads
+STAIRCASE_COLUMNS = ["launch_id", "run_id", "process_id", "seq", "kernel_name", "work_dim", "global0", "global1",
+                     "global2", "local0", "local1", "local2", "driver_local", "work_groups", "start_ns", "end_ns",
+                     "duration_ns", "times_status", "region_id"]
+
+
+def _staircase_possible(trace, runs, param) -> bool:
+    """False when the analysis cannot find a parameter: no run tags and no regions in these runs (then
+    every sample has no parameter column at all), so the per-launch read can be skipped."""
+    if param is not None:
+        return True
+    ids = [int(r) for r in runs["run_id"]]
+    if not ids:
+        return False
+    marks = ",".join("?" * len(ids))
+    has = trace.db.execute(f"SELECT EXISTS(SELECT 1 FROM run_tags WHERE run_id IN ({marks})) OR "
+                           f"EXISTS(SELECT 1 FROM regions WHERE run_id IN ({marks}))", ids + ids).fetchone()[0]
+    return bool(has)
+
+
 def build_report(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
                  budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> Document:
     runs = trace.runs
     if run is not None:
         runs = runs[runs["run_id"] == run]
-    launches = trace.launches
-    if run is not None and not launches.empty:
-        launches = launches[launches["run_id"] == run]
-    summaries = run_summaries(runs, launches, trace.processes, trace.devices, trace.run_tags)
+    # launches reduced to (run, kernel, sizes) groups plus the few per-launch numbers the tables need
+    keys, group, dur, timed, start, start_ok, end, end_ok = trace.launch_groups(run)
+    summaries = run_summaries_grouped(runs, keys, group, dur, timed, start, start_ok, end, end_ok,
+                                      trace.processes, trace.devices, trace.run_tags)
     doc = Document(title=f"cltrace report: {trace.path}")
     if len(summaries) > MAX_RUN_HEADERS:
         doc.add(Section(f"Runs ({len(summaries)}; one with --run N)", "fields", fields=_runs_overview(summaries),
@@ -48,15 +68,18 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
             fields = {k: v for k, v in s.items() if k != "run_id" and v not in (None, {}, [])}
             doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
     if len(summaries) <= 1:
-        kt = kernel_table(launches).drop(columns=["run_id"])
+        kt = kernel_table_grouped(keys, group, dur, timed).drop(columns=["run_id"])
         title = "Kernels"
     elif len(summaries) <= MAX_RUN_HEADERS:
-        kt, title = kernel_table(launches), "Kernels per run"
+        kt, title = kernel_table_grouped(keys, group, dur, timed), "Kernels per run"
     else:
-        kt, title = kernel_table(launches, per_run=False), "Kernels over all runs"
+        kt, title = kernel_table_grouped(keys, group, dur, timed, per_run=False), "Kernels over all runs"
     doc.add(Section(title, "table", table=kt, key="kernels"))
-    if staircase:
+    del keys, group, dur, timed, start, start_ok, end, end_ok
+    if staircase and _staircase_possible(trace, runs, param):
         from .staircase_section import staircase_sections
+        launches = trace.query("launches", STAIRCASE_COLUMNS, *(("run_id = ?", (int(run),)) if run is not None
+                                                               else ()))
         for section in staircase_sections(trace, runs, launches, param, budget_ms, min_value):
             doc.add(section)
     return doc

@@ -16,6 +16,7 @@ import numpy as np
 from ..capture.format import K
 from ..capture.reader import open_capture
 from ..errors import CaptureError, NewerCaptureFormat
+from . import fast
 from .db import transaction
 
 BATCH = 200_000
@@ -318,30 +319,42 @@ def _insert_launches(conn, run_id, process_id, L, T, ids, kidx, k_ids, k_names, 
         return 0
     cols = _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions)
     cols["launch_id"] = (ids.take("launches", n), None)
-    for s in range(0, n, BATCH):
-        e = min(n, s + BATCH)
+    native = fast.available(conn)
+    step = n if native else BATCH
+    for s in range(0, n, step):
+        e = min(n, s + step)
         # constants go into the SQL text and all-NULL columns are left out: fewer parameters to bind
-        names, lists = [], []
-        for c in LAUNCH_COLUMNS[3:]:
-            values, null = cols[c]
-            if null is None or not null[s:e].all():
-                names.append(c)
-                lists.append(_pylist(values, null, s, e))
+        names = ["launch_id"] + [c for c in LAUNCH_COLUMNS[3:]
+                                 if cols[c][1] is None or not cols[c][1][s:e].all()]
         sql = "INSERT INTO launches (launch_id, run_id, process_id, %s) VALUES (?, %d, %d, %s)" % (
-            ", ".join(names), int(run_id), int(process_id), ", ".join("?" * len(names)))
-        conn.executemany(sql, zip(cols["launch_id"][0][s:e].tolist(), *lists))
-    return int(np.count_nonzero(cols["times_status"][0] != "ok"))
+            ", ".join(names[1:]), int(run_id), int(process_id), ", ".join("?" * (len(names) - 1)))
+        if native:
+            fast.insert_rows(conn, sql, [_native_col(cols[c], s, e) for c in names], e - s)
+        else:
+            conn.executemany(sql, zip(*[_pylist(cols[c], s, e) for c in names]))
+    return int(np.count_nonzero(cols["times_status"][0] != 0))
 
 
-def _pylist(values, null, s, e):
-    v = values[s:e]
-    if null is None:
-        return v.tolist()
-    m = null[s:e]
-    if not m.any():
-        return v.tolist()
-    o = v.astype(object)
-    o[m] = None
+def _native_col(col, s, e):
+    values, null = col[0][s:e], None if col[1] is None else col[1][s:e]
+    if null is not None and not null.any():
+        null = None
+    return values, null, (col[2] if len(col) > 2 else None)
+
+
+def _pylist(col, s, e):
+    values, null = col[0][s:e], None if col[1] is None else col[1][s:e]
+    if len(col) > 2:  # text: codes into a list of strings
+        table = np.array(list(col[2]) + [None], dtype=object)
+        codes = np.where(values < 0, len(col[2]), values)
+        o = table[codes]
+        if null is not None:
+            o[null] = None
+        return o.tolist()
+    if null is None or not null.any():
+        return values.tolist()
+    o = values.astype(object)
+    o[null] = None
     return o.tolist()
 
 
@@ -367,7 +380,7 @@ def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
         "arg_bytes": (i64(L["arg_bytes"]), L["arg_bytes"] == 0),
         "host_enqueue_ns": (i64(L["t_enqueue_ns"]), None), "host_return_ns": (i64(L["t_return_ns"]), None),
         "error": (error, None), "own_event": (((flags & K.CLT_LAUNCH_OWN_EVENT) != 0).astype(np.int64), None),
-        "api": (API_NAMES[np.clip((flags >> 8) & 0xFF, 0, 3)], None),
+        "api": (np.clip((flags >> 8) & 0xFF, 0, 3), None, list(API_NAMES)),
     }
     for d in range(3):
         cols[f"offset{d}"] = (off[:, d], ~used[:, d])
@@ -377,7 +390,7 @@ def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
     k_ok = kidx >= 0
     kk = np.maximum(kidx, 0)
     cols["kernel_id"] = (k_ids[kk] if len(k_ids) else np.zeros(n, np.int64), ~k_ok)
-    cols["kernel_name"] = (np.array(k_names + [None], dtype=object)[np.where(k_ok, kidx, len(k_names))], None)
+    cols["kernel_name"] = (np.where(k_ok, kidx, -1), None, list(k_names))
     q_ok = qidx >= 0
     qq = np.maximum(qidx, 0)
     cols["queue_id"] = (q_ids[qq] if len(q_ids) else np.zeros(n, np.int64), ~q_ok)
@@ -400,7 +413,7 @@ def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
     for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"):
         cols[c] = (i64(T[c][tpos]) if len(T) else np.zeros(n, np.int64), ~ok)
     cols["duration_ns"] = (cols["end_ns"][0] - cols["start_ns"][0], ~ok)
-    cols["times_status"] = (STATUS_NAMES[status], None)
+    cols["times_status"] = (status, None, list(STATUS_NAMES))
     # innermost region open on the launch's thread
     region = np.full(n, -1, np.int64)
     tids = cols["tid"][0]

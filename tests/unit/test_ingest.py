@@ -246,3 +246,89 @@ def test_bulk_matches_single_records(tmp_path):
     assert len(L) == 1000 and list(L.seq) == list(seqs)
     assert (L.work_groups == 10).all() and (L.duration_ns == 1000).all()
     assert list(L.kernel_name[:4]) == ["a", "b", "a", "b"] and L.region_id.notna().all()
+
+
+# -- native bulk insert (libcltrace_store.so on the caller's connection) vs the executemany path ----------------
+def _varied_capture():
+    b = CaptureBuilder()
+    b.process(["./app"])
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "conv")
+    b.kernel(0x21, "gemm")
+    b.region_begin(1, "layer", "channels=64", tid=7)
+    b.launch(0x10, 0x20, (8, 4), (8, 4), tid=7)
+    b.launch(0x10, 0x21, (16,), None, tid=7)
+    b.region_end(1, tid=7)
+    b.launch(0x10, 0x99, (8, 8, 8), (2, 2, 2))
+    b.bulk_launches(500, 0x10, [0x20, 0x21])
+    b.exit_note()
+    return b
+
+
+def _all_launches(t):
+    return t.db.execute("SELECT * FROM launches ORDER BY launch_id").fetchall()
+
+
+@pytest.mark.skipif(not ingest_mod.fast._lib(), reason="libcltrace_store.so not built")
+def test_native_and_python_insert_write_the_same_rows(tmp_path, monkeypatch):
+    t_native, s1 = _ingest(tmp_path / "a" if (tmp_path / "a").mkdir() is None else None, _varied_capture())
+    monkeypatch.setattr(ingest_mod.fast, "available", lambda conn: False)
+    t_py, s2 = _ingest(tmp_path / "b" if (tmp_path / "b").mkdir() is None else None, _varied_capture())
+    assert s1.launches == s2.launches == 503
+    assert _all_launches(t_native) == _all_launches(t_py)
+
+
+@pytest.mark.skipif(not ingest_mod.fast._lib(), reason="libcltrace_store.so not built")
+def test_native_insert_rolls_back_with_the_callers_transaction(tmp_path):
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    _varied_capture().write(cap / "1.clt")
+    db = tmp_path / "t.db"
+    conn = create_db(db)
+    assert ingest_mod.fast.available(conn)
+    with pytest.raises(RuntimeError):
+        with conn:
+            run_id = insert_run(conn, command="app", status="ok")
+            ingest_capture_dir(conn, run_id, cap)
+            assert conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 503  # visible inside
+            raise RuntimeError("killed after ingest, before commit")
+    assert conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    conn.close()
+
+
+def test_python_fallback_when_disabled(tmp_path, monkeypatch):
+    monkeypatch.setitem(ingest_mod.fast._state, "lib", None)
+    t, stats = _ingest(tmp_path, _varied_capture())
+    assert stats.launches == 503 and len(t.launches) == 503
+
+
+def test_sigkill_mid_ingest_leaves_no_partial_run(tmp_path):
+    """A process killed after the (native) launch insert but before commit: the db is valid, no run shows."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    _varied_capture().write(cap / "1.clt")
+    db = tmp_path / "t.db"
+    create_db(db).close()
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = f"""
+import os, signal, sys
+sys.path.insert(0, {here!r})
+from cltrace.store.db import open_db, insert_run
+from cltrace.store.ingest import ingest_capture_dir
+conn = open_db({str(db)!r}, write=True)
+with conn:
+    run_id = insert_run(conn, command="app", status="ok")
+    ingest_capture_dir(conn, run_id, {str(cap)!r})
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    t = cltrace.open(db)
+    assert t.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert len(t.runs) == 0 and len(t.launches) == 0 and len(t.processes) == 0

@@ -95,3 +95,70 @@ def test_open_is_read_only(tmp_path):
     conn = open_db(p)
     with pytest.raises(sqlite3.OperationalError):
         conn.execute("INSERT INTO meta VALUES ('x', 'y')")
+
+
+# -- native column scans (Trace.query / launch_groups) agree with the fetchmany path ---------------------------
+def _trace_with_launches(tmp_path):
+    from capture_factory import CaptureBuilder
+
+    from cltrace.store.ingest import ingest_capture_dir
+    b = CaptureBuilder()
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "conv")
+    b.kernel(0x21, "gemm")
+    b.launch(0x10, 0x20, (8, 4), (8, 4))
+    b.launch(0x10, 0x21, (16,), None)
+    b.launch(0x10, 0x99, (8, 8, 8), (2, 2, 2))
+    b.bulk_launches(300, 0x10, [0x20, 0x21])
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    b.write(cap / "1.clt")
+    db = tmp_path / "t.db"
+    conn = create_db(db)
+    with conn:
+        for i in range(2):
+            rid = insert_run(conn, command="app", status="ok")
+            ingest_capture_dir(conn, rid, cap)
+    conn.close()
+    return db
+
+
+def test_native_query_matches_fetchmany(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from cltrace.store import fast
+    db = _trace_with_launches(tmp_path)
+    t = cltrace.open(db)
+    native = {tb: t.query(tb) for tb in ("launches", "kernels", "runs", "devices")}
+    narrow = t.query("launches", ["kernel_name", "duration_ns"], "run_id = ?", (2,))
+    monkeypatch.setattr(fast, "available", lambda conn: False)
+    for tb, df in native.items():
+        pd.testing.assert_frame_equal(df, t.query(tb))
+    pd.testing.assert_frame_equal(narrow, t.query("launches", ["kernel_name", "duration_ns"], "run_id = ?", (2,)))
+
+
+def test_grouped_report_tables_match_per_launch_ones(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from cltrace.analysis import kernel_stats as ks
+    from cltrace.store import fast
+    db = _trace_with_launches(tmp_path)
+    t = cltrace.open(db)
+    L = t.launches
+    # (kernel_table's fillna("?") needs object names: a category column with an unknown kernel refuses it)
+    L = L.assign(kernel_name=L["kernel_name"].astype(object))
+    for use_native in (True, False):
+        if not use_native:
+            monkeypatch.setattr(fast, "available", lambda conn: False)
+        keys, group, dur, timed, start, sok, end, eok = t.launch_groups()
+        assert len(group) == len(L) and len(keys) == len(np.unique(group))
+        for per_run in (True, False):
+            pd.testing.assert_frame_equal(ks.kernel_table_grouped(keys, group, dur, timed, per_run=per_run),
+                                          ks.kernel_table(L, per_run=per_run), check_dtype=False)
+        assert ks.run_summaries_grouped(t.runs, keys, group, dur, timed, start, sok, end, eok, t.processes,
+                                        t.devices, t.run_tags) == \
+            ks.run_summaries(t.runs, L, t.processes, t.devices, t.run_tags)
+        k1 = t.launch_groups(1)
+        assert len(k1[1]) == len(L[L.run_id == 1])

@@ -1,0 +1,211 @@
+"""Bulk row inserts and narrow column scans through libcltrace_store.so (native/ingest_sqlite.c).
+
+The C code works on the sqlite3 handle of the caller's own Python connection, so
+rows it inserts belong to the caller's transaction (or savepoint) and roll back
+with it: there is no second connection and no second transaction to keep in step.
+The handle is the first field after PyObject_HEAD of CPython's
+pysqlite_Connection (3.8 .. 3.13); it is used only after checking that the
+connection it names is the one Python sees (file name, transaction state,
+change counter). Anything unexpected -- no library, another Python, a failed
+check, CLTRACE_NATIVE_STORE=0 -- means `available()` is False and callers use
+their pure-Python path.
+"""
+import ctypes
+import os
+import sqlite3
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..native import NATIVE_DIR
+
+LIB = "libcltrace_store.so"
+_CDEF = """
+typedef struct { int32_t kind; int32_t nstrings; const int64_t *values; const uint8_t *null;
+                 const char *const *strings; } clt_col;
+int clt_db_check(void *db, const char *filename, int autocommit, int64_t total_changes);
+int clt_insert_rows(void *db, const char *sql, int ncols, const clt_col *cols, int64_t n, char *err, int errlen);
+void *clt_scan_new(void);
+void clt_scan_free(void *sc);
+int64_t clt_scan_nstrings(void *sc);
+const char *clt_scan_string(void *sc, int64_t i);
+int64_t clt_scan_ngroups(void *sc);
+const int64_t *clt_scan_keys(void *sc);
+const uint8_t *clt_scan_keynull(void *sc);
+const char *clt_scan_error(void *sc);
+int64_t clt_scan_run(void *sc, void *db, const char *sql, const int64_t *params, int nparams, const char *kinds,
+                     void **outs, uint8_t **nulls, int32_t *group, int64_t cap);
+"""
+_state = {}
+
+
+def _python_links_shared_sqlite() -> bool:
+    """Python's _sqlite3 uses the shared libsqlite3 (already mapped, since sqlite3 is imported), so our
+    library binds to that same instance. A statically linked sqlite (conda, python.org builds) would be
+    another copy whose handles our code must never touch."""
+    try:
+        with open("/proc/self/maps") as f:
+            return "libsqlite3.so" in f.read()
+    except OSError:
+        return False
+
+
+def _lib():
+    if "lib" not in _state:
+        _state["lib"] = None
+        if os.environ.get("CLTRACE_NATIVE_STORE", "1") != "0" and (3, 8) <= sys.version_info[:2] <= (3, 13) \
+                and sys.implementation.name == "cpython" and _python_links_shared_sqlite():
+            path = os.path.join(NATIVE_DIR, LIB)
+            if os.path.exists(path):
+                try:
+                    import cffi
+                    ffi = cffi.FFI()
+                    ffi.cdef(_CDEF + "const char *sqlite3_libversion(void);")
+                    lib = ffi.dlopen(path)
+                    if ffi.string(lib.sqlite3_libversion()).decode() == sqlite3.sqlite_version:
+                        _state["ffi"], _state["lib"] = ffi, lib
+                except (ImportError, OSError, Exception):  # noqa: BLE001  (any failure: use Python)
+                    _state["lib"] = None
+    return _state["lib"]
+
+
+def _main_file(conn) -> str:
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return file or ""
+    return ""
+
+
+def handle(conn: sqlite3.Connection):
+    """The connection's sqlite3* (a cffi pointer), or None when it cannot be had safely."""
+    lib = _lib()
+    if lib is None or type(conn) is not sqlite3.Connection and not isinstance(conn, sqlite3.Connection):
+        return None
+    ffi = _state["ffi"]
+    addr = ctypes.c_void_p.from_address(id(conn) + object.__basicsize__).value
+    if not addr:
+        return None
+    filename = _main_file(conn)
+    if not filename:  # in-memory or temporary: nothing to compare with, stay safe
+        return None
+    db = ffi.cast("void *", addr)
+    if not lib.clt_db_check(db, filename.encode(), 0 if conn.in_transaction else 1, conn.total_changes):
+        return None
+    return db
+
+
+def available(conn) -> bool:
+    try:
+        return handle(conn) is not None
+    except (sqlite3.Error, ValueError, TypeError):
+        return False
+
+
+def insert_rows(conn, sql: str, columns: Sequence[Tuple[np.ndarray, Optional[np.ndarray], Optional[List]]],
+                n: int) -> None:
+    """Run the INSERT `sql` (one ? per column) for n rows. Each column is (int64 values, bool null mask or
+    None, strings or None): with strings, values are codes into them (-1 = NULL)."""
+    lib, ffi = _lib(), _state["ffi"]
+    db = handle(conn)
+    cols = ffi.new("clt_col[]", len(columns))
+    keep = []
+    for c, (values, null, strings) in zip(cols, columns):
+        v = np.ascontiguousarray(values, dtype=np.int64)
+        assert len(v) >= n
+        keep.append(v)
+        c.values = ffi.cast("const int64_t *", v.ctypes.data)
+        if null is not None:
+            m = np.ascontiguousarray(null, dtype=np.uint8)
+            keep.append(m)
+            c.null = ffi.cast("const uint8_t *", m.ctypes.data)
+        if strings is not None:
+            enc = [ffi.new("char[]", s.encode()) if s is not None else ffi.NULL for s in strings]
+            arr = ffi.new("const char *[]", max(1, len(enc)))
+            for i, e in enumerate(enc):
+                arr[i] = e
+            keep.append((enc, arr))
+            c.kind, c.nstrings, c.strings = 2, len(enc), arr
+        else:
+            c.kind = 1
+    err = ffi.new("char[]", 512)
+    rc = lib.clt_insert_rows(db, sql.encode(), len(columns), cols, n, err, 512)
+    if rc != 0:
+        msg = ffi.string(err).decode(errors="replace")
+        if rc in (5, 6):  # SQLITE_BUSY / SQLITE_LOCKED
+            raise sqlite3.OperationalError(msg)
+        if rc == 19:      # SQLITE_CONSTRAINT
+            raise sqlite3.IntegrityError(msg)
+        raise sqlite3.DatabaseError(msg)
+
+
+class ScanResult:
+    """Columns of a scan: ints[name] = (int64 values, bool null mask), texts[name] = (int64 codes, strings),
+    group = int32 group code per row with keys (ngroups x nkey int64) and keynull, when key columns were given."""
+
+    def __init__(self):
+        self.n = 0
+        self.ints: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+        self.texts: Dict[str, Tuple[np.ndarray, List[str]]] = {}
+        self.group: Optional[np.ndarray] = None
+        self.keys = np.zeros((0, 0), np.int64)
+        self.keynull = np.zeros((0, 0), bool)
+        self.strings: List[str] = []
+
+
+def scan(conn, sql: str, kinds: str, names: Sequence[str], cap: int, params: Sequence[int] = ()) -> ScanResult:
+    """Run `sql` and read its rows into numpy arrays: kinds per column 'i' int64, 't' text -> code,
+    'k' group key part. `cap`: an upper bound on the row count (arrays are allocated lazily by the OS)."""
+    lib, ffi = _lib(), _state["ffi"]
+    db = handle(conn)
+    if db is None:
+        raise RuntimeError("native scan unavailable")
+    cap = max(int(cap), 0)
+    outs = ffi.new("void *[]", max(1, len(kinds)))
+    nulls = ffi.new("uint8_t *[]", max(1, len(kinds)))
+    arrays = {}
+    for i, (k, name) in enumerate(zip(kinds, names)):
+        if k in "it":
+            v = np.empty(cap, np.int64)
+            arrays[name] = [k, v, None]
+            outs[i] = ffi.cast("void *", v.ctypes.data)
+            if k == "i":
+                m = np.empty(cap, np.uint8)
+                arrays[name][2] = m
+                nulls[i] = ffi.cast("uint8_t *", m.ctypes.data)
+    group = np.empty(cap, np.int32) if "k" in kinds else None
+    p = ffi.new("int64_t[]", [int(x) for x in params] or [0])
+    sc = lib.clt_scan_new()
+    try:
+        n = lib.clt_scan_run(sc, db, sql.encode(), p, len(params), kinds.encode(), outs, nulls,
+                             ffi.cast("int32_t *", group.ctypes.data) if group is not None else ffi.NULL, cap)
+        if n == -2:
+            raise RuntimeError("scan: more rows than the given bound")
+        if n < 0:
+            raise sqlite3.DatabaseError(ffi.string(lib.clt_scan_error(sc)).decode(errors="replace"))
+        res = ScanResult()
+        res.n = int(n)
+        res.strings = [ffi.string(lib.clt_scan_string(sc, i)).decode("utf-8", errors="replace")
+                       for i in range(lib.clt_scan_nstrings(sc))]
+        # the cap-sized buffers are touched only for the n rows; copy out when that saves address space
+        cut = (lambda a: a[:n]) if n >= cap * 0.9 else (lambda a: a[:n].copy())
+        for name in list(arrays):
+            k, v, m = arrays.pop(name)
+            if k == "i":
+                res.ints[name] = (cut(v), m[:n].view(bool))
+            else:
+                res.texts[name] = (cut(v), res.strings)
+        if group is not None:
+            res.group = cut(group)
+            nk = kinds.count("k")
+            ng = lib.clt_scan_ngroups(sc)
+            if ng:
+                res.keys = np.frombuffer(ffi.buffer(lib.clt_scan_keys(sc), ng * nk * 8), np.int64).reshape(
+                    ng, nk).copy()
+                res.keynull = np.frombuffer(ffi.buffer(lib.clt_scan_keynull(sc), ng * nk), np.uint8).reshape(
+                    ng, nk).astype(bool)
+            else:
+                res.keys, res.keynull = np.zeros((0, nk), np.int64), np.zeros((0, nk), bool)
+        return res
+    finally:
+        lib.clt_scan_free(sc)
