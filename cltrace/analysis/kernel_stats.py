@@ -36,7 +36,7 @@ def kernel_table(launches: pd.DataFrame, per_run: bool = True) -> pd.DataFrame:
     if launches.empty:
         return pd.DataFrame(columns=cols)
     df = _with_labels(launches)
-    df["kernel"] = df["kernel_name"].fillna("?")
+    df["kernel"] = df["kernel_name"].astype(object).fillna("?")   # object: a category column has no "?"
     df["dur_ms"] = df["duration_ns"].astype("Float64") / 1e6
     g = df.groupby(keys, sort=False, dropna=False)
     out = g["dur_ms"].agg(calls="size", timed="count", total_ms="sum", mean_ms="mean", median_ms="median",

@@ -37,3 +37,10 @@ def test_run_summary_explains_zero_launches():
                       pd.DataFrame(columns=["run_id", "key", "value"]))
     assert s[0]["launches"] == 0
     assert s[0]["why_no_launches"].startswith("no process loaded OpenCL through the shim")
+
+
+def test_unknown_kernel_in_a_category_column():
+    L = launches([{"run_id": 1, "kernel_name": None, "global0": 8, "local0": 8, "driver_local": 0,
+                   "duration_ns": 1e6}])
+    L["kernel_name"] = L["kernel_name"].astype("category")
+    assert kernel_table(L)["kernel"].tolist() == ["?"]
