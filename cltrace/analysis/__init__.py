@@ -1,8 +1,13 @@
 """Staircase analysis: samples -> configurations -> steps -> causes -> recommendations."""
-from .samples import build_samples
-from .configs import config_stats
-from .steps import detect_steps
-from .attribution import attribute
-from .staircase import StaircaseResult, analyse
+import importlib
 
-__all__ = ["build_samples", "config_stats", "detect_steps", "attribute", "analyse", "StaircaseResult"]
+_EXPORTS = {"build_samples": "samples", "config_stats": "configs", "detect_steps": "steps",
+            "attribute": "attribution", "analyse": "staircase", "StaircaseResult": "staircase"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    # Lazy (PEP 562): importing one submodule (kernel_stats) must not import scipy through steps.
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

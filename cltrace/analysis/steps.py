@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 ROLLING_MAD_FACTOR = 1.365   # sigma / (1.4826 MAD) of y - rolling_median_5(y), Gaussian y
 SIGMA_FLOOR = 1e-6           # identical samples: any difference is "significant"; min_effect gates
@@ -55,6 +54,7 @@ def pooled_sigma(logs: list[np.ndarray]) -> tuple[float, str]:
     for y in logs:
         df = len(y) - 1
         if df >= 1:
+            from scipy import stats      # ~1 s to import: only when a sweep is analysed
             ratios.append(np.var(y, ddof=1) * df / stats.chi2.ppf(0.5, df))
     if ratios:
         return max(float(np.sqrt(np.median(ratios))), SIGMA_FLOOR), "within-config"
@@ -84,6 +84,7 @@ def compare(ya: np.ndarray, yb: np.ndarray, sigma: float, prior_df: float = 5.0)
         return np.nan, np.nan
     se = np.hypot(_se(ya, sigma, prior_df), _se(yb, sigma, prior_df))
     z = (np.median(yb) - np.median(ya)) / max(se, SIGMA_FLOOR)
+    from scipy import stats
     return float(z), float(2 * stats.norm.sf(abs(z)))
 
 

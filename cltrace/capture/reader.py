@@ -225,12 +225,17 @@ def _scan(cap, words, header_size, chunk_size, size):
     fallback = []
     cw = chunk_size // 8
     per_batch = max(1, _BATCH_WORDS // cw)
-    for first in range(0, n_full, per_batch):
-        last = min(n_full, first + per_batch)
-        o, t, bad = _scan_full_chunks(cap, words, header_size, chunk_size, first, last)
-        offs.append(o)
-        types.append(t)
-        fallback.extend(bad)
+    # The shim grows files 64 chunks at a time, so most chunks of a short run were never used (magic
+    # word 0, all zeros): scan only runs of chunks whose first word is not 0.
+    magic = words[header_size // 8 + np.arange(n_full) * cw] if n_full else np.zeros(0, "<u8")
+    used = np.flatnonzero(magic != 0)
+    for run in np.split(used, np.flatnonzero(np.diff(used) != 1) + 1) if len(used) else []:
+        for first in range(int(run[0]), int(run[-1]) + 1, per_batch):
+            last = min(int(run[-1]) + 1, first + per_batch)
+            o, t, bad = _scan_full_chunks(cap, words, header_size, chunk_size, first, last)
+            offs.append(o)
+            types.append(t)
+            fallback.extend(bad)
     for c in fallback:
         start = header_size + c * chunk_size
         o, t = _walk(cap, c, start, start + chunk_size)

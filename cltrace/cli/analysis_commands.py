@@ -3,9 +3,18 @@ import os
 import sys
 
 from ..errors import CltraceError, UsageError
-from ..report.render import render
-from ..trace import open as open_trace
+from ..report.formats import FORMATS
 from .base import EXIT_OK, Command, info
+
+
+def open_trace(path):
+    from ..trace import open as _open
+    return _open(path)
+
+
+def render(doc, fmt):
+    from ..report.render import render as _render
+    _render(doc, fmt)
 
 
 def _samples(trace):
@@ -63,7 +72,7 @@ class DiffCommand(Command):
 
     def add_arguments(self, p):
         p.add_argument("args", nargs="+", metavar="TRACE_OR_SELECTOR")
-        p.add_argument("--format", choices=("text", "json", "csv", "markdown"), default="text")
+        p.add_argument("--format", choices=FORMATS, default="text")
 
     def _sides(self, items):
         traces = [x for x in items if os.path.exists(x) or x.endswith(".db")]

@@ -1,8 +1,6 @@
 """cltrace report: what a trace holds, per run and per kernel, then the staircase analysis."""
 from ..errors import CltraceError, UsageError
-from ..report.render import FORMATS, render
-from ..report.trace_report import build_report
-from ..trace import open as open_trace
+from ..report.formats import FORMATS
 from .base import EXIT_OK, Command
 
 
@@ -23,6 +21,9 @@ class ReportCommand(Command):
                        help="recommend the fastest count of at least N (with --budget-ms: the most within it)")
 
     def run(self, args) -> int:
+        from ..report.render import render
+        from ..report.trace_report import build_report
+        from ..trace import open as open_trace
         trace = open_trace(args.trace)
         if args.run is not None and args.run not in set(trace.runs["run_id"].tolist()):
             raise CltraceError(f"{args.trace} has no run {args.run}")

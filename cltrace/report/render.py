@@ -10,7 +10,7 @@ import pandas as pd
 
 from .document import Document
 
-FORMATS = ("text", "json", "csv", "markdown")
+from .formats import FORMATS  # noqa: F401  (re-exported)
 
 
 def _cell(v: Any) -> str:
