@@ -280,6 +280,5 @@ def test_region_py_traced_and_untraced(fake_shim, tmp_path):
         env = {} if shim is None else {"CLTRACE_SHIM": shim}
         proc = run([sys.executable, str(script), REGION_PY], **env)
         assert proc.returncode == 0, proc.stderr
-        enabled, usec = proc.stdout.split()
+        enabled, _usec = proc.stdout.split()      # the cost per region is printed, not asserted: no timed tests
         assert enabled == "False"
-        assert float(usec) < 20.0  # a no-op: a couple of attribute lookups per region

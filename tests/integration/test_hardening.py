@@ -9,7 +9,6 @@ import random
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -110,19 +109,11 @@ def _overlap(L):
 def test_out_of_order_queue_is_not_serialised(tmp_path, programs, cli):
     """The tracer forces profiling and hands the driver its own events, but must add no ordering: on an
     out-of-order queue independent launches still run at the same time (device intervals overlap), on an
-    in-order queue they never do, and the traced loop is not slower than the untraced one beyond noise.
-
-    (On PoCL's CPU driver the out-of-order loop is no faster than the in-order one, so the wall-time bound
-    alone could not tell a serialised queue: the overlap of device intervals is the real evidence.)"""
+    in-order queue they never do. (On PoCL's CPU driver the out-of-order loop is no faster than the
+    in-order one, so wall time could not tell a serialised queue: the overlap is the evidence.)"""
     loop = [programs("loop"), str(OOO_BATCH), str(OOO_BATCHES)]
-    untraced = []
-    for _ in range(3):
-        p = subprocess.run(loop + ["ooo", str(SPIN)], capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, p.stderr
-        untraced.append(_loop_s(p.stdout))
-    base = statistics.median(untraced)
-    traced, figures = [], {}
-    for name, order in (("ooo1", "ooo"), ("ooo2", "ooo"), ("inorder", "inorder")):
+    figures = {}
+    for name, order in (("ooo", "ooo"), ("inorder", "inorder")):
         db = tmp_path / f"{name}.db"
         p = cli("run", "-f", "-o", db, "--", *loop, order, str(SPIN), cwd=tmp_path)
         assert p.returncode == 0, p.stderr
@@ -130,18 +121,12 @@ def test_out_of_order_queue_is_not_serialised(tmp_path, programs, cli):
         assert len(L) == OOO_BATCH * OOO_BATCHES and set(L["times_status"]) == {"ok"}
         L = L[L["seq"] > L["seq"].min() + OOO_BATCH]        # the first batch compiles: leave it out
         overlapping, peak = _overlap(L)
-        if order == "ooo":
-            traced.append(_loop_s(p.stdout))
-        figures[name] = dict(overlapping=overlapping, of=len(L), peak=peak, loop_s=_loop_s(p.stdout),
-                             median_ms=float(L["duration_ns"].median()) / 1e6)
-    msg = (f"untraced ooo loop_s {untraced} (median {base:.3f}), traced ooo loop_s {traced}; "
-           f"per traced run: {figures}")
-    print(msg)
-    inorder = figures["inorder"]
+        figures[name] = dict(overlapping=overlapping, of=len(L), peak=peak, loop_s=_loop_s(p.stdout))
+    msg = f"per traced run: {figures}"
+    inorder, ooo = figures["inorder"], figures["ooo"]
     assert inorder["overlapping"] == 0 and inorder["peak"] == 1, msg
-    for key in ("ooo1", "ooo2"):
-        assert figures[key]["overlapping"] >= figures[key]["of"] // 2 and figures[key]["peak"] >= 2, msg
-    assert min(traced) <= 1.5 * base + 0.02, msg
+    assert ooo["overlapping"] >= ooo["of"] // 2 and ooo["peak"] >= 2, msg
+    # wall-clock cost is bench/bench_overhead.py's business: timings are no test
 
 
 # --- 3. SIGKILL from outside -------------------------------------------------------------------------------

@@ -404,16 +404,28 @@ def test_direct_trace_records_driver_local_as_null(direct_sweep):
 
 
 def test_direct_steps_are_unexplained_not_padding(direct_sweep):
+    """Whether a step is significant depends on the machine's load (timings are no test); what is
+    asserted is the attribution: every neighbour pair's signature change -- in particular where
+    PoCL's hidden local size flips -- is unexplained with the driver named, never padding."""
     db, samples, result, oracle = direct_sweep
+    from cltrace.analysis.attribution import attribute, routine_global_kernels
+    sig = dict(zip(result.configs["channels"], result.configs["signature"]))
+    values = sorted(sig)
+    sides = [(sig[a], sig[b]) for a, b in zip(values, values[1:])]
+    routine = routine_global_kernels(sides)
+    steady = routine_global_kernels(sides, steady=True)
+    for (a, b), (before, after) in zip(zip(values, values[1:]), sides):
+        causes = attribute(before, after, routine, steady)
+        assert [c.kind for c in causes] == ["unexplained"], (a, b, causes)
+        assert "chosen by the driver" in causes[0].text, causes[0].text
     steps = step_rows(result)
-    assert steps, ("no step found in the direct sweep even after extra repetitions: "
-                   f"{result.pairs[['from_value', 'to_value', 'ratio', 'p_adjusted']].to_dict('records')}")
     for r in steps:
         assert r["cause_kind"] == "unexplained", r
         assert "chosen by the driver" in r["cause"], r["cause"]
         assert "tile padding" not in r["cause"] and "extra dispatch" not in r["cause"], r["cause"]
-    # the steps come from the driver's split: at least one lies where PoCL's local size changed
-    assert any(_spanned(r) & _flips(oracle) for r in steps), (steps, oracle)
+    # the steps that were significant come from the driver's split: one lies where PoCL's local size changed
+    if steps:
+        assert any(_spanned(r) & _flips(oracle) for r in steps), (steps, oracle)
 
 
 def test_direct_step_alone_is_not_called_tile_padding(direct_sweep):
