@@ -27,7 +27,6 @@ Extra peak RSS = traced VmHWM - untraced VmHWM; PASS when < 64 MB for every trac
 import argparse
 import glob
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -37,36 +36,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PROGRAMS_DIR = os.path.join(HERE, "programs")
-DRIVER = os.path.join(PROGRAMS_DIR, "bin", "overhead")
-LINE = re.compile(r"^OVERHEAD (.*)$", re.M)
+from overhead_driver import DRIVER, build, cltrace_cli, parse  # noqa: E402,F401  (bench/ is on sys.path)
 GOAL_MB = 64.0
 WARMUP = 200
 
 
-def cltrace_cli():
-    exe = os.path.join(os.path.dirname(sys.executable), "cltrace")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "cltrace.cli.main"]
 
-
-def build():
-    r = subprocess.run(["make", "-s", "-C", PROGRAMS_DIR], capture_output=True, text=True)
-    if r.returncode != 0 or not os.path.exists(DRIVER):
-        sys.exit(f"building {DRIVER} failed:\n{r.stdout}{r.stderr}")
-
-
-def parse(stdout):
-    m = LINE.search(stdout)
-    if not m:
-        return None
-    out = {}
-    for kv in m.group(1).split():
-        k, v = kv.split("=", 1)
-        try:
-            out[k] = float(v)
-        except ValueError:
-            out[k] = v
-    return out
 
 
 def status(pid):

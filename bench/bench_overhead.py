@@ -16,7 +16,6 @@ trace is read back with cltrace.open(DB).launches to check that no launch record
 """
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -30,9 +29,7 @@ sys.path.insert(0, ROOT)
 
 import cltrace  # noqa: E402
 
-PROGRAMS = os.path.join(HERE, "programs")
-DRIVER = os.path.join(PROGRAMS, "bin", "overhead")
-LINE = re.compile(r"^OVERHEAD (.*)$", re.M)
+from overhead_driver import DRIVER, build, cltrace_cli, parse  # noqa: E402,F401  (bench/ is on sys.path)
 
 # name -> (default launches, quick launches, extra driver args)
 WORKLOADS = {
@@ -41,29 +38,7 @@ WORKLOADS = {
 }
 
 
-def cltrace_cli():
-    exe = os.path.join(os.path.dirname(sys.executable), "cltrace")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "cltrace.cli"]
 
-
-def build():
-    r = subprocess.run(["make", "-s", "-C", PROGRAMS], capture_output=True, text=True)
-    if r.returncode != 0 or not os.path.exists(DRIVER):
-        sys.exit(f"building {DRIVER} failed:\n{r.stdout}{r.stderr}")
-
-
-def parse(stdout):
-    m = LINE.search(stdout)
-    if not m:
-        return None
-    out = {}
-    for kv in m.group(1).split():
-        k, v = kv.split("=", 1)
-        try:
-            out[k] = float(v)
-        except ValueError:
-            out[k] = v
-    return out
 
 
 def run_once(workload, launches, mode, tmp, tag, cltrace_args, env):

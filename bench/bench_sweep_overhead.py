@@ -50,8 +50,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-PROGRAMS_DIR = os.path.join(HERE, "programs")
-DRIVER = os.path.join(PROGRAMS_DIR, "bin", "overhead")
+from overhead_driver import DRIVER, build, cltrace_cli  # noqa: E402  (bench/ is on sys.path)
 GOAL_MS = 100.0
 
 # name -> (argv template with {c}, kernel launches per run)
@@ -63,15 +62,6 @@ PROGRAMS = {
 }
 
 
-def cltrace_cli():
-    exe = os.path.join(os.path.dirname(sys.executable), "cltrace")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "cltrace.cli.main"]
-
-
-def build():
-    r = subprocess.run(["make", "-s", "-C", PROGRAMS_DIR], capture_output=True, text=True)
-    if r.returncode != 0 or not os.path.exists(DRIVER):
-        sys.exit(f"building {DRIVER} failed:\n{r.stdout}{r.stderr}")
 
 
 def render(template, c):
