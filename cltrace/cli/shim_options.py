@@ -23,7 +23,7 @@ def add_shim_options(parser: argparse.ArgumentParser) -> None:
             # A flag flips the default: --no-x turns a default-on control off, --x turns one on.
             action = "store_false" if opt.default == "1" else "store_true"
             group.add_argument(opt.flag, dest=_dest(opt.env), action=action, default=opt.default == "1",
-                               help=text)
+                               help=("Turn off (on by default): " + text) if action == "store_false" else text)
         else:
             group.add_argument(opt.flag, dest=_dest(opt.env), default=None,
                                type=int if opt.kind == "INT" else str, metavar=opt.kind,
