@@ -52,4 +52,18 @@ __attribute__((unused)) static cl_kernel tp_kernel(tp_env *t, cl_mem *buf, size_
     CHECK(clSetKernelArg(k, 0, sizeof(cl_mem), buf));
     return k;
 }
+
+/* Set up, enqueue `inc` n times over `global` items (local and event NULL), clFinish. Objects are left
+ * alive: the programs that use this exit, exec or die right after. */
+__attribute__((unused)) static void tp_launches(int n, size_t global)
+{
+    tp_env t;
+    cl_mem buf;
+    tp_setup(&t);
+    cl_command_queue q = tp_queue(&t, 0);
+    cl_kernel k = tp_kernel(&t, &buf, global);
+    for (int i = 0; i < n; i++)
+        CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL));
+    CHECK(clFinish(q));
+}
 #endif

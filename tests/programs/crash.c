@@ -8,15 +8,7 @@ int main(int argc, char **argv)
 {
     int count = argc > 1 ? atoi(argv[1]) : 10;
     const char *how = argc > 2 ? argv[2] : "abort";
-    size_t global = 1024;
-    tp_env t;
-    cl_mem buf;
-    tp_setup(&t);
-    cl_command_queue q = tp_queue(&t, 0);
-    cl_kernel k = tp_kernel(&t, &buf, global);
-    for (int i = 0; i < count; i++)
-        CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL));
-    CHECK(clFinish(q));
+    tp_launches(count, 1024);
     printf("expected launches=%d times=%d death=%s\n", count, count, how);
     fflush(stdout);
     if (!strcmp(how, "abort"))

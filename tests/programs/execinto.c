@@ -22,15 +22,7 @@ int main(int argc, char **argv)
         char *slash = strrchr(prog, '/');
         strcpy(slash ? slash + 1 : prog, "linked");
     }
-    size_t global = 512;
-    tp_env t;
-    cl_mem buf;
-    tp_setup(&t);
-    cl_command_queue q = tp_queue(&t, 0);
-    cl_kernel k = tp_kernel(&t, &buf, global);
-    for (int i = 0; i < n; i++)
-        CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL));
-    CHECK(clFinish(q));
+    tp_launches(n, 512);
     printf("expected images=2 first=%d second=%s pid=%d exec=%s\n", n, m, (int)getpid(), prog);
     fflush(stdout);
     char *args[] = {prog, (char *)m, NULL};

@@ -11,29 +11,17 @@
 #include "common.h"
 #include "../../native/include/cltrace.h"
 
-static void run(int n)
-{
-    size_t global = 256;
-    tp_env t;
-    cl_mem buf;
-    tp_setup(&t);
-    cl_command_queue q = tp_queue(&t, 0);
-    cl_kernel k = tp_kernel(&t, &buf, global);
-    for (int i = 0; i < n; i++)
-        CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL));
-    CHECK(clFinish(q));
-}
 
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 10;
     const char *mode = argc > 2 ? argv[2] : "fork";
     if (!strcmp(mode, "child")) {
-        run(n);
+        tp_launches(n, 256);
         return 0;
     }
     if (!strcmp(mode, "exec")) {
-        run(n);
+        tp_launches(n, 256);
         printf("expected files=2 launches_per_file=%d\n", n);
         fflush(stdout);
         char nb[32];
@@ -43,7 +31,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!strcmp(mode, "forkafter")) {
-        run(n);
+        tp_launches(n, 256);
         printf("expected files=2 parent_launches=%d child_regions=1\n", 2 * n);
         fflush(stdout);
         pid_t pid = fork();
@@ -54,18 +42,18 @@ int main(int argc, char **argv)
         }
         int st = 0;
         waitpid(pid, &st, 0);
-        run(n);
+        tp_launches(n, 256);
         return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
     }
     printf("expected files=2 launches_per_file=%d\n", n);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        run(n);
+        tp_launches(n, 256);
         _exit(0);
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    run(n);
+    tp_launches(n, 256);
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
