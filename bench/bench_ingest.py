@@ -14,7 +14,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "tests", "unit")]
 
-from capture_factory import CaptureBuilder  # noqa: E402
+from capture_factory import bulk_capture  # noqa: E402
 
 from cltrace.capture import open_capture  # noqa: E402
 from cltrace.store.db import create_db, insert_run  # noqa: E402
@@ -22,13 +22,7 @@ from cltrace.store.ingest import ingest_capture_dir  # noqa: E402
 
 
 def build(directory, n, threads):
-    b = CaptureBuilder(pid=1000, chunk_size=256 * 1024)
-    b.process(["bench"])
-    b.device(0xD0)
-    b.queue(0x10, device=0xD0)
-    handles = [0x100 + i for i in range(8)]
-    for i, h in enumerate(handles):
-        b.kernel(h, f"kernel_{i}")
+    b, handles = bulk_capture()
     per = n // threads
     for t in range(threads):
         b.region_begin(t + 1, f"layer{t}", f"channels={64 + t}", tid=2000 + t)

@@ -36,7 +36,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-from overhead_driver import DRIVER, build, cltrace_cli, parse  # noqa: E402,F401  (bench/ is on sys.path)
+from overhead_driver import DRIVER, build, cltrace_cli, parse, print_table  # noqa: E402  (bench/ is on sys.path)
 GOAL_MB = 64.0
 WARMUP = 200
 
@@ -214,17 +214,6 @@ def flatness(res):
     last = s[-1][1] / 1024
     return {"slope_mb_per_mlaunch": k, "rss_10pct": at10, "rss_last": last, "rss_max": max(x[1] for x in s) / 1024,
             "rise": last - at10, "n": len(s)}
-
-
-def fmt_row(cols, widths):
-    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cols, widths)))
-
-
-def print_table(hdr, widths, rows):
-    print(fmt_row(hdr, widths))
-    print(fmt_row(["-" * w for w in widths], widths))
-    for r in rows:
-        print(fmt_row(r, widths))
 
 
 def main():

@@ -29,7 +29,7 @@ sys.path.insert(0, ROOT)
 
 import cltrace  # noqa: E402
 
-from overhead_driver import DRIVER, build, cltrace_cli, parse  # noqa: E402,F401  (bench/ is on sys.path)
+from overhead_driver import DRIVER, build, cltrace_cli, fmt_row, parse  # noqa: E402  (bench/ is on sys.path)
 
 # name -> (default launches, quick launches, extra driver args)
 WORKLOADS = {
@@ -68,10 +68,6 @@ def run_once(workload, launches, mode, tmp, tag, cltrace_args, env):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
     return res
-
-
-def fmt_row(cols, widths):
-    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cols, widths)))
 
 
 def main():

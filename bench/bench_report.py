@@ -18,20 +18,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "unit")]
 
-from capture_factory import CaptureBuilder  # noqa: E402
+from capture_factory import bulk_capture  # noqa: E402
 
 from cltrace.store.db import create_db, insert_run  # noqa: E402
 from cltrace.store.ingest import ingest_capture_dir  # noqa: E402
 
 
 def build_capture(path, n, regions):
-    b = CaptureBuilder(pid=1000, chunk_size=256 * 1024)
-    b.process(["bench"])
-    b.device(0xD0)
-    b.queue(0x10, device=0xD0)
-    handles = [0x100 + i for i in range(8)]
-    for i, h in enumerate(handles):
-        b.kernel(h, f"kernel_{i}")
+    b, handles = bulk_capture()
     parts = 2 if regions else 1
     for t in range(parts):
         if regions:

@@ -50,7 +50,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from overhead_driver import DRIVER, build, cltrace_cli  # noqa: E402  (bench/ is on sys.path)
+from overhead_driver import DRIVER, build, cltrace_cli, print_table  # noqa: E402  (bench/ is on sys.path)
 GOAL_MS = 100.0
 
 # name -> (argv template with {c}, kernel launches per run)
@@ -114,17 +114,6 @@ def remove_db(db):
     for s in ("", "-wal", "-shm", "-journal"):
         if os.path.exists(db + s):
             os.remove(db + s)
-
-
-def fmt_row(cols, widths):
-    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cols, widths)))
-
-
-def print_table(hdr, widths, rows):
-    print(fmt_row(hdr, widths))
-    print(fmt_row(["-" * w for w in widths], widths))
-    for r in rows:
-        print(fmt_row(r, widths))
 
 
 # ---------------------------------------------------------------- in-process breakdown

@@ -1,5 +1,5 @@
-"""What the benchmarks share about bench/programs/overhead.c: building it, reading its OVERHEAD line,
-and how to call the cltrace CLI of this interpreter."""
+"""What the benchmarks share: building bench/programs/overhead.c and reading its OVERHEAD line, how to call
+the cltrace CLI of this interpreter, and printing their tables."""
 import os
 import re
 import subprocess
@@ -35,3 +35,14 @@ def parse(stdout):
         except ValueError:
             out[k] = v
     return out
+
+
+def fmt_row(cols, widths):
+    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cols, widths)))
+
+
+def print_table(hdr, widths, rows):
+    print(fmt_row(hdr, widths))
+    print(fmt_row(["-" * w for w in widths], widths))
+    for r in rows:
+        print(fmt_row(r, widths))

@@ -210,6 +210,19 @@ class CaptureBuilder:
         return path
 
 
+def bulk_capture(n_kernels=8, pid=1000, chunk_size=256 * 1024):
+    """A process with one device, queue 0x10 and n_kernels kernels, ready for bulk_launches: the set-up of the
+    synthetic traces the ingest and report benchmarks build. Returns (builder, kernel handles)."""
+    b = CaptureBuilder(pid=pid, chunk_size=chunk_size)
+    b.process(["bench"])
+    b.device(0xD0)
+    b.queue(0x10, device=0xD0)
+    handles = [0x100 + i for i in range(n_kernels)]
+    for i, h in enumerate(handles):
+        b.kernel(h, f"kernel_{i}")
+    return b, handles
+
+
 def simple_capture(pid=4242, launches=3, chunk_size=16384, exit_note=True):
     """A small, complete process: one device, queue, program, kernel, timed launches."""
     b = CaptureBuilder(pid=pid, chunk_size=chunk_size)
