@@ -147,8 +147,6 @@ def test_grouped_report_tables_match_per_launch_ones(tmp_path, monkeypatch):
     db = _trace_with_launches(tmp_path)
     t = cltrace.open(db)
     L = t.launches
-    # (kernel_table's fillna("?") needs object names: a category column with an unknown kernel refuses it)
-    L = L.assign(kernel_name=L["kernel_name"].astype(object))
     for use_native in (True, False):
         if not use_native:
             monkeypatch.setattr(fast, "available", lambda conn: False)
