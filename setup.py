@@ -30,9 +30,12 @@ TARGETS = [
      ["-Wl,-soname,libOpenCL.so.1", "-Wl,--version-script=" + os.path.join(NATIVE, "shadow.map")]),
     # not a shim: loaded by the Python side only (bulk ingest / column scans on the trace's connection)
     ("libcltrace_store.so", ["ingest_sqlite.c"], [], [], ["sqlite3"]),
+    # not a shim either: the capture-file record walk for the Python reader (libc only)
+    ("libcltrace_scan.so", ["capture_scan.c"], [], []),
 ]
-# built when libsqlite3 (headers + library) is there; cltrace works without it, only slower to ingest/report
-OPTIONAL_TARGETS = {"libcltrace_store.so"}
+# accelerators, skipped when they cannot be built (e.g. no sqlite3 headers in a cross build): cltrace then
+# uses its pure-Python paths (numpy capture scan, executemany ingest), only slower
+OPTIONAL_TARGETS = {"libcltrace_store.so", "libcltrace_scan.so"}
 SHIPPED_HEADERS = ["cltrace_format.h", "cltrace_options.def", "include/cltrace.h"]
 
 

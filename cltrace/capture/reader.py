@@ -5,11 +5,14 @@ chunk header, stopping at the first zero header word (clean end) or at the
 first header that cannot be a record (garbage or truncation: the bytes from
 there to the end of the chunk, as far as the file holds it, count as lost).
 
-Complete chunks are scanned with numpy: every 8-byte word that could be a
-record header is a candidate, the chain of records is guessed from the
-candidates and then verified against the exact walk rule; a chunk whose guess
-does not verify, and the partial chunk of a truncated file, are walked in
-Python. Both paths apply the same validity rule, so they give the same answer.
+The walk over all chunks is done in C (libcltrace_scan.so, see native_scan)
+when the library is built and CLTRACE_NATIVE_SCAN is not 0. Otherwise complete
+chunks are scanned with numpy: every 8-byte word that could be a record header
+is a candidate, the chain of records is guessed from the candidates and then
+verified against the exact walk rule; a chunk whose guess does not verify, and
+the partial chunk of a truncated file, are walked in Python. All paths apply
+the same validity rule and report records and problems in file order, so they
+give the same answer.
 """
 import mmap
 import os
@@ -19,6 +22,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import BadCaptureMagic, CaptureNotFound, CorruptCaptureHeader, NewerCaptureFormat
+from . import native_scan
 from .format import (CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE, FORMAT_VERSION, MAGIC,
                      MAX_REC_TYPE, REC_DTYPE, REC_MIN_SIZE, STRING_FIELDS, K)
 
@@ -220,6 +224,17 @@ def open_capture(path) -> Capture:
 
 
 def _scan(cap, words, header_size, chunk_size, size):
+    found = native_scan.walk(cap._data(), size, header_size, chunk_size)
+    if found is None:
+        return _scan_numpy(cap, words, header_size, chunk_size, size)
+    offsets, types, lost = found
+    for kind, chunk, offset, n in lost:
+        _lost(cap, chunk, offset, n, kind)
+    return offsets, types
+
+
+def _scan_numpy(cap, words, header_size, chunk_size, size):
+    first_problem = len(cap.problems)
     n_full = (size - header_size) // chunk_size if size > header_size else 0
     offs, types = [], []
     fallback = []
@@ -246,9 +261,15 @@ def _scan(cap, words, header_size, chunk_size, size):
         o, t = _walk(cap, n_full, tail, size)
         offs.append(o)
         types.append(t)
+    # file order, as the C walk gives it: at most one problem per chunk; walked chunks were appended last
+    cap.problems[first_problem:] = sorted(cap.problems[first_problem:], key=lambda p: p.chunk)
     if not offs:
         return np.zeros(0, np.int64), np.zeros(0, np.uint16)
-    return np.concatenate(offs).astype(np.int64), np.concatenate(types).astype(np.uint16)
+    offs, types = np.concatenate(offs).astype(np.int64), np.concatenate(types).astype(np.uint16)
+    if fallback:
+        order = np.argsort(offs, kind="stable")
+        offs, types = offs[order], types[order]
+    return offs, types
 
 
 def _scan_full_chunks(cap, words, header_size, chunk_size, first, last):
