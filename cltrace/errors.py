@@ -62,6 +62,15 @@ class NewerSchema(TraceError):
                          f"this cltrace reads up to {supported})")
 
 
+class UpgradeImpossible(TraceError):
+    """An older trace that this cltrace would upgrade in place, but the file cannot be written."""
+
+    def __init__(self, path, version, supported, reason):
+        super().__init__(f"{path} uses trace schema {version}; this cltrace reads schema {supported} and could not "
+                         f"upgrade it in place ({reason}); copy it somewhere writable and run any cltrace "
+                         f"command on the copy")
+
+
 class NoSuchRun(TraceError):
     def __init__(self, path, run_id):
         super().__init__(f"{path} has no run {run_id}")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DamagedTrace, NoSuchRun
+from .store import launch_layout as layout
 from .store.db import open_db
 
 _I = "Int64"      # nullable integer
@@ -26,7 +27,8 @@ SCHEMA_DTYPES: Dict[str, Dict[str, str]] = {
     "run_tags": {"run_id": "int64", "key": _S, "value": _S},
     "processes": {"process_id": "int64", "run_id": "int64", "pid": "int64", "ppid": _I, "argv": _S,
                   "start_ns": _I, "mode": _S, "capture_file": _S, "records": _I, "truncated_bytes": _I,
-                  "launches": _I, "untimed_launches": _I, "clean_exit": _I},
+                  "launches": _I, "untimed_launches": _I, "clean_exit": _I, "first_launch_id": _I,
+                  "last_launch_id": _I},
     "devices": {"device_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
                 "platform_name": _S, "name": _S, "vendor": _S, "driver_version": _S, "device_type": _I,
                 "compute_units": _I, "max_clock_mhz": _I, "max_work_group_size": _I, "global_mem_bytes": _I},
@@ -47,10 +49,18 @@ SCHEMA_DTYPES: Dict[str, Dict[str, str]] = {
                  "queued_ns": _I, "submit_ns": _I, "start_ns": _I, "end_ns": _I, "duration_ns": _I, "error": _I,
                  "own_event": _I, "times_status": _C, "region_id": _I},
     "notes": {"run_id": "int64", "process_id": _I, "kind": _S, "value": _I, "message": _S},
+    "dispatches": {"dispatch_id": "int64", "run_id": "int64", "process_id": "int64", "queue_id": _I,
+                   "device_id": _I, "kernel_id": _I, "kernel_name": _C, "api": _C, "work_dim": _I, "offset0": _I,
+                   "offset1": _I, "offset2": _I, "global0": _I, "global1": _I, "global2": _I, "local0": _I,
+                   "local1": _I, "local2": _I, "driver_local": "int64", "work_groups": _I, "arg_bytes": _I,
+                   "error": _I, "own_event": _I},
+    "launch_rows": {"launch_id": "int64", "process_id": "int64", "dispatch_id": "int64", "seq": "int64",
+                    "tid": _I, "region_id": _I, "status": "int64", "enqueue_ns": _I, "return_dns": _I,
+                    "queued_ns": _I, "submit_dns": _I, "start_dns": _I, "end_dns": _I},
 }
 _KEYS = {"runs": "run_id", "processes": "process_id", "devices": "device_id", "queues": "queue_id",
          "programs": "program_id", "kernels": "kernel_id", "regions": "region_id", "launches": "launch_id",
-         "run_tags": "run_id, key", "notes": "rowid"}
+         "run_tags": "run_id, key", "notes": "rowid", "dispatches": "dispatch_id", "launch_rows": "launch_id"}
 _CHUNK = 500_000
 
 
@@ -71,6 +81,8 @@ class Trace:
         unknown = [c for c in columns if c not in dtypes]
         if unknown:
             raise KeyError(f"{table} has no column(s) {', '.join(unknown)}")
+        if table == "launches" and where in ("", "run_id = ?"):
+            return self._launches(columns, None if not where else int(params[0]))
         sql = f"SELECT {', '.join(columns)} FROM {table}"
         if where:
             sql += f" WHERE {where}"
@@ -100,9 +112,26 @@ class Trace:
                 df[c] = df[c].astype(_C)
         return df
 
+    def _launches(self, columns, run_id):
+        """launches-view columns rebuilt from launch_rows + dispatches (no per-row join in SQL)."""
+        row_cols, disp_cols = layout.split_columns(columns)
+        where, params = ("", ())
+        dwhere, dparams = ("", ())
+        if run_id is not None:
+            where, params = layout.ranges_where(layout.run_ranges(self.db, run_id))
+            dwhere, dparams = "run_id = ?", (run_id,)
+        rows = self.query("launch_rows", row_cols, where, params)
+        dispatches = self.query("dispatches", disp_cols, dwhere, dparams)
+        try:
+            return layout.assemble(rows, dispatches, columns)
+        except ValueError as e:
+            raise DamagedTrace(self.path, "launches", e) from None
+
     def _row_bound(self, table, where="", params=()):
         """An upper bound on the rows of `table` (matching `where`) from its rowid range: O(log n)."""
-        lo, hi = self.db.execute(f"SELECT MIN(rowid), MAX(rowid) FROM {table}").fetchone()
+        # two subqueries: SQLite answers a lone MIN() or MAX() from the b-tree's ends, both at once by a scan
+        lo, hi = self.db.execute(f"SELECT (SELECT MIN(rowid) FROM {table}), (SELECT MAX(rowid) FROM {table})"
+                                 ).fetchone()
         return 0 if lo is None else int(hi) - int(lo) + 1
 
     def _query_native(self, table, sql, columns, dtypes, where, params):
@@ -144,38 +173,38 @@ class Trace:
         start_ns, start_ok, end_ns, end_ok). keys has one row per distinct (run, kernel name, sizes) in order
         of first launch (kernel_stats.GROUP_KEY_COLUMNS); group is each launch's row in keys (int32)."""
         from .analysis.kernel_stats import GROUP_KEY_COLUMNS
-        from .store import fast
-        where, params = ("WHERE run_id = ?", (int(run_id),)) if run_id is not None else ("", ())
-        vals = ["duration_ns", "start_ns", "end_ns"]
-        if fast.available(self.db):
-            sql = (f"SELECT {', '.join(GROUP_KEY_COLUMNS + vals)} FROM launches {where} ORDER BY launch_id")
-            try:
-                res = fast.scan(self.db, sql, "k" * len(GROUP_KEY_COLUMNS) + "iii", GROUP_KEY_COLUMNS + vals,
-                                self._row_bound("launches"), params)
-            except (sqlite3.DatabaseError, RuntimeError) as e:
-                raise DamagedTrace(self.path, "launches", e) from None
-            kd = {}
-            for j, c in enumerate(GROUP_KEY_COLUMNS):
-                col = res.keys[:, j] if len(res.keys) else np.zeros(0, np.int64)
-                null = res.keynull[:, j] if len(res.keys) else np.zeros(0, bool)
-                if c == "kernel_name":
-                    kd[c] = pd.array(np.where(null, None, np.array(res.strings + [None], dtype=object)[
-                        np.where(null, len(res.strings), col)]), dtype=_S)
-                else:
-                    kd[c] = pd.arrays.IntegerArray(col.copy(), null.copy())
-            keys = pd.DataFrame(kd, columns=GROUP_KEY_COLUMNS)
-            (d, dn), (st, sn), (en, enn) = (res.ints[c] for c in vals)
-            return keys, res.group, d, ~dn, st, ~sn, en, ~enn
-        L = self.query("launches", GROUP_KEY_COLUMNS + vals, where[6:], params)
-        kk = L[GROUP_KEY_COLUMNS]
-        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(kk.astype(object)), sort=False)
+        run = None if run_id is None else int(run_id)
+        where, params = ("", ()) if run is None else layout.ranges_where(layout.run_ranges(self.db, run))
+        D = self.query("dispatches", ["dispatch_id"] + GROUP_KEY_COLUMNS, *(("run_id = ?", (run,)) if run is not None else ()))
+        # dispatches are numbered in order of first launch, so grouping them in order keeps that order
+        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(D[GROUP_KEY_COLUMNS].astype(object)), sort=False)
         keys = uniq.to_frame(index=False, name=GROUP_KEY_COLUMNS)
         for c in GROUP_KEY_COLUMNS:
             keys[c] = keys[c].astype(_S if c == "kernel_name" else _I)
-        out = [keys, codes.astype(np.int32)]
-        for c in vals:
-            out += [L[c].fillna(0).to_numpy(np.int64), L[c].notna().to_numpy()]
-        return tuple(out)
+        cols = ["dispatch_id", "queued_ns", "submit_dns", "start_dns", "end_dns"]
+        rows = self._int_columns("launch_rows", cols, where, params)
+        try:
+            idx = layout.dispatch_index(D["dispatch_id"].to_numpy(np.int64), rows["dispatch_id"][0])
+        except ValueError as e:
+            raise DamagedTrace(self.path, "launches", e) from None
+        group = np.asarray(codes, np.int32)[idx] if len(D) else np.zeros(len(idx), np.int32)
+        (q, q_null), (sub, _), (st, _), (dur, d_null) = (rows[c] for c in cols[1:])
+        start = q + sub + st
+        return keys, group, dur, ~d_null, start, ~q_null, start + dur, ~d_null
+
+    def _int_columns(self, table, columns, where="", params=()) -> Dict[str, tuple]:
+        """Integer columns as {name: (int64 values with 0 for NULL, NULL mask)}: numpy only, no DataFrame."""
+        from .store import fast
+        sql = f"SELECT {', '.join(columns)} FROM {table}" + (f" WHERE {where}" if where else "") + \
+            f" ORDER BY {_KEYS[table]}"
+        if fast.available(self.db):
+            try:
+                res = fast.scan(self.db, sql, "i" * len(columns), columns, self._row_bound(table), params)
+            except (sqlite3.DatabaseError, RuntimeError) as e:
+                raise DamagedTrace(self.path, table, e) from None
+            return res.ints  # NULL reads as 0 there
+        df = self.query(table, columns, where, params)
+        return {c: (df[c].to_numpy(np.int64, na_value=0), df[c].isna().to_numpy()) for c in columns}
 
     def _table(self, table):
         if table not in self._cache:
@@ -227,6 +256,11 @@ class Trace:
     @property
     def launches(self) -> pd.DataFrame:
         return self._table("launches")
+
+    @property
+    def dispatches(self) -> pd.DataFrame:
+        """One row per distinct way a process enqueued a kernel (kernel, queue, sizes, flags)."""
+        return self._table("dispatches")
 
     @property
     def regions(self) -> pd.DataFrame:

@@ -1,9 +1,10 @@
-/* libcltrace_store.so: bulk row insert and narrow column scans for the trace
- * database, on the *caller's* SQLite connection (the sqlite3 handle of a
- * Python sqlite3.Connection), so that everything happens inside the caller's
- * transaction or savepoint: atomicity is the connection's, not ours.
+/* libcltrace_store.so: narrow column scans of the trace database here, the
+ * launch ingest in ingest_launches.c. Both work on the *caller's* SQLite
+ * connection (the sqlite3 handle of a Python sqlite3.Connection), so that
+ * everything happens inside the caller's transaction or savepoint: atomicity is
+ * the connection's, not ours.
  *
- * This library is loaded by the Python side only (cltrace/store/native.py),
+ * This library is loaded by the Python side only (cltrace/store/fast.py),
  * never into traced programs; it links libsqlite3 (the same libsqlite3.so.0
  * that Python's _sqlite3 module uses, so the handle is valid here).
  */
@@ -15,23 +16,7 @@
 
 #define CLT_EXPORT __attribute__((visibility("default")))
 
-/* ---- insert --------------------------------------------------------------- */
-
-/* One bound column. kind 1: int64 values (null[i] != 0 -> NULL);
- * kind 2: text by code, values[i] indexes strings (< 0 or null -> NULL). */
-typedef struct {
-    int32_t kind;
-    int32_t nstrings;
-    const int64_t *values;
-    const uint8_t *null;
-    const char *const *strings;
-} clt_col;
-
-static void set_err(char *err, int errlen, const char *what, sqlite3 *db)
-{
-    if (err && errlen > 0)
-        snprintf(err, (size_t)errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "");
-}
+/* ---- connection check --------------------------------------------------------- */
 
 CLT_EXPORT int clt_db_check(sqlite3 *db, const char *filename, int autocommit, int64_t total_changes)
 {
@@ -44,51 +29,6 @@ CLT_EXPORT int clt_db_check(sqlite3 *db, const char *filename, int autocommit, i
     if ((int64_t)sqlite3_total_changes(db) != total_changes)
         return 0;
     return 1;
-}
-
-CLT_EXPORT int clt_insert_rows(sqlite3 *db, const char *sql, int ncols, const clt_col *cols, int64_t n,
-                               char *err, int errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-    if (rc != SQLITE_OK) {
-        set_err(err, errlen, "prepare", db);
-        return rc;
-    }
-    if (sqlite3_bind_parameter_count(st) != ncols) {
-        if (err && errlen > 0)
-            snprintf(err, (size_t)errlen, "insert: %d parameters, %d columns", sqlite3_bind_parameter_count(st), ncols);
-        sqlite3_finalize(st);
-        return SQLITE_MISUSE;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        for (int c = 0; c < ncols; c++) {
-            const clt_col *col = &cols[c];
-            if (col->null && col->null[i]) {
-                rc = sqlite3_bind_null(st, c + 1);
-            } else if (col->kind == 1) {
-                rc = sqlite3_bind_int64(st, c + 1, col->values[i]);
-            } else {
-                int64_t k = col->values[i];
-                if (k < 0 || k >= col->nstrings || !col->strings[k])
-                    rc = sqlite3_bind_null(st, c + 1);
-                else
-                    rc = sqlite3_bind_text(st, c + 1, col->strings[k], -1, SQLITE_STATIC);
-            }
-            if (rc != SQLITE_OK)
-                goto fail;
-        }
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    return SQLITE_OK;
-fail:
-    set_err(err, errlen, "insert", db);
-    sqlite3_finalize(st);
-    return rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
 /* ---- scan ----------------------------------------------------------------- */

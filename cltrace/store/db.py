@@ -9,7 +9,7 @@ from typing import Mapping
 from .._version import __version__
 from ..errors import DamagedTrace, NewerSchema, NotATrace, NotSQLite, TraceNotFound
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.sql")
 
 RUN_COLUMNS = ("command", "argv", "cwd", "host", "mode", "started_at", "ended_at", "wall_s", "exit_status",
@@ -71,14 +71,25 @@ def open_db(path, write=False) -> sqlite3.Connection:
     except sqlite3.Error:
         raise NotSQLite(path) from None
     try:
-        check_db(conn, path)
+        version = check_db(conn, path)
+        if version < SCHEMA_VERSION:
+            # an older trace is upgraded in place once, on a writable connection of its own
+            conn.close()
+            conn = None
+            from .migrate import upgrade_file
+            upgrade_file(path, version)
+            conn = _connect(path, write)
+            check_db(conn, path, upgraded=True)
     except BaseException:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise
     return conn
 
 
-def check_db(conn, path):
+def check_db(conn, path, upgraded=False) -> int:
+    """The trace's schema version, or an error saying why this cltrace cannot read it. Versions below the
+    current one are returned (open_db upgrades them), unless `upgraded` says that already happened."""
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError:
@@ -99,6 +110,9 @@ def check_db(conn, path):
         raise NewerSchema(path, version, SCHEMA_VERSION)
     if version < 1:
         raise NotATrace(path)
+    if upgraded and version != SCHEMA_VERSION:
+        raise DamagedTrace(path, "meta", f"schema_version is still {version} after the upgrade")
+    return version
 
 
 def meta(conn) -> dict:

@@ -1,4 +1,4 @@
-"""Bulk row inserts and narrow column scans through libcltrace_store.so (native/ingest_sqlite.c).
+"""The launch ingest and narrow column scans through libcltrace_store.so (native/ingest_*.c).
 
 The C code works on the sqlite3 handle of the caller's own Python connection, so
 rows it inserts belong to the caller's transaction (or savepoint) and roll back
@@ -22,10 +22,7 @@ from ..native import NATIVE_DIR
 
 LIB = "libcltrace_store.so"
 _CDEF = """
-typedef struct { int32_t kind; int32_t nstrings; const int64_t *values; const uint8_t *null;
-                 const char *const *strings; } clt_col;
 int clt_db_check(void *db, const char *filename, int autocommit, int64_t total_changes);
-int clt_insert_rows(void *db, const char *sql, int ncols, const clt_col *cols, int64_t n, char *err, int errlen);
 void *clt_scan_new(void);
 void clt_scan_free(void *sc);
 int64_t clt_scan_nstrings(void *sc);
@@ -34,6 +31,16 @@ int64_t clt_scan_ngroups(void *sc);
 const int64_t *clt_scan_keys(void *sc);
 const uint8_t *clt_scan_keynull(void *sc);
 const char *clt_scan_error(void *sc);
+typedef struct {
+    const uint8_t *data; int64_t size; int64_t n; const int64_t *launch_off; const int64_t *times_off;
+    int64_t nk; const uint64_t *k_handle, *k_seq; const int64_t *k_id, *k_name;
+    int64_t nnames; const char *const *names;
+    int64_t nq; const uint64_t *q_handle, *q_seq; const int64_t *q_id, *q_dev;
+    int64_t nr; const int64_t *r_tid; const uint64_t *r_seq; const int64_t *r_id;
+    int64_t run_id, process_id, first_launch_id, first_dispatch_id;
+    int64_t untimed, dispatches;
+} clt_launch_src;
+int clt_ingest_launches(void *db, clt_launch_src *src, char *err, int errlen);
 int64_t clt_scan_run(void *sc, void *db, const char *sql, const int64_t *params, int nparams, const char *kinds,
                      void **outs, uint8_t **nulls, int32_t *group, int64_t cap);
 """
@@ -102,41 +109,59 @@ def available(conn) -> bool:
         return False
 
 
-def insert_rows(conn, sql: str, columns: Sequence[Tuple[np.ndarray, Optional[np.ndarray], Optional[List]]],
-                n: int) -> None:
-    """Run the INSERT `sql` (one ? per column) for n rows. Each column is (int64 values, bool null mask or
-    None, strings or None): with strings, values are codes into them (-1 = NULL)."""
+def ingest_launches(conn, launches, run_id: int, process_id: int, first_launch_id, first_dispatch_id: int):
+    """Write one process's launches (store.ingest._Launches) as launch_rows + dispatches through the
+    native feed, in the caller's transaction. Returns (untimed launches, dispatches written)."""
+    if launches.n == 0:
+        return 0, 0
     lib, ffi = _lib(), _state["ffi"]
     db = handle(conn)
-    cols = ffi.new("clt_col[]", len(columns))
     keep = []
-    for c, (values, null, strings) in zip(cols, columns):
-        v = np.ascontiguousarray(values, dtype=np.int64)
-        assert len(v) >= n
-        keep.append(v)
-        c.values = ffi.cast("const int64_t *", v.ctypes.data)
-        if null is not None:
-            m = np.ascontiguousarray(null, dtype=np.uint8)
-            keep.append(m)
-            c.null = ffi.cast("const uint8_t *", m.ctypes.data)
-        if strings is not None:
-            enc = [ffi.new("char[]", s.encode()) if s is not None else ffi.NULL for s in strings]
-            arr = ffi.new("const char *[]", max(1, len(enc)))
-            for i, e in enumerate(enc):
-                arr[i] = e
-            keep.append((enc, arr))
-            c.kind, c.nstrings, c.strings = 2, len(enc), arr
-        else:
-            c.kind = 1
+
+    def ptr(ctype, a, dtype):
+        a = np.ascontiguousarray(a, dtype=dtype)
+        keep.append(a)
+        return ffi.cast(ctype, a.ctypes.data)
+
+    src = ffi.new("clt_launch_src *")
+    words = launches.cap._words
+    src.data = ffi.cast("const uint8_t *", words.ctypes.data)
+    src.size = words.nbytes
+    src.n = launches.n
+    src.launch_off = ptr("const int64_t *", launches.offsets, np.int64)
+    src.times_off = ptr("const int64_t *", launches.times_offsets, np.int64)
+    kh, ks, kid, kname = launches.kernels
+    src.nk, src.k_handle, src.k_seq = len(kh), ptr("const uint64_t *", kh, np.uint64), \
+        ptr("const uint64_t *", ks, np.uint64)
+    src.k_id, src.k_name = ptr("const int64_t *", kid, np.int64), ptr("const int64_t *", kname, np.int64)
+    enc = [ffi.new("char[]", (s or "").encode()) if s is not None else ffi.NULL for s in launches.k_names]
+    names = ffi.new("const char *[]", max(1, len(enc)))
+    for i, e in enumerate(enc):
+        names[i] = e
+    keep.append((enc, names))
+    src.nnames, src.names = len(enc), names
+    qh, qs, qid, qdev = launches.queues
+    src.nq, src.q_handle, src.q_seq = len(qh), ptr("const uint64_t *", qh, np.uint64), \
+        ptr("const uint64_t *", qs, np.uint64)
+    src.q_id, src.q_dev = ptr("const int64_t *", qid, np.int64), ptr("const int64_t *", qdev, np.int64)
+    rt, rs, rid = launches.regions
+    src.nr, src.r_tid = len(rt), ptr("const int64_t *", rt, np.int64)
+    src.r_seq, src.r_id = ptr("const uint64_t *", rs, np.uint64), ptr("const int64_t *", rid, np.int64)
+    src.run_id, src.process_id = int(run_id), int(process_id)
+    src.first_launch_id, src.first_dispatch_id = int(first_launch_id), int(first_dispatch_id)
     err = ffi.new("char[]", 512)
-    rc = lib.clt_insert_rows(db, sql.encode(), len(columns), cols, n, err, 512)
+    rc = lib.clt_ingest_launches(db, src, err, 512)
     if rc != 0:
-        msg = ffi.string(err).decode(errors="replace")
-        if rc in (5, 6):  # SQLITE_BUSY / SQLITE_LOCKED
-            raise sqlite3.OperationalError(msg)
-        if rc == 19:      # SQLITE_CONSTRAINT
-            raise sqlite3.IntegrityError(msg)
-        raise sqlite3.DatabaseError(msg)
+        _raise(rc, ffi.string(err).decode(errors="replace"))
+    return int(src.untimed), int(src.dispatches)
+
+
+def _raise(rc, msg):
+    if rc in (5, 6):  # SQLITE_BUSY / SQLITE_LOCKED
+        raise sqlite3.OperationalError(msg)
+    if rc == 19:      # SQLITE_CONSTRAINT
+        raise sqlite3.IntegrityError(msg)
+    raise sqlite3.DatabaseError(msg)
 
 
 class ScanResult:

@@ -13,7 +13,7 @@ from typing import List
 
 import numpy as np
 
-from ..capture.format import K
+from ..capture.format import REC_DTYPE, K
 from ..capture.reader import open_capture
 from ..errors import CaptureError, NewerCaptureFormat
 from . import fast
@@ -28,12 +28,6 @@ API_NAMES = np.array(["ndrange", "task", "command_buffer", "unknown"], dtype=obj
 STATUS_NAMES = np.array(["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"],
                         dtype=object)
 _MISSING, _UNTIMED, _UNKNOWN = 4, 5, 6
-
-LAUNCH_COLUMNS = (
-    "launch_id", "run_id", "process_id", "seq", "tid", "queue_id", "device_id", "kernel_id", "kernel_name", "api",
-    "work_dim", "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0", "local1", "local2",
-    "driver_local", "work_groups", "arg_bytes", "host_enqueue_ns", "host_return_ns", "queued_ns", "submit_ns",
-    "start_ns", "end_ns", "duration_ns", "error", "own_event", "times_status", "region_id")
 
 
 @dataclass
@@ -131,7 +125,8 @@ def _order(cap):
 class _Ids:
     """Explicit primary keys, allocated in Python so rows can reference each other before insertion."""
     TABLES = {"processes": "process_id", "devices": "device_id", "queues": "queue_id", "programs": "program_id",
-              "kernels": "kernel_id", "regions": "region_id", "launches": "launch_id"}
+              "kernels": "kernel_id", "regions": "region_id", "dispatches": "dispatch_id",
+              "launch_rows": "launch_id"}
 
     def __init__(self, conn):
         self.next = {t: (conn.execute(f"SELECT MAX({c}) FROM {t}").fetchone()[0] or 0) + 1
@@ -249,23 +244,24 @@ def _ingest_one(conn, run_id, cap, ids, stats):
         _note(conn, run_id, process_id, "truncated", cap.truncated_bytes, warning)
         stats.warnings.append(warning)
 
-    L = cap.fixed(K.CLT_REC_LAUNCH)
-    T = cap.fixed(K.CLT_REC_LAUNCH_TIMES)
-    kidx = asof(Kr["kernel"], Kr["seq"], L["kernel"], L["seq"])
-    qidx = asof(Q["queue"], Q["seq"], L["queue"], L["seq"])
-    untimed = _insert_launches(conn, run_id, process_id, L, T, ids, kidx, k_ids, [s[0] for s in Ks],
-                               qidx, q_ids, q_dev, regions)
+    launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions)
+    first_launch = int(ids.take("launch_rows", launches.n)[0]) if launches.n else None
+    first_dispatch = ids.next["dispatches"]
+    untimed, ndisp = _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)
+    ids.take("dispatches", ndisp)
 
     P_ = cap.fixed_with_strings(K.CLT_REC_PROCESS)
     argv = json.dumps(list(P_[1][0][:int(P_[0][0]["argc"])])) if len(P_[0]) else None
     conn.execute(
         "INSERT INTO processes (process_id, run_id, pid, ppid, argv, start_ns, mode, capture_file, records,"
-        " truncated_bytes, launches, untimed_launches, clean_exit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " truncated_bytes, launches, untimed_launches, clean_exit, first_launch_id, last_launch_id)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (process_id, run_id, h["pid"], h["ppid"], argv, h["start_mono_ns"] or None, h["mode"] or None, name,
-         cap.records, cap.truncated_bytes, len(L), untimed, clean_exit))
+         cap.records, cap.truncated_bytes, launches.n, untimed, clean_exit, first_launch,
+         first_launch + launches.n - 1 if launches.n else None))
     stats.files += 1
     stats.processes += 1
-    stats.launches += len(L)
+    stats.launches += launches.n
     stats.untimed_launches += untimed
     stats.records += cap.records
     stats.truncated_bytes += cap.truncated_bytes
@@ -313,36 +309,128 @@ def _tags(text):
     return json.dumps(tags) if tags else None
 
 
-def _insert_launches(conn, run_id, process_id, L, T, ids, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
-    n = len(L)
+class _Launches:
+    """One process's launch records in seq order, their times records, and the small handle tables they
+    resolve against, in the shapes both insert paths take (the native one reads the records in place)."""
+
+    def __init__(self, cap, Kr, k_ids, k_names, Q, q_ids, q_dev, regions):
+        self.cap = cap
+        self.offsets, seqs = _by_seq(cap, K.CLT_REC_LAUNCH)
+        self.n = len(self.offsets)
+        t_off, t_seq = _by_seq(cap, K.CLT_REC_LAUNCH_TIMES)
+        if len(t_seq):  # a repeated times record: the last one wins
+            keep = np.ones(len(t_seq), bool)
+            keep[:-1] = t_seq[1:] != t_seq[:-1]
+            t_off, t_seq = t_off[keep], t_seq[keep]
+        pos = np.minimum(np.searchsorted(t_seq, seqs), max(len(t_seq) - 1, 0))
+        has = t_seq[pos] == seqs if len(t_seq) else np.zeros(self.n, bool)
+        self.times_offsets = np.where(has, t_off[pos] if len(t_seq) else -1, -1).astype(np.int64)
+        ko = np.lexsort((Kr["seq"], Kr["kernel"]))
+        self.kernels = (Kr["kernel"][ko], Kr["seq"][ko], k_ids[ko], ko.astype(np.int64))
+        self.k_names = k_names
+        qo = np.lexsort((Q["seq"], Q["queue"]))
+        self.queues = (Q["queue"][qo], Q["seq"][qo], q_ids[qo], np.asarray(q_dev, np.int64)[qo])
+        tids = sorted(regions)
+        cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+        self.regions = (cat([np.full(len(regions[t][0]), t) for t in tids], np.int64),
+                        cat([regions[t][0] for t in tids], np.uint64), cat([regions[t][1] for t in tids], np.int64))
+        # the Python path's view of the same things
+        self._py = (Kr, k_ids, Q, q_ids, q_dev, regions)
+
+    def records(self):
+        """(launch records, times records) as structured arrays, aligned: times[i] belongs to launch i
+        when has_times[i]."""
+        words = self.cap._words
+        L = _gather(words, self.offsets, K.CLT_REC_LAUNCH)
+        T = _gather(words, np.maximum(self.times_offsets, 0), K.CLT_REC_LAUNCH_TIMES) if self.n else \
+            np.zeros(0, REC_DTYPE[K.CLT_REC_LAUNCH_TIMES])
+        return L, T, self.times_offsets >= 0
+
+
+def _by_seq(cap, rtype):
+    """File offsets and seqs of one record type, sorted by seq (stable: file order among equal seqs)."""
+    offs = cap.offsets[cap.types == rtype]
+    seqs = cap._words[offs // 8 + 1] if len(offs) else np.zeros(0, np.uint64)
+    if len(seqs) > 1 and not (seqs[1:] >= seqs[:-1]).all():
+        order = np.argsort(seqs, kind="stable")
+        offs, seqs = offs[order], seqs[order]
+    return offs.astype(np.int64), seqs.astype(np.uint64)
+
+
+def _gather(words, offsets, rtype):
+    dt = REC_DTYPE[rtype]
+    k = dt.itemsize // 8
+    if len(offsets) == 0:
+        return np.zeros(0, dt)
+    idx = (offsets // 8)[:, None] + np.arange(k)[None, :]
+    return words[idx].view(dt).reshape(len(offsets))
+
+
+# per-launch columns of launch_rows; the rest of the launch is its dispatch
+ROW_COLUMNS = ("launch_id", "process_id", "dispatch_id", "seq", "tid", "region_id", "status", "enqueue_ns",
+               "return_dns", "queued_ns", "submit_dns", "start_dns", "end_dns")
+DISPATCH_COLUMNS = ("dispatch_id", "run_id", "process_id", "queue_id", "device_id", "kernel_id", "kernel_name",
+                    "api", "work_dim", "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0",
+                    "local1", "local2", "driver_local", "work_groups", "arg_bytes", "error", "own_event")
+
+
+def _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch):
+    """launch_rows + dispatches of one process; returns (untimed launches, dispatches written)."""
+    if fast.available(conn):
+        return fast.ingest_launches(conn, launches, run_id, process_id, first_launch, first_dispatch)
+    return _insert_launches_py(conn, run_id, process_id, launches, first_launch, first_dispatch)
+
+
+def _insert_launches_py(conn, run_id, process_id, launches, first_launch, first_dispatch):
+    """The pure-Python insert (no libcltrace_store.so): same rows as the native feed. Returns (untimed
+    launches, dispatches written)."""
+    n = launches.n
     if n == 0:
-        return 0
-    cols = _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions)
-    cols["launch_id"] = (ids.take("launches", n), None)
-    native = fast.available(conn)
-    step = n if native else BATCH
-    for s in range(0, n, step):
-        e = min(n, s + step)
-        # constants go into the SQL text and all-NULL columns are left out: fewer parameters to bind
-        names = ["launch_id"] + [c for c in LAUNCH_COLUMNS[3:]
-                                 if cols[c][1] is None or not cols[c][1][s:e].all()]
-        sql = "INSERT INTO launches (launch_id, run_id, process_id, %s) VALUES (?, %d, %d, %s)" % (
-            ", ".join(names[1:]), int(run_id), int(process_id), ", ".join("?" * (len(names) - 1)))
-        if native:
-            fast.insert_rows(conn, sql, [_native_col(cols[c], s, e) for c in names], e - s)
-        else:
-            conn.executemany(sql, zip(*[_pylist(cols[c], s, e) for c in names]))
-    return int(np.count_nonzero(cols["times_status"][0] != 0))
+        return 0, 0
+    Kr, k_ids, Q, q_ids, q_dev, regions = launches._py
+    L, T, has = launches.records()
+    kidx = asof(Kr["kernel"], Kr["seq"], L["kernel"], L["seq"])
+    qidx = asof(Q["queue"], Q["seq"], L["queue"], L["seq"])
+    cols = _launch_columns(L, T, has, kidx, k_ids, launches.k_names, qidx, q_ids, q_dev, regions)
+    # a dispatch is everything about a launch but its times, thread and region: dedupe, first seen first
+    i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731
+    key = np.column_stack([kidx, qidx, cols["api"][0], i64(L["work_dim"]), i64(L["offset"]), i64(L["global"]),
+                           i64(L["local"]), cols["driver_local"][0], i64(L["arg_bytes"]), cols["error"][0],
+                           cols["own_event"][0]])
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    reps = np.sort(first)
+    dispatch = first_dispatch + rank[inverse.reshape(-1)]
+    dcols = {c: _take(cols[c], reps) for c in DISPATCH_COLUMNS[3:]}
+    dcols["dispatch_id"] = (first_dispatch + np.arange(len(reps)), None)
+    sql = "INSERT INTO dispatches (%s) VALUES (?, %d, %d, %s)" % (
+        ", ".join(DISPATCH_COLUMNS), int(run_id), int(process_id), ", ".join("?" * (len(DISPATCH_COLUMNS) - 3)))
+    names = ["dispatch_id"] + list(DISPATCH_COLUMNS[3:])
+    conn.executemany(sql, zip(*[_pylist(dcols[c]) for c in names]))
+
+    ok = cols["times_status"][0] == 0
+    q, sub, st, en = (cols[c][0] for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"))
+    rows = {"launch_id": (first_launch + np.arange(n), None), "dispatch_id": (dispatch, None),
+            "seq": cols["seq"], "tid": cols["tid"], "region_id": cols["region_id"],
+            "status": (cols["times_status"][0], None), "enqueue_ns": cols["host_enqueue_ns"],
+            "return_dns": (cols["host_return_ns"][0] - cols["host_enqueue_ns"][0], None),
+            "queued_ns": (q, ~ok), "submit_dns": (sub - q, ~ok), "start_dns": (st - sub, ~ok),
+            "end_dns": (en - st, ~ok)}
+    names = [c for c in ROW_COLUMNS if c != "process_id"]
+    sql = "INSERT INTO launch_rows (process_id, %s) VALUES (%d, %s)" % (
+        ", ".join(names), int(process_id), ", ".join("?" * len(names)))
+    for s in range(0, n, BATCH):
+        e = min(n, s + BATCH)
+        conn.executemany(sql, zip(*[_pylist(rows[c], s, e) for c in names]))
+    return int(np.count_nonzero(~ok)), len(reps)
 
 
-def _native_col(col, s, e):
-    values, null = col[0][s:e], None if col[1] is None else col[1][s:e]
-    if null is not None and not null.any():
-        null = None
-    return values, null, (col[2] if len(col) > 2 else None)
+def _take(col, idx):
+    return (col[0][idx], None if col[1] is None else col[1][idx]) + tuple(col[2:])
 
 
-def _pylist(col, s, e):
+def _pylist(col, s=0, e=None):
     values, null = col[0][s:e], None if col[1] is None else col[1][s:e]
     if len(col) > 2:  # text: codes into a list of strings
         table = np.array(list(col[2]) + [None], dtype=object)
@@ -358,7 +446,7 @@ def _pylist(col, s, e):
     return o.tolist()
 
 
-def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
+def _launch_columns(L, T, has, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
     """Every launches column as (numpy values, null mask or None)."""
     n = len(L)
     i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731  (uint64 wraps: SQLite has no unsigned)
@@ -396,14 +484,8 @@ def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
     cols["queue_id"] = (q_ids[qq] if len(q_ids) else np.zeros(n, np.int64), ~q_ok)
     dev = q_dev[qq] if len(q_ids) else np.full(n, -1, np.int64)
     cols["device_id"] = (dev, ~q_ok | (dev < 0))
-    # device times, joined by seq (a repeated times record: the last one wins)
-    if len(T):
-        keep = np.ones(len(T), bool)
-        keep[:-1] = T["seq"][1:] != T["seq"][:-1]
-        T = T[keep]
-    tpos = np.minimum(np.searchsorted(T["seq"], seq), max(len(T) - 1, 0))
-    has = (T["seq"][tpos] == seq) if len(T) else np.zeros(n, bool)
-    reason = np.where(has, i64(T["reason"][tpos]) if len(T) else 0, -1)
+    # device times (T[i] is launch i's times record where has[i])
+    reason = np.where(has, i64(T["reason"]), -1)
     status = np.full(n, _MISSING, np.int64)
     status[has] = np.where(reason[has] <= 3, reason[has], _UNKNOWN)
     status[~has & ((flags & K.CLT_LAUNCH_UNTIMED) != 0)] = _UNTIMED
@@ -411,7 +493,7 @@ def _launch_columns(L, T, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
     status[~has & (error != 0)] = 2
     ok = status == 0
     for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"):
-        cols[c] = (i64(T[c][tpos]) if len(T) else np.zeros(n, np.int64), ~ok)
+        cols[c] = (i64(T[c]), ~ok)
     cols["duration_ns"] = (cols["end_ns"][0] - cols["start_ns"][0], ~ok)
     cols["times_status"] = (status, None, list(STATUS_NAMES))
     # innermost region open on the launch's thread

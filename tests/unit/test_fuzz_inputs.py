@@ -35,7 +35,7 @@ from cltrace.store.ingest import ingest_capture_dir
 FUZZ = dict(derandomize=True, database=None, deadline=None, print_blob=True, report_multiple_bugs=False,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TABLES = ("runs", "run_tags", "processes", "devices", "queues", "programs", "kernels", "regions", "launches",
-          "notes")
+          "dispatches", "notes")
 COMMANDS = ("report", "report-json", "plot", "diff", "diff2", "export-csv", "export-chrome", "export-lut")
 
 
@@ -241,12 +241,12 @@ def test_text_in_integer_column_is_a_clean_error(valid_trace, tmp_path, capsys):
     db.write_bytes(valid_trace)
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("UPDATE launches SET tid = 'ok' WHERE launch_id = 1")
+        conn.execute("UPDATE launch_rows SET tid = 'ok' WHERE launch_id = 1")
     conn.close()
     rc = main(["export", str(db), "--format", "csv", "-o", str(tmp_path / "x.csv")])
     err = capsys.readouterr().err
     assert rc == 1 and len(err.splitlines()) == 1
-    assert err.startswith(f"cltrace: {db} is damaged: its launches table cannot be read (")
+    assert err.startswith(f"cltrace: {db} is damaged: its launch_rows table cannot be read (")
 
 
 def test_trace_cut_short_is_a_clean_error(valid_trace, tmp_path, capsys):

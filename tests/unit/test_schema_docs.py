@@ -1,7 +1,8 @@
-"""docs/schema.md documents every table and column of cltrace/store/schema.sql, and nothing that is not there.
+"""docs/schema.md documents every table, view and column of cltrace/store/schema.sql, and nothing that is not there.
 
-Each table has a level-2 heading naming it (## `launches`); the first markdown table under it whose header
-starts with "column" has one row per column, the column name in backquotes in the first cell.
+Each table or view has a level-2 heading naming it (## `launch_rows`, ## `launches` (view)); the first markdown
+table under it whose header starts with "column" has one row per column, the column name in backquotes in the
+first cell. A view's columns are the output names of its SELECT list.
 """
 import os
 import re
@@ -35,10 +36,36 @@ def _split_top_level(body):
     return [p.strip() for p in parts if p.strip()]
 
 
-def parse_schema(text):
-    """{table: [column, ...]} from the CREATE TABLE statements, in declaration order."""
+def _strip_comments(text):
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"--[^\n]*", "", text)
+    return re.sub(r"--[^\n]*", "", text)
+
+
+def parse_schema(text):
+    """{table or view: [column, ...]} from the CREATE TABLE and CREATE VIEW statements, in declaration order."""
+    return {**parse_tables(text), **parse_views(text)}
+
+
+def parse_views(text):
+    """{view: [output column, ...]} from CREATE VIEW ... AS SELECT ... FROM: each select item's alias (AS name),
+    else its bare column name (`l.seq` -> seq)."""
+    text = _strip_comments(text)
+    views = {}
+    for m in re.finditer(r"CREATE\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+AS\s+SELECT\s+(.*?)\s+FROM\s+[^;]*;",
+                         text, re.S | re.I):
+        cols = []
+        for item in _split_top_level(m.group(2)):
+            alias = re.search(r"\bAS\s+[\"`\[]?(\w+)[\"`\]]?\s*$", item, re.I)
+            bare = re.fullmatch(r"(?:\w+\.)?[\"`\[]?(\w+)[\"`\]]?", item.strip())
+            assert alias or bare, f"view {m.group(1)}: cannot name the column of select item {item!r}"
+            cols.append(alias.group(1) if alias else bare.group(1))
+        views[m.group(1)] = cols
+    return views
+
+
+def parse_tables(text):
+    """{table: [column, ...]} from the CREATE TABLE statements, in declaration order."""
+    text = _strip_comments(text)
     tables = {}
     for m in re.finditer(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*?)\)\s*;", text, re.S | re.I):
         cols = []
@@ -89,7 +116,7 @@ def column_rows(section):
 @pytest.fixture(scope="module")
 def schema():
     with open(SCHEMA_SQL) as f:
-        return parse_schema(f.read())
+        return parse_schema(f.read())  # tables and the launches view
 
 
 @pytest.fixture(scope="module")
@@ -106,18 +133,43 @@ def _section_for(doc, table):
     return sections[named[0]]
 
 
-def test_parser_sees_the_whole_schema(schema):
-    assert set(schema) == {"meta", "runs", "run_tags", "processes", "devices", "queues", "programs", "kernels",
-                           "regions", "launches", "notes"}
+@pytest.fixture(scope="module")
+def schema_text():
+    with open(SCHEMA_SQL) as f:
+        return f.read()
+
+
+def test_parser_sees_the_whole_schema(schema, schema_text):
+    assert set(parse_tables(schema_text)) == {"meta", "runs", "run_tags", "processes", "devices", "queues",
+                                              "programs", "kernels", "regions", "dispatches", "launch_rows", "notes"}
+    assert set(parse_views(schema_text)) == {"launches"}
+    assert set(schema) == set(parse_tables(schema_text)) | {"launches"}
     assert schema["run_tags"] == ["run_id", "key", "value"]
     # several columns on one line, and a REFERENCES clause with parentheses
-    assert {"offset0", "offset1", "offset2", "local2", "queued_ns", "end_ns"} <= set(schema["launches"])
+    assert {"offset0", "offset1", "offset2", "local2"} <= set(schema["dispatches"])
     assert schema["processes"][:3] == ["process_id", "run_id", "pid"]
+    # view columns: bare (l.seq), aliased expressions, and a CASE ... END AS
+    L = schema["launches"]
+    assert L[:4] == ["launch_id", "run_id", "process_id", "seq"]
+    assert {"offset0", "local2", "host_enqueue_ns", "host_return_ns", "queued_ns", "end_ns", "duration_ns"} <= set(L)
+    assert L[-2:] == ["times_status", "region_id"]
+
+
+def test_view_parser_handles_aliases_and_expressions():
+    text = """CREATE VIEW IF NOT EXISTS v AS
+              SELECT a.x, b.y AS "why", a.p + coalesce(a.q, 0) AS pq, -- a comment, with a comma
+                     CASE a.s WHEN 0 THEN 'ok' ELSE 'no' END AS s, z
+              FROM t a JOIN u b ON b.k = a.k;"""
+    assert parse_views(text) == {"v": ["x", "why", "pq", "s", "z"]}
+    assert parse_tables(text) == {}
 
 
 def test_parser_agrees_with_sqlite(schema, tmp_path):
     conn = store_db.create_db(tmp_path / "t.db")
     try:
+        kinds = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"))
+        assert set(kinds) == set(schema)
+        assert [n for n, k in kinds.items() if k == "view"] == ["launches"]
         for table, cols in schema.items():
             assert [r[1] for r in conn.execute(f"PRAGMA table_info({table})")] == cols, table
     finally:

@@ -5,13 +5,13 @@ import pytest
 
 import cltrace
 from cltrace.errors import CltraceError, NewerSchema, NotATrace, NotSQLite, TraceNotFound
-from cltrace.store.db import create_db, finish_run, insert_run, open_db, set_run_tags
+from cltrace.store.db import SCHEMA_VERSION, create_db, finish_run, insert_run, open_db, set_run_tags
 
 
 def test_create_has_meta(tmp_path):
     conn = create_db(tmp_path / "t.db")
     meta = dict(conn.execute("SELECT key, value FROM meta"))
-    assert meta["schema_version"] == "1"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "2"
     assert meta["cltrace_version"] == cltrace.__version__
     assert meta["created_at"].endswith("+00:00")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -55,7 +55,7 @@ def test_newer_schema(tmp_path):
     conn.close()
     with pytest.raises(NewerSchema) as e:
         open_db(p)
-    assert str(e.value) == f"{p} was written by a newer cltrace (schema 9, this cltrace reads up to 1)"
+    assert str(e.value) == f"{p} was written by a newer cltrace (schema 9, this cltrace reads up to 2)"
 
 
 def test_run_helpers_and_trace(tmp_path):

@@ -1,0 +1,98 @@
+"""How a launch is stored (schema v2) and how the `launches` view's columns are rebuilt from it in numpy.
+
+A launch is split in two: what it shares with every launch of the same shape (kernel, queue, sizes, flags)
+is one `dispatches` row; what is its own (seq, thread, region, times as deltas) is one narrow
+`launch_rows` row. SQL users read the `launches` view; the Python side reads both tables column by column
+and joins them here, which is what keeps a ten-million-launch report fast.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+STATUS_NAMES = ["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"]
+
+# launches view column -> the launch_rows columns it is computed from (the others come from dispatches)
+ROW_SOURCES: Dict[str, Tuple[str, ...]] = {
+    "launch_id": ("launch_id",), "process_id": ("process_id",), "seq": ("seq",), "tid": ("tid",),
+    "region_id": ("region_id",), "times_status": ("status",),
+    "host_enqueue_ns": ("enqueue_ns",), "host_return_ns": ("enqueue_ns", "return_dns"),
+    "queued_ns": ("queued_ns",), "submit_ns": ("queued_ns", "submit_dns"),
+    "start_ns": ("queued_ns", "submit_dns", "start_dns"),
+    "end_ns": ("queued_ns", "submit_dns", "start_dns", "end_dns"), "duration_ns": ("end_dns",),
+}
+
+
+def split_columns(columns: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """(launch_rows columns to read, dispatches columns to read) for these launches-view columns."""
+    rows = ["dispatch_id"]
+    disp = ["dispatch_id"]
+    for c in columns:
+        for src in ROW_SOURCES.get(c, ()):
+            if src not in rows:
+                rows.append(src)
+        if c not in ROW_SOURCES and c not in disp:
+            disp.append(c)
+    return rows, disp
+
+
+def run_ranges(db, run_id: int) -> List[Tuple[int, int]]:
+    """The launch_id ranges of one run's launches, adjacent ranges merged (a run's processes are ingested
+    one after the other, so this is usually a single range)."""
+    ranges = []
+    for a, b in db.execute("SELECT first_launch_id, last_launch_id FROM processes WHERE run_id = ? AND "
+                           "first_launch_id IS NOT NULL ORDER BY first_launch_id", (int(run_id),)):
+        if ranges and int(a) == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], int(b))
+        else:
+            ranges.append((int(a), int(b)))
+    return ranges
+
+
+def ranges_where(ranges) -> Tuple[str, tuple]:
+    """An SQL condition on launch_id for these ranges (rowid range scans), with its parameters."""
+    if not ranges:
+        return "0", ()
+    return " OR ".join("launch_id BETWEEN ? AND ?" for _ in ranges), tuple(v for r in ranges for v in r)
+
+
+def dispatch_index(dispatch_ids: np.ndarray, launch_dispatch: np.ndarray) -> np.ndarray:
+    """Row of each launch's dispatch in a dispatches frame sorted by dispatch_id."""
+    idx = np.searchsorted(dispatch_ids, launch_dispatch)
+    if len(launch_dispatch) and (idx.max(initial=0) >= len(dispatch_ids) or
+                                 (dispatch_ids[np.minimum(idx, len(dispatch_ids) - 1)] != launch_dispatch).any()):
+        raise ValueError("a launch refers to a dispatch that is not in the trace")
+    return idx
+
+
+def _sum(parts):
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out
+
+
+def status_categorical(codes: np.ndarray) -> pd.Categorical:
+    codes = np.where((codes < 0) | (codes >= len(STATUS_NAMES)), len(STATUS_NAMES) - 1, codes)
+    return _sorted_categories(pd.Categorical.from_codes(codes, categories=STATUS_NAMES))
+
+
+def _sorted_categories(cat: pd.Categorical) -> pd.Categorical:
+    cat = cat.remove_unused_categories()
+    return cat.reorder_categories(sorted(cat.categories))
+
+
+def assemble(rows: pd.DataFrame, dispatches: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The launches-view columns from launch_rows `rows` and their `dispatches` (sorted by dispatch_id)."""
+    idx = dispatch_index(dispatches["dispatch_id"].to_numpy(np.int64), rows["dispatch_id"].to_numpy(np.int64))
+    out = {}
+    for c in columns:
+        if c == "times_status":
+            out[c] = status_categorical(rows["status"].to_numpy(np.int64))
+        elif c in ROW_SOURCES:
+            srcs = ROW_SOURCES[c]
+            out[c] = rows[srcs[0]].array if len(srcs) == 1 else _sum([rows[s].array for s in srcs])
+        else:
+            col = dispatches[c].array.take(idx)
+            out[c] = _sorted_categories(col) if isinstance(col, pd.Categorical) else col
+    return pd.DataFrame(out, columns=list(columns))

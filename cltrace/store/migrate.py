@@ -1,0 +1,195 @@
+"""Upgrade an older trace database in place to the current schema (today: version 1 -> 2).
+
+Schema 1 kept one wide `launches` row per kernel launch. Schema 2 splits a launch into its `dispatches` row
+(kernel, queue, sizes, flags: shared by every launch of that shape in a process) and a narrow `launch_rows`
+row (seq, thread, region, status code, host enqueue time and deltas), and `launches` becomes a view with the
+schema-1 columns. `upgrade` rewrites a schema-1 file that way in one transaction: either the whole file is
+schema 2 afterwards, or nothing changed.
+"""
+import os
+import sqlite3
+import sys
+
+from ..errors import DamagedTrace, UpgradeImpossible
+
+# the schema-1 launches columns that make up a dispatch (everything but ids, seq, thread, region and times)
+DISPATCH_KEY = ("queue_id", "device_id", "kernel_id", "kernel_name", "api", "work_dim", "offset0", "offset1",
+                "offset2", "global0", "global1", "global2", "local0", "local1", "local2", "driver_local",
+                "work_groups", "arg_bytes", "error", "own_event")
+_STATUS_CODE = ("CASE l.times_status WHEN 'ok' THEN 0 WHEN 'profiling-error' THEN 1 WHEN 'failed' THEN 2 "
+                "WHEN 'pending-at-exit' THEN 3 WHEN 'missing' THEN 4 WHEN 'untimed' THEN 5 ELSE 6 END")
+# sqlite errors that mean "this file cannot be written here", not "this file is damaged"
+_CANNOT_WRITE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL",
+                 "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOLFS")
+_CANNOT_WRITE_TEXT = ("readonly", "read-only", "unable to open", "locked", "disk", "full", "permission")
+
+
+def schema_statements(path):
+    """The statements of a schema file, one by one (executescript would commit the open transaction)."""
+    with open(path) as f:
+        lines = f.read().splitlines(keepends=True)
+    out, buf = [], ""
+    for line in lines:
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+        out.append(buf.strip())
+    return out
+
+
+def upgrade(conn, path) -> bool:
+    """Convert the schema-1 trace open on `conn` (writable, autocommit: isolation_level None) to schema 2, in
+    one transaction. Returns False (and changes nothing) when another process upgraded it first. Raises
+    sqlite3 errors as they come (the caller decides what they mean) and DamagedTrace when the converted
+    rows do not add up."""
+    from .db import SCHEMA_PATH, SCHEMA_VERSION
+    assert SCHEMA_VERSION == 2, "migrate.upgrade converts schema 1 to 2 only"
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or str(row[0]).strip() != "1":
+            conn.execute("ROLLBACK")
+            return False
+        _v1_to_v2(conn, path, SCHEMA_PATH)
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True
+
+
+def _v1_to_v2(conn, path, schema_path):
+    objects = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE name IN ('launches', 'processes')"))
+    if objects.get("launches") != "table" or objects.get("processes") != "table":
+        raise DamagedTrace(path, "launches" if objects.get("launches") != "table" else "processes",
+                           "schema 1 trace without its table")
+    conn.execute("ALTER TABLE launches RENAME TO launches_v1")
+    pcols = {r[1] for r in conn.execute("PRAGMA table_info(processes)")}
+    for c in ("first_launch_id", "last_launch_id"):
+        if c not in pcols:
+            conn.execute(f"ALTER TABLE processes ADD COLUMN {c} INTEGER")
+    for stmt in schema_statements(schema_path):
+        conn.execute(stmt)
+
+    # A process's launches must have consecutive launch_ids (processes.first_launch_id .. last_launch_id).
+    # cltrace 1 allocated them that way; keep its ids when that holds, else renumber process by process.
+    scattered = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT MIN(launch_id) AS a, MAX(launch_id) AS b, COUNT(*) AS n FROM launches_v1 "
+        "GROUP BY process_id) WHERE b - a + 1 != n").fetchone()[0]
+    key = ", ".join(DISPATCH_KEY)
+    if scattered:
+        conn.execute("CREATE TEMP TABLE cltrace_upgrade_ids (launch_id INTEGER PRIMARY KEY, new_id INTEGER)")
+        conn.execute("INSERT INTO cltrace_upgrade_ids SELECT launch_id, ROW_NUMBER() OVER (ORDER BY pfirst, launch_id)"
+                     " FROM (SELECT launch_id, MIN(launch_id) OVER (PARTITION BY process_id) AS pfirst"
+                     " FROM launches_v1)")
+        new_id = "(SELECT i.new_id FROM cltrace_upgrade_ids i WHERE i.launch_id = l.launch_id)"
+    else:
+        new_id = "l.launch_id"
+    # One dispatch per distinct shape of a process, numbered in order of its first launch, as ingestion numbers
+    # them: launches are offered in launch order and a temporary unique index keeps the first of each shape.
+    # ifnull(c, x'') makes NULL a value of its own (an empty blob equals no integer or text): a NULL local size
+    # matches a NULL local size.
+    cols = ("process_id",) + DISPATCH_KEY + ("run_id",)
+    conn.execute("CREATE UNIQUE INDEX cltrace_upgrade_shape ON dispatches (%s)"
+                 % ", ".join(f"ifnull({c}, x'')" for c in cols))
+    conn.execute(f"INSERT OR IGNORE INTO dispatches (run_id, process_id, {key}) "
+                 f"SELECT run_id, process_id, {key} FROM launches_v1 l ORDER BY {new_id}")
+    match = " AND ".join(f"ifnull(d.{c}, x'') = ifnull(l.{c}, x'')" for c in cols)
+    ok = "l.times_status = 'ok'"
+    conn.execute(
+        "INSERT INTO launch_rows (launch_id, process_id, dispatch_id, seq, tid, region_id, status, enqueue_ns,"
+        " return_dns, queued_ns, submit_dns, start_dns, end_dns) "
+        f"SELECT {new_id}, l.process_id, (SELECT d.dispatch_id FROM dispatches d WHERE {match}),"
+        f" l.seq, l.tid, l.region_id, {_STATUS_CODE}, l.host_enqueue_ns, l.host_return_ns - l.host_enqueue_ns,"
+        f" CASE WHEN {ok} THEN l.queued_ns END, CASE WHEN {ok} THEN l.submit_ns - l.queued_ns END,"
+        f" CASE WHEN {ok} THEN l.start_ns - l.submit_ns END, CASE WHEN {ok} THEN l.end_ns - l.start_ns END "
+        f"FROM launches_v1 l ORDER BY {'1' if scattered else 'l.launch_id'}")
+    conn.execute("DROP INDEX cltrace_upgrade_shape")
+    if scattered:
+        conn.execute("DROP TABLE temp.cltrace_upgrade_ids")
+
+    conn.execute("CREATE TEMP TABLE cltrace_upgrade_ranges (process_id INTEGER PRIMARY KEY, a INTEGER, b INTEGER)")
+    try:
+        conn.execute("INSERT INTO cltrace_upgrade_ranges SELECT process_id, MIN(launch_id), MAX(launch_id) "
+                     "FROM launch_rows GROUP BY process_id")
+        conn.execute(
+            "UPDATE processes SET "
+            "first_launch_id = (SELECT a FROM cltrace_upgrade_ranges r WHERE r.process_id = processes.process_id),"
+            "last_launch_id = (SELECT b FROM cltrace_upgrade_ranges r WHERE r.process_id = processes.process_id)")
+    finally:
+        conn.execute("DROP TABLE temp.cltrace_upgrade_ranges")
+
+    _verify(conn, path, key)
+    conn.execute("DROP INDEX IF EXISTS launches_run")
+    conn.execute("DROP INDEX IF EXISTS launches_region")
+    conn.execute("DROP TABLE launches_v1")
+
+
+def _verify(conn, path, key):
+    """Row counts agree before anything of schema 1 is dropped."""
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    n_v1 = one("SELECT COUNT(*) FROM launches_v1")
+    checks = [
+        ("launch rows", one("SELECT COUNT(*) FROM launch_rows"), n_v1),
+        ("launches in the view", one("SELECT COUNT(*) FROM launches"), n_v1),
+        ("dispatches", one("SELECT COUNT(*) FROM dispatches"),
+         one(f"SELECT COUNT(*) FROM (SELECT DISTINCT run_id, process_id, {key} FROM launches_v1)")),
+        ("launches of processes", one("SELECT COALESCE(SUM(last_launch_id - first_launch_id + 1), 0) FROM processes"),
+         one("SELECT COUNT(*) FROM launch_rows WHERE process_id IN (SELECT process_id FROM processes)")),
+    ]
+    for what, got, want in checks:
+        if got != want:
+            raise DamagedTrace(path, "launches", f"upgrading it to schema 2 gave {got} {what} instead of {want}")
+
+
+def _cannot_write(e) -> bool:
+    name = getattr(e, "sqlite_errorname", None)
+    if name:
+        return name.startswith(_CANNOT_WRITE)
+    return isinstance(e, sqlite3.OperationalError) and any(t in str(e).lower() for t in _CANNOT_WRITE_TEXT)
+
+
+def _unwritable_reason(path):
+    """Why this file plainly cannot be rewritten here, or None (then let SQLite try)."""
+    if not os.access(path, os.W_OK):
+        return "the file is read-only"
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.access(d, os.W_OK | os.X_OK):
+        return "its directory is not writable"
+    return None
+
+
+def _connect_rw(path):
+    """A writable autocommit connection for the upgrade (the caller's own may be read-only)."""
+    from .db import _connect
+    conn = _connect(path, write=True)
+    conn.isolation_level = None
+    return conn
+
+
+def upgrade_file(path, version) -> None:
+    """Upgrade the trace file at `path` (schema `version`) in place on a connection of its own, and say so on
+    stderr; UpgradeImpossible when it cannot be written."""
+    from .db import SCHEMA_VERSION
+    reason = _unwritable_reason(path)
+    if reason:
+        raise UpgradeImpossible(path, version, SCHEMA_VERSION, reason)
+    try:
+        conn = _connect_rw(path)
+    except sqlite3.Error as e:
+        raise UpgradeImpossible(path, version, SCHEMA_VERSION, str(e)) from None
+    try:
+        try:
+            done = upgrade(conn, path)
+        except sqlite3.Error as e:
+            if _cannot_write(e):
+                raise UpgradeImpossible(path, version, SCHEMA_VERSION, str(e)) from None
+            raise DamagedTrace(path, "launches", f"upgrading it to schema {SCHEMA_VERSION}: {e}") from None
+    finally:
+        conn.close()
+    if done:
+        print(f"cltrace: upgraded {path} from trace schema {version} to {SCHEMA_VERSION}", file=sys.stderr)
