@@ -7,6 +7,7 @@ the native bulk insert (libcltrace_store.so on the same connection and transacti
 """
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -16,7 +17,7 @@ sys.path[:0] = [os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "test
 
 from capture_factory import bulk_capture  # noqa: E402
 
-from cltrace.capture import open_capture  # noqa: E402
+from cltrace.capture import native_scan, open_capture  # noqa: E402
 from cltrace.store.db import create_db, insert_run  # noqa: E402
 from cltrace.store.ingest import ingest_capture_dir  # noqa: E402
 
@@ -50,8 +51,7 @@ def main():
     print(f"capture: {path} ({os.path.getsize(path) / 1e6:.0f} MB)")
     t = time.perf_counter()
     with open_capture(path) as cap:
-        cap.fixed(6)
-        cap.fixed(7)
+        records = cap.records
     read_s = time.perf_counter() - t
     db = os.path.join(d, "bench.db")
     for suffix in ("", "-wal", "-shm"):
@@ -62,11 +62,15 @@ def main():
     conn.commit()
     stats = ingest_capture_dir(conn, run_id, d)
     conn.close()
-    print(f"read+decode only: {args.launches / read_s:,.0f} launches/s ({read_s:.2f} s)")
+    print(f"open + index the capture only: {records:,} records in {read_s:.3f} s "
+          f"({'C walk' if native_scan.available() else 'numpy scan'})")
     from cltrace.store import fast
     path_name = "native" if fast._lib() is not None else "python"
     print(f"ingested {stats.launches:,} launches in {stats.seconds:.2f} s ({path_name} insert): "
           f"{stats.launches_per_s:,.0f} launches/s (goal 1,000,000/s: {stats.launches_per_s / 1e6:.2f}x of it)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"trace: {os.path.getsize(db) / args.launches:.1f} bytes/launch; peak RSS of this process "
+          f"{peak:,.0f} MB (the capture is mmap'd: its pages count while read)")
 
 
 if __name__ == "__main__":
