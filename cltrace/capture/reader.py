@@ -93,18 +93,37 @@ class Capture:
 
     def fixed(self, rtype: int, sort: bool = True) -> np.ndarray:
         """Fixed parts of all records of one type as a structured array (sorted by seq)."""
+        arr = self.at(rtype, self.offsets[self.types == rtype])
+        if sort and len(arr) > 1 and not (arr["seq"][1:] >= arr["seq"][:-1]).all():
+            arr = arr[np.argsort(arr["seq"], kind="stable")]
+        return arr
+
+    def by_seq(self, rtype: int) -> Tuple[np.ndarray, np.ndarray]:
+        """File offsets (int64) and seqs (uint64) of one record type, sorted by seq (stable: file order
+        among equal seqs), read without decoding the records."""
+        offs = self.offsets[self.types == rtype].astype(np.int64)
+        seq_word = REC_DTYPE[rtype].fields["seq"][1] // 8
+        seqs = self._words[offs // 8 + seq_word].astype(np.uint64) if len(offs) else np.zeros(0, np.uint64)
+        if len(seqs) > 1 and not (seqs[1:] >= seqs[:-1]).all():
+            order = np.argsort(seqs, kind="stable")
+            offs, seqs = offs[order], seqs[order]
+        return offs, seqs
+
+    def at(self, rtype: int, offsets: np.ndarray) -> np.ndarray:
+        """Fixed parts of the records of type `rtype` at these file offsets (from `offsets`/`by_seq`)."""
         dt = REC_DTYPE[rtype]
-        offs = self.offsets[self.types == rtype]
-        if len(offs) == 0:
+        if len(offsets) == 0:
             return np.zeros(0, dtype=dt)
         k = dt.itemsize // 8
         # rows of k words starting at every word: fancy-indexing it copies whole records at once
         rows = np.lib.stride_tricks.as_strided(self._words, shape=(len(self._words) - k + 1, k),
                                                strides=(8, 8), writeable=False)
-        arr = rows[offs // 8].view(dt).reshape(len(offs))
-        if sort and len(arr) > 1 and not (arr["seq"][1:] >= arr["seq"][:-1]).all():
-            arr = arr[np.argsort(arr["seq"], kind="stable")]
-        return arr
+        return rows[np.asarray(offsets) // 8].view(dt).reshape(len(offsets))
+
+    @property
+    def words(self) -> np.ndarray:
+        """The whole file as little-endian uint64 words (a view of the mmap; valid until close())."""
+        return self._words
 
     def fixed_with_strings(self, rtype: int) -> Tuple[np.ndarray, List[Tuple[str, ...]]]:
         """Fixed parts (sorted by seq) and the decoded strings of each record."""

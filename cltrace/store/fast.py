@@ -124,7 +124,7 @@ def ingest_launches(conn, launches, run_id: int, process_id: int, first_launch_i
         return ffi.cast(ctype, a.ctypes.data)
 
     src = ffi.new("clt_launch_src *")
-    words = launches.cap._words
+    words = launches.cap.words
     src.data = ffi.cast("const uint8_t *", words.ctypes.data)
     src.size = words.nbytes
     src.n = launches.n

@@ -1,7 +1,8 @@
 """Capture files of one run -> rows of the trace database, in one transaction.
 
-Launch rows are computed column-wise with numpy over the whole file and handed
-to SQLite in batches of tuples. Handles (kernel, queue, device) are resolved
+Launches go to launch_rows + dispatches (schema 2): through the native feed of
+libcltrace_store.so, which reads the records in place, or the pure-Python path
+(numpy columns, executemany), which writes the same rows. Handles (kernel, queue, device) are resolved
 "as of" the launch's seq: cl_* pointers get reused after release, so a launch
 belongs to the latest record of that handle written before it.
 """
@@ -13,7 +14,7 @@ from typing import List
 
 import numpy as np
 
-from ..capture.format import REC_DTYPE, K
+from ..capture.format import K
 from ..capture.reader import open_capture
 from ..errors import CaptureError, NewerCaptureFormat
 from . import fast
@@ -230,7 +231,7 @@ def _ingest_one(conn, run_id, cap, ids, stats):
 
     regions = _regions(conn, run_id, process_id, cap, ids, stats)
 
-    clean_exit, notes = 0, 0
+    clean_exit = 0
     N, Ns = cap.fixed_with_strings(K.CLT_REC_NOTE)
     for r, s in zip(N, Ns):
         code, value = int(r["code"]), _i(r["value"])
@@ -315,9 +316,9 @@ class _Launches:
 
     def __init__(self, cap, Kr, k_ids, k_names, Q, q_ids, q_dev, regions):
         self.cap = cap
-        self.offsets, seqs = _by_seq(cap, K.CLT_REC_LAUNCH)
+        self.offsets, seqs = cap.by_seq(K.CLT_REC_LAUNCH)
         self.n = len(self.offsets)
-        t_off, t_seq = _by_seq(cap, K.CLT_REC_LAUNCH_TIMES)
+        t_off, t_seq = cap.by_seq(K.CLT_REC_LAUNCH_TIMES)
         if len(t_seq):  # a repeated times record: the last one wins
             keep = np.ones(len(t_seq), bool)
             keep[:-1] = t_seq[1:] != t_seq[:-1]
@@ -340,30 +341,9 @@ class _Launches:
     def records(self):
         """(launch records, times records) as structured arrays, aligned: times[i] belongs to launch i
         when has_times[i]."""
-        words = self.cap._words
-        L = _gather(words, self.offsets, K.CLT_REC_LAUNCH)
-        T = _gather(words, np.maximum(self.times_offsets, 0), K.CLT_REC_LAUNCH_TIMES) if self.n else \
-            np.zeros(0, REC_DTYPE[K.CLT_REC_LAUNCH_TIMES])
+        L = self.cap.at(K.CLT_REC_LAUNCH, self.offsets)
+        T = self.cap.at(K.CLT_REC_LAUNCH_TIMES, np.maximum(self.times_offsets, 0))
         return L, T, self.times_offsets >= 0
-
-
-def _by_seq(cap, rtype):
-    """File offsets and seqs of one record type, sorted by seq (stable: file order among equal seqs)."""
-    offs = cap.offsets[cap.types == rtype]
-    seqs = cap._words[offs // 8 + 1] if len(offs) else np.zeros(0, np.uint64)
-    if len(seqs) > 1 and not (seqs[1:] >= seqs[:-1]).all():
-        order = np.argsort(seqs, kind="stable")
-        offs, seqs = offs[order], seqs[order]
-    return offs.astype(np.int64), seqs.astype(np.uint64)
-
-
-def _gather(words, offsets, rtype):
-    dt = REC_DTYPE[rtype]
-    k = dt.itemsize // 8
-    if len(offsets) == 0:
-        return np.zeros(0, dt)
-    idx = (offsets // 8)[:, None] + np.arange(k)[None, :]
-    return words[idx].view(dt).reshape(len(offsets))
 
 
 # per-launch columns of launch_rows; the rest of the launch is its dispatch

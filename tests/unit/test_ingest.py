@@ -248,7 +248,7 @@ def test_bulk_matches_single_records(tmp_path):
     assert list(L.kernel_name[:4]) == ["a", "b", "a", "b"] and L.region_id.notna().all()
 
 
-# -- native bulk insert (libcltrace_store.so on the caller's connection) vs the executemany path ----------------
+# -- native launch feed (libcltrace_store.so on the caller's connection) vs the executemany path ----------------
 def _varied_capture():
     b = CaptureBuilder()
     b.process(["./app"])
