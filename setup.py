@@ -29,7 +29,7 @@ TARGETS = [
     ("shadow/libOpenCL.so.1", ["shadow.c"], ["-DCLT_MODE_SHADOW"],
      ["-Wl,-soname,libOpenCL.so.1", "-Wl,--version-script=" + os.path.join(NATIVE, "shadow.map")]),
     # not a shim: loaded by the Python side only (bulk ingest / column scans on the trace's connection)
-    ("libcltrace_store.so", ["ingest_sqlite.c", "ingest_launches.c"], [], [], ["sqlite3"]),
+    ("libcltrace_store.so", ["ingest_sqlite.c", "ingest_launches.c", "column_collect.c"], [], [], ["sqlite3"]),
     # not a shim either: the capture-file record walk for the Python reader (libc only)
     ("libcltrace_scan.so", ["capture_scan.c"], [], []),
 ]

@@ -168,29 +168,74 @@ class Trace:
                                                                                       codes)], dtype=_S)
         return pd.DataFrame(out, columns=columns)
 
-    def launch_groups(self, run_id: Optional[int] = None):
+    def launch_arrays(self, columns: Sequence[str], run_id: Optional[int] = None) -> Dict[str, tuple]:
+        """launch_rows columns (of one run, or all) in launch_id order, as {name: (int64 values with 0 for
+        NULL, NULL mask)}: numpy only, read once and shared by launch_groups and staircase_launches. Big
+        reads are split over the CPUs (store.fast.collect_ranges)."""
+        from .store import fast
+        if run_id is None:
+            lo, hi = self.db.execute("SELECT (SELECT MIN(rowid) FROM launch_rows), "
+                                     "(SELECT MAX(rowid) FROM launch_rows)").fetchone()
+            ranges = [] if lo is None else [(int(lo), int(hi))]
+        else:
+            ranges = layout.run_ranges(self.db, int(run_id))
+        if fast.available(self.db):
+            try:
+                try:
+                    return fast.collect_ranges(self.db, self.path, "launch_rows", list(columns), ranges)
+                except fast.Unordered:
+                    pass
+            except (sqlite3.DatabaseError, RuntimeError) as e:
+                raise DamagedTrace(self.path, "launch_rows", e) from None
+        where, params = layout.ranges_where(ranges)
+        return self._int_columns("launch_rows", list(columns), where, params)
+
+    def launch_groups(self, run_id: Optional[int] = None, rows: Optional[Dict[str, tuple]] = None):
         """Launches reduced for summaries, without a per-launch DataFrame: (keys, group, duration_ns, timed,
         start_ns, start_ok, end_ns, end_ok). keys has one row per distinct (run, kernel name, sizes) in order
-        of first launch (kernel_stats.GROUP_KEY_COLUMNS); group is each launch's row in keys (int32)."""
+        of first launch (kernel_stats.GROUP_KEY_COLUMNS); group is each launch's row in keys (int32).
+        `rows`: launch_arrays(...) of this run with at least layout.GROUP_ROW_COLUMNS, when already read."""
         from .analysis.kernel_stats import GROUP_KEY_COLUMNS
         run = None if run_id is None else int(run_id)
-        where, params = ("", ()) if run is None else layout.ranges_where(layout.run_ranges(self.db, run))
         D = self.query("dispatches", ["dispatch_id"] + GROUP_KEY_COLUMNS, *(("run_id = ?", (run,)) if run is not None else ()))
         # dispatches are numbered in order of first launch, so grouping them in order keeps that order
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(D[GROUP_KEY_COLUMNS].astype(object)), sort=False)
         keys = uniq.to_frame(index=False, name=GROUP_KEY_COLUMNS)
         for c in GROUP_KEY_COLUMNS:
             keys[c] = keys[c].astype(_S if c == "kernel_name" else _I)
-        cols = ["dispatch_id", "queued_ns", "submit_dns", "start_dns", "end_dns"]
-        rows = self._int_columns("launch_rows", cols, where, params)
+        if rows is None:
+            rows = self.launch_arrays(layout.GROUP_ROW_COLUMNS, run)
         try:
             idx = layout.dispatch_index(D["dispatch_id"].to_numpy(np.int64), rows["dispatch_id"][0])
         except ValueError as e:
             raise DamagedTrace(self.path, "launches", e) from None
         group = np.asarray(codes, np.int32)[idx] if len(D) else np.zeros(len(idx), np.int32)
-        (q, q_null), (sub, _), (st, _), (dur, d_null) = (rows[c] for c in cols[1:])
+        (q, q_null), (sub, _), (st, _), (dur, d_null) = (rows[c] for c in layout.GROUP_ROW_COLUMNS[1:])
         start = q + sub + st
         return keys, group, dur, ~d_null, start, ~q_null, start + dur, ~d_null
+
+    def staircase_launches(self, run_id: Optional[int] = None, rows: Optional[Dict[str, tuple]] = None):
+        """(launches, dispatches) for analysis.samples.build_samples(..., dispatches=dispatches): a narrow
+        per-launch frame (dispatch_id, seq, region_id, times_status and the times) over numpy arrays, and
+        the run's dispatches. `rows`: launch_arrays(...) with at least layout.STAIRCASE_ROW_COLUMNS."""
+        from .analysis.launch_codes import DISPATCH_COLUMNS
+        run = None if run_id is None else int(run_id)
+        if rows is None:
+            rows = self.launch_arrays(layout.STAIRCASE_ROW_COLUMNS, run)
+        D = self.query("dispatches", ["dispatch_id"] + list(DISPATCH_COLUMNS),
+                       *(("run_id = ?", (run,)) if run is not None else ()))
+        return layout.staircase_frame(rows), D
+
+    def samples(self, run_id: Optional[int] = None, rows: Optional[Dict[str, tuple]] = None) -> pd.DataFrame:
+        """The staircase samples (analysis.samples.build_samples) of the trace or of one run, built from the
+        store's layout without a full launches frame. `rows`: as for staircase_launches."""
+        from .analysis.samples import build_samples
+        runs = self.runs if run_id is None else self.runs[self.runs["run_id"] == int(run_id)]
+        launches, dispatches = self.staircase_launches(run_id, rows)
+        try:
+            return build_samples(launches, runs, self.params, self.regions, dispatches=dispatches)
+        except ValueError as e:     # a launch without its dispatch: damage, not a bug
+            raise DamagedTrace(self.path, "launches", e) from None
 
     def _int_columns(self, table, columns, where="", params=()) -> Dict[str, tuple]:
         """Integer columns as {name: (int64 values with 0 for NULL, NULL mask)}: numpy only, no DataFrame."""
@@ -199,7 +244,10 @@ class Trace:
             f" ORDER BY {_KEYS[table]}"
         if fast.available(self.db):
             try:
-                res = fast.scan(self.db, sql, "i" * len(columns), columns, self._row_bound(table), params)
+                try:
+                    return fast.collect(self.db, table, columns, where, params, self._row_bound(table))
+                except fast.Unordered:
+                    res = fast.scan(self.db, sql, "i" * len(columns), columns, self._row_bound(table), params)
             except (sqlite3.DatabaseError, RuntimeError) as e:
                 raise DamagedTrace(self.path, table, e) from None
             return res.ints  # NULL reads as 0 there

@@ -20,8 +20,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .signatures import (_canonical_texts, _codes_text, _entry_text, _isnan, _period, _text_hash, dims,  # noqa: F401
-                         signature_hash, signature_text, split_periodic)
+from .launch_codes import LaunchCodes, _group_codes
+from .signatures import _codes_text, _period, _text_hash
+from .signatures import signature_hash, signature_text, split_periodic  # noqa: F401  (part of this module's API)
 
 # Columns of a samples DataFrame that are not parameters.
 CORE_COLUMNS = (
@@ -59,83 +60,6 @@ _ROW_COLUMNS = ("run_id", "process_id", "region_id", "repeat", "region", "_tags"
 _SAMPLE_COLUMNS = ("latency_ns", "span_ns", "n_launches", "n_untimed", "signature", "kernel_ns", "signature_hash",
                    "signature_text", "cold")
 
-_SHAPE_COLUMNS = ("work_dim", "global0", "global1", "global2", "local0", "local1", "local2", "driver_local",
-                  "work_groups")
-
-
-def _floats(launches: pd.DataFrame, c: str):
-    return launches[c].to_numpy(dtype=float, na_value=np.nan) if c in launches.columns else None
-
-
-def _value_codes(v: np.ndarray):
-    """(codes >= 0 or None when v is constant, value of each code) of a float array; NaN is a value."""
-    first = v[0]
-    if (np.isnan(v).all() if math.isnan(first) else (v == first).all()):
-        return None, np.array([first])
-    nan = np.isnan(v)
-    lo, hi = np.fmin.reduce(v), np.fmax.reduce(v)
-    if np.isfinite(lo) and np.isfinite(hi) and hi - lo < (1 << 20):
-        off = v - lo
-        with np.errstate(invalid="ignore"):
-            ci = off.astype(np.int64)
-        ci[nan] = -1
-        if ((ci == off) | nan).all():
-            ci += 1
-            return ci, np.concatenate(([np.nan], lo + np.arange(int(hi - lo) + 1, dtype=float)))
-    codes, uniq = pd.factorize(v)
-    codes = codes.astype(np.int64) + 1
-    return codes, np.concatenate(([np.nan], np.asarray(uniq, dtype=float)))
-
-
-def _group_codes(s: pd.Series):
-    """Codes of a key column in sorted key order (-1: missing) and a function: codes -> the keys, as
-    the keys of ``groupby(column, sort=True)`` (so the same Python types)."""
-    dt = s.dtype
-    if pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt) and len(s):
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        lo, hi = np.fmin.reduce(v), np.fmax.reduce(v)
-        if np.isfinite(lo) and np.isfinite(hi) and hi - lo < (1 << 22) and max(abs(lo), abs(hi)) < 2 ** 52:
-            off = v - lo
-            with np.errstate(invalid="ignore"):
-                codes = off.astype(np.int64)
-            nan = np.isnan(v)
-            codes[nan] = -1
-            if ((codes == off) | nan).all():
-                int_kind = dt.kind in "iu"
-
-                def keys(cs, lo=lo, int_kind=int_kind, dt=dt):
-                    vals = lo + np.asarray(cs, dtype=float)
-                    return list(pd.Index(pd.array(vals.astype(np.int64) if int_kind else vals, dtype=dt)))
-                return codes, keys
-    codes, uniq = pd.factorize(s, sort=True)
-    index = pd.Index(uniq)
-    return codes.astype(np.int64), lambda cs: list(index[np.asarray(cs, dtype=np.int64)])
-
-
-def _numeric(s: pd.Series):
-    """The values as a numpy array when numeric and without missing values, else None."""
-    dt = s.dtype
-    if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt) or s.isna().any():
-        return None
-    return s.to_numpy(dtype=np.int64 if dt.kind in "iu" else float)
-
-
-def _sort_order(launches: pd.DataFrame):
-    """Positions of the launches sorted by (process_id, seq), stable; None when already in that order."""
-    p, q = _numeric(launches["process_id"]), _numeric(launches["seq"])
-    if p is not None and q is not None:
-        if len(p) < 2 or np.all((p[1:] > p[:-1]) | ((p[1:] == p[:-1]) & (q[1:] >= q[:-1]))):
-            return None
-        if p.dtype.kind == q.dtype.kind == "i":
-            p_lo, q_lo = int(p.min()), int(q.min())
-            p_span, q_span = int(p.max()) - p_lo + 1, int(q.max()) - q_lo + 1
-            if p_span * q_span < 1 << 62:      # one stable sort of a combined key
-                return np.argsort((p - p_lo) * q_span + (q - q_lo), kind="stable")
-        return np.lexsort((q, p))
-    keys = pd.DataFrame({"process_id": launches["process_id"].array, "seq": launches["seq"].array})
-    return keys.sort_values(["process_id", "seq"], kind="stable").index.to_numpy()
-
-
 def _parse_tags(tags) -> dict:
     if tags is None or (isinstance(tags, float) and math.isnan(tags)):
         return {}
@@ -148,140 +72,14 @@ def _parse_tags(tags) -> dict:
     return val if isinstance(val, dict) else {}
 
 
-class _Launches:
-    """The launches reduced to numpy arrays, in the frame's row order (``order`` sorts them by process_id
-    and seq, stably; None when they already are): each launch's signature entry ``sig`` (a code into
-    ``sig_entries``, the distinct (kernel_name, gsize, lsize, wg) tuples), ``timed``, ``dur`` (device ns,
-    0 when untimed), ``start``, ``end`` and ``first`` (first launch, in process/seq order, of its
-    (process_id, kernel_name, gsize, lsize))."""
-
-    def __init__(self, launches: pd.DataFrame):
-        n = self.n = len(launches)
-        self.order = _sort_order(launches)
-        self._entries(launches)
-        dur = _floats(launches, "duration_ns")
-        timed = np.zeros(n, bool) if dur is None else ~np.isnan(dur)
-        if "times_status" in launches.columns:      # missing counts as ok
-            codes, uniq = pd.factorize(launches["times_status"])
-            ok = np.array([str(u) == "ok" for u in np.asarray(uniq, dtype=object)] + [True], dtype=bool)
-            timed &= ok[codes]
-        self.timed = timed
-        self.dur = np.zeros(n) if dur is None else np.where(timed, dur, 0.0)
-        del dur
-        for c in ("start", "end"):
-            v = _floats(launches, f"{c}_ns")
-            setattr(self, c, np.full(n, np.nan) if v is None else v)
-        self.pc, self.pid_keys = _group_codes(launches["process_id"])
-        self._first()
-
-    def _entries(self, launches: pd.DataFrame) -> None:
-        """sig and the tables by entry: sig_entries, sig_kgl (code of (kernel, gsize, lsize)), sig_text
-        (code of the entry's text in texts), sig_kernel (code of the kernel name in kernel_names)."""
-        n = self.n
-        kcodes, kuniq = pd.factorize(launches["kernel_name"])
-        knames = ["?"] + [str(u) for u in np.asarray(kuniq, dtype=object)]
-        columns = [(kcodes.astype(np.int64) + 1, np.arange(len(knames), dtype=float))]
-        del kcodes
-        for c in _SHAPE_COLUMNS:
-            v = _floats(launches, c)
-            columns.append((None, np.array([np.nan])) if v is None else _value_codes(v))
-            del v
-        # one int64 key per combination of the columns' codes; renumbered where the product would overflow
-        steps: list = []
-        acc, card = None, 1
-        for j, (codes, values) in enumerate(columns):
-            if codes is None:
-                continue
-            k = len(values)
-            if acc is None:
-                acc, card = codes, k
-            else:
-                if card * k >= 1 << 62:
-                    acc, uniq = pd.factorize(acc)
-                    acc = acc.astype(np.int64)
-                    steps.append(("renumber", np.asarray(uniq, dtype=np.int64)))
-                    card = len(uniq)
-                acc = acc * k + codes
-                card *= k
-            steps.append(("column", j, k))
-        columns = [(None, values) for _, values in columns]
-        table = combo = None
-        if acc is None:
-            keys = np.zeros(1, np.int64)
-        elif card <= max(4 * n, 1 << 16):
-            present = np.bincount(acc, minlength=card) > 0
-            keys = np.flatnonzero(present)
-            table = np.cumsum(present) - 1          # key -> distinct combination
-        else:
-            combo, keys = pd.factorize(acc)
-            keys = np.asarray(keys, dtype=np.int64)
-        # each column's value in each distinct combination
-        col_codes = [np.zeros(len(keys), np.int64) for _ in columns]
-        key = keys
-        for step in reversed(steps):
-            if step[0] == "column":
-                _, j, k = step
-                col_codes[j], key = key % k, key // k
-            else:
-                key = step[1][key]
-        kname, wd, g0, g1, g2, l0, l1, l2, drv, wg = (values[cc] for (_, values), cc in zip(columns, col_codes))
-        entries: dict = {}
-        combo_sig = np.empty(len(keys), np.int32)
-        for i in range(len(keys)):
-            lo = np.array([l0[i], l1[i], l2[i]])
-            e = (knames[int(kname[i])], dims(np.array([g0[i], g1[i], g2[i]]), wd[i]),
-                 "driver" if (drv[i] > 0 or np.all(np.isnan(lo))) else dims(lo, wd[i]),
-                 None if _isnan(wg[i]) else int(wg[i]))
-            combo_sig[i] = entries.setdefault(e, len(entries))
-        if acc is None:
-            self.sig = np.zeros(n, np.int32)
-        elif table is not None:
-            self.sig = combo_sig[table][acc]
-        else:
-            self.sig = combo_sig[combo]
-        del acc, table, combo
-        self.sig_entries = np.empty(len(entries), dtype=object)
-        self.sig_entries[:] = list(entries)
-        kgl: dict = {}
-        self.sig_kgl = np.array([kgl.setdefault(e[:3], len(kgl)) for e in entries], dtype=np.int64)
-        self.n_kgl = len(kgl)
-        self.sig_text, self.texts = _canonical_texts([_entry_text(e) for e in entries])
-        kn: dict = {}
-        self.sig_kernel = np.array([kn.setdefault(e[0], len(kn)) for e in entries], dtype=np.int64)
-        self.kernel_names = list(kn)
-
-    def _first(self) -> None:
-        n, nsig = self.n, len(self.sig_entries)
-        # first position (in process/seq order) of each (process, entry), then of each (process, kgl)
-        key = (self.pc + 1) * nsig + self.sig
-        if self.order is not None:
-            key = key[self.order]
-        space = (int(self.pc.max()) + 2) * nsig
-        if space <= max(n, 1 << 16):
-            firstpos = np.full(space, n, np.int64)
-            np.minimum.at(firstpos, key, np.arange(n))
-            pairs = np.flatnonzero(firstpos < n)
-            firstpos = firstpos[pairs]
-        else:
-            codes, pairs = pd.factorize(key)
-            firstpos = np.full(len(pairs), n, np.int64)
-            np.minimum.at(firstpos, codes, np.arange(n))
-            pairs = np.asarray(pairs, dtype=np.int64)
-        del key
-        by_kgl = pd.Series(firstpos).groupby((pairs // nsig) * self.n_kgl + self.sig_kgl[pairs % nsig]).min()
-        pos = by_kgl.to_numpy(dtype=np.int64)
-        self.first = np.zeros(n, bool)
-        self.first[pos if self.order is None else self.order[pos]] = True
-
-
-def _assign(K: _Launches, launches: pd.DataFrame, reg: pd.DataFrame, runs_with_regions: set):
+def _assign(K: LaunchCodes, launches: pd.DataFrame, reg: pd.DataFrame, runs_with_regions: set):
     """Group the launches into samples: (sel, sizes, cols, counts) where sel holds the positions of the
     launches that belong to a sample, ordered by sample and, within one, by process and seq (None: the
     first sum(sizes) launches in frame order), sizes the number of launches of each sample, cols the
     _ROW_COLUMNS of the samples (a list each), counts (launches outside regions, periodic processes,
     single-sample processes)."""
     n = K.n
-    rc, run_keys = _group_codes(launches["run_id"])
+    rc, run_keys = K.rc, K.run_keys
     if "region_id" in launches.columns:
         regc, reg_keys = _group_codes(launches["region_id"])
     else:
@@ -339,14 +137,14 @@ def _assign(K: _Launches, launches: pd.DataFrame, reg: pd.DataFrame, runs_with_r
         reg_pos.setdefault(r, i)
     names = reg["name"].tolist() if len(reg) else []
     tags = reg["tags"].tolist() if len(reg) and "tags" in reg.columns else [None] * len(reg)
-    proc = launches["process_id"]
     start = 0
     for j in range(G):
         c = int(counts[j])
         if g_reg[j]:
             rid = next(regs)
             i = reg_pos.get(rid)
-            for col, v in zip(_ROW_COLUMNS, (runs_[j], proc.iloc[start if sel is None else int(sel[start])], rid,
+            pid = K.pid_keys([K.pc[start if sel is None else int(sel[start])]])[0]
+            for col, v in zip(_ROW_COLUMNS, (runs_[j], pid, rid,
                                              0, None if i is None else str(names[i]),
                                              _parse_tags(None if i is None else tags[i]))):
                 cols[col].append(v)
@@ -368,7 +166,7 @@ def _assign(K: _Launches, launches: pd.DataFrame, reg: pd.DataFrame, runs_with_r
     return sel, np.asarray(sizes, dtype=np.int64), cols, (n_outside, n_periodic, n_single)
 
 
-def _aggregate(K: _Launches, sel, sizes: np.ndarray, cols: dict) -> None:
+def _aggregate(K: LaunchCodes, sel, sizes: np.ndarray, cols: dict) -> None:
     """Add latency, span, counts, signature and cold flag of each sample (_SAMPLE_COLUMNS) to ``cols``."""
     m = len(sizes)
     for c in _SAMPLE_COLUMNS:
@@ -454,13 +252,15 @@ def _gc_paused():
 
 
 def build_samples(launches: pd.DataFrame, runs: pd.DataFrame, params: pd.DataFrame | None = None,
-                  regions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Build the samples DataFrame (see module docstring) from trace tables."""
+                  regions: pd.DataFrame | None = None, dispatches: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Build the samples DataFrame (see module docstring) from trace tables. With `dispatches` (the
+    store's layout, read by Trace.staircase_launches), `launches` needs only dispatch_id, seq, region_id,
+    times_status and the times; launch_codes.DISPATCH_COLUMNS come from `dispatches`."""
     with _gc_paused():
-        return _build_samples(launches, runs, params, regions)
+        return _build_samples(launches, runs, params, regions, dispatches)
 
 
-def _build_samples(launches, runs, params, regions) -> pd.DataFrame:
+def _build_samples(launches, runs, params, regions, dispatches) -> pd.DataFrame:
     notes: list[str] = []
     params = params if params is not None else pd.DataFrame()
     run_status = dict(zip(runs["run_id"], runs["status"].fillna("unknown").astype(str))) if len(runs) else {}
@@ -472,7 +272,7 @@ def _build_samples(launches, runs, params, regions) -> pd.DataFrame:
     n_periodic_runs = 0
     n_single_runs = 0
     if len(launches):
-        K = _Launches(launches)
+        K = LaunchCodes(launches, dispatches)
         sel, sizes, cols, (n_outside, n_periodic_runs, n_single_runs) = _assign(K, launches, reg,
                                                                                 runs_with_regions)
         _aggregate(K, sel, sizes, cols)

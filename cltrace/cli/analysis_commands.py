@@ -18,10 +18,9 @@ def render(doc, fmt):
 
 
 def _samples(trace):
-    from ..analysis.samples import build_samples
-    if trace.launches.empty:
+    if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
         raise CltraceError(f"{trace.path} holds no kernel launches")
-    return build_samples(trace.launches, trace.runs, trace.params, trace.regions)
+    return trace.samples()
 
 
 class PlotCommand(Command):

@@ -16,16 +16,10 @@ def _group_col(df: pd.DataFrame) -> pd.Series:
     return pd.Series([""] * len(df), index=df.index)
 
 
-def staircase_result(trace, runs=None, launches=None, param=None):
-    """Analyse the trace's samples along its sweep parameter; None when there is nothing to sweep."""
-    from ..analysis.samples import build_samples
+def staircase_result(samples, param=None):
+    """Analyse the samples (Trace.samples) along their sweep parameter; None when there is nothing to sweep."""
     from ..analysis.staircase import analyse
 
-    runs = trace.runs if runs is None else runs
-    launches = trace.launches if launches is None else launches
-    if launches.empty:
-        return None
-    samples = build_samples(launches, runs, trace.params, trace.regions)
     if samples.empty:
         return None
     result = analyse(samples, param)
@@ -56,8 +50,8 @@ def _best_lines(result, budget_ms, min_value) -> List[str]:
     return lines
 
 
-def staircase_sections(trace, runs, launches, param=None, budget_ms=None, min_value=None) -> List[Section]:
-    result = staircase_result(trace, runs, launches, param)
+def staircase_sections(samples, param=None, budget_ms=None, min_value=None) -> List[Section]:
+    result = staircase_result(samples, param)
     if result is None:
         return []
     p = result.param

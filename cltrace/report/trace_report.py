@@ -4,6 +4,7 @@ from typing import Optional
 import pandas as pd
 
 from ..analysis.kernel_stats import kernel_table_grouped, run_summaries_grouped
+from ..store.launch_layout import GROUP_ROW_COLUMNS, STAIRCASE_ROW_COLUMNS
 from .document import Document, Section
 
 MAX_RUN_HEADERS = 20
@@ -30,12 +31,6 @@ def _runs_overview(summaries) -> dict:
     return fields
 
 
-# the launch columns the staircase analysis (analysis.samples) reads
-STAIRCASE_COLUMNS = ["launch_id", "run_id", "process_id", "seq", "kernel_name", "work_dim", "global0", "global1",
-                     "global2", "local0", "local1", "local2", "driver_local", "work_groups", "start_ns", "end_ns",
-                     "duration_ns", "times_status", "region_id"]
-
-
 def _staircase_possible(trace, runs, param) -> bool:
     """False when the analysis cannot find a parameter: no run tags and no regions in these runs (then
     every sample has no parameter column at all), so the per-launch read can be skipped."""
@@ -56,7 +51,11 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
     if run is not None:
         runs = runs[runs["run_id"] == run]
     # launches reduced to (run, kernel, sizes) groups plus the few per-launch numbers the tables need
-    keys, group, dur, timed, start, start_ok, end, end_ok = trace.launch_groups(run)
+    stairs = staircase and _staircase_possible(trace, runs, param)
+    # one read of the per-launch columns serves the tables and the staircase
+    rows = trace.launch_arrays(STAIRCASE_ROW_COLUMNS if stairs else GROUP_ROW_COLUMNS, run)
+    keys, group, dur, timed, start, start_ok, end, end_ok = trace.launch_groups(run, rows)
+    n_launches = len(group)
     summaries = run_summaries_grouped(runs, keys, group, dur, timed, start, start_ok, end, end_ok,
                                       trace.processes, trace.devices, trace.run_tags)
     doc = Document(title=f"cltrace report: {trace.path}")
@@ -76,10 +75,10 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
         kt, title = kernel_table_grouped(keys, group, dur, timed, per_run=False), "Kernels over all runs"
     doc.add(Section(title, "table", table=kt, key="kernels"))
     del keys, group, dur, timed, start, start_ok, end, end_ok
-    if staircase and _staircase_possible(trace, runs, param):
+    if stairs and n_launches:
         from .staircase_section import staircase_sections
-        launches = trace.query("launches", STAIRCASE_COLUMNS, *(("run_id = ?", (int(run),)) if run is not None
-                                                               else ()))
-        for section in staircase_sections(trace, runs, launches, param, budget_ms, min_value):
+        samples = trace.samples(run, rows)
+        del rows
+        for section in staircase_sections(samples, param, budget_ms, min_value):
             doc.add(section)
     return doc

@@ -14,6 +14,8 @@ import ctypes
 import os
 import sqlite3
 import sys
+import threading
+import urllib.parse
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -41,6 +43,8 @@ typedef struct {
     int64_t untimed, dispatches;
 } clt_launch_src;
 int clt_ingest_launches(void *db, clt_launch_src *src, char *err, int errlen);
+int64_t clt_collect_run(void *db, const char *sql, const int64_t *params, int nparams, int ncols,
+                        int64_t **outs, uint8_t **nulls, int64_t cap, char *err, int errlen);
 int64_t clt_scan_run(void *sc, void *db, const char *sql, const int64_t *params, int nparams, const char *kinds,
                      void **outs, uint8_t **nulls, int32_t *group, int64_t cap);
 """
@@ -234,3 +238,128 @@ def scan(conn, sql: str, kinds: str, names: Sequence[str], cap: int, params: Seq
         return res
     finally:
         lib.clt_scan_free(sc)
+
+
+class Unordered(RuntimeError):
+    """collect(): the scan did not give the rows in rowid order (the caller uses an ordered scan)."""
+
+
+def _collect_into(db, table, columns, where, params, values, nulls, offset, cap) -> int:
+    """One collector scan writing rows offset.. of `values`/`nulls` (at most `cap` rows); the row count."""
+    lib, ffi = _lib(), _state["ffi"]
+    sql = f"SELECT clt_collect(?, rowid, {', '.join(columns)}) FROM {table}" + (f" WHERE {where}" if where else "")
+    outs = ffi.new("int64_t *[]", [ffi.cast("int64_t *", v.ctypes.data + 8 * offset) for v in values] or [ffi.NULL])
+    nptr = ffi.new("uint8_t *[]", [ffi.cast("uint8_t *", m.ctypes.data + offset) for m in nulls] or [ffi.NULL])
+    p = ffi.new("int64_t[]", [int(x) for x in params] or [0])
+    err = ffi.new("char[]", 512)
+    n = lib.clt_collect_run(db, sql.encode(), p, len(params), len(columns), outs, nptr, cap, err, 512)
+    if n == -2:
+        raise RuntimeError("collect: more rows than the given bound")
+    if n == -3:
+        raise Unordered(table)
+    if n < 0:
+        raise sqlite3.DatabaseError(ffi.string(err).decode(errors="replace") if n == -1 else
+                                    f"a value in {table} is not an integer")
+    return int(n)
+
+
+def _result(columns, values, nulls, n, cap):
+    # the cap-sized buffers are touched only for the n rows; copy out when that saves address space
+    cut = (lambda a: a[:n]) if n >= cap * 0.9 else (lambda a: a[:n].copy())
+    return {c: (cut(v), cut(m).view(bool)) for c, v, m in zip(columns, values, nulls)}
+
+
+def collect(conn, table: str, columns: Sequence[str], where: str = "", params: Sequence[int] = (),
+            cap: int = 0) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """Integer columns of `table` (rows matching `where`, in rowid order) as {name: (int64 values, 0 where
+    NULL; bool NULL mask)}, read by an aggregate inside SQLite's loop (native/column_collect.c). `cap`: an
+    upper bound on the row count. Raises Unordered when the rows did not come in rowid order."""
+    db = handle(conn)
+    if db is None:
+        raise RuntimeError("native scan unavailable")
+    cap = max(int(cap), 0)
+    values = [np.empty(cap, np.int64) for _ in columns]
+    nulls = [np.empty(cap, np.uint8) for _ in columns]
+    n = _collect_into(db, table, columns, where, params, values, nulls, 0, cap)
+    return _result(columns, values, nulls, n, cap)
+
+
+PARALLEL_MIN_ROWS = 1_000_000
+
+
+def _split(ranges, parts):
+    """`ranges` (inclusive rowid ranges, ascending) cut into `parts` lists of about equal rowid span."""
+    total = sum(b - a + 1 for a, b in ranges)
+    share, out, cur, left = -(-total // parts), [], [], -(-total // parts)
+    for a, b in ranges:
+        while a <= b:
+            take = min(b - a + 1, left)
+            cur.append((a, a + take - 1))
+            a, left = a + take, left - take
+            if left == 0:
+                out.append(cur)
+                cur, left = [], share
+    if cur:
+        out.append(cur)
+    return out
+
+
+def collect_ranges(conn, path: str, table: str, columns: Sequence[str], ranges: Sequence[Tuple[int, int]],
+                   workers: int = 0) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """collect() of the rows whose rowid lies in `ranges`, split over `workers` threads (default: the CPUs
+    this process may use, at most 4), each on its own read-only connection to `path` but the first, which
+    uses `conn`. Each part writes at its own offset of the shared arrays (a part has at most its rowid span
+    of rows); gaps are closed afterwards. One thread when the rows are few or a connection cannot open."""
+    ranges = [(int(a), int(b)) for a, b in ranges if int(b) >= int(a)]
+    span = sum(b - a + 1 for a, b in ranges)
+    if not workers:
+        workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    workers = max(1, min(workers, span // (PARALLEL_MIN_ROWS // 2) or 1))
+    db = handle(conn)
+    if db is None:
+        raise RuntimeError("native scan unavailable")
+    values = [np.empty(span, np.int64) for _ in columns]
+    nulls = [np.empty(span, np.uint8) for _ in columns]
+    parts = _split(ranges, workers)
+    extra = []
+    try:
+        for _ in parts[1:]:
+            c = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True, check_same_thread=False)
+            extra.append(c)
+            if handle(c) is None:
+                raise sqlite3.OperationalError("no handle")
+    except sqlite3.Error:
+        for c in extra:
+            c.close()
+        extra, parts = [], [ranges]
+    offsets = np.concatenate(([0], np.cumsum([sum(b - a + 1 for a, b in p) for p in parts]))).tolist()
+    counts = [0] * len(parts)
+    errors = []
+
+    def run(i, d):
+        where = " OR ".join("rowid BETWEEN ? AND ?" for _ in parts[i])
+        try:
+            counts[i] = _collect_into(d, table, columns, where, [v for r in parts[i] for v in r], values, nulls,
+                                      offsets[i], offsets[i + 1] - offsets[i])
+        except Exception as e:  # noqa: BLE001  (re-raised in the calling thread)
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i + 1, handle(c))) for i, c in enumerate(extra)]
+    try:
+        for t in threads:
+            t.start()
+        run(0, db)
+    finally:
+        for t in threads:
+            t.join()
+        for c in extra:
+            c.close()
+    if errors:
+        raise errors[0]
+    n = counts[0]
+    for i in range(1, len(parts)):      # close the gaps a part left below its rowid span
+        if counts[i] and offsets[i] != n:
+            for a in values + nulls:
+                a[n:n + counts[i]] = a[offsets[i]:offsets[i] + counts[i]]
+        n += counts[i]
+    return _result(columns, values, nulls, n, span)

@@ -10,6 +10,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from ..analysis.launch_codes import sorted_id_rows
+
 STATUS_NAMES = ["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"]
 
 # launches view column -> the launch_rows columns it is computed from (the others come from dispatches)
@@ -21,6 +23,10 @@ ROW_SOURCES: Dict[str, Tuple[str, ...]] = {
     "start_ns": ("queued_ns", "submit_dns", "start_dns"),
     "end_ns": ("queued_ns", "submit_dns", "start_dns", "end_dns"), "duration_ns": ("end_dns",),
 }
+
+# the launch_rows columns Trace.launch_groups and Trace.staircase_launches read
+GROUP_ROW_COLUMNS = ("dispatch_id", "queued_ns", "submit_dns", "start_dns", "end_dns")
+STAIRCASE_ROW_COLUMNS = GROUP_ROW_COLUMNS + ("seq", "region_id", "status")
 
 
 def split_columns(columns: Sequence[str]) -> Tuple[List[str], List[str]]:
@@ -58,11 +64,7 @@ def ranges_where(ranges) -> Tuple[str, tuple]:
 
 def dispatch_index(dispatch_ids: np.ndarray, launch_dispatch: np.ndarray) -> np.ndarray:
     """Row of each launch's dispatch in a dispatches frame sorted by dispatch_id."""
-    idx = np.searchsorted(dispatch_ids, launch_dispatch)
-    if len(launch_dispatch) and (idx.max(initial=0) >= len(dispatch_ids) or
-                                 (dispatch_ids[np.minimum(idx, len(dispatch_ids) - 1)] != launch_dispatch).any()):
-        raise ValueError("a launch refers to a dispatch that is not in the trace")
-    return idx
+    return sorted_id_rows(dispatch_ids, launch_dispatch)
 
 
 def _sum(parts):
@@ -96,3 +98,23 @@ def assemble(rows: pd.DataFrame, dispatches: pd.DataFrame, columns: Sequence[str
             col = dispatches[c].array.take(idx)
             out[c] = _sorted_categories(col) if isinstance(col, pd.Categorical) else col
     return pd.DataFrame(out, columns=list(columns))
+
+
+def staircase_frame(rows) -> pd.DataFrame:
+    """The narrow launches frame analysis.samples reads with a dispatches frame, from launch_arrays rows
+    (STAIRCASE_ROW_COLUMNS): dispatch_id, seq, region_id (Int64), times_status, start_ns, end_ns and
+    duration_ns (float, NaN where the launch has no device times). No column is copied into a block."""
+    (q, q_null), (sub, sub_null), (st, st_null), (dur, d_null) = (rows[c] for c in GROUP_ROW_COLUMNS[1:])
+    start = (q + sub + st).astype(float)
+    start[q_null | sub_null | st_null] = np.nan        # as in the view: NULL if any part is
+    duration = dur.astype(float)
+    duration[d_null] = np.nan
+    end = start + duration
+    region, region_null = rows["region_id"]
+    status = rows["status"][0]
+    status = np.where((status < 0) | (status >= len(STATUS_NAMES)), len(STATUS_NAMES) - 1, status)
+    cols = {"dispatch_id": rows["dispatch_id"][0], "seq": rows["seq"][0],
+            "region_id": pd.arrays.IntegerArray(region, region_null),
+            "times_status": pd.Categorical.from_codes(status.astype(np.int8), categories=STATUS_NAMES),
+            "start_ns": start, "end_ns": end, "duration_ns": duration}
+    return pd.DataFrame(cols, copy=False)

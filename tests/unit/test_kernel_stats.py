@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from cltrace.analysis.kernel_stats import kernel_table, run_summaries
 
@@ -44,3 +45,22 @@ def test_unknown_kernel_in_a_category_column():
                    "duration_ns": 1e6}])
     L["kernel_name"] = L["kernel_name"].astype("category")
     assert kernel_table(L)["kernel"].tolist() == ["?"]
+
+
+@pytest.mark.parametrize("m", [5, 300])      # the masked-median branch and the pandas one
+def test_label_stats_match_pandas_groupby(m):
+    from cltrace.analysis.kernel_stats import _label_stats
+    rng = np.random.default_rng(m)
+    label = rng.integers(0, m, 20_000)
+    label[label == 3] = 4                         # a label without rows
+    values = rng.random(20_000) * 1e3
+    values[rng.random(20_000) < 0.1] = np.nan
+    values[label == 2] = np.nan                   # a label with rows but no values
+    got = _label_stats(label, values, m)
+    want = pd.Series(values).groupby(label).agg(["size", "count", "sum", "mean", "median", "min", "max"]) \
+        .reindex(range(m))
+    want["size"] = want["size"].fillna(0)
+    want["count"] = want["count"].fillna(0)
+    want["sum"] = want["sum"].fillna(0.0)
+    for c in want.columns:
+        np.testing.assert_allclose(np.asarray(got[c], float), want[c].to_numpy(float), rtol=1e-12, err_msg=c)
