@@ -115,17 +115,28 @@ class Trace:
     def _launches(self, columns, run_id):
         """launches-view columns rebuilt from launch_rows + dispatches (no per-row join in SQL)."""
         row_cols, disp_cols = layout.split_columns(columns)
-        where, params = ("", ())
-        dwhere, dparams = ("", ())
-        if run_id is not None:
-            where, params = layout.ranges_where(layout.run_ranges(self.db, run_id))
-            dwhere, dparams = "run_id = ?", (run_id,)
-        rows = self.query("launch_rows", row_cols, where, params)
+        dwhere, dparams = ("run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        rows = self._launch_rows_frame(row_cols, run_id)
         dispatches = self.query("dispatches", disp_cols, dwhere, dparams)
         try:
             return layout.assemble(rows, dispatches, columns)
         except ValueError as e:
             raise DamagedTrace(self.path, "launches", e) from None
+
+    def _launch_rows_frame(self, columns, run_id) -> pd.DataFrame:
+        """launch_rows columns as a typed DataFrame over launch_arrays' numpy arrays (no copies)."""
+        arrays = self.launch_arrays(columns, run_id)
+        dtypes = SCHEMA_DTYPES["launch_rows"]
+        out = {}
+        for c in columns:
+            v, null = arrays[c]
+            if dtypes[c] == _I:
+                out[c] = pd.arrays.IntegerArray(v, null)
+            elif null.any():
+                raise DamagedTrace(self.path, "launch_rows", ValueError(f"NULL in the NOT NULL column {c}"))
+            else:
+                out[c] = v
+        return pd.DataFrame(out, columns=list(columns), copy=False)
 
     def _row_bound(self, table, where="", params=()):
         """An upper bound on the rows of `table` (matching `where`) from its rowid range: O(log n)."""

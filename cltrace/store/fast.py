@@ -318,6 +318,8 @@ def collect_ranges(conn, path: str, table: str, columns: Sequence[str], ranges: 
     db = handle(conn)
     if db is None:
         raise RuntimeError("native scan unavailable")
+    if not span:
+        return {c: (np.zeros(0, np.int64), np.zeros(0, bool)) for c in columns}
     values = [np.empty(span, np.int64) for _ in columns]
     nulls = [np.empty(span, np.uint8) for _ in columns]
     parts = _split(ranges, workers)

@@ -76,12 +76,30 @@ def _sum(parts):
 
 def status_categorical(codes: np.ndarray) -> pd.Categorical:
     codes = np.where((codes < 0) | (codes >= len(STATUS_NAMES)), len(STATUS_NAMES) - 1, codes)
-    return _sorted_categories(pd.Categorical.from_codes(codes, categories=STATUS_NAMES))
+    return _used_sorted(codes, np.array(STATUS_NAMES, dtype=object))
 
 
-def _sorted_categories(cat: pd.Categorical) -> pd.Categorical:
-    cat = cat.remove_unused_categories()
-    return cat.reorder_categories(sorted(cat.categories))
+def _used_sorted(codes: np.ndarray, categories: np.ndarray) -> pd.Categorical:
+    """Categorical of `codes` (-1: missing) into `categories`, keeping only the categories used, sorted (what
+    remove_unused_categories + reorder_categories give, without np.unique over every row)."""
+    used = np.flatnonzero(np.bincount(codes[codes >= 0] if (codes < 0).any() else codes,
+                                      minlength=len(categories))) if len(codes) else np.zeros(0, np.int64)
+    names = categories[used]
+    order = np.argsort(names.astype(str), kind="stable")
+    remap = np.full(len(categories) + 1, -1, np.int64)      # the extra slot maps -1 to -1
+    remap[used[order]] = np.arange(len(used))
+    new = remap[codes]
+    return pd.Categorical.from_codes(new.astype(np.int8 if len(used) < 127 else np.int32),
+                                     categories=pd.Index(names[order], dtype=object))
+
+
+def _take(col, idx: np.ndarray):
+    """A dispatches column taken per launch (idx: each launch's row), straight from numpy."""
+    if isinstance(col, pd.Categorical):
+        return _used_sorted(col.codes.astype(np.int64)[idx], np.asarray(col.categories, dtype=object))
+    if isinstance(col, pd.arrays.IntegerArray):
+        return pd.arrays.IntegerArray(col.to_numpy(np.int64, na_value=0)[idx], np.asarray(col.isna())[idx])
+    return col.take(idx)
 
 
 def assemble(rows: pd.DataFrame, dispatches: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -95,9 +113,8 @@ def assemble(rows: pd.DataFrame, dispatches: pd.DataFrame, columns: Sequence[str
             srcs = ROW_SOURCES[c]
             out[c] = rows[srcs[0]].array if len(srcs) == 1 else _sum([rows[s].array for s in srcs])
         else:
-            col = dispatches[c].array.take(idx)
-            out[c] = _sorted_categories(col) if isinstance(col, pd.Categorical) else col
-    return pd.DataFrame(out, columns=list(columns))
+            out[c] = _take(dispatches[c].array, idx)
+    return pd.DataFrame(out, columns=list(columns), copy=False)
 
 
 def staircase_frame(rows) -> pd.DataFrame:
