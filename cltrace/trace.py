@@ -227,7 +227,7 @@ class Trace:
 
     def staircase_launches(self, run_id: Optional[int] = None, rows: Optional[Dict[str, tuple]] = None):
         """(launches, dispatches) for analysis.samples.build_samples(..., dispatches=dispatches): a narrow
-        per-launch frame (dispatch_id, seq, region_id, times_status and the times) over numpy arrays, and
+        per-launch frame (layout.staircase_frame: dispatch_id, order, region_id, times) over numpy arrays, and
         the run's dispatches. `rows`: launch_arrays(...) with at least layout.STAIRCASE_ROW_COLUMNS."""
         from .analysis.launch_codes import DISPATCH_COLUMNS
         run = None if run_id is None else int(run_id)

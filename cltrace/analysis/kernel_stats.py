@@ -113,12 +113,17 @@ def _label_groups(keys: pd.DataFrame, per_run: bool):
     return uniq.to_frame(index=False, name=cols), codes
 
 
+def _count_true(label: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
+    """How many rows of each label (0..m-1) have mask True (bincount with bool weights is ~20x slower)."""
+    return np.bincount(label if mask.all() else label[mask], minlength=m)
+
+
 def _label_stats(label: np.ndarray, values: np.ndarray, m: int) -> Dict[str, np.ndarray]:
     """size, count (non-NaN), sum, mean, median, min and max of `values` by `label` (0..m-1), as
     groupby(label).agg(...) gives them, without a per-row pandas groupby (10M rows: ~3x faster)."""
     ok = ~np.isnan(values)
     size = np.bincount(label, minlength=m)
-    count = np.bincount(label, weights=ok, minlength=m).astype(np.int64)
+    count = _count_true(label, ok, m)
     total = np.bincount(label, weights=np.where(ok, values, 0.0), minlength=m)
     lo, hi = np.full(m, np.inf), np.full(m, -np.inf)
     np.minimum.at(lo, label[ok], values[ok])
@@ -175,16 +180,16 @@ def run_summaries_grouped(runs: pd.DataFrame, keys: pd.DataFrame, group: np.ndar
     """run_summaries() from launch groups (see kernel_table_grouped)."""
     m = len(keys)
     calls = np.bincount(group, minlength=m)
-    ntimed = np.bincount(group, weights=timed, minlength=m)
+    ntimed = _count_true(group, timed, m)
     total = np.bincount(group, weights=np.where(timed, duration_ns, 0), minlength=m)
     smin = np.full(m, np.iinfo(np.int64).max)
     np.minimum.at(smin, *((group, start_ns) if start_ok.all() else (group[start_ok], start_ns[start_ok])))
     emax = np.full(m, np.iinfo(np.int64).min)
     np.maximum.at(emax, *((group, end_ns) if end_ok.all() else (group[end_ok], end_ns[end_ok])))
-    anystart = np.bincount(group, weights=start_ok, minlength=m) > 0
+    anystart = _count_true(group, start_ok, m) > 0
     per = pd.DataFrame({"run_id": keys["run_id"].to_numpy(), "kernel_name": keys["kernel_name"].to_numpy(),
                         "calls": calls, "timed": ntimed, "total": total, "smin": smin, "emax": emax,
-                        "anystart": anystart, "anyend": np.bincount(group, weights=end_ok, minlength=m) > 0})
+                        "anystart": anystart, "anyend": _count_true(group, end_ok, m) > 0})
     empty = pd.DataFrame(columns=["run_id", "duration_ns", "start_ns", "end_ns", "kernel_name"])
     out = run_summaries(runs, empty, processes, devices, run_tags)
     for s in out:

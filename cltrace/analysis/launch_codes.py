@@ -106,6 +106,11 @@ def sorted_id_rows(ids: np.ndarray, want: np.ndarray, what: str = "dispatch") ->
     if not len(ids):
         raise ValueError(f"a launch refers to a {what} that is not in `{what}es`")
     lo, hi = int(ids[0]), int(ids[-1])
+    if hi - lo + 1 == len(ids):             # consecutive ids (the store's): the row is the offset
+        w_lo, w_hi = int(want.min()), int(want.max())
+        if w_lo < lo or w_hi > hi:
+            raise ValueError(f"a launch refers to a {what} that is not in `{what}es`")
+        return want - lo
     if hi - lo < max(4 * len(ids), 1 << 16) and hi - lo < len(want) + (1 << 16):
         table = np.full(hi - lo + 1, -1, np.int32 if len(ids) < 1 << 31 else np.int64)
         table[ids - lo] = np.arange(len(ids))
@@ -144,7 +149,11 @@ class LaunchCodes:
             (dispatches, dispatch_rows(dispatches, launches["dispatch_id"]))
 
         def per_launch(codes):
-            return codes if at is None else codes[at]
+            if at is None:
+                return codes
+            if len(codes) and (codes == codes[0]).all():      # one run / one process: no gather
+                return np.full(n, codes[0], codes.dtype)
+            return codes[at]
 
         proc = launches["process_id"] if "process_id" in launches.columns or at is None else \
             pd.Series(shapes["process_id"].array.take(at))

@@ -254,8 +254,8 @@ def _gc_paused():
 def build_samples(launches: pd.DataFrame, runs: pd.DataFrame, params: pd.DataFrame | None = None,
                   regions: pd.DataFrame | None = None, dispatches: pd.DataFrame | None = None) -> pd.DataFrame:
     """Build the samples DataFrame (see module docstring) from trace tables. With `dispatches` (the
-    store's layout, read by Trace.staircase_launches), `launches` needs only dispatch_id, seq, region_id,
-    times_status and the times; launch_codes.DISPATCH_COLUMNS come from `dispatches`."""
+    store's layout, read by Trace.staircase_launches), `launches` needs only dispatch_id, seq, region_id, the
+    times and (optionally) times_status; launch_codes.DISPATCH_COLUMNS come from `dispatches`."""
     with _gc_paused():
         return _build_samples(launches, runs, params, regions, dispatches)
 
