@@ -2,6 +2,7 @@
 
     python bench/bench_overhead.py [--quick] [--launches N] [--repeats R] [--workloads trivial,realistic]
                                    [--modes layer,preload] [--cltrace-arg=--no-timing] [--keep DIR]
+                                   [--compare-native LABEL=DIR] [--callgrind N]
 
 Workloads (the C driver times its own loop with CLOCK_MONOTONIC after build and warm-up, so process
 start-up, PoCL compile and trace ingestion are excluded):
@@ -12,9 +13,26 @@ start-up, PoCL compile and trace ingestion are excluded):
 
 Runs are interleaved (untraced, layer, preload, untraced, ...) and medians taken over --repeats.
 Traced runs go through `cltrace run -q -f -o DB --mode MODE -- PROG`, exactly as a user would; every
-trace is read back with cltrace.open(DB).launches to check that no launch record was lost.
+trace is read back with cltrace.open(DB).launches to check that no launch record was lost. Besides the
+wall-clock loop time, the driver reports the CPU time of its launching thread over the loop ("main cpu").
+
+--compare-native LABEL=DIR adds, for every traced mode M, a mode M@LABEL: the same `cltrace run` with the
+shim libraries of another build (its cltrace/_native/ directory), interleaved with the others, for
+before/after comparisons in one run (on a noisy machine, medians of separate runs differ by more than
+most changes do):
+    git worktree add --detach /tmp/before HEAD && (cd /tmp/before && python setup.py -q build_ext --inplace)
+    python bench/bench_overhead.py --workloads trivial --compare-native before=/tmp/before/cltrace/_native
+
+--callgrind N counts instructions instead of timing (needs valgrind; Debian: apt-get install valgrind):
+each mode runs the driver under `valgrind --tool=callgrind` with N and with 2N launches, and the
+launching thread's instructions per launch are (Ir(2N) - Ir(N)) / N, so that start-up, build and warm-up
+cancel. "shim-own" counts the shim library's own instructions plus what it calls outside OpenCL (libc,
+vDSO, ld.so); "OpenCL by shim" the OpenCL calls it makes (the forwarded launch, event queries and
+releases). Deterministic up to PoCL's scheduling (its worker threads decide some of the launching
+thread's work): repeat (--repeats) and compare medians for differences under ~100 Ir.
 """
 import argparse
+import glob
 import os
 import shutil
 import statistics
@@ -29,7 +47,8 @@ sys.path.insert(0, ROOT)
 
 import cltrace  # noqa: E402
 
-from overhead_driver import DRIVER, build, cltrace_cli, fmt_row, parse  # noqa: E402  (bench/ is on sys.path)
+from overhead_driver import (DRIVER, build, callgrind_split, cltrace_cli, fmt_row,  # noqa: E402  (bench/ on sys.path)
+                             parse)
 
 # name -> (default launches, quick launches, extra driver args)
 WORKLOADS = {
@@ -41,22 +60,36 @@ WORKLOADS = {
 
 
 
-def run_once(workload, launches, mode, tmp, tag, cltrace_args, env):
-    prog = [DRIVER, workload, "--launches", str(launches)] + WORKLOADS[workload][2]
+def traced_cmd(mode, natives, db, cltrace_args, prog):
+    """`cltrace run` for MODE or MODE@LABEL (the shim libraries of natives[LABEL])."""
+    base, _, label = mode.partition("@")
+    return (cltrace_cli(natives[label] if label else None) + ["run", "-q", "-f", "-o", db, "--mode", base]
+            + cltrace_args + ["--"] + prog)
+
+
+def run_once(workload, launches, mode, tmp, tag, cltrace_args, env, natives, wrap=()):
+    prog = list(wrap) + [DRIVER, workload, "--launches", str(launches)] + WORKLOADS[workload][2]
     db = None
     if mode == "untraced":
         cmd = prog
     else:
         db = os.path.join(tmp, f"{tag}.db")
-        cmd = cltrace_cli() + ["run", "-q", "-f", "-o", db, "--mode", mode] + cltrace_args + ["--"] + prog
+        cmd = traced_cmd(mode, natives, db, cltrace_args, prog)
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     res = parse(r.stdout)
     if r.returncode != 0 or res is None:
+        if wrap:
+            print(r.stderr[-2000:], file=sys.stderr)
         sys.exit(f"{' '.join(cmd)} failed (rc {r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
     res["process_wall_s"] = wall
-    if db:
+    if db and wrap:
+        res["records"] = res["expected"] = 0
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+    elif db:
         expected = int(res["launches"] + res["warmup"])
         tr = cltrace.open(db)
         lz = tr.launches
@@ -74,26 +107,46 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer launches (20k trivial / 600 realistic), 5 repeats")
     ap.add_argument("--launches", type=int, help="launches per run for every workload (overrides defaults)")
-    ap.add_argument("--repeats", type=int, default=7, help="runs per (workload, mode); medians over these")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="runs per (workload, mode); medians over these (default 7; 1 with --callgrind)")
     ap.add_argument("--workloads", default="trivial,realistic")
     ap.add_argument("--modes", default="layer,preload")
     ap.add_argument("--cltrace-arg", action="append", default=[], dest="cltrace_args",
                     help="extra option for `cltrace run` (repeatable), e.g. --cltrace-arg=--no-timing")
     ap.add_argument("--keep", help="directory for the traces (default: a temporary one, removed)")
+    ap.add_argument("--compare-native", action="append", default=[], metavar="LABEL=DIR",
+                    help="also run every traced mode M as M@LABEL with the shim libraries in DIR (repeatable)")
+    ap.add_argument("--callgrind", type=int, metavar="N",
+                    help="count instructions per launch under valgrind (N and 2N launches) instead of timing")
     args = ap.parse_args()
+    if args.repeats is None:
+        args.repeats = 1 if args.callgrind else 7
     if args.quick:
         args.repeats = min(args.repeats, 5)
+    natives = {}
+    for spec in args.compare_native:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or "@" in label or not os.path.isdir(path):
+            sys.exit(f"--compare-native wants LABEL=DIR with an existing DIR, got {spec!r}")
+        natives[label] = os.path.abspath(path)
     workloads = [w for w in args.workloads.split(",") if w]
     for w in workloads:
         if w not in WORKLOADS:
             sys.exit(f"unknown workload {w} (choose from {', '.join(WORKLOADS)})")
-    modes = ["untraced"] + [m for m in args.modes.split(",") if m]
+    traced = [m for m in args.modes.split(",") if m]
+    modes = ["untraced"] + traced + [f"{m}@{label}" for label in natives for m in traced]
 
     build()
     env = dict(os.environ)
     env.setdefault("POCL_CACHE_DIR", os.path.join(ROOT, ".pocl-cache"))
     tmp = args.keep or tempfile.mkdtemp(prefix="cltrace-overhead-")
     os.makedirs(tmp, exist_ok=True)
+    if args.callgrind:
+        try:
+            return callgrind_main(args, workloads, modes, natives, env, tmp)
+        finally:
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"driver: {DRIVER}   repeats: {args.repeats}   cltrace run args: {args.cltrace_args or '(defaults)'}")
     results = {}
@@ -103,15 +156,16 @@ def main():
             n = args.launches or WORKLOADS[w][1 if args.quick else 0]
             # one warm-up process per mode (PoCL kernel cache, page cache), not measured
             for m in modes:
-                run_once(w, min(n, 1000), m, tmp, f"{w}-{m}-warm", args.cltrace_args, env)
+                run_once(w, min(n, 1000), m, tmp, f"{w}-{m}-warm", args.cltrace_args, env, natives)
             for r in range(args.repeats):
                 order = modes[r % len(modes):] + modes[:r % len(modes)]  # rotate so no mode always goes first
                 for m in order:
-                    res = run_once(w, n, m, tmp, f"{w}-{m}-{r}", args.cltrace_args, env)
+                    res = run_once(w, n, m, tmp, f"{w}-{m}-{r}", args.cltrace_args, env, natives)
                     results.setdefault((w, m), []).append(res)
                     if m != "untraced" and res["records"] != res["expected"]:
                         lost.append((w, m, r, res["records"], res["expected"]))
                     print(f"  {w:9s} {m:8s} #{r}: {res['us_per_launch']:10.3f} us/launch"
+                          f"  main cpu {res.get('main_cpu_us', float('nan')):6.3f} us"
                           f"  VmHWM {res['vmhwm_kb'] / 1024:7.1f} MB"
                           + (f"  records {res['records']}/{res['expected']}" if m != "untraced" else ""),
                           flush=True)
@@ -120,8 +174,9 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
 
     hdr = ["workload", "mode", "launches", "loop ms", "us/launch", "min-max us", "added us", "ratio",
-           "peak RSS MB", "RSS +MB", "records"]
-    widths = [9, 8, 8, 9, 10, 17, 9, 6, 11, 8, 17]
+           "main cpu us", "peak RSS MB", "RSS +MB", "records"]
+    mw = max([8] + [len(m) for m in modes])
+    widths = [9, mw, 8, 9, 10, 17, 9, 6, 11, 11, 8, 17]
     print()
     print(fmt_row(hdr, widths))
     print(fmt_row(["-" * w for w in widths], widths))
@@ -135,6 +190,8 @@ def main():
             med_us = statistics.median(us)
             med_ms = statistics.median(x["loop_ns"] for x in rs) / 1e6
             rss = statistics.median(x["vmhwm_kb"] for x in rs) / 1024
+            cpu = [x["main_cpu_us"] for x in rs if "main_cpu_us" in x]
+            cpu = f"{statistics.median(cpu):.3f}" if cpu else "-"
             if m == "untraced":
                 added, ratio, drss, rec = "-", "1.00", "-", "-"
             else:
@@ -145,16 +202,64 @@ def main():
                 exp = sum(x["expected"] for x in rs)
                 rec = f"{got}/{exp}" + (" ok" if got == exp else " LOST")
             print(fmt_row([w, m, int(rs[0]["launches"]), f"{med_ms:.1f}", f"{med_us:.3f}",
-                           f"{min(us):.2f}-{max(us):.2f}", added, ratio, f"{rss:.1f}", drss, rec], widths))
+                           f"{min(us):.2f}-{max(us):.2f}", added, ratio, cpu, f"{rss:.1f}", drss, rec], widths))
     print()
     print("loop ms / us/launch: medians of the driver's own CLOCK_MONOTONIC loop time (warm-up and build excluded);")
-    print("added us = traced - untraced median us/launch; ratio = traced/untraced; peak RSS = the driver's VmHWM")
+    print("added us = traced - untraced median us/launch; ratio = traced/untraced; main cpu us = median CPU time")
+    print("  (user+sys) of the launching thread over the loop, per launch; peak RSS = the driver's VmHWM")
     print("  (its ru_maxrss is also printed by the driver, but on Linux it carries over the forking Python parent's")
     print("  peak across exec, so it measures the launcher, not the program);")
     print("records = launch rows read back with cltrace.open(db).launches / launches issued (timed + warm-up).")
     if lost:
         print("LOST RECORDS:", lost)
         return 1
+    return 0
+
+
+def callgrind_main(args, workloads, modes, natives, env, tmp):
+    """--callgrind N: instructions per launch of the launching thread, per mode (see the module docstring)."""
+    if not shutil.which("valgrind"):
+        sys.exit("--callgrind needs valgrind on PATH (Debian: apt-get install valgrind)")
+    n = args.callgrind
+    print(f"driver: {DRIVER}   callgrind, {n} and {2 * n} launches, repeats: {args.repeats}   "
+          f"cltrace run args: {args.cltrace_args or '(defaults)'}")
+    rows = {}
+    for w in workloads:
+        for r in range(args.repeats):
+            for m in modes:
+                split = {}
+                for k in (n, 2 * n):
+                    tag = f"cg-{w}-{m.replace('@', '_')}-{k}-{r}"
+                    wrap = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "-q",
+                            f"--callgrind-out-file={os.path.join(tmp, tag)}.%p"]
+                    run_once(w, k, m, tmp, tag, args.cltrace_args, env, natives, wrap=wrap)
+                    main_thread = glob.glob(os.path.join(tmp, f"{tag}.*-01"))
+                    if len(main_thread) != 1:
+                        sys.exit(f"expected one callgrind file for the launching thread, found {main_thread}")
+                    split[k] = callgrind_split(main_thread[0])
+                    for f in glob.glob(os.path.join(tmp, f"{tag}.*")):
+                        os.remove(f)
+                per = [(b - a) / n for a, b in zip(split[n], split[2 * n])]
+                rows.setdefault((w, m), []).append(per)
+                print(f"  {w:9s} {m:8s} #{r}: {per[0]:8.0f} Ir/launch  shim-own {per[1]:6.0f}"
+                      f"  OpenCL by shim {per[2]:6.0f}", flush=True)
+    hdr = ["workload", "mode", "Ir/launch", "added Ir", "shim-own Ir", "OpenCL by shim Ir"]
+    widths = [9, max([8] + [len(m) for m in modes]), 10, 9, 11, 17]
+    print()
+    print(fmt_row(hdr, widths))
+    print(fmt_row(["-" * x for x in widths], widths))
+    for w in workloads:
+        base = statistics.median(p[0] for p in rows[(w, "untraced")])
+        for m in modes:
+            med = [statistics.median(p[i] for p in rows[(w, m)]) for i in range(3)]
+            print(fmt_row([w, m, f"{med[0]:.0f}", "-" if m == "untraced" else f"{med[0] - base:+.0f}",
+                           "-" if m == "untraced" else f"{med[1]:.0f}",
+                           "-" if m == "untraced" else f"{med[2]:.0f}"], widths))
+    print()
+    print("Ir/launch: instructions of the launching thread per launch, (Ir(2N) - Ir(N)) / N, median over repeats;")
+    print("shim-own: the shim library's own instructions + its calls outside OpenCL; OpenCL by shim: the OpenCL")
+    print("calls the shim makes (in layer mode the app's launch enters the shim through the loader, and the")
+    print("shim's forwarded launch is counted there). Kernel time (page faults, syscalls) is not in Ir.")
     return 0
 
 

@@ -22,6 +22,7 @@
 
 #define GROW_CHUNKS 64        /* file grows by this many chunks at a time */
 #define MAP_DELTA CLT_FILE_HEADER_SIZE   /* chunk_size is a multiple of the page size */
+#define READY_STEP (64u * 1024)          /* bytes of a chunk faulted in at a time on the record path */
 
 static void unmap_chunk(char *base);
 
@@ -39,9 +40,9 @@ static struct {
     pthread_mutex_t lock;
 } cap = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
-uint32_t clt_chunk_bytes;     /* cap.chunk_size, for the inline clt_reserve */
 static pthread_key_t chunk_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static uintptr_t page_size;   /* set when the file is opened */
 
 static void chunk_release(void *unused)
 {
@@ -50,6 +51,7 @@ static void chunk_release(void *unused)
     if (t->base && t->gen == clt_generation)
         unmap_chunk(t->base);
     t->base = NULL;
+    t->ready = 0;
 }
 
 /* The thread's chunk belongs to an older generation (fork child): drop it. */
@@ -58,6 +60,7 @@ void clt_chunk_forget(struct clt_thread *t)
     if (t->base)
         unmap_chunk(t->base);
     t->base = NULL;
+    t->ready = 0;
 }
 
 static void key_init(void) { pthread_key_create(&chunk_key, chunk_release); }
@@ -83,7 +86,7 @@ static int open_file(void)
            cs < (1u << 30))
         cs <<= 1;
     cap.chunk_size = cs;
-    clt_chunk_bytes = cs;
+    page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
     snprintf(path, sizeof path, "%s/p%d-%llu.clt", clt_opt.CLTRACE_DIR, (int)getpid(),
              (unsigned long long)mono);
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -145,6 +148,32 @@ static void unmap_chunk(char *base)
     munmap(base - MAP_DELTA, cap.chunk_size + MAP_DELTA);
 }
 
+/* Fault in t's chunk, writable, up to byte `to` (at least: whole pages) with
+ * one call instead of one trap per page, and move t->ready there. A fresh page
+ * costs microseconds (several on a VM), so a chunk is faulted in a step at a
+ * time on the record path, and the rest ahead of time by clt_capture_prepare,
+ * while the app waits for the device. Best effort: older kernels say EINVAL,
+ * and the pages then fault in as they are written. */
+static void make_ready(struct clt_thread *t, uint64_t to)
+{
+    uintptr_t from, end;
+    if (to > cap.chunk_size)
+        to = cap.chunk_size;
+    if (to <= t->ready)
+        return;
+    from = (uintptr_t)(t->base + t->ready) & ~(page_size - 1);
+    end = ((uintptr_t)(t->base + to) + page_size - 1) & ~(page_size - 1);
+    (void)madvise((void *)from, end - from, CLT_MADV_POPULATE_WRITE);
+    end -= (uintptr_t)t->base;
+    t->ready = end < cap.chunk_size ? (uint32_t)end : cap.chunk_size;
+}
+
+void clt_capture_prepare(struct clt_thread *t)
+{
+    if (t->base && t->gen == clt_generation)
+        make_ready(t, cap.chunk_size);
+}
+
 static char *new_chunk(void)
 {
     uint64_t idx = __atomic_fetch_add(&cap.nchunks, 1, __ATOMIC_RELAXED);
@@ -170,9 +199,6 @@ static char *new_chunk(void)
              (off_t)(off - MAP_DELTA));
     if (p == MAP_FAILED)
         return NULL;
-    /* Fault the whole chunk in, writable, with one call instead of one trap
-     * per page on the launch path (best effort: older kernels say EINVAL). */
-    (void)madvise(p, cap.chunk_size + MAP_DELTA, CLT_MADV_POPULATE_WRITE);
     ch = (clt_chunk_header *)((char *)p + MAP_DELTA);
     ch->tid = clt_tid();
     ch->index = idx;
@@ -198,24 +224,18 @@ void *clt_reserve_slow(uint32_t size)
             pthread_once(&key_once, key_init);
             pthread_setspecific(chunk_key, t);
         }
-        t->base = new_chunk();
+        t->ready = 0;
         t->off = sizeof(clt_chunk_header);
-        if (!t->base) {
+        if (!(t->base = new_chunk())) {
             __atomic_add_fetch(&cap.dropped, 1, __ATOMIC_RELAXED);
             return NULL;
         }
     }
+    if (t->off + size > t->ready)
+        make_ready(t, (uint64_t)t->off + size + READY_STEP);
     r = t->base + t->off;
     t->off += size;
     return r;
-}
-
-void clt_commit(void *rec, uint16_t type, uint32_t size)
-{
-    clt_record_header h = { .type = type, .reserved = 0, .size = size };
-    uint64_t w;
-    memcpy(&w, &h, sizeof w);
-    __atomic_store_n((uint64_t *)rec, w, __ATOMIC_RELEASE);
 }
 
 /* Copy a string (truncated to `max`) plus NUL to dst; returns bytes used. */

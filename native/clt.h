@@ -34,6 +34,7 @@ struct clt_thread {
     uint32_t tid;             /* gettid */
     char *base;               /* capture.c: mapped chunk, NULL none */
     uint32_t off;             /* capture.c: next free byte in it */
+    uint32_t ready;           /* capture.c: bytes of it faulted in (off <= ready <= chunk size) */
     const void *ak;           /* objects.c: clt_kernel_argbytes cache: kernel, */
     uint64_t ak_version;      /*   argument-table version seen, */
     uint64_t ak_sum;          /*   and its sum */
@@ -85,11 +86,10 @@ static inline uint64_t clt_next_seq(void)
 /* Reserve `size` bytes (multiple of 8) in this thread's chunk; NULL if the
  * capture cannot be written. Fill from byte 8 on, then clt_commit. The fast
  * path (room left in the current chunk) is inline. */
-extern uint32_t clt_chunk_bytes CLT_HIDDEN;   /* chunk size, once the file is open */
 void *clt_reserve_slow(uint32_t size);
 static inline void *clt_reserve_t(struct clt_thread *t, uint32_t size)
 {
-    if (__builtin_expect(t->gen == clt_generation && t->base && size <= clt_chunk_bytes - t->off, 1)) {
+    if (__builtin_expect(t->gen == clt_generation && t->base && size <= t->ready - t->off, 1)) {
         char *r = t->base + t->off;
         t->off += size;
         return r;
@@ -97,7 +97,15 @@ static inline void *clt_reserve_t(struct clt_thread *t, uint32_t size)
     return clt_reserve_slow(size);
 }
 static inline void *clt_reserve(uint32_t size) { return clt_reserve_t(&clt_self, size); }
-void clt_commit(void *rec, uint16_t type, uint32_t size);
+/* Publish a filled record: its header word last (release), so a reader that
+ * sees the header sees the whole record. */
+static inline void clt_commit(void *rec, uint16_t type, uint32_t size)
+{
+    clt_record_header h = { .type = type, .reserved = 0, .size = size };
+    uint64_t w;
+    memcpy(&w, &h, sizeof w);
+    __atomic_store_n((uint64_t *)rec, w, __ATOMIC_RELEASE);
+}
 /* Size of a record with `fixed` bytes plus strings (lengths incl. NUL), 8-aligned. */
 /* The clGet*Info protocol: copy n bytes of src into the caller's buffer when it is big enough. */
 static inline cl_int clt_return_info(const void *src, size_t n, size_t size, void *val, size_t *size_ret)
@@ -117,13 +125,30 @@ static inline uint32_t clt_rec_size(size_t fixed, size_t strings)
 }
 uint32_t clt_max_string(void);     /* longest single string a record may carry */
 void clt_capture_atfork_child(void);
+/* Called before the app blocks: fault in the rest of t's chunk now, so that
+ * the records written next do not pay for fresh pages. */
+void clt_capture_prepare(struct clt_thread *t);
 
 /* Record helpers (capture.c). Strings may be NULL. */
 void clt_write_note(uint32_t code, uint64_t value, const char *msg);
 void clt_write_process(void);
 
-/* ---- next dispatch: implemented per mode (layer.c / preload.c) ---- */
-const struct _cl_icd_dispatch *clt_next(const void *obj);
+/* ---- next dispatch: implemented per mode (layer.c / preload.c) ----
+ * clt_next(obj) is the table a hooked call forwards to. It runs several times
+ * per launch, so its common case is one load inlined at each call site:
+ * clt_fwd is published (release) once the table no longer depends on the
+ * object -- layer: the loader's target table; preload: the real loader's
+ * entry points. Until then (preload: before the first forwarded call, or for
+ * good when no real loader is reachable) clt_next_slow decides per call. */
+extern const struct _cl_icd_dispatch *clt_fwd CLT_HIDDEN;
+const struct _cl_icd_dispatch *clt_next_slow(const void *obj);
+static inline const struct _cl_icd_dispatch *clt_next(const void *obj)
+{
+    const struct _cl_icd_dispatch *d = __atomic_load_n(&clt_fwd, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(d != NULL, 1))
+        return d;
+    return clt_next_slow(obj);
+}
 /* Dispatch for calls with no object (clGetExtensionFunctionAddress). */
 const struct _cl_icd_dispatch *clt_next_global(void);
 
@@ -149,6 +174,8 @@ uint64_t clt_pending_mark(void);                     /* before clFinish(q) ... *
 void clt_pending_harvest_queue(cl_command_queue q, uint64_t mark);  /* ... and after: launches of q
                                                       whose seq is below the mark */
 void clt_pending_poll_all(void);                     /* non-blocking */
+void clt_pending_harvest_ready(struct clt_thread *t); /* non-blocking: t's oldest launches, up to the
+                                                      first one not complete */
 void clt_pending_exit(void);                         /* at exit */
 void clt_pending_atfork_child(void);
 

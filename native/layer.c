@@ -7,7 +7,8 @@
 static const struct _cl_icd_dispatch *target;
 static struct _cl_icd_dispatch layer_dispatch;
 
-const struct _cl_icd_dispatch *clt_next(const void *obj) { (void)obj; return target; }
+const struct _cl_icd_dispatch *clt_fwd;      /* = target once clInitLayer ran (clt.h: clt_next) */
+const struct _cl_icd_dispatch *clt_next_slow(const void *obj) { (void)obj; return target; }
 const struct _cl_icd_dispatch *clt_next_global(void) { return target; }
 
 CLT_EXPORT cl_int CL_API_CALL clGetLayerInfo(cl_layer_info name, size_t size, void *val, size_t *size_ret)
@@ -34,6 +35,7 @@ CLT_EXPORT cl_int CL_API_CALL clInitLayer(cl_uint num_entries, const cl_icd_disp
         n = sizeof layer_dispatch / sizeof(void *);
     clt_init("layer");
     target = target_dispatch;
+    __atomic_store_n(&clt_fwd, target, __ATOMIC_RELEASE);
     memcpy(&layer_dispatch, target_dispatch, n * sizeof(void *));
     clt_hooks_fill(&layer_dispatch, n);
     *layer_dispatch_ret = &layer_dispatch;

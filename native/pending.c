@@ -65,14 +65,18 @@ static cl_int exec_status(cl_event ev)
  * execution status is asked for only when one of them fails. */
 static void harvest(struct clt_thread *th, cl_event ev, uint64_t seq, int release)
 {
-    static const cl_profiling_info what[4] = { CL_PROFILING_COMMAND_QUEUED, CL_PROFILING_COMMAND_SUBMIT,
-                                               CL_PROFILING_COMMAND_START, CL_PROFILING_COMMAND_END };
     const struct _cl_icd_dispatch *d = clt_next(ev);
     cl_ulong t[4] = { 0, 0, 0, 0 };
-    cl_int st = CL_COMPLETE, err = CL_SUCCESS;
+    cl_int st = CL_COMPLETE, err;
     uint32_t reason = CLT_TIMES_OK;
-    for (int i = 0; i < 4 && err == CL_SUCCESS; i++)
-        err = d->clGetEventProfilingInfo(ev, what[i], sizeof t[i], &t[i], NULL);
+    /* in this order, up to the first failure */
+    err = d->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_QUEUED, sizeof t[0], &t[0], NULL);
+    if (err == CL_SUCCESS)
+        err = d->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_SUBMIT, sizeof t[1], &t[1], NULL);
+    if (err == CL_SUCCESS)
+        err = d->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t[2], &t[2], NULL);
+    if (err == CL_SUCCESS)
+        err = d->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t[3], &t[3], NULL);
     if (err != CL_SUCCESS) {
         st = exec_status(ev);
         if (st < 0) {
@@ -279,6 +283,43 @@ void clt_pending_add(struct clt_thread *th, cl_event ev, uint64_t seq, cl_comman
         else
             poll_mine(th, r, 8);
     }
+}
+
+/* Before the app blocks (clFinish, clWaitForEvents): harvest this thread's
+ * oldest launches that have completed, in enqueue order, stopping at the
+ * first that has not. The device keeps working on the rest meanwhile, so
+ * these reads overlap with it instead of all following the wait. The
+ * completion test is the execution status (read under the lock, as in
+ * sel_complete), not a profiling query: not every driver refuses profiling
+ * info before CL_COMPLETE. */
+void clt_pending_harvest_ready(struct clt_thread *th)
+{
+    struct ring *r = th->ring;
+    struct pend b[BATCH];
+    size_t n;
+    int blocked = 0;
+    if (!r)
+        return;
+    do {
+        n = 0;
+        pthread_mutex_lock(&P.lock);
+        uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        for (uint64_t i = r->head; i < tail && n < BATCH; i++) {
+            struct pend *e = &r->buf[i & (r->cap - 1)];
+            if (!e->ev)
+                continue;
+            if (exec_status(e->ev) > CL_COMPLETE) {
+                blocked = 1;
+                break;
+            }
+            b[n++] = *e;
+            e->ev = NULL;
+        }
+        trim_head(r, tail);
+        pthread_mutex_unlock(&P.lock);
+        for (size_t i = 0; i < n; i++)
+            harvest(th, b[i].ev, b[i].seq, 1);
+    } while (n == BATCH && !blocked);
 }
 
 uint64_t clt_pending_mark(void) { return __atomic_load_n(&clt_seq_counter, __ATOMIC_ACQUIRE) + 1; }

@@ -11,6 +11,7 @@
 
 static struct _cl_icd_dispatch real;
 static int have_real;
+const struct _cl_icd_dispatch *clt_fwd;      /* = &real once have_real (clt.h: clt_next) */
 
 /* Marker looked up by the shadow library (and by us, to recognise our own). */
 CLT_EXPORT const int cltrace_preload_marker = 1;
@@ -69,6 +70,8 @@ static void resolve(void)
              fill_from(dlopen(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY)))
         have_real = 1, how = di.dli_fname;
     clt_debug("preload: forwarding to %s", how);
+    if (have_real)
+        __atomic_store_n(&clt_fwd, &real, __ATOMIC_RELEASE);
     __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
 }
 
@@ -80,7 +83,9 @@ static inline void ensure_resolved(void)
 
 __attribute__((constructor)) static void preload_init(void) { clt_init("preload"); }
 
-const struct _cl_icd_dispatch *clt_next(const void *obj)
+/* clt_next's slow path: before the first forwarded call, and for good when no
+ * real loader is reachable (then each object's own table). */
+const struct _cl_icd_dispatch *clt_next_slow(const void *obj)
 {
     ensure_resolved();
     if (have_real || !obj)
@@ -97,6 +102,7 @@ const struct _cl_icd_dispatch *clt_next_global(void)
         if (dl_iterate_phdr(find_loaded, &name)) {
             clt_debug("preload: calls without an object go to %s", name);
             __atomic_store_n(&have_real, 2, __ATOMIC_RELEASE);
+            __atomic_store_n(&clt_fwd, &real, __ATOMIC_RELEASE);   /* as clt_next_slow does from now on */
         }
     }
     return &real;   /* all NULL when nothing was found: only reached with invalid (NULL) objects */
