@@ -388,28 +388,68 @@ static cl_int CL_API_CALL h_clReleaseMemObject(cl_mem m)
 
 /* ---- extension functions ---- */
 
-static clCommandNDRangeKernelKHR_fn real_cmd_ndrange;
+/* clCommandNDRangeKernelKHR is per vendor library: each lookup that finds one gets the wrapper bound to
+ * that real function (same function, same wrapper), so an app using two vendors' command buffers reaches
+ * each vendor's own function. More distinct functions than wrappers: the real one, unrecorded. */
+#define CMD_NDRANGE_PARAMS                                                                                 \
+    cl_command_buffer_khr cb, cl_command_queue q, const cl_ndrange_kernel_command_properties_khr *props,   \
+        cl_kernel k, cl_uint dim, const size_t *off, const size_t *gws, const size_t *lws, cl_uint nsync,  \
+        const cl_sync_point_khr *sync, cl_sync_point_khr *sp, cl_mutable_command_khr *mh
+#define CMD_NDRANGE_ARGS cb, q, props, k, dim, off, gws, lws, nsync, sync, sp, mh
+#define CMD_NDRANGE_SLOTS 8
 
-static cl_int CL_API_CALL w_clCommandNDRangeKernelKHR(
-    cl_command_buffer_khr cb, cl_command_queue q, const cl_ndrange_kernel_command_properties_khr *props,
-    cl_kernel k, cl_uint dim, const size_t *off, const size_t *gws, const size_t *lws, cl_uint nsync,
-    const cl_sync_point_khr *sync, cl_sync_point_khr *sp, cl_mutable_command_khr *mh)
+static clCommandNDRangeKernelKHR_fn real_cmd_ndrange[CMD_NDRANGE_SLOTS];
+
+static inline cl_int cmd_ndrange(int slot, CMD_NDRANGE_PARAMS)
 {
     uint64_t t0 = clt_now();
-    cl_int err = real_cmd_ndrange(cb, q, props, k, dim, off, gws, lws, nsync, sync, sp, mh);
+    cl_int err = __atomic_load_n(&real_cmd_ndrange[slot], __ATOMIC_ACQUIRE)(CMD_NDRANGE_ARGS);
     if (ON)
         clt_write_launch(clt_thread(), t0, clt_now(), q, k, dim, off, gws, lws, err,
-                     CLT_LAUNCH_API_CMDBUF | CLT_LAUNCH_UNTIMED);
+                         CLT_LAUNCH_API_CMDBUF | CLT_LAUNCH_UNTIMED);
     return err;
+}
+
+#define CMD_NDRANGE_WRAPPER(i)                                                                             \
+    static cl_int CL_API_CALL w_clCommandNDRangeKernelKHR_##i(CMD_NDRANGE_PARAMS)                          \
+    {                                                                                                      \
+        return cmd_ndrange(i, CMD_NDRANGE_ARGS);                                                           \
+    }
+CMD_NDRANGE_WRAPPER(0) CMD_NDRANGE_WRAPPER(1) CMD_NDRANGE_WRAPPER(2) CMD_NDRANGE_WRAPPER(3)
+CMD_NDRANGE_WRAPPER(4) CMD_NDRANGE_WRAPPER(5) CMD_NDRANGE_WRAPPER(6) CMD_NDRANGE_WRAPPER(7)
+static const clCommandNDRangeKernelKHR_fn cmd_ndrange_wrappers[CMD_NDRANGE_SLOTS] = {
+    w_clCommandNDRangeKernelKHR_0, w_clCommandNDRangeKernelKHR_1, w_clCommandNDRangeKernelKHR_2,
+    w_clCommandNDRangeKernelKHR_3, w_clCommandNDRangeKernelKHR_4, w_clCommandNDRangeKernelKHR_5,
+    w_clCommandNDRangeKernelKHR_6, w_clCommandNDRangeKernelKHR_7,
+};
+
+/* The wrapper bound to real function fn (binding a free one), or NULL when all are taken. */
+static void *wrap_cmd_ndrange(clCommandNDRangeKernelKHR_fn fn)
+{
+    for (int i = 0; i < CMD_NDRANGE_SLOTS; i++) {
+        if (fn == cmd_ndrange_wrappers[i])
+            return (void *)fn;                  /* already ours (looked up through us twice) */
+    }
+    for (int i = 0; i < CMD_NDRANGE_SLOTS; i++) {
+        clCommandNDRangeKernelKHR_fn cur = __atomic_load_n(&real_cmd_ndrange[i], __ATOMIC_ACQUIRE);
+        if (!cur && __atomic_compare_exchange_n(&real_cmd_ndrange[i], &cur, fn, 0, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_ACQUIRE))
+            return (void *)cmd_ndrange_wrappers[i];
+        if (cur == fn)                          /* (a failed exchange left the winner in cur) */
+            return (void *)cmd_ndrange_wrappers[i];
+    }
+    return NULL;
 }
 
 static void *ext_result(const char *name, void *fn)
 {
     int wrapped = 0;
     if (fn && name && strcmp(name, "clCommandNDRangeKernelKHR") == 0) {
-        real_cmd_ndrange = (clCommandNDRangeKernelKHR_fn)fn;
-        fn = (void *)w_clCommandNDRangeKernelKHR;
-        wrapped = 1;
+        void *w = wrap_cmd_ndrange((clCommandNDRangeKernelKHR_fn)fn);
+        if (w) {
+            fn = w;
+            wrapped = 1;
+        }
     }
     if (ON)
         clt_write_note(CLT_NOTE_EXT_LOOKUP, (uint64_t)wrapped, name);
