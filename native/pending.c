@@ -213,8 +213,11 @@ static int ring_grow(struct ring *r)
     return 0;
 }
 
-/* Look at no more than `look` of this thread's oldest entries; harvest the complete ones. */
-static void poll_mine(struct clt_thread *th, struct ring *r, size_t look)
+/* Harvest up to BATCH of this thread's complete launches, looking at no more
+ * than `look` of its oldest live entries; with `in_order`, stop at the first
+ * that is not complete. Returns how many were harvested; *busy = 1 when it
+ * stopped at one that is not. */
+static size_t harvest_complete(struct clt_thread *th, struct ring *r, size_t look, int in_order, int *busy)
 {
     struct pend b[BATCH];
     size_t n = 0;
@@ -225,8 +228,12 @@ static void poll_mine(struct clt_thread *th, struct ring *r, size_t look)
         if (!e->ev)
             continue;
         look--;
-        if (exec_status(e->ev) > CL_COMPLETE)
-            continue;
+        if (exec_status(e->ev) > CL_COMPLETE) {
+            if (!in_order)
+                continue;
+            *busy = 1;
+            break;
+        }
         b[n++] = *e;
         e->ev = NULL;
     }
@@ -234,6 +241,14 @@ static void poll_mine(struct clt_thread *th, struct ring *r, size_t look)
     pthread_mutex_unlock(&P.lock);
     for (size_t i = 0; i < n; i++)
         harvest(th, b[i].ev, b[i].seq, 1);
+    return n;
+}
+
+/* Look at no more than `look` of this thread's oldest entries; harvest the complete ones. */
+static void poll_mine(struct clt_thread *th, struct ring *r, size_t look)
+{
+    int busy = 0;
+    harvest_complete(th, r, look, 0, &busy);
 }
 
 /* Too many in flight: completion callbacks take over this thread's oldest. */
@@ -294,32 +309,10 @@ void clt_pending_add(struct clt_thread *th, cl_event ev, uint64_t seq, cl_comman
  * info before CL_COMPLETE. */
 void clt_pending_harvest_ready(struct clt_thread *th)
 {
-    struct ring *r = th->ring;
-    struct pend b[BATCH];
-    size_t n;
-    int blocked = 0;
-    if (!r)
-        return;
-    do {
-        n = 0;
-        pthread_mutex_lock(&P.lock);
-        uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-        for (uint64_t i = r->head; i < tail && n < BATCH; i++) {
-            struct pend *e = &r->buf[i & (r->cap - 1)];
-            if (!e->ev)
-                continue;
-            if (exec_status(e->ev) > CL_COMPLETE) {
-                blocked = 1;
-                break;
-            }
-            b[n++] = *e;
-            e->ev = NULL;
-        }
-        trim_head(r, tail);
-        pthread_mutex_unlock(&P.lock);
-        for (size_t i = 0; i < n; i++)
-            harvest(th, b[i].ev, b[i].seq, 1);
-    } while (n == BATCH && !blocked);
+    int busy = 0;
+    if (th->ring)
+        while (harvest_complete(th, th->ring, SIZE_MAX, 1, &busy) == BATCH && !busy)
+            ;
 }
 
 uint64_t clt_pending_mark(void) { return __atomic_load_n(&clt_seq_counter, __ATOMIC_ACQUIRE) + 1; }
