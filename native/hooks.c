@@ -399,13 +399,30 @@ static cl_int CL_API_CALL h_clReleaseMemObject(cl_mem m)
 #define CMD_NDRANGE_SLOTS 8
 
 static clCommandNDRangeKernelKHR_fn real_cmd_ndrange[CMD_NDRANGE_SLOTS];
+static clGetCommandBufferInfoKHR_fn real_cb_info[CMD_NDRANGE_SLOTS];   /* the same vendor's, NULL unknown */
+
+/* The command's queue: the app passes NULL (the buffer's own queue is used), so ask the buffer, when it has
+ * exactly one queue; NULL when it cannot be told. */
+static cl_command_queue command_queue(int slot, cl_command_buffer_khr cb, cl_command_queue q)
+{
+    clGetCommandBufferInfoKHR_fn info = __atomic_load_n(&real_cb_info[slot], __ATOMIC_ACQUIRE);
+    cl_uint n = 0;
+    cl_command_queue own = NULL;
+    if (q || !cb || !info)
+        return q;
+    if (info(cb, CL_COMMAND_BUFFER_NUM_QUEUES_KHR, sizeof n, &n, NULL) != CL_SUCCESS || n != 1 ||
+        info(cb, CL_COMMAND_BUFFER_QUEUES_KHR, sizeof own, &own, NULL) != CL_SUCCESS)
+        return NULL;
+    return own;
+}
 
 static inline cl_int cmd_ndrange(int slot, CMD_NDRANGE_PARAMS)
 {
     uint64_t t0 = clt_now();
     cl_int err = __atomic_load_n(&real_cmd_ndrange[slot], __ATOMIC_ACQUIRE)(CMD_NDRANGE_ARGS);
+    uint64_t t1 = clt_now();
     if (ON)
-        clt_write_launch(clt_thread(), t0, clt_now(), q, k, dim, off, gws, lws, err,
+        clt_write_launch(clt_thread(), t0, t1, command_queue(slot, cb, q), k, dim, off, gws, lws, err,
                          CLT_LAUNCH_API_CMDBUF | CLT_LAUNCH_UNTIMED);
     return err;
 }
@@ -423,8 +440,9 @@ static const clCommandNDRangeKernelKHR_fn cmd_ndrange_wrappers[CMD_NDRANGE_SLOTS
     w_clCommandNDRangeKernelKHR_6, w_clCommandNDRangeKernelKHR_7,
 };
 
-/* The wrapper bound to real function fn (binding a free one), or NULL when all are taken. */
-static void *wrap_cmd_ndrange(clCommandNDRangeKernelKHR_fn fn)
+/* The wrapper bound to real function fn (binding a free one, with `info`, the same vendor's
+ * clGetCommandBufferInfoKHR), or NULL when all are taken. */
+static void *wrap_cmd_ndrange(clCommandNDRangeKernelKHR_fn fn, clGetCommandBufferInfoKHR_fn info)
 {
     for (int i = 0; i < CMD_NDRANGE_SLOTS; i++) {
         if (fn == cmd_ndrange_wrappers[i])
@@ -432,20 +450,27 @@ static void *wrap_cmd_ndrange(clCommandNDRangeKernelKHR_fn fn)
     }
     for (int i = 0; i < CMD_NDRANGE_SLOTS; i++) {
         clCommandNDRangeKernelKHR_fn cur = __atomic_load_n(&real_cmd_ndrange[i], __ATOMIC_ACQUIRE);
-        if (!cur && __atomic_compare_exchange_n(&real_cmd_ndrange[i], &cur, fn, 0, __ATOMIC_ACQ_REL,
-                                                __ATOMIC_ACQUIRE))
+        if ((!cur && __atomic_compare_exchange_n(&real_cmd_ndrange[i], &cur, fn, 0, __ATOMIC_ACQ_REL,
+                                                 __ATOMIC_ACQUIRE)) ||
+            cur == fn) {                        /* (a failed exchange left the winner in cur) */
+            if (info)
+                __atomic_store_n(&real_cb_info[i], info, __ATOMIC_RELEASE);
             return (void *)cmd_ndrange_wrappers[i];
-        if (cur == fn)                          /* (a failed exchange left the winner in cur) */
-            return (void *)cmd_ndrange_wrappers[i];
+        }
     }
     return NULL;
 }
 
-static void *ext_result(const char *name, void *fn)
+/* What a lookup returns to the app; `d`/`p` (p NULL: the lookup without platform) find other functions of
+ * the same vendor, past our hooks. */
+static void *ext_result(const char *name, void *fn, const struct _cl_icd_dispatch *d, cl_platform_id p)
 {
     int wrapped = 0;
     if (fn && name && strcmp(name, "clCommandNDRangeKernelKHR") == 0) {
-        void *w = wrap_cmd_ndrange((clCommandNDRangeKernelKHR_fn)fn);
+        static const char info_name[] = "clGetCommandBufferInfoKHR";
+        void *info = p ? d->clGetExtensionFunctionAddressForPlatform(p, info_name)
+                       : d->clGetExtensionFunctionAddress(info_name);
+        void *w = wrap_cmd_ndrange((clCommandNDRangeKernelKHR_fn)fn, (clGetCommandBufferInfoKHR_fn)info);
         if (w) {
             fn = w;
             wrapped = 1;
@@ -459,13 +484,13 @@ static void *ext_result(const char *name, void *fn)
 static void *CL_API_CALL h_clGetExtensionFunctionAddress(const char *name)
 {
     const struct _cl_icd_dispatch *d = clt_next_global();
-    return ext_result(name, d ? d->clGetExtensionFunctionAddress(name) : NULL);
+    return ext_result(name, d ? d->clGetExtensionFunctionAddress(name) : NULL, d, NULL);
 }
 
 static void *CL_API_CALL h_clGetExtensionFunctionAddressForPlatform(cl_platform_id p, const char *name)
 {
     const struct _cl_icd_dispatch *d = p ? NX(p) : clt_next_global();
-    return ext_result(name, d ? d->clGetExtensionFunctionAddressForPlatform(p, name) : NULL);
+    return ext_result(name, d ? d->clGetExtensionFunctionAddressForPlatform(p, name) : NULL, d, p);
 }
 
 /* ---- tables ---- */

@@ -159,6 +159,9 @@ def test_command_buffer_launches_are_recorded(cli, programs, fake_icd, tmp_path,
     dev = trace.devices.set_index("device_id").loc[nd["device_id"]]
     assert dev["name"] == DEVICE_NAME
     assert trace.processes["untimed_launches"].tolist() == [3]
+    # the app passes a NULL queue when recording; the shim asks the buffer for its (one) queue
+    assert _col(cmd, "queue_id") == [int(nd["queue_id"])] * 3
+    assert _col(cmd, "device_id") == [int(nd["device_id"])] * 3
 
     # one ext-lookup note per lookup, in the app's order; value 1 = the shim wrapped what it returned
     notes = trace.notes[trace.notes["kind"] == "ext-lookup"]
@@ -189,3 +192,9 @@ def test_two_vendor_libraries_each_get_their_own_commands(cli, programs, fake_ic
     L = trace.launches
     assert L["api"].astype(str).value_counts().to_dict() == {"command_buffer": 6, "ndrange": 2}
     assert (L["error"] == 0).all()
+    # each command is attributed to its own platform's queue and device, like that platform's launch
+    cmd, nd = L[L["api"] == "command_buffer"], L[L["api"] == "ndrange"]
+    assert cmd["queue_id"].notna().all() and cmd["queue_id"].nunique() == 2
+    assert cmd.groupby("queue_id")["device_id"].first().to_dict() == \
+        nd.groupby("queue_id")["device_id"].first().to_dict()
+    assert cmd.groupby("queue_id").size().tolist() == [3, 3]
