@@ -4,7 +4,9 @@
  *
  * Every chunk of the file is walked record by record from its chunk header, stopping at the
  * first zero header word (clean end) or at the first header that cannot be a record (the bytes
- * from there to the end of the chunk, as far as the file holds it, are lost). The data may be
+ * from there to the end of the chunk, as far as the file holds it, are lost). A chunk the file
+ * ends inside is always reported as truncated, with 0 bytes lost when the cut fell on a record
+ * boundary or in unused space: the records after the cut are missing all the same. The data may be
  * anything: every read is bounds-checked against `size`, all arithmetic is 64-bit.
  */
 #include <stdint.h>
@@ -48,29 +50,36 @@ static void lose(walk_out *o, int kind, int64_t chunk, int64_t offset, int64_t b
     l[3] = bytes;
 }
 
-/* One chunk [start, end): end < start + chunk_size when the file ends inside it. */
+/* One chunk [start, end): end < start + chunk_size when the file ends inside it (is cut). A cut
+ * chunk always has a problem: when nothing in it is unreadable, a truncation of 0 bytes at the
+ * offset where its walk stopped (what followed the cut is missing all the same). */
 static void walk_chunk(const uint8_t *data, int64_t chunk, int64_t start, int64_t end, int64_t chunk_size,
                        walk_out *o)
 {
     const int64_t chunk_end = start + chunk_size;
-    if (end - start < (int64_t)sizeof(clt_chunk_header)) {
-        if (any_nonzero(data + start, end - start))
-            lose(o, LOST_TRUNCATED, chunk, start, end - start);
+    const int cut = end < chunk_end;
+    if (end - start < (int64_t)sizeof(clt_chunk_header)) {  /* always cut */
+        lose(o, LOST_TRUNCATED, chunk, start, any_nonzero(data + start, end - start) ? end - start : 0);
         return;
     }
     uint32_t magic;
     memcpy(&magic, data + start, sizeof magic);
     if (magic != CLT_CHUNK_MAGIC) {
-        if (magic != 0)  /* 0: never used, silently */
-            lose(o, end < chunk_end ? LOST_TRUNCATED : LOST_CORRUPT, chunk, start, end - start);
+        if (magic != 0)  /* 0: never used, silently unless cut */
+            lose(o, cut ? LOST_TRUNCATED : LOST_CORRUPT, chunk, start, end - start);
+        else if (cut)
+            lose(o, LOST_TRUNCATED, chunk, start, 0);
         return;
     }
     int64_t pos = start + (int64_t)sizeof(clt_chunk_header);
     while (pos + 8 <= end) {
         uint64_t w;
         memcpy(&w, data + pos, sizeof w);
-        if (w == 0)
+        if (w == 0) {
+            if (cut)
+                lose(o, LOST_TRUNCATED, chunk, pos, 0);
             return;
+        }
         const unsigned type = (unsigned)(w & 0xFFFF), reserved = (unsigned)((w >> 16) & 0xFFFF);
         const int64_t size = (int64_t)(w >> 32);
         /* size >= 8 is implied by the minimum sizes; kept so that no table can make the walk stall */
@@ -93,14 +102,17 @@ static void walk_chunk(const uint8_t *data, int64_t chunk, int64_t start, int64_
     }
     if (pos < end && any_nonzero(data + pos, end - pos))
         lose(o, LOST_TRUNCATED, chunk, pos, end - pos);
+    else if (cut)
+        lose(o, LOST_TRUNCATED, chunk, pos, 0);
 }
 
 /*
  * Walk every chunk of a capture file of `size` bytes (chunk c at header_size + c * chunk_size, the
  * last one possibly partial). Valid records go to offs/types (file order, at most cap), problems to
- * lost (4 int64 each: kind 0 truncated / 1 corrupt, chunk, offset, bytes lost; at most lost_cap; at
- * most one per chunk). Returns the number of records and sets *nlost; -1 when cap or lost_cap was too
- * small (outputs then incomplete), -2 for impossible geometry.
+ * lost (4 int64 each: kind 0 truncated / 1 corrupt, chunk, offset where reading stopped, bytes lost,
+ * 0 for a chunk cut after its last complete record; at most lost_cap; at most one per chunk). Returns
+ * the number of records and sets *nlost; -1 when cap or lost_cap was too small (outputs then
+ * incomplete), -2 for impossible geometry.
  */
 EXPORT int64_t clt_capture_walk(const uint8_t *data, int64_t size, int64_t header_size, int64_t chunk_size,
                                 const uint32_t *min_size, int max_type, int64_t *offs, uint16_t *types,

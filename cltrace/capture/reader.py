@@ -4,6 +4,9 @@ A chunk is scanned the way the shim wrote it: records back to back from the
 chunk header, stopping at the first zero header word (clean end) or at the
 first header that cannot be a record (garbage or truncation: the bytes from
 there to the end of the chunk, as far as the file holds it, count as lost).
+A file that ends inside a chunk was cut (the shim only ever sizes its files
+in whole chunks): that chunk is always reported, even when the cut fell on a
+record boundary and no byte of the file is unreadable.
 
 The walk over all chunks is done in C (libcltrace_scan.so, see native_scan)
 when the library is built and CLTRACE_NATIVE_SCAN is not 0. Otherwise complete
@@ -32,6 +35,13 @@ for _t, _s in REC_MIN_SIZE.items():
 _HEADER_WORDS = CHUNK_HEADER_SIZE // 8
 _LOOKBACK = 4          # false candidates tolerated inside one record by the guess
 _BATCH_WORDS = 1 << 22  # 32 MiB of words scanned at a time
+_SEQ_WORD = 1          # every record's seq is the word after its header
+assert all(dt.fields["seq"][1] == 8 * _SEQ_WORD for dt in REC_DTYPE.values())
+_MAX_BELIEVABLE_SEQ = 1 << 40   # 2**40 records of 40+ bytes: no real capture; a damaged number
+
+
+def _count(n, one, many=None):
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 @dataclass
@@ -78,14 +88,69 @@ class Capture:
     def truncated_bytes(self) -> int:
         return int(sum(p.lost for p in self.problems))
 
+    @property
+    def launches(self) -> int:
+        """Launch records read."""
+        return int(np.count_nonzero(self.types == K.CLT_REC_LAUNCH))
+
+    def cut_inside(self) -> Optional[int]:
+        """The chunk the file ends inside (-1: inside its header), or None when it ends on a chunk boundary.
+        The shim sizes its files in whole chunks, so a file that ends inside one was cut."""
+        hs, cs = self.header["header_size"], self.header["chunk_size"]
+        if self.size < hs or not cs:
+            return -1
+        return (self.size - hs) // cs if (self.size - hs) % cs else None
+
+    def missing(self) -> Tuple[int, int, int]:
+        """What the sequence numbers say is missing: (top, records, launches).
+
+        Every record but launch_times takes the next number of one process-wide counter (1, 2, ...), and a
+        launch_times record carries its launch's number. `top` is the highest number seen; `records` how many
+        of 1..top no record read carries; `launches` how many of those are launches whose device times were
+        read. Records numbered after `top` cannot be counted. Numbers are also missing, without damage, for
+        launches the shim dropped (a `dropped` note) and a record a dying thread never committed.
+        (0, 0, 0) when nothing is known, or when the numbers are not believable (a damaged record)."""
+        if not len(self.offsets):
+            return 0, 0, 0
+        seqs = self._words[self.offsets // 8 + _SEQ_WORD].astype(np.uint64)
+        times = self.types == K.CLT_REC_LAUNCH_TIMES
+        own = np.unique(seqs[~times])
+        timed = np.unique(seqs[times])
+        own, timed = own[own > 0], timed[timed > 0]
+        top = max(int(own[-1]) if len(own) else 0, int(timed[-1]) if len(timed) else 0)
+        if top == 0 or top > _MAX_BELIEVABLE_SEQ:
+            return 0, 0, 0
+        return top, top - len(own), int(len(np.setdiff1d(timed, own, assume_unique=True)))
+
     def warning(self) -> Optional[str]:
-        """One line for the user when part of the file could not be read, else None."""
+        """One line for the user when the file was cut or part of it could not be read, else None: what was
+        read, where the file ends, the bytes after the last complete record that could not be read, and
+        how many records and launches are missing when the file shows it (see missing())."""
         if not self.problems:
             return None
-        trunc = any(p.kind == "truncated" for p in self.problems)
-        what = "truncated" if trunc else "damaged"
-        return (f"{self.path} is {what}: read {self.records} records, "
-                f"{self.truncated_bytes} bytes could not be read")
+        where = self.cut_inside()
+        trunc = where is not None or any(p.kind == "truncated" for p in self.problems)
+        out = [f"{self.path} is {'truncated' if trunc else 'damaged'}: "
+               f"read {_count(self.records, 'record')} ({_count(self.launches, 'launch', 'launches')})"]
+        if where == -1:
+            out.append(f"the file ends at byte {self.size}, inside its header")
+        elif where is not None:
+            out.append(f"the file ends at byte {self.size}, inside chunk {where}")
+        chunks = sum(1 for p in self.problems if p.chunk >= 0)
+        lost = _count(self.truncated_bytes, "byte")
+        if chunks > 1:
+            out.append(f"{lost} after the last complete records of {chunks} chunks could not be read")
+        elif chunks == 1:
+            out.append(f"{lost} after the last complete record could not be read")
+        elif self.truncated_bytes:
+            out.append(f"{lost} could not be read")
+        top, records, launches = self.missing()
+        if records:
+            out.append(f"{records} of the first {_count(top, 'record')} (by sequence number) are missing"
+                       + (f", at least {launches} of them launches" if launches else ""))
+        else:
+            out.append("how many launches were lost cannot be known from the file")
+        return "; ".join(out)
 
     # -- data --------------------------------------------------------------------
     def _data(self):
@@ -238,6 +303,9 @@ def open_capture(path) -> Capture:
                       "pid": 0, "ppid": 0, "flags": 0, "start_mono_ns": 0, "start_real_ns": 0, "mode": ""}
         cap.problems.append(Problem("truncated", -1, 0, size, f"{path}: file header incomplete ({size} bytes)"))
         return cap
+    if size < header["header_size"]:  # a header longer than the fixed part, cut inside it
+        cap.problems.append(Problem("truncated", -1, size, 0, f"{path}: file header incomplete "
+                                                              f"({size} of {header['header_size']} bytes)"))
     cap.offsets, cap.types = _scan(cap, words, header["header_size"], header["chunk_size"], size)
     return cap
 
@@ -352,29 +420,38 @@ def _scan_full_chunks(cap, words, header_size, chunk_size, first, last):
 
 
 def _lost(cap, chunk, offset, lost, kind):
-    cap.problems.append(Problem(kind, chunk, offset, lost,
-                                f"{cap.path}: chunk {chunk}: {lost} bytes from offset {offset} could not be read"))
+    if lost == 0:  # a chunk the file ends inside, cut after its last complete record or in unused space
+        message = f"{cap.path}: chunk {chunk}: the file ends inside it, nothing after offset {offset} was read"
+    else:
+        message = f"{cap.path}: chunk {chunk}: {lost} bytes from offset {offset} could not be read"
+    cap.problems.append(Problem(kind, chunk, offset, lost, message))
 
 
 def _walk(cap, chunk, start, end):
-    """Walk one chunk [start, end) record by record (end < chunk end when the file is truncated)."""
+    """Walk one chunk [start, end) record by record (end < chunk end when the file is truncated).
+
+    A chunk the file ends inside (cut) always gets a problem: "truncated", with 0 bytes lost when the cut
+    fell on a record boundary or in unused space (what followed the cut is missing all the same)."""
     data = cap._data()
     chunk_end = start + cap.header["chunk_size"]
     truncated = end < chunk_end
     offs, types = [], []
-    if end - start < CHUNK_HEADER_SIZE:
-        if any(bytes(data[start:end])):
-            _lost(cap, chunk, start, end - start, "truncated")
+    if end - start < CHUNK_HEADER_SIZE:  # always truncated
+        _lost(cap, chunk, start, end - start if any(bytes(data[start:end])) else 0, "truncated")
         return np.array(offs, np.int64), np.array(types, np.uint16)
     magic = int.from_bytes(data[start:start + 4], "little")
     if magic != CHUNK_MAGIC:
         if magic != 0:
             _lost(cap, chunk, start, end - start, "truncated" if truncated else "corrupt")
+        elif truncated:
+            _lost(cap, chunk, start, 0, "truncated")
         return np.array(offs, np.int64), np.array(types, np.uint16)
     pos = start + CHUNK_HEADER_SIZE
     while pos + 8 <= end:
         w = int.from_bytes(data[pos:pos + 8], "little")
         if w == 0:
+            if truncated:
+                _lost(cap, chunk, pos, 0, "truncated")
             return np.array(offs, np.int64), np.array(types, np.uint16)
         t, reserved, size = w & 0xFFFF, (w >> 16) & 0xFFFF, w >> 32
         if reserved or size % 8 or not 1 <= t <= MAX_REC_TYPE or size < REC_MIN_SIZE[t] \
@@ -389,4 +466,6 @@ def _walk(cap, chunk, start, end):
         pos += size
     if pos < end and any(bytes(data[pos:end])):
         _lost(cap, chunk, pos, end - pos, "truncated")
+    elif truncated:
+        _lost(cap, chunk, pos, 0, "truncated")
     return np.array(offs, np.int64), np.array(types, np.uint16)

@@ -41,6 +41,7 @@ class IngestStats:
     regions: int = 0
     records: int = 0
     truncated_bytes: int = 0
+    damaged_files: int = 0       # capture files cut short or damaged (each has a warning and a `truncated` note)
     seconds: float = 0.0
     warnings: List[str] = field(default_factory=list)
 
@@ -53,8 +54,9 @@ class IngestStats:
              f"process{'es' if self.processes != 1 else ''} written to {output}")
         if self.untimed_launches:
             s += f" ({self.untimed_launches} without device times)"
-        if self.truncated_bytes:
-            s += f"; {self.truncated_bytes} bytes of capture could not be read"
+        if self.damaged_files:
+            s += (f"; {self.damaged_files} capture file{'s' if self.damaged_files != 1 else ''} truncated or "
+                  f"damaged, {self.truncated_bytes} bytes of capture could not be read")
         return s
 
 
@@ -241,9 +243,10 @@ def _ingest_one(conn, run_id, cap, ids, stats):
                 continue
         _note(conn, run_id, process_id, NOTE_KIND.get(code, f"note-{code}"), value, s[0] or None)
     warning = cap.warning()
-    if warning:
+    if warning:  # the file was cut or damaged: what was read, what was lost (see Capture.warning)
         _note(conn, run_id, process_id, "truncated", cap.truncated_bytes, warning)
         stats.warnings.append(warning)
+        stats.damaged_files += 1
 
     launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions)
     first_launch = int(ids.take("launch_rows", launches.n)[0]) if launches.n else None

@@ -98,24 +98,93 @@ def test_no_opencl_platform_at_all(tmp_path, programs, cli):
     assert "why_no_launches" in r.stdout
 
 
-def test_truncated_capture_is_ingested_up_to_the_damage(tmp_path, programs, cli):
+@pytest.mark.parametrize("cut_at", ["inside a record", "on a record boundary"])
+@pytest.mark.parametrize("paths", ["short", "long"])
+def test_truncated_capture_is_ingested_up_to_the_damage(tmp_path, programs, cli, cut_at, paths):
+    """A capture cut inside its first chunk keeps exactly the records before the cut, and says what it lost.
+
+    The cut is found in the file, not at a fixed offset: the records before the launches carry strings
+    (argv, cwd, the device's name) whose length depends on the host and on the clone's path. The program
+    runs from a short and from a long working directory, under a short and a long argv[0]."""
+    import subprocess
+
+    import cltrace
+    from cltrace import native
+    from cltrace.capture import K, open_capture
     cap = tmp_path / "cap"
     cap.mkdir(mode=0o700)
-    from cltrace import native
+    run_dir, exe = tmp_path, programs("linked")
+    if paths == "long":
+        run_dir = tmp_path / ("c" * 120) / ("w" * 120)
+        run_dir.mkdir(parents=True)
+        os.symlink(exe, run_dir / ("linked-" + "x" * 150))
+        exe = str(run_dir / ("linked-" + "x" * 150))
     env = {"CLTRACE_DIR": str(cap), "OPENCL_LAYERS": native.library(native.LAYER_LIB)}
-    import subprocess
-    subprocess.run([programs("linked"), "300"], env={**os.environ, **env}, check=True, capture_output=True)
+    subprocess.run([exe, "300"], cwd=run_dir, env={**os.environ, **env}, check=True, capture_output=True)
     (path,) = glob.glob(str(cap / "*.clt"))
     data = open(path, "rb").read()
-    # cut inside the records: keep the header and part of the first chunk
-    cut = 128 + 16 + 300 * 100
+    with open_capture(path) as full:
+        assert full.problems == [] and full.launches == 300
+        process = next(full.iter_records())
+        assert process.name == "process" and process.strings[:3] == (exe, "300", str(run_dir))
+        offsets, types = full.offsets.tolist(), full.types.tolist()
+        header_size, chunk_size = full.header["header_size"], full.header["chunk_size"]
+    ends = [o + int.from_bytes(data[o + 4:o + 8], "little") for o in offsets]
+    launches = [o for o, t in zip(offsets, types) if t == K.CLT_REC_LAUNCH]
+    # keep 200 launches: cut in the middle of the 201st launch record, or right where it starts
+    first_lost = launches[200]
+    cut = first_lost + ((ends[offsets.index(first_lost)] - first_lost) // 2 if cut_at == "inside a record" else 0)
+    assert (cut - header_size) % chunk_size != 0          # inside a chunk (the first, on any host)
     open(path, "wb").write(data[:cut])
+    kept = [(o, t) for o, t, e in zip(offsets, types, ends) if e <= cut]
+    kept_launches = [o for o, t in kept if t == K.CLT_REC_LAUNCH]
+    assert kept_launches == launches[:200]
+    timed = sum(1 for o, t in kept if t == K.CLT_REC_LAUNCH_TIMES)
+    lost = cut - first_lost
+    warning = (f"{path} is truncated: read {len(kept)} records (200 launches); the file ends at byte {cut}, inside "
+               f"chunk {(cut - header_size) // chunk_size}; {lost} bytes after the last complete record could "
+               "not be read; how many launches were lost cannot be known from the file")
+
     p = cli("ingest", str(cap), "-o", "t.db", cwd=tmp_path)
-    assert p.returncode == 0
-    lines = p.stderr.splitlines()
-    assert lines[0].startswith(f"cltrace: warning: {path}") and "could not be read" in lines[0]
-    assert lines[-1].startswith("cltrace: ") and "kernel launches from 1 process written to t.db" in lines[-1]
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines() == [
+        f"cltrace: warning: {warning}",
+        f"cltrace: 200 kernel launches from 1 process written to t.db ({200 - timed} without device times); "
+        f"1 capture file truncated or damaged, {lost} bytes of capture could not be read"]
+    trace = cltrace.open(str(tmp_path / "t.db"))
+    L = trace.launches
+    assert len(L) == 200 and L["seq"].is_unique
+    assert sorted(L["seq"].tolist()) == [int.from_bytes(data[o + 8:o + 16], "little") for o in launches[:200]]
+    notes = trace.notes
+    note = notes[notes["kind"] == "truncated"]
+    assert note["message"].tolist() == [warning] and note["value"].tolist() == [lost]
+    assert trace.processes["truncated_bytes"].tolist() == [lost]
+
+
+def test_run_warns_about_a_capture_cut_before_ingest(tmp_path, programs, cli):
+    """`cltrace run` prints the same warning and keeps the same note when a capture was cut (here by the
+    traced command itself, right at the start of its 101st launch record, after the program exited)."""
+    code = ("import glob, json, os, subprocess, sys\n"
+            "from cltrace.capture import K, open_capture\n"
+            "subprocess.run([sys.argv[1], '150'], check=True, capture_output=True)\n"
+            "(path,) = glob.glob(os.path.join(os.environ['CLTRACE_DIR'], '*.clt'))\n"
+            "with open_capture(path) as cap:\n"
+            "    cut = int(cap.offsets[cap.types == K.CLT_REC_LAUNCH][100])\n"
+            "    kept = int((cap.offsets < cut).sum())\n"
+            "os.truncate(path, cut)\n"
+            "print(json.dumps([path, cut, kept]))\n")
+    p = cli("run", "-o", "t.db", "--", sys.executable, "-c", code, programs("linked"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    import json
+    path, cut, kept = json.loads(p.stdout.splitlines()[-1])
+    warning = (f"{path} is truncated: read {kept} records (100 launches); the file ends at byte {cut}, inside chunk 0; "
+               "0 bytes after the last complete record could not be read; how many launches were lost cannot be "
+               "known from the file")
+    assert p.stderr.splitlines()[0] == f"cltrace: warning: {warning}"
+    assert p.stderr.splitlines()[-1].startswith("cltrace: 100 kernel launches from 1 process written to t.db")
+    assert p.stderr.splitlines()[-1].endswith(
+        "; 1 capture file truncated or damaged, 0 bytes of capture could not be read")
     import cltrace
-    L = cltrace.open(str(tmp_path / "t.db")).launches
-    assert 0 < len(L) < 300
-    assert L["seq"].is_unique
+    trace = cltrace.open(str(tmp_path / "t.db"))
+    assert len(trace.launches) == 100
+    assert trace.notes.loc[trace.notes["kind"] == "truncated", "message"].tolist() == [warning]

@@ -109,7 +109,70 @@ def test_truncated_mid_record_counts_lost_bytes(tmp_path):
     cap = open_capture(_w(tmp_path / "t.clt", data[:cut]))
     assert cap.records == full.records - 1
     assert cap.truncated_bytes == 20
-    assert cap.warning() == f"{tmp_path / 't.clt'} is truncated: read {cap.records} records, 20 bytes could not be read"
+    assert cap.warning() == (f"{tmp_path / 't.clt'} is truncated: read 11 records (3 launches); the file ends at "
+                             f"byte {cut}, inside chunk 0; 20 bytes after the last complete record could not be "
+                             "read; how many launches were lost cannot be known from the file")
+
+
+def test_cut_on_a_record_boundary_is_not_silent(tmp_path):
+    """The file ends exactly after a complete record: nothing unreadable, but the rest of the chunk and
+    everything after it is missing; the shim never writes a file that ends inside a chunk."""
+    data = simple_capture(launches=3).to_bytes()
+    full = open_capture(_w(tmp_path / "full.clt", data))
+    launches = full.offsets[full.types == K.CLT_REC_LAUNCH]
+    cut = int(launches[2])          # the third launch's first byte: two launches kept
+    path = _w(tmp_path / "t.clt", data[:cut])
+    cap = open_capture(path)
+    assert cap.records == 9 and cap.launches == 2 and cap.truncated_bytes == 0
+    assert [(p.kind, p.chunk, p.offset, p.lost) for p in cap.problems] == [("truncated", 0, cut, 0)]
+    assert cap.warning() == (f"{path} is truncated: read 9 records (2 launches); the file ends at byte {cut}, "
+                             "inside chunk 0; 0 bytes after the last complete record could not be read; "
+                             "how many launches were lost cannot be known from the file")
+
+
+def test_cut_in_unused_space_and_in_a_long_header(tmp_path):
+    b = simple_capture(launches=1)
+    data = b.to_bytes()
+    cap = open_capture(_w(tmp_path / "t.clt", data[:-8]))       # only zeros cut off: still a cut file
+    assert cap.records == 8 and cap.truncated_bytes == 0 and cap.cut_inside() == 0
+    assert "is truncated: read 8 records (1 launch); the file ends at byte" in cap.warning()
+    assert open_capture(_w(tmp_path / "w.clt", data)).warning() is None
+    h = np.frombuffer(data, FILE_HEADER_DTYPE, 1).copy()
+    h["header_size"] = 4096
+    long_header = h.tobytes() + b"\0" * (4096 - 128) + data[128:]
+    cap = open_capture(_w(tmp_path / "h.clt", long_header[:3000]))
+    assert [(p.kind, p.chunk, p.offset, p.lost) for p in cap.problems] == [("truncated", -1, 3000, 0)]
+    assert cap.warning() == (f"{tmp_path / 'h.clt'} is truncated: read 0 records (0 launches); the file ends at "
+                             "byte 3000, inside its header; how many launches were lost cannot be known from "
+                             "the file")
+
+
+def test_loss_message_counts_missing_launches(tmp_path):
+    """Launches on one thread, their device times harvested on another: when the launches' chunk is damaged,
+    the sequence numbers and the surviving times say how many records and launches are missing."""
+    b = CaptureBuilder(chunk_size=4096)
+    b.process(["app"])                                   # seq 1
+    b.device(0xD0)                                       # 2
+    b.queue(0x10, 0xD0)                                  # 3
+    b.kernel(0x20, "k")                                  # 4
+    seqs = [b.launch(0x10, 0x20, (64,), (8,), tid=7) for _ in range(20)]   # 5..24, chunk of thread 7
+    for i, s in enumerate(seqs):
+        b.times(s, 1000 * i + 1000, 1000 * i + 1010, tid=9)                 # chunk of thread 9
+    b.exit_note()                                        # 25
+    data = bytearray(b.to_bytes())
+    path = _w(tmp_path / "ok.clt", bytes(data))
+    full = open_capture(path)
+    assert full.missing() == (25, 0, 0) and full.warning() is None
+    victim = int(full.offsets[full.types == K.CLT_REC_LAUNCH][12])   # the 13th launch: 8 launches lost
+    data[victim + 2] = 1                                             # reserved bits set: not a record
+    path = _w(tmp_path / "bad.clt", bytes(data))
+    cap = open_capture(path)
+    assert cap.launches == 12 and cap.missing() == (25, 8, 8)
+    chunk_end = 128 + 4096 * (1 + (victim - 128) // 4096)
+    assert cap.warning() == (f"{path} is damaged: read {full.records - 8} records (12 launches); "
+                             f"{chunk_end - victim} bytes after the last complete record could not be read; "
+                             "8 of the first 25 records (by sequence number) are missing, at least 8 of them "
+                             "launches")
 
 
 def test_header_only_truncated(tmp_path):

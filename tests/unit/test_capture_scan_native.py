@@ -154,6 +154,9 @@ FILES = {
     "reserved bits set": _set(MANY, _chunk_start(MANY, 1) + CHUNK_HEADER_SIZE + 2, "<H", 1),
     "record type 0": _set(MANY, _chunk_start(MANY, 1) + CHUNK_HEADER_SIZE, "<H", 0),
     "record type too big": _set(MANY, _chunk_start(MANY, 1) + CHUNK_HEADER_SIZE, "<H", MAX_REC_TYPE + 1),
+    "cut on a record boundary": MANY[:_chunk_start(MANY, 1) + CHUNK_HEADER_SIZE + 144],
+    "cut in unused space": MANY[:_chunk_start(MANY, 7) + 100],
+    "cut after a zero chunk header": MANY[:_chunk_start(MANY, 7) + CHUNK_HEADER_SIZE + 8],
 }
 
 
@@ -181,6 +184,22 @@ def test_problems_are_classified(tmp_path):
                               f"{c1 + CHUNK_HEADER_SIZE} could not be read")
 
 
+def test_a_cut_chunk_is_always_a_problem(tmp_path):
+    """A file that ends inside a chunk was cut: 0 bytes lost when the cut fell on a record boundary or in
+    unused space, but reported all the same, the same way by every scan."""
+    whole = _same_everywhere(tmp_path / "a.clt", MANY)
+    c1, c7 = _chunk_start(MANY, 1), _chunk_start(MANY, 7)   # chunks 7 and 8 were never used
+    cut = c1 + CHUNK_HEADER_SIZE + 144
+    assert cut in whole[2]                       # a record starts there
+    _, _, offs, _, problems = _same_everywhere(tmp_path / "b.clt", FILES["cut on a record boundary"])
+    assert problems == [("truncated", 1, cut, 0, f"{tmp_path / 'b.clt'}: chunk 1: the file ends inside it, "
+                                                 f"nothing after offset {cut} was read")]
+    assert offs == [o for o in whole[2] if o < cut]
+    for name, file in (("c.clt", FILES["cut in unused space"]), ("d.clt", FILES["cut after a zero chunk header"])):
+        _, _, offs, _, problems = _same_everywhere(tmp_path / name, file)
+        assert [p[:4] for p in problems] == [("truncated", 7, c7, 0)] and offs == whole[2]
+
+
 def test_truncation_at_every_boundary(tmp_path):
     whole = _same_everywhere(tmp_path / "a.clt", MANY)
     sizes = {o: int.from_bytes(MANY[o + 4:o + 8], "little") for o in whole[2]}
@@ -192,6 +211,10 @@ def test_truncation_at_every_boundary(tmp_path):
         _, _, offs, _, problems = _same_everywhere(path, MANY[:cut])
         assert offs == [o for o in whole[2] if o + sizes[o] <= cut], cut
         assert all(p[0] == "truncated" for p in problems), cut
+        if cut > FILE_HEADER_SIZE and (cut - FILE_HEADER_SIZE) % 4096:   # ends inside a chunk: never silent
+            assert [p[1] for p in problems] == [(cut - FILE_HEADER_SIZE) // 4096], cut
+        else:
+            assert problems == [], cut
 
 
 WORD_SIZES = st.one_of(st.sampled_from(sorted(set(REC_MIN_SIZE.values()))), st.integers(0, 600).map(lambda k: 8 * k),

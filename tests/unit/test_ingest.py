@@ -174,6 +174,33 @@ def test_truncated_capture_is_a_note(tmp_path):
     t = cltrace.open(db)
     assert t.processes.truncated_bytes.iloc[0] == stats.truncated_bytes
     assert t.notes.kind.tolist() == ["truncated"]
+    assert t.notes.message.tolist() == stats.warnings and t.notes.value.tolist() == [stats.truncated_bytes]
+    assert stats.damaged_files == 1 and stats.summary_line("t.db").endswith(
+        f"; 1 capture file truncated or damaged, {stats.truncated_bytes} bytes of capture could not be read")
+
+
+def test_capture_cut_between_two_records_is_a_note(tmp_path):
+    """No byte is unreadable, but the file ends inside a chunk: it was cut, and the user is told."""
+    from cltrace.capture import K, open_capture
+    data = simple_capture(launches=3).to_bytes()
+    cap = tmp_path / "cap"
+    cap.mkdir()
+    (cap / "1.clt").write_bytes(data)
+    with open_capture(cap / "1.clt") as full:
+        cut = int(full.offsets[full.types == K.CLT_REC_LAUNCH][1])
+    (cap / "1.clt").write_bytes(data[:cut])
+    conn = create_db(tmp_path / "t.db")
+    with conn:
+        run_id = insert_run(conn, command="app", status="ok")
+        stats = ingest_capture_dir(conn, run_id, cap)
+    warning = (f"{cap / '1.clt'} is truncated: read 7 records (1 launch); the file ends at byte {cut}, inside "
+               "chunk 0; 0 bytes after the last complete record could not be read; how many launches were lost "
+               "cannot be known from the file")
+    assert stats.launches == 1 and stats.truncated_bytes == 0 and stats.warnings == [warning]
+    assert stats.summary_line("t.db") == ("1 kernel launches from 1 process written to t.db; 1 capture file "
+                                          "truncated or damaged, 0 bytes of capture could not be read")
+    t = cltrace.open(tmp_path / "t.db")
+    assert t.notes[["kind", "value", "message"]].values.tolist() == [["truncated", 0, warning]]
 
 
 def test_unreadable_file_in_dir_is_noted_newer_format_raises(tmp_path):
