@@ -342,6 +342,20 @@ class Trace:
             return df[df["run_id"] == run_id].reset_index(drop=True)
         return self.query("launches", columns, "run_id = ?", (int(run_id),))
 
+    def compute_units(self, run_id: Optional[int] = None) -> Optional[int]:
+        """CL_DEVICE_MAX_COMPUTE_UNITS of the devices that ran launches (of one run, or all), when they all
+        report the same number; None when they differ, when a launch's device is unknown or did not report
+        it (0), or when nothing was launched."""
+        sql = ("SELECT DISTINCT d.device_id IS NULL, v.compute_units FROM dispatches d "
+               "LEFT JOIN devices v ON v.device_id = d.device_id")
+        rows = self.db.execute(sql + (" WHERE d.run_id = ?" if run_id is not None else ""),
+                               () if run_id is None else (int(run_id),)).fetchall()
+        values = {cu for _, cu in rows}
+        if len(values) != 1 or any(unknown for unknown, _ in rows):
+            return None
+        cu = values.pop()
+        return int(cu) if cu else None
+
     # -- lifetime -------------------------------------------------------------------
     def close(self):
         self.db.close()

@@ -2,18 +2,33 @@
 
 A signature is the ordered tuple of (kernel_name, global "AxBxC", local "AxBxC"
 or "driver", work_groups) of one sample.  ``before`` is the side with the lower
-parameter value.  Causes (kinds):
-- ``variant-switch``: kernels disappear and others appear (different name set);
-- ``dispatch-count``: kernels added or removed while the rest stay, or the same
-  kernel launched a different number of times (extra dispatch);
+parameter value.  Kernels are compared by family (kernel_family): names that differ
+only in shape tokens (``conv_M61_...`` / ``conv_M62_...``) are one kernel specialised
+per shape, not two kernels.
+
+One pair classifier (pair_changes) lists the facts: what differs between two
+signatures, one Change per difference.  Its kinds:
+- ``variant-switch``: kernel families disappear and others appear;
+- ``extra-dispatch`` / ``dispatch-removed``: families added or removed while the rest
+  stay, or the same family launched a different number of times;
 - ``work-group-split``: same kernel, different explicit local size;
-- ``tile-padding``: same kernel, different global size (unless global sizes
-  change at every configuration of the sweep: ``routine_global``);
-- ``unexplained``: identical signatures: the step is inside the driver or device.
+- ``tile-padding``: same kernel, different global size (its work-group count changes);
+- ``waves``: the kernel's work-group count crosses a multiple of the compute units: fewer
+  new work-groups than compute units, yet rounds = ceil(work_groups / compute_units) change
+  (explicit local sizes only: a driver's work-group count is unknown);
+- ``routine-growth``: a global size that follows the swept parameter at every count
+  (``routine``), or a name that changes only in its shape tokens.
+attribute() turns them into the causes of one step (Cause; extra/removed dispatches
+are both ``dispatch-count`` there, routine growth is no cause, and identical
+signatures are ``unexplained``: the step is inside the driver or device);
+dispatch_changes.dispatch_changes() lists them for every neighbour pair of a sweep.
 Several causes may hold at once; each comes with a human sentence.
 """
 from __future__ import annotations
 
+import functools
+import math
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
@@ -30,10 +45,65 @@ class Cause:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One difference between two dispatch signatures (a fact, see pair_changes)."""
+    kind: str
+    text: str
+    kernel: str | None = None           # the kernel's name (on the after side when it runs there)
+    family: str | None = None           # kernel_family(kernel)
+    before: str | None = None           # launches, local or global size, or work-group count: see kind
+    after: str | None = None
+    work_groups_before: int | None = None
+    work_groups_after: int | None = None
+    rounds_before: int | None = None    # ceil(work_groups / compute_units), when both are known
+    rounds_after: int | None = None
+    renamed_from: str | None = None     # the before side's name when it differs within the family
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- kernel families ---------------------------------------------------------------------------------------
+# A name is split at "_" into tokens.  Shape tokens become "#" (a run of them one "#"):
+#   - a plain number: "_61_", tinygrad's "r_16_4_8", ocl4dnn's block sizes "_2_4_4_1", TVM's dedup "_1";
+#   - a number with tinygrad's dedup suffix: "4n1";
+#   - three or more numbers joined by "x": "64x56x56" (a tensor shape; two, "3x3" or "4x4", name a
+#     filter or tile variant and stay);
+#   - short tags (1-3 letters) each followed by numbers: "M61", "K576", "N3136", "cn64", "in64x64",
+#     "k3x3", "M64N32K8" -> "M#", "K#", ...; except a single precision / version / vector-width tag
+#     ("f32", "fp16", "FP32", "bf16", "i8", "u8", "int8", "v4", "vec4", "x4"), which names a variant.
+# Tags of 4+ letters ("SIMD16", "activ0", "kernel0" -- TVM's kernel index within one function) and numbers
+# inside words ("im2col", "conv2d", "convolution3x3") are no shape tokens.
+_NUMBER = re.compile(r"\d+(?:n\d+)?|\d+x\d+(?:x\d+)+")
+_TAGGED = re.compile(r"(?:[A-Za-z]{1,3}\d+(?:x\d+)*)+")
+_VARIANT_TAG = re.compile(r"(?i)(?:f|fp|bf|tf|i|u|int|uint|q|v|vec|x)\d+")
+
+
+@functools.lru_cache(maxsize=65536)
+def kernel_family(name: str) -> str:
+    """The name with its shape tokens replaced by "#": per-shape specialisations of one kernel are one
+    family (ocl4dnn "conv_M61_..." and "conv_M62_..."), genuinely different kernels stay apart ("gemm_v4",
+    "gemm_tail"; "Xgemm", "XgemmDirectTN"; "direct_convolution1x1", "direct_convolution3x3_f32_bifrost")."""
+    if not isinstance(name, str) or not any(ch.isdigit() for ch in name):
+        return name
+    out: list[str] = []
+    for tok in name.split("_"):
+        if _NUMBER.fullmatch(tok):
+            tok = "#"
+        elif _TAGGED.fullmatch(tok) and not _VARIANT_TAG.fullmatch(tok):
+            tok = re.sub(r"\d+(?:x\d+)*", "#", tok)
+        if tok == "#" and out and out[-1] == "#":
+            continue
+        out.append(tok)
+    return "_".join(out)
+
+
 def _by_kernel(sig) -> dict[str, list[tuple]]:
+    """family -> [(name, global, local, work_groups)] in launch order."""
     out: dict[str, list[tuple]] = {}
     for k, g, l, wg in sig:
-        out.setdefault(k, []).append((g, l, wg))
+        out.setdefault(kernel_family(k), []).append((k, g, l, wg))
     return out
 
 
@@ -43,15 +113,17 @@ def global_changed(before, after) -> bool:
 
 
 def kernels_with_global_change(before, after) -> set[str]:
+    """Families common to both sides whose global size differs at some aligned launch."""
     a, b = _by_kernel(before), _by_kernel(after)
-    return {k for k in set(a) & set(b) if any(x[0] != y[0] for x, y in zip(a[k], b[k]))}
+    return {k for k in set(a) & set(b) if any(x[1] != y[1] for x, y in zip(a[k], b[k]))}
 
 
 def routine_global_kernels(pairs, share: float = 0.5, steady: bool = False) -> set[str]:
     """Kernels whose global size changes between at least `share` of the neighbour pairs where both
     sides run them: their size simply follows the swept parameter, so a change is no step cause
     (a padded tile, in contrast, keeps its global size over several counts and then jumps).
-    steady=True returns the opposite evidence: kernels seen in 2+ pairs whose global mostly holds."""
+    steady=True returns the opposite evidence: kernels seen in 2+ pairs whose global mostly holds.
+    Kernels are named by family (kernel_family; a name without shape tokens is its own family)."""
     present, changed = {}, {}
     for before, after in pairs:
         common = set(_by_kernel(before)) & set(_by_kernel(after))
@@ -64,59 +136,132 @@ def routine_global_kernels(pairs, share: float = 0.5, steady: bool = False) -> s
     return {k for k, n in present.items() if n >= 2 and changed[k] / n >= share}
 
 
-def attribute(before, after, routine_global=False, steady_global=frozenset()) -> list[Cause]:
-    """Causes of the latency change between signature ``before`` and ``after``.
+def _names(entries) -> list[str]:
+    return list(dict.fromkeys(e[0] for e in entries))
+
+
+def _launches(n: int, more: bool) -> str:
+    return f"{n} {'more' if more else 'fewer'} {'launch' if n == 1 else 'launches'}"
+
+
+def _rounds(wg, local, cu):
+    if cu is None or wg is None or local == "driver":
+        return None
+    return -(-int(wg) // int(cu))
+
+
+def pair_changes(before, after, routine=frozenset(), steady=frozenset(),
+                 compute_units: int | None = None) -> list[Change]:
+    """Every difference between signatures ``before`` and ``after`` (empty when they agree).
+    ``routine``: True (every kernel) or the families whose global-size changes follow the swept
+    parameter (routine_global_kernels): their changes are ``routine-growth``, not ``tile-padding``. A
+    kernel with a driver-chosen local size on both sides is routine too unless ``steady`` names it (its
+    work-group count is unknown). ``compute_units``: the device's; a global change that adds fewer
+    work-groups than compute units yet another round of them is ``waves`` (only with explicit local sizes: a
+    driver's work-group count is unknown); other changes of the rounds are named in the text."""
+    before, after = tuple(before or ()), tuple(after or ())
+    kb, ka = _by_kernel(before), _by_kernel(after)
+    if isinstance(routine, bool):
+        routine = set(kb) | set(ka) if routine else set()
+    routine = {kernel_family(k) for k in routine}
+    steady = {kernel_family(k) for k in steady or ()}
+    cu = int(compute_units) if compute_units and not (isinstance(compute_units, float)
+                                                      and math.isnan(compute_units)) else None
+    added, removed = sorted(set(ka) - set(kb)), sorted(set(kb) - set(ka))
+    out: list[Change] = []
+    if added and removed:
+        gone = sorted({n for f in removed for n in _names(kb[f])})
+        new = sorted({n for f in added for n in _names(ka[f])})
+        out.append(Change("variant-switch", f"kernel variant switched: {' + '.join(gone)} -> {' + '.join(new)}",
+                          None, None, ",".join(gone), ",".join(new)))
+    else:
+        for f in added:
+            k, n = _names(ka[f])[0], len(ka[f])
+            out.append(Change("extra-dispatch", f"extra dispatch: {k} ({_launches(n, True)})", k, f, "0", str(n)))
+        for f in removed:
+            k, n = _names(kb[f])[0], len(kb[f])
+            out.append(Change("dispatch-removed", f"dispatch removed: {k} ({_launches(n, False)})", k, f,
+                              str(n), "0"))
+    common = sorted(set(ka) & set(kb))
+    for f in common:
+        nb, na = len(kb[f]), len(ka[f])
+        k = _names(ka[f])[0]
+        if na > nb:
+            out.append(Change("extra-dispatch", f"extra dispatch: {k} ({_launches(na - nb, True)})", k, f,
+                              str(nb), str(na)))
+        elif na < nb:
+            out.append(Change("dispatch-removed", f"dispatch removed: {k} ({_launches(nb - na, False)})", k, f,
+                              str(nb), str(na)))
+    for f in common:
+        seen = set()
+        for (name_b, gb, lb, wb), (name_a, ga, la, wa) in zip(kb[f], ka[f]):
+            k, was = name_a, (name_b if name_b != name_a else None)
+            shown = k if was is None else f"{k} (was {was})"
+            rb, ra = _rounds(wb, lb, cu), _rounds(wa, la, cu)
+            sizes = dict(work_groups_before=wb, work_groups_after=wa, rounds_before=rb, rounds_after=ra,
+                         renamed_from=was)
+            rounds = f"{rb} -> {ra} rounds on {cu} compute units" if rb is not None and ra is not None \
+                and rb != ra else ""
+            if lb != la and ("l", lb, la) not in seen:
+                seen.add(("l", lb, la))
+                out.append(Change("work-group-split", f"work-group split: {shown} local {lb} -> {la}"
+                                  + (f" (work-groups {wb} -> {wa}, {rounds})" if rounds else ""), k, f,
+                                  lb, la, **sizes))
+            if gb != ga and ("g", gb, ga) not in seen:
+                seen.add(("g", gb, ga))
+                if lb == la and rounds and abs(wa - wb) < cu:
+                    # fewer new work-groups than compute units, yet one more round: the count crossed a
+                    # multiple of the compute units (a wave), not grew with the work
+                    out.append(Change("waves", f"waves: {shown} {wb} -> {wa} work-groups on {cu} compute units: "
+                                      f"{rb} -> {ra} {'round' if ra == 1 else 'rounds'} (global {gb} -> {ga})",
+                                      k, f, str(wb), str(wa), **sizes))
+                elif f in routine or (lb == la == "driver" and f not in steady):
+                    out.append(Change("routine-growth", f"routine growth: {shown} global {gb} -> {ga}", k, f,
+                                      gb, ga, **sizes))
+                else:
+                    wg = "" if wb == wa or wb is None or wa is None else \
+                        f" (work-groups {wb} -> {wa}{', ' + rounds if rounds else ''})"
+                    out.append(Change("tile-padding", f"global size (tile padding): {shown} {gb} -> {ga}{wg}", k, f,
+                                      gb, ga, **sizes))
+            elif gb == ga and lb == la and was is not None and ("n", name_b, name_a) not in seen:
+                seen.add(("n", name_b, name_a))
+                out.append(Change("routine-growth", f"routine growth: {k} specialised per shape (was {was})", k, f,
+                                  gb, ga, **sizes))
+    return out
+
+
+_CAUSE_KIND = {"extra-dispatch": "dispatch-count", "dispatch-removed": "dispatch-count"}
+
+
+def attribute(before, after, routine_global=False, steady_global=frozenset(),
+              compute_units: int | None = None) -> list[Cause]:
+    """Causes of the latency change between signature ``before`` and ``after`` (pair_changes, with
+    added and removed launches both ``dispatch-count`` and routine growth left out).
     ``routine_global``: True (every kernel) or a set of kernel names whose global-size changes
     are routine along the sweep (see routine_global_kernels) and so not called tile padding.
     A kernel with a driver-chosen local size on both sides counts as routine too unless
     ``steady_global`` names it: its work-group count is unknown, so without evidence that its
-    global size holds still, a change of it is no more than the sweep growing it."""
-    if isinstance(routine_global, bool):
-        routine_global = {k for k, *_ in tuple(before or ()) + tuple(after or ())} if routine_global else set()
+    global size holds still, a change of it is no more than the sweep growing it.
+    ``compute_units``: with it, a work-group count that crosses a multiple of the compute units is
+    called ``waves`` (pair_changes), even for a kernel whose global size is routine."""
     before, after = tuple(before or ()), tuple(after or ())
-    cb, ca = Counter(k for k, *_ in before), Counter(k for k, *_ in after)
-    added, removed = sorted(set(ca) - set(cb)), sorted(set(cb) - set(ca))
     causes: list[Cause] = []
-    if added and removed:
-        causes.append(Cause("variant-switch",
-                            f"kernel variant switched: {' + '.join(removed)} -> {' + '.join(added)}",
-                            None, ",".join(removed), ",".join(added)))
-    else:
-        for k in added:
-            causes.append(Cause("dispatch-count", f"extra dispatch: {k} ({ca[k]} more "
-                                f"{'launch' if ca[k] == 1 else 'launches'})", k, "0", str(ca[k])))
-        for k in removed:
-            causes.append(Cause("dispatch-count", f"dispatch removed: {k} ({cb[k]} fewer "
-                                f"{'launch' if cb[k] == 1 else 'launches'})", k, str(cb[k]), "0"))
-    for k in sorted(set(ca) & set(cb)):
-        d = ca[k] - cb[k]
-        if d > 0:
-            causes.append(Cause("dispatch-count", f"extra dispatch: {k} ({d} more "
-                                f"{'launch' if d == 1 else 'launches'})", k, str(cb[k]), str(ca[k])))
-        elif d < 0:
-            causes.append(Cause("dispatch-count", f"dispatch removed: {k} ({-d} fewer "
-                                f"{'launch' if d == -1 else 'launches'})", k, str(cb[k]), str(ca[k])))
-    kb, ka = _by_kernel(before), _by_kernel(after)
-    only_routine = False
-    for k in sorted(set(ka) & set(kb)):
-        seen_l, seen_g = set(), set()
-        for (gb, lb, wb), (ga, la, wa) in zip(kb[k], ka[k]):
-            if lb != la and (lb, la) not in seen_l:
-                seen_l.add((lb, la))
-                causes.append(Cause("work-group-split", f"work-group split: {k} local {lb} -> {la}", k, lb, la))
-            if gb != ga and (gb, ga) not in seen_g:
-                seen_g.add((gb, ga))
-                if k in routine_global or (lb == la == "driver" and k not in steady_global):
-                    only_routine = True
-                    continue
-                wg = "" if wb == wa or wb is None or wa is None else f" (work-groups {wb} -> {wa})"
-                causes.append(Cause("tile-padding", f"global size (tile padding): {k} {gb} -> {ga}{wg}", k, gb, ga))
+    only_routine = renamed = False
+    for c in pair_changes(before, after, routine_global, steady_global, compute_units):
+        if c.kind == "routine-growth":
+            only_routine |= c.before != c.after
+            renamed |= c.renamed_from is not None
+            continue
+        causes.append(Cause(_CAUSE_KIND.get(c.kind, c.kind), c.text, c.kernel, c.before, c.after))
     if not causes:
         if not before or not after:
             text = "unexplained: no dispatch signature on one side"
         elif only_routine:
             text = ("unexplained: same dispatches, only the global size differs (as at every count of "
                     "this sweep); inside the driver or device")
+        elif renamed:
+            text = ("unexplained: same dispatches, the kernel names differ only in shape tokens; inside the "
+                    "driver or device")
         else:
             text = "unexplained: identical dispatches on both sides; inside the driver or device"
         if any(l == "driver" for _, _, l, _ in before + after):
@@ -133,7 +278,7 @@ def summarise(causes: list[Cause]) -> str:
 def short_label(causes: list[Cause]) -> str:
     """Compact label for plots: the cause kinds, '+'-joined."""
     names = {"variant-switch": "variant", "dispatch-count": "dispatch", "work-group-split": "wg split",
-             "tile-padding": "padding", "unexplained": "driver/device"}
+             "tile-padding": "padding", "waves": "waves", "unexplained": "driver/device"}
     kinds = []
     for c in causes:
         n = names.get(c.kind, c.kind)

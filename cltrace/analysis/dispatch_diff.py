@@ -5,6 +5,7 @@ from typing import Dict, List, Tuple
 
 import pandas as pd
 
+from .attribution import kernel_family
 from .kernel_stats import _with_labels
 
 
@@ -55,7 +56,8 @@ def dispatch_list(launches: pd.DataFrame) -> Tuple[pd.DataFrame, dict]:
 
 def side_by_side(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Align two dispatch lists (difflib on (kernel, global, local)); `change` marks what differs:
-    '' same, '~' same kernel with other sizes, '-' only in A, '+' only in B."""
+    '' same, '~' same kernel with other sizes (or a per-shape name of its family, attribution.kernel_family),
+    '-/+' another kernel in its place, '-' only in A, '+' only in B."""
     key = lambda d: [tuple(r) for r in d[["kernel", "global", "local"]].itertuples(index=False)]
     ka, kb = key(a), key(b)
     ra, rb = a.to_dict("records"), b.to_dict("records")
@@ -76,7 +78,7 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
             continue
         pairs = list(zip(range(i1, i2), range(j1, j2)))
         for i, j in pairs:
-            row(ra[i], rb[j], "~" if ra[i]["kernel"] == rb[j]["kernel"] else "-/+")
+            row(ra[i], rb[j], "~" if kernel_family(ra[i]["kernel"]) == kernel_family(rb[j]["kernel"]) else "-/+")
         for i in range(i1 + len(pairs), i2):
             row(ra[i], None, "-")
         for j in range(j1 + len(pairs), j2):
