@@ -1,11 +1,17 @@
-"""Step detection quality and speed on synthetic staircases.
+"""Step detection under a realistic noise model: precision, recall, false-step rate, speed.
 
-    python bench/bench_steps.py [--seeds 5] [--quick]
+    python bench/bench_steps.py [--seeds 10] [--quick]
+    python bench/bench_steps.py --fit TRACE.db      # fit the noise model to a real sweep, then run with it
 
-Prints precision/recall of analyse() against the synthetic ground truth for
-several noise levels (sigma of log latency) and samples per config, with steps
-of |log ratio| in [3 sigma, max(log 2, 4.5 sigma)], then the time analyse()
-takes on 2,048 configurations x 10 samples (goal < 5 s).
+The synthetic sweeps have the noise measured on PoCL (cltrace.analysis.synthetic.REALISTIC_NOISE,
+or the model fitted with --fit): a random effect per process, a slow mode that some processes fall
+into (bimodal), and noise between the iterations inside a process. Steps have |log ratio| in
+[3, 4.5] x the between-process sigma (the SD of the per-process medians of one configuration, measured
+on the model by simulation). Prints, per processes-per-configuration:
+- recall: true steps found (a found step matches when its [from, to] contains the true pair);
+- precision: found steps that are true;
+- false-step rate: the share of flat sweeps (nothing changes, 2 groups x 24 configurations) with any step;
+then the time analyse() takes on 2,048 configurations (goal < 5 s).
 """
 import argparse
 import os
@@ -17,46 +23,52 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from cltrace.analysis.staircase import analyse  # noqa: E402
-from cltrace.analysis.synthetic import SweepSpec, make_staircase, match_steps, random_steps  # noqa: E402
+from cltrace.analysis.synthetic import (REALISTIC_NOISE, SweepSpec, make_staircase, match_steps,  # noqa: E402
+                                        random_steps)
 
 
-def quality(sigma, n, seeds, n_values=96, n_steps=6, k=3.0):
-    tp = found = true = cause_ok = cause_n = 0
+def between_sigma(model, n=10, draws=20000, seed=0):
+    """SD of log per-process medians of one configuration under the model (by simulation)."""
+    rng = np.random.default_rng(seed)
+    eff = rng.normal(0, model["sigma_process"], draws)
+    eff += np.where(rng.random(draws) < model["bimodal"], np.log(model["bimodal_ratio"]), 0.0)
+    within = np.median(rng.normal(0, model["sigma"], (draws, n)), axis=1)
+    return float(np.std(eff + within))
+
+
+def quality(model, k, seeds, n=10, n_values=48, n_steps=4):
+    sb = between_sigma(model, n)
+    tp = found = true = 0
     for seed in range(seeds):
         rng = np.random.default_rng(1000 + seed)
         vals = list(range(32, 32 + n_values))
-        sweeps = [SweepSpec(vals, random_steps(vals, rng, n_steps=n_steps, min_log=k * sigma,
-                                               max_log=max(np.log(2), 1.5 * k * sigma)), {"method": m})
-                  for m in ("gemm", "direct")]
-        syn = make_staircase(sweeps, sigma=sigma, n=n, seed=seed)
+        sweeps = [SweepSpec(vals, random_steps(vals, rng, n_steps=n_steps, min_log=3 * sb, max_log=4.5 * sb,
+                                               min_gap=4), {"method": m}) for m in ("gemm", "direct")]
+        syn = make_staircase(sweeps, n=n, seed=seed, processes=k, **model)
         res = analyse(syn.samples, "channels")
         a, b, c = match_steps(res.steps, syn.truth)
         tp, found, true = tp + a, found + b, true + c
-        for t in syn.truth.to_dict("records"):
-            hit = res.steps[(res.steps["group_label"] == t["group_label"])
-                            & (res.steps["from_value"] <= t["from_value"]) & (res.steps["to_value"] >= t["to_value"])]
-            if len(hit):
-                cause_n += 1
-                cause_ok += hit["cause_kind"].iloc[0] == t["cause"]
-    return tp / found if found else 1.0, tp / true if true else 1.0, cause_ok / cause_n if cause_n else 1.0, found, true
+    return tp / found if found else 1.0, tp / true if true else 1.0, found, true
 
 
-def flat_false_positives(sigma, n, seeds, n_values=200):
-    fp = 0
+def false_step_rate(model, k, seeds, n=10, n_values=24):
+    hits = 0
     for seed in range(seeds):
-        syn = make_staircase([SweepSpec(list(range(1, n_values + 1)))], sigma=sigma, n=n, seed=seed)
-        fp += len(analyse(syn.samples).steps)
-    return fp
+        vals = list(range(1, n_values + 1))
+        syn = make_staircase([SweepSpec(vals, [], {"method": m}) for m in ("gemm", "direct")], n=n,
+                             seed=50_000 + seed, processes=k, **model)
+        hits += len(analyse(syn.samples, "channels").steps) > 0
+    return hits / seeds
 
 
-def timing(n_configs=2048, n=10, repeats=3):
+def timing(model, n_configs=2048, k=2, n=5, repeats=3):
     half = n_configs // 2
     vals = list(range(1, half + 1))
     rng = np.random.default_rng(0)
-    sweeps = [SweepSpec(vals, random_steps(vals, rng, n_steps=40, min_log=0.15), {"method": m}, kernel=m)
+    sweeps = [SweepSpec(vals, random_steps(vals, rng, n_steps=40, min_log=0.3), {"method": m}, kernel=m)
               for m in ("gemm", "direct")]
     t0 = time.perf_counter()
-    syn = make_staircase(sweeps, sigma=0.05, n=n, seed=0)
+    syn = make_staircase(sweeps, n=n, seed=0, processes=k, **model)
     t_build = time.perf_counter() - t0
     times = []
     for _ in range(repeats):
@@ -66,23 +78,56 @@ def timing(n_configs=2048, n=10, repeats=3):
     return len(syn.samples), len(res.configs), t_build, min(times), len(res.steps), len(syn.truth)
 
 
+def fit(path):
+    """The noise model of a real sweep: per configuration, its processes' log medians split into a
+    fast mode (within log 1.3 of the lower half's median) and a slow one; sigma_process is the pooled
+    SD of the fast mode, bimodal the slow share, bimodal_ratio the slow/fast ratio, sigma the median
+    spread of the iterations inside a process."""
+    import cltrace
+    res = analyse(cltrace.open(path).samples())
+    fast_dev, slow_share, ratios, within = [], [], [], []
+    for cid, u in res.units.groupby("config_id"):
+        y = np.sort(u["log_median"].to_numpy())
+        if len(y) < 4:
+            continue
+        base = np.median(y[: max(2, len(y) // 2)])
+        slow = y > base + np.log(1.3)
+        fast = y[~slow]
+        fast_dev += list(fast - fast.mean())
+        slow_share.append(slow.mean())
+        if slow.any():
+            ratios.append(np.exp(y[slow].mean() - fast.mean()))
+        within += list(u["within_sigma"])
+    dof = max(len(fast_dev) - len(slow_share), 1)
+    return {"sigma": float(np.median(within)),
+            "sigma_process": float(np.sqrt(np.sum(np.square(fast_dev)) / dof)),
+            "bimodal": float(np.mean(slow_share)) if slow_share else 0.0,
+            "bimodal_ratio": float(np.median(ratios)) if ratios else 1.5}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="fewer noise levels, 2 seeds")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="3 seeds, 5 processes only")
+    ap.add_argument("--fit", metavar="TRACE", help="fit the noise model to this real sweep first")
     a = ap.parse_args()
-    seeds = 2 if a.quick else a.seeds
-    sigmas = (0.02, 0.1) if a.quick else (0.01, 0.02, 0.05, 0.1, 0.2)
-    print(f"precision/recall, steps |log ratio| >= 3 sigma, 2 groups x 96 configs x 6 steps, {seeds} seeds")
-    print(f"{'sigma':>6} {'n':>3} {'precision':>9} {'recall':>7} {'cause ok':>8} {'found':>6} {'true':>5}"
-          f" {'flat FP':>8}")
-    for n in (10, 5, 3):
-        for sigma in sigmas:
-            p, r, c, f, t = quality(sigma, n, seeds)
-            fp = flat_false_positives(sigma, n, max(1, seeds // 2))
-            print(f"{sigma:>6.2f} {n:>3} {p:>9.3f} {r:>7.3f} {c:>8.3f} {f:>6} {t:>5} {fp:>8}")
-    ns, nc, tb, ta, nf, nt = timing()
-    print(f"\ntiming: {nc} configs, {ns} samples: build_samples+synthetic {tb:.2f} s, "
+    model = dict(REALISTIC_NOISE)
+    if a.fit:
+        model = fit(a.fit)
+        print(f"fitted on {a.fit}: " + ", ".join(f"{k}={v:.3f}" for k, v in model.items()))
+    seeds = 3 if a.quick else a.seeds
+    sb = between_sigma(model)
+    print("noise model: " + ", ".join(f"{k}={v:g}" for k, v in model.items())
+          + f"  -> between-process sigma {sb:.3f} (log)")
+    print(f"steps |log ratio| in [3, 4.5] x {sb:.3f}; 2 groups x 48 configs x 4 steps; {seeds} seeds; 10 iterations"
+          f" per process")
+    print(f"{'processes':>9} {'precision':>9} {'recall':>7} {'found':>6} {'true':>5} {'false-step rate':>16}")
+    for k in ((5,) if a.quick else (3, 5, 10)):
+        p, r, f, t = quality(model, k, seeds)
+        fsr = false_step_rate(model, k, max(seeds * 4, 20))
+        print(f"{k:>9} {p:>9.3f} {r:>7.3f} {f:>6} {t:>5} {fsr:>16.3f}")
+    ns, nc, tb, ta, nf, nt = timing(model)
+    print(f"\ntiming: {nc} configs x 2 processes x 5 iterations ({ns} samples): synthetic+build_samples {tb:.2f} s, "
           f"analyse() {ta:.2f} s (best of 3; goal < 5 s); {nf} steps found, {nt} true")
 
 

@@ -2,14 +2,23 @@
 hazards, speedup versus pruning distance, best count under constraints.
 
 The reference ("unpruned") configuration of a group is the one with the largest
-value of the swept parameter.  All latencies are configuration medians.
+value of the swept parameter.  Every verdict uses ``segment_level_ns``: the level of
+the segment (run of configurations between two significant steps) a configuration
+lies in, so a recommendation never rests on the noise of one configuration and
+survives a re-run exactly as the steps do.  Configurations that got no test (fewer
+than two processes) keep their own median there.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .steps import compare, group_label, iter_groups, pooled_sigma
+from .steps import group_label, iter_groups
+
+
+def _level(c: dict) -> float:
+    v = c.get("segment_level_ns")
+    return c["median_ns"] if v is None or pd.isna(v) else v
 
 
 def _groups(configs: pd.DataFrame, param: str, by: list[str]):
@@ -31,7 +40,7 @@ def stair_edges(configs: pd.DataFrame, steps: pd.DataFrame, param: str, by: list
             is_max = i == len(recs) - 1
             if s is not None or is_max:
                 rows.append({"group": group, "group_label": label, "value": c[param],
-                             "config_id": c["config_id"], "latency_ns": c["median_ns"],
+                             "config_id": c["config_id"], "latency_ns": _level(c),
                              "next_value": None if s is None else s["to_value"],
                              "step_ratio": None if s is None else s["ratio"], "is_max": is_max})
     return pd.DataFrame(rows, columns=["group", "group_label", "value", "config_id", "latency_ns",
@@ -49,38 +58,39 @@ def pareto(configs: pd.DataFrame, param: str, by: list[str], tol: float = 0.0) -
     for group, label, g in _groups(configs, param, by):
         best = np.inf
         for c in reversed(g.to_dict("records")):
-            if c["median_ns"] * (1 + tol) < best:
-                best = c["median_ns"]
+            if _level(c) * (1 + tol) < best:
+                best = _level(c)
                 rows.append({"group": group, "group_label": label, "value": c[param],
-                             "config_id": c["config_id"], "latency_ns": c["median_ns"]})
+                             "config_id": c["config_id"], "latency_ns": _level(c)})
     out = pd.DataFrame(rows, columns=["group", "group_label", "value", "config_id", "latency_ns"])
     return out.sort_values(["group_label", "value"], kind="stable").reset_index(drop=True)
 
 
-def hazards(configs: pd.DataFrame, param: str, by: list[str], *, alpha: float = 0.01,
-            min_effect: float = 0.02, prior_df: float = 5.0) -> pd.DataFrame:
-    """Configs significantly slower than their group's maximum (Bonferroni within the group)."""
+def hazards(configs: pd.DataFrame, steps: pd.DataFrame, param: str, by: list[str], *,
+            min_effect: float = 0.02) -> pd.DataFrame:
+    """Configs slower than their group's maximum by at least min_effect, with a significant step
+    between them (they lie in another segment); ``confidence`` is the least of those steps'."""
     rows = []
     for group, label, g in _groups(configs, param, by):
         recs = g.to_dict("records")
         ref = recs[-1]
-        logs = [np.log(np.asarray(c["latencies"], dtype=float)) for c in recs]
-        sigma, _ = pooled_sigma(logs)
-        m = max(1, len(recs) - 1)
-        for c, y in zip(recs[:-1], logs[:-1]):
-            factor = c["median_ns"] / ref["median_ns"]
+        st = steps[steps["group_label"] == label] if len(steps) else steps
+        st_to, st_from = st["to_value"].to_numpy(), st["from_value"].to_numpy()
+        st_conf = st["confidence"].to_numpy(dtype=float)
+        for c in recs[:-1]:
+            if pd.isna(c.get("segment_id")) or c.get("segment_id") == ref.get("segment_id"):
+                continue
+            factor = _level(c) / _level(ref)
             if factor < 1 + min_effect:
                 continue
-            z, p = compare(logs[-1], y, sigma, prior_df)
-            p_adj = min(1.0, p * m) if np.isfinite(p) else np.nan
-            if np.isfinite(p_adj) and p_adj >= alpha:
-                continue
+            between = (st_to > c[param]) & (st_from < ref[param])
+            conf = float(st_conf[between].min()) if between.any() else np.nan
             rows.append({"group": group, "group_label": label, "value": c[param],
-                         "config_id": c["config_id"], "latency_ns": c["median_ns"],
-                         "ref_value": ref[param], "ref_latency_ns": ref["median_ns"],
-                         "factor": factor, "p_adjusted": p_adj})
+                         "config_id": c["config_id"], "latency_ns": _level(c),
+                         "ref_value": ref[param], "ref_latency_ns": _level(ref),
+                         "factor": factor, "confidence": conf})
     return pd.DataFrame(rows, columns=["group", "group_label", "value", "config_id", "latency_ns",
-                                       "ref_value", "ref_latency_ns", "factor", "p_adjusted"])
+                                       "ref_value", "ref_latency_ns", "factor", "confidence"])
 
 
 def speedups(configs: pd.DataFrame, param: str, by: list[str]) -> pd.DataFrame:
@@ -110,22 +120,23 @@ def best_config(configs: pd.DataFrame, param: str, by: list[str], *, budget_ns: 
         cand = g
         if min_value is not None:
             cand = cand[cand[param] >= min_value]
+        cand = cand.assign(_level=[_level(c) for c in cand.to_dict("records")])
         if budget_ns is not None:
-            cand = cand[cand["median_ns"] <= budget_ns]
+            cand = cand[cand["_level"] <= budget_ns]
             pick = cand.iloc[-1] if len(cand) else None
             why = "most channels within the latency budget"
         else:
             if len(cand):
-                fastest = cand["median_ns"].min()
-                pick = cand[cand["median_ns"] <= fastest * 1.005].iloc[-1]
+                fastest = cand["_level"].min()
+                pick = cand[cand["_level"] <= fastest * 1.005].iloc[-1]
             else:
                 pick = None
             why = "fastest at or above the minimum count"
         rows.append({"group": group, "group_label": label,
                      "value": None if pick is None else pick[param],
                      "config_id": None if pick is None else pick["config_id"],
-                     "latency_ns": None if pick is None else pick["median_ns"],
-                     "speedup": None if pick is None else ref["median_ns"] / pick["median_ns"],
+                     "latency_ns": None if pick is None else pick["_level"],
+                     "speedup": None if pick is None else _level(ref) / pick["_level"],
                      "reason": why if pick is not None else "no configuration satisfies the constraints"})
     return pd.DataFrame(rows, columns=["group", "group_label", "value", "config_id", "latency_ns",
                                        "speedup", "reason"])

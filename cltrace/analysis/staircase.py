@@ -9,13 +9,15 @@ import pandas as pd
 
 from .attribution import attribute, routine_global_kernels, short_label, summarise
 from .configs import config_stats
+from .dispatch_changes import CHANGE_COLUMNS, dispatch_changes, link_steps
 from .recommend import best_config, hazards, pareto, speedups, stair_edges
 from .samples import param_columns, to_number
-from .steps import STEP_COLUMNS, detect_steps, group_label
+from .steps import STEP_COLUMNS, StepVerdicts, detect_steps, group_label
+from .units import process_units, unit_estimates
 
 # Parameters that number repetitions rather than configurations.
 DEFAULT_IGNORE = ("repeat", "repeat_index", "rep", "iter", "iteration", "trial", "seed")
-_DROP = {"latencies", "signature"}
+_DROP = {"latencies", "signature", "process_logs"}
 
 
 def _jsonable(v):
@@ -57,6 +59,11 @@ class StaircaseResult:
     speedups: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    undecided: pd.DataFrame = field(default_factory=pd.DataFrame)
+    units: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dispatch_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
+    compute_units: int | None = None
 
     def best(self, budget_ns: float | None = None, min_value: float | None = None) -> pd.DataFrame:
         """Recommended value per group under a latency budget and/or a minimum count."""
@@ -70,6 +77,8 @@ class StaircaseResult:
             "notes": list(self.notes), "configs": records(self.configs), "steps": records(self.steps),
             "edges": records(self.edges), "pareto": records(self.pareto),
             "hazards": records(self.hazards), "speedups": records(self.speedups),
+            "segments": records(self.segments), "undecided": records(self.undecided),
+            "dispatch_changes": records(self.dispatch_changes), "compute_units": self.compute_units,
         }
 
 
@@ -85,7 +94,8 @@ def choose_param(samples: pd.DataFrame, params: list[str]) -> str | None:
     return best
 
 
-def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame) -> pd.DataFrame:
+def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame,
+                     compute_units: int | None = None) -> pd.DataFrame:
     sig = dict(zip(configs["config_id"], configs["signature"]))
     varies = dict(zip(configs["config_id"], configs["signature_varies"]))
     # judged over every neighbour pair of the group, steps included: a sweep whose pairs are all
@@ -101,7 +111,7 @@ def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataF
     causes, texts, kinds, labels, var, shifts, shares = [], [], [], [], [], [], []
     for r in steps.to_dict("records"):
         c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], set()),
-                      steady.get(r["group_label"], set()))
+                      steady.get(r["group_label"], set()), compute_units=compute_units)
         shift, share, warning = time_shift(per_kernel.get(r["from_config_id"]) or {},
                                            per_kernel.get(r["to_config_id"]) or {}, c)
         causes.append([x.to_dict() for x in c])
@@ -158,10 +168,58 @@ def time_shift(before: dict, after: dict, causes, top: int = 3):
     return text, float(share), warning
 
 
+def _with_units(samples: pd.DataFrame, configs: pd.DataFrame, key: list[str]):
+    """Per-process units of every configuration, and the configs with their unit estimates:
+    median_ns becomes the median of the per-process medians (sample_median_ns keeps the old one)."""
+    if key and len(samples):
+        cid = samples.groupby(key, dropna=False, sort=True).ngroup().to_numpy()
+    else:
+        cid = np.zeros(len(samples), dtype=np.int64)
+    units = process_units(samples, cid)
+    est = unit_estimates(units, configs["config_id"].tolist())
+    logs = dict(tuple(units.groupby("config_id")["log_median"])) if len(units) else {}
+    configs = configs.merge(est, on="config_id", how="left")
+    configs["process_logs"] = [np.asarray(logs[c], dtype=float) if c in logs else np.empty(0)
+                               for c in configs["config_id"]]
+    configs["sample_median_ns"] = configs["median_ns"]
+    has = configs["n_processes"] > 0
+    configs.loc[has, "median_ns"] = [float(np.median(v)) for v in configs.loc[has, "process_median_ns"]]
+    return units, configs
+
+
+def _segment_columns(configs: pd.DataFrame, verdicts: StepVerdicts) -> pd.DataFrame:
+    seg_of, level_of = {}, {}
+    for i, r in enumerate(verdicts.segments.to_dict("records")):
+        for c in r["config_ids"]:
+            seg_of[c], level_of[c] = i, r["level_ns"]
+    configs = configs.copy()
+    configs["segment_id"] = [seg_of.get(c, np.nan) for c in configs["config_id"]]
+    configs["segment_level_ns"] = [level_of.get(c, np.nan) for c in configs["config_id"]]
+    return configs
+
+
+def _verdict_notes(configs: pd.DataFrame, verdicts: StepVerdicts, alpha: float) -> list[str]:
+    notes = []
+    for label, (sigma, thr, n_perm) in verdicts.noise.items():
+        notes.append(f"noise ({label}): between processes of one configuration, sigma of log latency "
+                     f"{sigma:.4f}; a step needs |t| > {thr:.2f} ({n_perm} permutations)")
+    if len(verdicts.untested):
+        few = verdicts.untested
+        notes.append(f"{len(few)} configuration(s) ran in fewer than 2 processes and get no verdict: "
+                     "measure each configuration in more processes (cltrace sweep --repeat 3, or --adaptive)")
+    if len(configs) and (configs["n_processes"].fillna(0) >= 2).any():
+        k = configs.loc[configs["n_processes"] >= 2, "n_processes"]
+        notes.append(f"verdicts rest on {int(k.min())}-{int(k.max())} processes per configuration "
+                     f"(the process is the unit: iterations inside one process are summarised by their median); "
+                     f"the chance of any false step in this analysis is at most {alpha:g}")
+    return notes
+
+
 def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | None = None,
             alpha: float = 0.01, min_effect: float = 0.02, merge_ramps: bool = True,
-            ramp_max_ratio: float = 1.15, ignore=DEFAULT_IGNORE) -> StaircaseResult:
-    """Find staircases along ``param`` (default: the numeric parameter with most values)."""
+            ignore=DEFAULT_IGNORE, n_perm: int | None = None, compute_units: int | None = None) -> StaircaseResult:
+    """Find staircases along ``param`` (default: the numeric parameter with most values).
+    ``compute_units`` (Trace.compute_units()) lets dispatch changes name work-group waves."""
     notes = list(samples.attrs.get("notes", []))
     samples = samples.copy()
     params = [p for p in param_columns(samples) if p not in ignore and samples[p].notna().any()]
@@ -181,6 +239,7 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
         by = [p for p in params if p != param and samples[p].nunique(dropna=False) > 1]
     key = [b for b in by if b != param] + ([param] if param else [])
     configs = config_stats(samples, key)
+    units, configs = _with_units(samples, configs, key)
     gb = [b for b in by if b != param]
     configs.insert(len(key), "group_label",
                    [group_label({b: (None if pd.isna(r[b]) else r[b]) for b in gb}) for _, r in configs[gb].iterrows()]
@@ -191,18 +250,20 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
                "n_failed": int((st == "failed-run").sum()),
                "failed_runs": sorted({int(r) for r in samples.loc[st == "failed-run", "run_id"]})
                if "run_id" in samples.columns else [],
-               "n_configs": int(len(configs)), "alpha": alpha, "min_effect": min_effect}
+               "n_configs": int(len(configs)), "n_processes": int(units["unit"].nunique()) if len(units) else 0,
+               "alpha": alpha, "min_effect": min_effect}
     empty = pd.DataFrame()
     if param is None:
         return StaircaseResult(None, by, configs, pd.DataFrame(columns=STEP_COLUMNS), empty, empty, empty,
-                               empty, empty, notes, summary)
-    steps, pairs = detect_steps(configs, param, by, alpha=alpha, min_effect=min_effect,
-                                merge_ramps=merge_ramps, ramp_max_ratio=ramp_max_ratio)
-    steps = _attribute_steps(steps, pairs, configs)
-    if len(pairs):
-        for label, g in pairs.groupby("group_label", sort=True):
-            notes.append(f"noise ({label}): sigma of log latency {g['noise_sigma'].iloc[0]:.4f} "
-                         f"({g['noise_source'].iloc[0]})")
+                               empty, empty, notes, summary, units=units)
+    verdicts = detect_steps(configs, param, by, alpha=alpha, min_effect=min_effect, merge_ramps=merge_ramps,
+                            n_perm=n_perm)
+    configs = _segment_columns(configs, verdicts)
+    steps = _attribute_steps(verdicts.steps, verdicts.pairs, configs, compute_units)
+    changes = dispatch_changes(configs, param, by, compute_units)
+    spans = steps.assign(from_value=steps["location_from"], to_value=steps["location_to"])
+    steps["dispatch_change_ids"], changes["at_step"] = link_steps(spans, changes)
+    notes += _verdict_notes(configs, verdicts, alpha)
     n_cold_only = int(configs["cold_only"].sum())
     if n_cold_only:
         notes.append(f"{n_cold_only} configuration(s) have only cold samples; their statistics include "
@@ -213,12 +274,14 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     n_empty = int((configs["n"] == 0).sum())
     if n_empty:
         notes.append(f"{n_empty} configuration(s) have no usable sample (failed runs or missing device times)")
-    if len(configs) and configs["n"].max() <= 1 and len(pairs):
-        notes.append("one sample per configuration: noise estimated from the scatter around a rolling median")
+    pairs = verdicts.pairs
     summary.update(n_groups=int(pairs["group_label"].nunique()) if len(pairs) else int(len(configs) > 0),
-                   n_steps=int(len(steps)))
+                   n_steps=int(len(steps)), n_undecided=int(len(verdicts.undecided)),
+                   n_dispatch_changes=int(len(changes)), alpha_group=verdicts.alpha_group)
     return StaircaseResult(
         param=param, by=by, configs=configs, steps=steps, pairs=pairs,
         edges=stair_edges(configs, steps, param, by), pareto=pareto(configs, param, by, tol=min_effect),
-        hazards=hazards(configs, param, by, alpha=alpha, min_effect=min_effect),
-        speedups=speedups(configs, param, by), notes=notes, summary=summary)
+        hazards=hazards(configs, steps, param, by, min_effect=min_effect),
+        speedups=speedups(configs, param, by), notes=notes, summary=summary,
+        segments=verdicts.segments, undecided=verdicts.undecided, units=units, dispatch_changes=changes,
+        compute_units=compute_units)

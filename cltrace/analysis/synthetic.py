@@ -9,8 +9,12 @@ changes the dispatch signature from that point on:
 - ``tile-padding``: grows the main kernel's global size by one 64-wide tile;
 - ``variant-switch``: toggles the kernel set <kernel> <-> <kernel>_pack + <kernel>_gemm;
 - ``unexplained``: no change in the signature.
-Latency of a sample = level * exp(N(0, sigma)), split over its launches; the
-first launch of a (kernel, global, local) in a process is ``cold_factor`` slower.
+Noise is hierarchical, as measured on PoCL (docs/analysis.md, "Validation"):
+each process draws an effect exp(N(0, sigma_process)) and, with probability
+``bimodal``, runs in a slow mode (x ``bimodal_ratio``, PoCL's thread placement);
+each sample inside it is level * process effect * exp(N(0, sigma)). The latency
+is split over the sample's launches; the first launch of a (kernel, global,
+local) in a process is ``cold_factor`` slower.
 ``make_staircase`` returns trace-shaped tables (launches, runs, params,
 regions), the samples built from them by ``build_samples``, and the truth.
 """
@@ -91,14 +95,23 @@ def _levels(spec: SweepSpec):
     return out
 
 
+# Fitted on a real PoCL sweep here with bench/bench_steps.py --fit (docs/analysis.md, "Validation"):
+# conv_bench resnet50.L15 --scale 0.5, gemm and direct at 64/92/93 channels, 12 processes x 10
+# iterations each, --no-stabilise, on the 2-core machine while other jobs ran (a loaded machine is
+# the harder case: with POCL_AFFINITY=1 the same fit gave sigma_process 0.118, bimodal 0.43).
+REALISTIC_NOISE = {"sigma": 0.09, "sigma_process": 0.17, "bimodal": 0.5, "bimodal_ratio": 1.9}
+
+
 def make_staircase(sweeps: list[SweepSpec], *, param: str = "channels", sigma: float = 0.05, n: int = 10,
                    seed: int = 0, mode: str = "runs", cold_factor: float = 10.0,
-                   fail_values: tuple = (), untimed_prob: float = 0.0,
+                   fail_values: tuple = (), untimed_prob: float = 0.0, processes: int = 3,
+                   sigma_process: float = 0.0, bimodal: float = 0.0, bimodal_ratio: float = 1.8,
                    build: bool = True) -> SyntheticSweep:
-    """Generate a sweep.  mode: ``runs`` (one run per config, n+1 regions each: the first is the
-    warm-up), ``single-run`` (one run per group, every config's regions in one process, the
-    swept value in the region tags) or ``no-regions`` (one run per config, n+1 repetitions, no
-    regions).  ``fail_values``: configs whose run failed (status failed, no launches)."""
+    """Generate a sweep.  mode: ``runs`` (one run per config and process, n+1 regions each: the
+    first is the warm-up), ``single-run`` (one run per group and process, every config's regions
+    in it, the swept value in the region tags) or ``no-regions`` (one run per config and process,
+    n+1 repetitions, no regions).  ``processes``: processes per configuration.
+    ``fail_values``: configs whose runs failed (status failed, no launches)."""
     rng = np.random.default_rng(seed)
     L, R, P, G, T = [], [], [], [], []
     run_id = region_id = 0
@@ -110,53 +123,60 @@ def make_staircase(sweeps: list[SweepSpec], *, param: str = "channels", sigma: f
             j = vals.index(s.at)
             T.append({"group": dict(spec.group), "group_label": lab, "param": param, "from_value": s.at,
                       "to_value": vals[j + 1], "ratio": s.ratio, "cause": s.cause})
-        proc = None
-        for v, level, sig in _levels(spec):
-            if mode != "single-run" or proc is None:
-                run_id += 1
-                proc = run_id
-                failed = v in fail_values
-                R.append({"run_id": run_id, "status": "failed" if failed else "ok",
-                          "exit_status": 1 if failed else 0, "command": "synthetic"})
-                P.append(dict({"run_id": run_id}, **{k: str(x) for k, x in spec.group.items()},
-                              **({} if mode == "single-run" else {param: str(v)})))
-                seen = set()
-                seq[proc] = 0
-                if failed:
+        levels = _levels(spec)
+        plan = ([[x] for _ in range(processes) for x in levels] if mode != "single-run"
+                else [levels for _ in range(processes)])
+        for chunk in plan:
+            proc = None
+            effect = float(np.exp(rng.normal(0.0, sigma_process))) if sigma_process else 1.0
+            if bimodal and rng.random() < bimodal:
+                effect *= bimodal_ratio
+            for v, level, sig in chunk:
+                if proc is None:
+                    run_id += 1
+                    proc = run_id
+                    failed = v in fail_values and mode != "single-run"
+                    R.append({"run_id": run_id, "status": "failed" if failed else "ok",
+                              "exit_status": 1 if failed else 0, "command": "synthetic"})
+                    P.append(dict({"run_id": run_id}, **{k: str(x) for k, x in spec.group.items()},
+                                  **({} if mode == "single-run" else {param: str(v)})))
+                    seen = set()
+                    seq[proc] = 0
+                    if failed:
+                        continue
+                elif v in fail_values:
                     continue
-            elif v in fail_values:
-                continue
-            t = 1_000_000 + seq[proc] * 10_000_000
-            for rep in range(n + 1):
-                lat = level * np.exp(rng.normal(0.0, sigma))
-                weights = np.array([1.0 if k == 0 else 0.25 for k in range(len(sig))])
-                durs = lat * weights / weights.sum()
-                rid = None
-                if mode != "no-regions":
-                    region_id += 1
-                    rid = region_id
-                    tags = {param: v} if mode == "single-run" else {}
-                    G.append({"region_id": rid, "run_id": proc, "process_id": proc, "tid": 1, "name": "layer",
-                              "tags": json.dumps(tags), "begin_ns": t, "end_ns": None})
-                for (name, g, loc), d in zip(sig, durs):
-                    key = (name, g, loc)
-                    if key not in seen:
-                        d *= cold_factor
-                        seen.add(key)
-                    d = max(1, int(round(d)))
-                    untimed = untimed_prob > 0 and rng.random() < untimed_prob
-                    L.append({"run_id": proc, "process_id": proc, "seq": seq[proc], "tid": 1,
-                              "kernel_name": name, "work_dim": 3,
-                              "global0": g[0], "global1": g[1], "global2": g[2],
-                              "local0": loc[0], "local1": loc[1], "local2": loc[2], "driver_local": 0,
-                              "work_groups": int(np.prod([-(-a // b) for a, b in zip(g, loc)])),
-                              "start_ns": None if untimed else t, "end_ns": None if untimed else t + d,
-                              "duration_ns": None if untimed else d,
-                              "times_status": "missing" if untimed else "ok", "region_id": rid})
-                    seq[proc] += 1
-                    t += d + 1000
-                if rid is not None:
-                    G[-1]["end_ns"] = t
+                t = 1_000_000 + seq[proc] * 10_000_000
+                for rep in range(n + 1):
+                    lat = level * effect * np.exp(rng.normal(0.0, sigma))
+                    weights = np.array([1.0 if k == 0 else 0.25 for k in range(len(sig))])
+                    durs = lat * weights / weights.sum()
+                    rid = None
+                    if mode != "no-regions":
+                        region_id += 1
+                        rid = region_id
+                        tags = {param: v} if mode == "single-run" else {}
+                        G.append({"region_id": rid, "run_id": proc, "process_id": proc, "tid": 1, "name": "layer",
+                                  "tags": json.dumps(tags), "begin_ns": t, "end_ns": None})
+                    for (name, g, loc), d in zip(sig, durs):
+                        key = (name, g, loc)
+                        if key not in seen:
+                            d *= cold_factor
+                            seen.add(key)
+                        d = max(1, int(round(d)))
+                        untimed = untimed_prob > 0 and rng.random() < untimed_prob
+                        L.append({"run_id": proc, "process_id": proc, "seq": seq[proc], "tid": 1,
+                                  "kernel_name": name, "work_dim": 3,
+                                  "global0": g[0], "global1": g[1], "global2": g[2],
+                                  "local0": loc[0], "local1": loc[1], "local2": loc[2], "driver_local": 0,
+                                  "work_groups": int(np.prod([-(-a // b) for a, b in zip(g, loc)])),
+                                  "start_ns": None if untimed else t, "end_ns": None if untimed else t + d,
+                                  "duration_ns": None if untimed else d,
+                                  "times_status": "missing" if untimed else "ok", "region_id": rid})
+                        seq[proc] += 1
+                        t += d + 1000
+                    if rid is not None:
+                        G[-1]["end_ns"] = t
     launches = pd.DataFrame(L)
     for c in ("start_ns", "end_ns", "duration_ns", "region_id"):
         if c in launches.columns:
@@ -207,7 +227,8 @@ def match_steps(found: pd.DataFrame, truth: pd.DataFrame) -> tuple[int, int, int
     return tp, len(found), len(tr)
 
 
-def paper_example(seed: int = 0, sigma: float = 0.04, n: int = 10) -> SyntheticSweep:
+def paper_example(seed: int = 0, sigma: float = 0.04, n: int = 10, processes: int = 3,
+                  sigma_process: float = 0.0) -> SyntheticSweep:
     """A two-method sweep shaped like the seed paper's figures (channels 64..128)."""
     vals = list(range(64, 129))
     gemm = SweepSpec(vals, [StepSpec(72, 1.25, "tile-padding"), StepSpec(88, 1.25, "tile-padding"),
@@ -217,4 +238,5 @@ def paper_example(seed: int = 0, sigma: float = 0.04, n: int = 10) -> SyntheticS
     direct = SweepSpec(vals, [StepSpec(80, 1.3, "variant-switch"), StepSpec(90, 1.9, "work-group-split"),
                               StepSpec(92, 0.55, "work-group-split"), StepSpec(110, 1.35, "unexplained")],
                        {"method": "direct"}, base_ns=12e6, kernel="direct")
-    return make_staircase([gemm, direct], sigma=sigma, n=n, seed=seed)
+    return make_staircase([gemm, direct], sigma=sigma, n=n, seed=seed, processes=processes,
+                          sigma_process=sigma_process)

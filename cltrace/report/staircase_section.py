@@ -1,6 +1,7 @@
 """The staircase part of `cltrace report`: the analysis result laid out as report sections."""
 from typing import List
 
+import numpy as np
 import pandas as pd
 
 from .document import Section
@@ -16,14 +17,42 @@ def _group_col(df: pd.DataFrame) -> pd.Series:
     return pd.Series([""] * len(df), index=df.index)
 
 
-def staircase_result(samples, param=None):
+def staircase_result(samples, param=None, compute_units=None):
     """Analyse the samples (Trace.samples) along their sweep parameter; None when there is nothing to sweep."""
     from ..analysis.staircase import analyse
 
     if samples.empty:
         return None
-    result = analyse(samples, param)
+    result = analyse(samples, param, compute_units=compute_units)
     return result if result.param is not None else None
+
+
+def _pct(sigma):
+    return None if sigma is None or pd.isna(sigma) else f"±{(np.exp(sigma) - 1) * 100:.0f}%"
+
+
+def _confidence(c):
+    return None if c is None or pd.isna(c) else (">=0.999" if c >= 0.999 else f"{c:.3f}")
+
+
+def _where(r, p):
+    """The step's pair, and the interval it may lie in when that is wider."""
+    lo, hi = r.get("location_from"), r.get("location_to")
+    if lo is None or pd.isna(lo) or (lo == r["from_value"] and hi == r["to_value"]):
+        return ""
+    return f"{lo:g}..{hi:g}"
+
+
+def _change_lines(result) -> List[str]:
+    ch = result.dispatch_changes
+    lines = []
+    for r in ch.to_dict("records"):
+        g = f"[{r['group_label']}] " if r.get("group_label") not in (None, "", "all") else ""
+        span = (f"{result.param}={r['from_value']:g}->{r['to_value']:g}" if not r.get("routine")
+                else f"{result.param}={r['from_value']:g}..{r['to_value']:g} ({r['n_pairs']} pair{'s' if r['n_pairs'] != 1 else ''})")
+        mark = " [step]" if r.get("at_step") else ""
+        lines.append(f"{g}{span}: {r['kind']}: {r['text']}{mark}")
+    return lines
 
 
 def _speedup_table(result) -> pd.DataFrame:
@@ -50,17 +79,20 @@ def _best_lines(result, budget_ms, min_value) -> List[str]:
     return lines
 
 
-def staircase_sections(samples, param=None, budget_ms=None, min_value=None) -> List[Section]:
-    result = staircase_result(samples, param)
+def staircase_sections(samples, param=None, budget_ms=None, min_value=None, compute_units=None) -> List[Section]:
+    result = staircase_result(samples, param, compute_units)
     if result is None:
         return []
     p = result.param
     out = []
     cfg = result.configs
     if not cfg.empty:
-        t = pd.DataFrame({"group": _group_col(cfg), p: cfg[p], "n": cfg["n"],
-                          "median_ms": cfg["median_ns"].map(_ms), "p10_ms": cfg["p10_ns"].map(_ms),
-                          "p90_ms": cfg["p90_ns"].map(_ms)})
+        procs = cfg["process_median_ns"] if "process_median_ns" in cfg.columns else pd.Series([[]] * len(cfg))
+        t = pd.DataFrame({"group": _group_col(cfg), p: cfg[p], "procs": cfg["n_processes"],
+                          "median_ms": cfg["median_ns"].map(_ms),
+                          "procs_min_ms": [_ms(min(v)) if len(v) else None for v in procs],
+                          "procs_max_ms": [_ms(max(v)) if len(v) else None for v in procs],
+                          "within": cfg["within_sigma"].map(_pct)})
         if "signature_text" in cfg.columns:
             t["dispatch"] = cfg["signature_text"]
         if (t["group"] == "").all():
@@ -70,15 +102,32 @@ def staircase_sections(samples, param=None, budget_ms=None, min_value=None) -> L
     rows = []
     for r in steps.to_dict("records"):
         rows.append({"group": r.get("group_label", ""), "from": r["from_value"], "to": r["to_value"],
-                     "before_ms": _ms(r["latency_before_ns"]), "after_ms": _ms(r["latency_after_ns"]),
-                     "ratio": r["ratio"], "confidence": r.get("confidence"), "cause": r.get("cause", ""),
+                     "within": _where(r, p), "before_ms": _ms(r["latency_before_ns"]),
+                     "after_ms": _ms(r["latency_after_ns"]), "ratio": r["ratio"],
+                     "confidence": _confidence(r.get("confidence")),
+                     "procs": f"{r['n_before']}/{r['n_after']}", "cause": r.get("cause", ""),
                      "time went to": r.get("time_shift", "")})
-    st = pd.DataFrame(rows, columns=["group", "from", "to", "before_ms", "after_ms", "ratio", "confidence", "cause",
-                                     "time went to"])
+    st = pd.DataFrame(rows, columns=["group", "from", "to", "within", "before_ms", "after_ms", "ratio", "confidence",
+                                     "procs", "cause", "time went to"])
+    if not st.empty and (st["within"] == "").all():
+        st = st.drop(columns=["within"])
     if not st.empty and (st["group"].fillna("") == "").all():
         st = st.drop(columns=["group"])
     out.append(Section(f"Steps along {p} ({len(st)})", "table", table=st, key="steps",
                        data=result.to_dict()))
+    undecided = []
+    for r in result.undecided.to_dict("records"):
+        g = f"[{r['group_label']}] " if r.get("group_label") not in (None, "", "all") else ""
+        if pd.isna(r.get("ratio")):
+            undecided.append(f"{g}{p}={r['from_value']:g}..{r['to_value']:g}: {r['reason']}")
+        else:
+            undecided.append(f"{g}{p}={r['from_value']:g}->{r['to_value']:g}: x{r['ratio']:.2f}, "
+                             f"{r['reason']} (p {r['p_adjusted']:.3f}); more processes decide it")
+    if undecided:
+        undecided.append("(re-run with cltrace sweep --resume --adaptive, or a larger --repeat)")
+        out.append(Section("Undecided (not claimed as steps)", "lines", lines=undecided, key="undecided"))
+    out.append(Section(f"Dispatch changes along {p} (facts, from the traced launches)", "lines",
+                       lines=_change_lines(result), key="dispatch_changes"))
     lines = []
     for r in result.edges.to_dict("records"):
         g = f"[{r['group_label']}] " if r.get("group_label") else ""

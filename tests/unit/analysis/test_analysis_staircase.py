@@ -91,9 +91,12 @@ def test_to_dict_is_json_and_layout():
     res = analyse(paper_example().samples)
     d = json.loads(json.dumps(res.to_dict()))
     assert set(d) == {"param", "by", "summary", "notes", "configs", "steps", "edges", "pareto", "hazards",
-                      "speedups"}
+                      "speedups", "segments", "undecided", "dispatch_changes", "compute_units"}
     assert d["param"] == "channels" and d["by"] == ["method"]
-    assert {"from_value", "to_value", "ratio", "p_adjusted", "cause", "causes"} <= set(d["steps"][0])
+    assert {"from_value", "to_value", "location_from", "location_to", "ratio", "p_adjusted", "confidence",
+            "n_before", "n_after", "cause", "causes", "dispatch_change_ids"} <= set(d["steps"][0])
+    assert "process_logs" not in d["configs"][0] and d["configs"][0]["n_processes"] == 3
+    assert {"kind", "from_value", "to_value", "text", "at_step"} <= set(d["dispatch_changes"][0])
     assert "latencies" not in d["configs"][0] and d["configs"][0]["group_label"] == "method=direct"
     assert d["hazards"] and all(h["factor"] > 1 for h in d["hazards"])
     assert not res.best(budget_ns=15e6).empty
@@ -114,3 +117,32 @@ def test_plot_single_group(tmp_path):
     from cltrace.report.plot import plot_staircase
     syn = make_staircase([SweepSpec(list(range(8, 20)), [StepSpec(12, 1.5)])], n=3, seed=0)
     plot_staircase(analyse(syn.samples), str(tmp_path / "one.png"))
+
+
+def test_realistic_noise_precision_recall_and_no_flat_steps():
+    """The validation that matters: a process effect, bimodal processes (REALISTIC_NOISE, fitted on
+    real PoCL runs); 5 processes per configuration, steps of 3-4.5 x the between-process sigma."""
+    from cltrace.analysis.synthetic import REALISTIC_NOISE
+    tp = found = true = 0
+    for seed in range(2):
+        rng = np.random.default_rng(200 + seed)
+        vals = list(range(32, 64))
+        sweeps = [SweepSpec(vals, random_steps(vals, rng, n_steps=3, min_log=1.2, max_log=1.6, min_gap=4),
+                            {"method": m}) for m in ("gemm", "direct")]
+        syn = make_staircase(sweeps, n=10, seed=seed, processes=5, **REALISTIC_NOISE)
+        a, b, c = match_steps(analyse(syn.samples, "channels").steps, syn.truth)
+        tp, found, true = tp + a, found + b, true + c
+    assert tp == found and tp / true >= 0.9, (tp, found, true)
+    flat = [make_staircase([SweepSpec(list(range(12)), [], {"method": m}) for m in ("a", "b")], n=10, seed=s,
+                           processes=3, **REALISTIC_NOISE) for s in range(10)]
+    assert sum(len(analyse(f.samples, "channels").steps) > 0 for f in flat) <= 1
+
+
+def test_every_dispatch_change_is_listed_whether_or_not_latency_steps():
+    # a tail dispatch toggles at 64 but costs nothing: no latency step, still a fact in the result
+    spec = SweepSpec(list(range(60, 70)), [StepSpec(64, 1.0, "dispatch-count"), StepSpec(66, 1.6, "unexplained")])
+    res = analyse(make_staircase([spec], sigma=0.02, n=5, seed=3).samples, "channels")
+    assert [(s["from_value"], s["to_value"]) for s in res.steps.to_dict("records")] == [(66, 67)]
+    ch = res.dispatch_changes
+    assert list(zip(ch["from_value"], ch["to_value"], ch["kind"])) == [(64, 65, "extra-dispatch")]
+    assert not ch["at_step"].iloc[0] and res.steps["dispatch_change_ids"].iloc[0] == []

@@ -1,25 +1,35 @@
-"""configs, steps, attribution and recommendations on hand-made samples."""
+"""configs, units, steps, attribution and recommendations on hand-made samples."""
 import numpy as np
 import pandas as pd
 import pytest
 
+from cltrace.analysis.adaptive import configs_to_rerun, undecided_summary
 from cltrace.analysis.attribution import attribute, global_changed, short_label
 from cltrace.analysis.configs import config_stats
-from cltrace.analysis.recommend import best_config, hazards, pareto, speedups, stair_edges
-from cltrace.analysis.steps import detect_steps, holm, pooled_sigma
+from cltrace.analysis.staircase import analyse
+from cltrace.analysis.steps import detect_steps
+from cltrace.analysis.units import process_units, unit_estimates
 
 SIG = (("k", "64x8x1", "8x8x1", 8),)
 
 
-def samples(levels: dict, n=10, sigma=0.02, seed=0, status="ok", sig=SIG, method=None):
+def samples(levels: dict, n=10, sigma=0.02, seed=0, status="ok", sig=SIG, method=None, k=3, sigma_p=0.0,
+            bimodal=0.0):
+    """n samples in each of k processes per configuration; a process effect exp(N(0, sigma_p)),
+    a slow mode (x1.8) with probability bimodal."""
     rng = np.random.default_rng(seed)
     rows = []
+    pid = 1000 * (seed + 1) + (0 if method is None else 500 * len(method))
     for c, lvl in levels.items():
-        for i in range(n):
-            rows.append({"run_id": c, "latency_ns": lvl * np.exp(rng.normal(0, sigma)) if sigma else float(lvl),
-                         "status": status, "signature": sig, "signature_hash": str(hash(sig))[-8:],
-                         "signature_text": "k g=64x8x1 l=8x8x1 wg=8", "channels": c,
-                         **({"method": method} if method else {})})
+        for p in range(k):
+            pid += 1
+            eff = np.exp(rng.normal(0, sigma_p)) * (1.8 if rng.random() < bimodal else 1.0)
+            for i in range(n):
+                rows.append({"run_id": pid, "process_id": pid,
+                             "latency_ns": lvl * eff * np.exp(rng.normal(0, sigma)) if sigma else float(lvl) * eff,
+                             "status": status, "signature": sig, "signature_hash": str(hash(sig))[-8:],
+                             "signature_text": "k g=64x8x1 l=8x8x1 wg=8", "channels": c,
+                             **({"method": method} if method else {})})
     return pd.DataFrame(rows)
 
 
@@ -28,20 +38,20 @@ def stairs(values, at, ratio=1.5, base=1e6):
 
 
 def test_config_stats_basic_and_cold_and_failed():
-    S = samples({8: 100.0}, n=4, sigma=0)
+    S = samples({8: 100.0}, n=4, sigma=0, k=1)
     S.loc[0, "status"] = "cold"
     S.loc[0, "latency_ns"] = 1000.0
     S.loc[1, "status"] = "failed-run"
     C = config_stats(S, ["channels"])
     r = C.iloc[0]
     assert r["n"] == 2 and r["median_ns"] == 100 and r["n_cold_excluded"] == 1 and r["n_failed"] == 1
-    assert r["failed_runs"] == [8] and not r["cold_only"] and not r["signature_varies"]
+    assert r["failed_runs"] == [S["run_id"][0]] and not r["cold_only"] and not r["signature_varies"]
 
 
 def test_config_cold_only_used_when_no_warm():
     S = samples({8: 100.0}, n=2, sigma=0, status="cold")
     r = config_stats(S, ["channels"]).iloc[0]
-    assert r["cold_only"] and r["n"] == 2 and r["n_cold_excluded"] == 0
+    assert r["cold_only"] and r["n"] == 6 and r["n_cold_excluded"] == 0
 
 
 def test_config_all_failed_has_no_stats():
@@ -49,71 +59,126 @@ def test_config_all_failed_has_no_stats():
     assert r["n"] == 0 and np.isnan(r["median_ns"])
 
 
+def test_units_are_one_median_per_process():
+    S = samples({8: 100.0, 9: 200.0}, n=5, sigma=0.1, k=3)
+    S.loc[0, "latency_ns"] = 1e9                  # one preempted iteration moves nothing
+    cid = (S["channels"] == 9).to_numpy().astype(int)
+    U = process_units(S, cid)
+    assert len(U) == 6 and list(U["n_samples"]) == [5] * 6
+    first = S[S["process_id"] == S["process_id"][0]]["latency_ns"]
+    assert U["median_ns"][0] == pytest.approx(first.median())
+    E = unit_estimates(U, [0, 1])
+    assert list(E["n_processes"]) == [3, 3]
+    assert E["level_ns"][1] / E["level_ns"][0] == pytest.approx(2.0, rel=0.15)
+    assert (E["within_sigma"] > 0).all() and len(E["process_median_ns"][0]) == 3
+
+
 def test_detects_single_step_ascending_and_descending_input():
-    S = samples(stairs(range(16, 48), 31))
-    C = config_stats(S.iloc[::-1], ["channels"])      # input order must not matter
-    steps, pairs = detect_steps(C, "channels")
-    assert len(pairs) == 31
-    assert len(steps) == 1
-    s = steps.iloc[0]
+    S = samples(stairs(range(16, 48), 31), sigma_p=0.05)
+    res = analyse(S.iloc[::-1], "channels")            # input order must not matter
+    assert len(res.pairs) == 31 and res.pairs["tested"].all()
+    assert len(res.steps) == 1
+    s = res.steps.iloc[0]
     assert (s["from_value"], s["to_value"], s["direction"]) == (31, 32, "up")
-    assert s["ratio"] == pytest.approx(1.5, rel=0.05) and s["p_adjusted"] < 1e-6
+    assert s["ratio"] == pytest.approx(1.5, rel=0.05) and s["confidence"] >= 0.99
+    assert (s["n_before"], s["n_after"]) == (16 * 3, 16 * 3)     # processes behind the verdict, not samples
+    assert s["location_from"] <= 31 and s["location_to"] >= 32
 
 
 def test_step_down_direction():
-    S = samples(stairs(range(16, 48), 31, ratio=0.5))
-    steps, _ = detect_steps(config_stats(S, ["channels"]), "channels")
-    assert list(steps["direction"]) == ["down"]
+    res = analyse(samples(stairs(range(16, 48), 31, ratio=0.5)), "channels")
+    assert list(res.steps["direction"]) == ["down"]
 
 
-def test_one_configuration_and_one_sample():
-    steps, pairs = detect_steps(config_stats(samples({8: 1.0}), ["channels"]), "channels")
-    assert steps.empty and pairs.empty
-    steps, pairs = detect_steps(config_stats(samples({8: 1.0, 9: 2.0}, n=1), ["channels"]), "channels")
-    assert steps.empty           # no noise estimate from 2 single samples: nothing claimed
+def test_one_configuration_and_one_process():
+    res = analyse(samples({8: 1.0}), "channels")
+    assert res.steps.empty
+    res = analyse(samples(stairs(range(8, 24), 15, ratio=3.0), k=1, n=20), "channels")
+    assert res.steps.empty and len(res.pairs) == 15 and not res.pairs["tested"].any()
+    assert any("fewer than 2 processes and get no verdict" in n and "--repeat 3" in n for n in res.notes)
+    assert configs_to_rerun(res) and "fewer than 2 processes" in undecided_summary(res)
 
 
-def test_n1_configs_use_rolling_noise():
-    S = samples(stairs(range(0, 60), 29, ratio=1.5), n=1, sigma=0.02, seed=3)
-    steps, pairs = detect_steps(config_stats(S, ["channels"]), "channels")
-    assert pairs["noise_source"].iloc[0] == "rolling-median"
-    assert list(zip(steps["from_value"], steps["to_value"])) == [(29, 30)]
+def test_iterations_are_not_replicates():
+    # A/A: strong process effects, 50 iterations each. Per-configuration medians differ by far more
+    # than min_effect and a test on iterations calls them steps at confidence 1; on processes, none.
+    false = 0
+    for seed in range(20):
+        res = analyse(samples({c: 1e6 for c in range(12)}, n=50, sigma=0.05, sigma_p=0.25, seed=seed), "channels")
+        false += len(res.steps) > 0
+    assert false <= 1
+
+
+def test_bimodal_processes_make_no_false_step():
+    false = sum(len(analyse(samples({c: 1e6 for c in range(12)}, n=10, sigma_p=0.05, bimodal=0.2, seed=s),
+                            "channels").steps) > 0 for s in range(20))
+    assert false <= 1
 
 
 def test_all_samples_equal():
-    S = samples({c: 100.0 for c in range(8)}, n=3, sigma=0)
-    steps, pairs = detect_steps(config_stats(S, ["channels"]), "channels")
-    assert steps.empty
-    S = samples(stairs(range(8), 3, ratio=1.01), n=3, sigma=0)
-    assert detect_steps(config_stats(S, ["channels"]), "channels")[0].empty      # below min_effect
-    S = samples(stairs(range(8), 3, ratio=1.5), n=3, sigma=0)
-    assert len(detect_steps(config_stats(S, ["channels"]), "channels")[0]) == 1
+    res = analyse(samples({c: 100.0 for c in range(8)}, n=3, sigma=0), "channels")
+    assert res.steps.empty
+    res = analyse(samples(stairs(range(8), 3, ratio=1.01), n=3, sigma=0), "channels")
+    assert res.steps.empty                                    # below min_effect
+    res = analyse(samples(stairs(range(8), 3, ratio=1.5), n=3, sigma=0), "channels")
+    assert len(res.steps) == 1
 
 
 def test_groups_are_separate():
     a = samples(stairs(range(16, 40), 20), method="gemm")
     b = samples(stairs(range(16, 40), 30), method="direct", seed=1)
-    C = config_stats(pd.concat([a, b]), ["method", "channels"])
-    steps, _ = detect_steps(C, "channels", ["method"])
-    got = sorted(zip(steps["group_label"], steps["from_value"]))
+    res = analyse(pd.concat([a, b], ignore_index=True), "channels")
+    got = sorted(zip(res.steps["group_label"], res.steps["from_value"]))
     assert got == [("method=direct", 30), ("method=gemm", 20)]
 
 
-def test_ramp_merging():
-    lv = {c: 1e6 * (1.08 ** min(max(c - 20, 0), 3)) for c in range(10, 40)}
-    C = config_stats(samples(lv, sigma=0.005), ["channels"])
-    steps, _ = detect_steps(C, "channels")
-    assert len(steps) == 1 and steps["kind"][0] == "ramp" and steps["n_pairs"][0] == 3
-    assert (steps["from_value"][0], steps["to_value"][0]) == (20, 23)
-    steps, _ = detect_steps(C, "channels", merge_ramps=False)
-    assert len(steps) == 3
+def test_a_stair_over_two_counts_is_one_step():
+    lv = {c: 1e6 * (1.25 ** min(max(c - 20, 0), 2)) for c in range(10, 40)}
+    res = analyse(samples(lv, sigma=0.005), "channels")
+    assert len(res.steps) == 1 and res.steps["kind"][0] == "ramp" and res.steps["n_pairs"][0] == 2
+    assert (res.steps["from_value"][0], res.steps["to_value"][0]) == (20, 22)
+    assert res.steps["ratio"][0] == pytest.approx(1.5625, rel=0.03)
+    assert len(analyse(samples(lv, sigma=0.005), "channels", merge_ramps=False).steps) == 2
 
 
-def test_holm_and_pooled_sigma():
-    assert np.allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+def test_single_configuration_spikes_and_sawtooth():
+    lv = {c: 1e6 * (1.0 if c % 4 == 0 else 1.3) for c in range(84, 101)}
+    res = analyse(samples(lv, n=5, sigma=0.02, sigma_p=0.02), "channels")
+    fast = [c for c in lv if c % 4 == 0]
+    want = sorted({(c - 1, c) for c in fast if c > 84} | {(c, c + 1) for c in fast if c < 100})
+    assert sorted(zip(res.steps["from_value"], res.steps["to_value"])) == want
+
+
+def test_noisy_coarse_step_gets_a_location_interval():
+    lv = {c: 1e6 * (1.0 if c < 20 else 1.118 if c == 20 else 1.25) for c in range(10, 31)}
+    res = analyse(samples(lv, sigma=0.02, sigma_p=0.06, seed=5), "channels")
+    assert len(res.steps) == 1
+    s = res.steps.iloc[0]
+    assert s["location_from"] <= s["from_value"] < s["to_value"] <= s["location_to"]
+    assert s["location_from"] <= 19 and s["location_to"] >= 21
+
+
+def test_undecided_step_asks_for_processes_of_its_segment():
+    lv = stairs(range(10, 22), 15, ratio=1.12)
+    res = analyse(samples(lv, n=5, sigma=0.02, sigma_p=0.05, seed=3, k=2), "channels")
+    assert res.steps.empty and len(res.undecided) == 1
+    assert res.undecided["reason"][0] == "possible step, not significant yet"
+    again = configs_to_rerun(res)
+    assert sorted(c["channels"] for c in again) == list(range(10, 22))      # the whole segment
+    assert undecided_summary(res) == "1 candidate step undecided"
+    res = analyse(samples(lv, n=5, sigma=0.02, sigma_p=0.05, seed=3, k=8), "channels")
+    assert [(s["from_value"], s["to_value"]) for s in res.steps.to_dict("records")] == [(15, 16)]
+    assert configs_to_rerun(res) == [] and undecided_summary(res) == "all verdicts decided"
+
+
+def test_detect_steps_on_process_logs_directly():
     rng = np.random.default_rng(0)
-    s, src = pooled_sigma([rng.normal(0, 0.1, 10) for _ in range(200)])
-    assert src == "within-config" and s == pytest.approx(0.1, rel=0.1)
+    C = pd.DataFrame({"channels": range(10), "config_id": range(10), "n": 3, "median_ns": 1.0,
+                      "process_logs": [rng.normal(0.0 if c < 5 else 0.5, 0.02, 3) for c in range(10)]})
+    v = detect_steps(C, "channels", alpha=0.01)
+    assert list(zip(v.steps["from_value"], v.steps["to_value"])) == [(4, 5)]
+    assert list(v.segments["n_configs"]) == [5, 5] and list(v.segments["n_processes"]) == [15, 15]
+    assert v.untested.empty and v.alpha_group == 0.01
 
 
 @pytest.mark.parametrize("before,after,kinds,text", [
@@ -148,22 +213,18 @@ def test_attribution_routine_global_and_driver_local():
 
 def test_recommendations():
     lv = {c: 1e6 * (2.0 if c == 30 else 1.0 if c > 20 else 0.5) for c in range(10, 33)}
-    C = config_stats(samples(lv, sigma=0.01), ["channels"])
-    steps, _ = detect_steps(C, "channels")
-    edges = stair_edges(C, steps, "channels", [])
-    assert list(edges["value"]) == [20, 29, 32] and list(edges["is_max"]) == [False, False, True]
-    hz = hazards(C, "channels", [])
+    res = analyse(samples(lv, sigma=0.01), "channels")
+    assert list(res.edges["value"]) == [20, 29, 32] and list(res.edges["is_max"]) == [False, False, True]
+    hz = res.hazards
     assert list(hz["value"]) == [30] and hz["factor"][0] == pytest.approx(2.0, rel=0.05)
-    par = pareto(C, "channels", [], tol=0.02)
-    assert list(par["value"]) == [20, 32]
-    sp = speedups(C, "channels", [])
+    assert hz["confidence"][0] >= 0.99
+    assert list(res.pareto["value"]) == [20, 32]
+    sp = res.speedups
     row = sp[sp["value"] == 15].iloc[0]
     assert row["removed"] == 17 and row["speedup"] == pytest.approx(2.0, rel=0.05)
-    b = best_config(C, "channels", [], budget_ns=0.6e6)
-    assert b["value"][0] == 20
-    b = best_config(C, "channels", [], min_value=25)
-    assert b["value"][0] in (31, 32)
-    b = best_config(C, "channels", [], budget_ns=1.0)
+    assert res.best(budget_ns=0.6e6)["value"][0] == 20
+    assert res.best(min_value=25)["value"][0] == 32          # one segment: its right edge
+    b = res.best(budget_ns=1.0)
     assert b["value"][0] is None and "no configuration" in b["reason"][0]
 
 

@@ -1,0 +1,251 @@
+"""Change points along a sweep, on per-process units, with a permutation-calibrated threshold.
+
+Input: for one group, the configurations in ascending order of the swept parameter,
+each with the log medians of its processes (units.py). Output: the change points,
+each with its statistic, p-value, a confidence set for its location and the levels
+of the segments on either side.
+
+Method (docs/analysis.md states it in full):
+- Statistic: the CUSUM contrast of an interval [s, e] of configurations split after
+  configuration j, ``sqrt(nL nR / (nL + nR)) * (mean_R - mean_L)`` over the units
+  (processes) on each side. Intervals are the seeded intervals of Kovacs et al.
+  (2020) at every scale down to two configurations, so a one-configuration spike
+  and a long stair are both seen; the narrowest interval over the threshold gives
+  the location (narrowest-over-threshold, Baranowski et al. 2019).
+- Threshold: the (1 - alpha) quantile of the largest statistic over all intervals
+  when the units are permuted inside each current segment. Under "no further
+  change" the units of a segment are exchangeable whatever their distribution
+  (bimodal processes, heavy tails), so the chance of any false change point in a
+  group is at most alpha, without a noise model. After each new change point the
+  threshold is recomputed with the units permuted inside the new segments (a
+  restricted permutation): a big stair elsewhere does not inflate the threshold.
+- Location: every split of the two adjacent segments whose single-change fit is
+  within chi2(1, 0.95) of the best, with the noise taken as the spread between
+  processes of one configuration.
+- A change whose segment levels differ by less than ``min_effect`` is not one.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CHI2_1_95 = 3.841458820694124
+SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
+N_PERMUTATIONS = 2000
+_CHUNK = 4_000_000            # statistics evaluated per numpy pass (memory bound)
+
+
+def seeded_intervals(m: int, decay: float = 0.5, min_len: int = 2) -> np.ndarray:
+    """Seeded intervals [s, e] (inclusive) over 0..m-1: at each scale k the length m * decay^k,
+    shifted evenly so that neighbouring intervals overlap by half, down to ``min_len``."""
+    out = {(0, m - 1)} if m >= min_len else set()
+    k = 1
+    while True:
+        length = int(np.ceil(m * decay ** k))
+        if length < min_len:
+            break
+        n = int(2 * np.ceil(decay ** -k) - 1)
+        shift = (m - length) / max(n - 1, 1)
+        for i in range(n):
+            s = int(np.floor(i * shift))
+            out.add((s, min(m - 1, s + length - 1)))
+        k += 1
+    if min_len <= 2 <= m:                     # every neighbour pair, so any one-configuration spike is seen
+        out.update((i, i + 1) for i in range(m - 1))
+        out.update((i, i + 2) for i in range(m - 2))
+    return np.array(sorted(out), dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass
+class _Positions:
+    s: np.ndarray           # interval start (config index)
+    j: np.ndarray           # split: left side ends at config j
+    e: np.ndarray           # interval end
+    width: np.ndarray       # e - s + 1
+
+
+def _positions(intervals: np.ndarray, offset: int = 0) -> _Positions:
+    s, j, e = [], [], []
+    for a, b in intervals:
+        for x in range(a, b):
+            s.append(a + offset)
+            j.append(x + offset)
+            e.append(b + offset)
+    s, j, e = (np.asarray(v, dtype=np.int64) for v in (s, j, e))
+    return _Positions(s, j, e, e - s + 1)
+
+
+def _contrast(cum_n: np.ndarray, cum_s: np.ndarray, P: _Positions) -> np.ndarray:
+    """Signed CUSUM contrast at every position; cum_s may carry leading permutation axes."""
+    n_l = cum_n[P.j + 1] - cum_n[P.s]
+    n_r = cum_n[P.e + 1] - cum_n[P.j + 1]
+    s_l = cum_s[..., P.j + 1] - cum_s[..., P.s]
+    s_r = cum_s[..., P.e + 1] - cum_s[..., P.j + 1]
+    return np.sqrt(n_l * n_r / (n_l + n_r)) * (s_r / n_r - s_l / n_l)
+
+
+def _effect(cum_n, cum_s, P: _Positions) -> np.ndarray:
+    n_l = cum_n[P.j + 1] - cum_n[P.s]
+    n_r = cum_n[P.e + 1] - cum_n[P.j + 1]
+    return (cum_s[..., P.e + 1] - cum_s[..., P.j + 1]) / n_r - (cum_s[..., P.j + 1] - cum_s[..., P.s]) / n_l
+
+
+@dataclass
+class ChangePoint:
+    index: int              # the change lies between configuration index and index + 1
+    stat: float
+    p_value: float
+    level_before: float     # mean log median of the segment on the left
+    level_after: float
+    n_before: int           # units (processes) in the two segments
+    n_after: int
+    location: tuple         # (lo, hi): the change lies between some j and j + 1 with lo <= j <= hi
+
+
+@dataclass
+class Candidate:
+    """The strongest split inside a final segment that did not pass: a change not (yet) decided."""
+    index: int
+    stat: float
+    p_value: float
+    effect: float           # difference of log means across the split inside its interval
+    segment: tuple          # (first, last) configuration index of its segment
+
+
+@dataclass
+class Segmentation:
+    change_points: list = field(default_factory=list)
+    segments: list = field(default_factory=list)          # (first, last, level, n_units)
+    candidates: list = field(default_factory=list)
+    threshold: float = float("nan")
+    noise_sigma: float = float("nan")                      # pooled SD of log medians within configurations
+    n_permutations: int = 0
+
+
+def _pooled_sigma(values: list) -> float:
+    num = sum(float(np.var(v, ddof=1)) * (len(v) - 1) for v in values if len(v) > 1)
+    df = sum(len(v) - 1 for v in values if len(v) > 1)
+    return float(np.sqrt(num / df)) if df else float("nan")
+
+
+class _Design:
+    """The units of one group in configuration order, and the studentized contrasts over them."""
+
+    def __init__(self, values: list):
+        self.counts = np.array([len(v) for v in values], dtype=np.int64)
+        self.cum_n = np.concatenate(([0], np.cumsum(self.counts)))
+        self.y = np.concatenate([np.asarray(v, dtype=float) for v in values])
+        self.df = int(len(self.y) - len(self.counts))
+        means = np.add.reduceat(self.y, self.cum_n[:-1]) / self.counts
+        self.residuals = self.y - np.repeat(means, self.counts)
+
+    def sums(self, y: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(y, self.cum_n[:-1], axis=-1)
+
+    def sigma(self, y: np.ndarray, sums: np.ndarray) -> np.ndarray:
+        """Pooled SD between the processes of one configuration (per row)."""
+        if self.df <= 0:
+            return np.ones(sums.shape[:-1])
+        yc = y - y.mean(axis=-1, keepdims=True)
+        sc = sums - self.counts * y.mean(axis=-1, keepdims=True)
+        ssw = (yc ** 2).sum(axis=-1) - (sc ** 2 / self.counts).sum(axis=-1)
+        return np.sqrt(np.maximum(ssw, 0.0) / self.df).clip(SIGMA_FLOOR)
+
+    def t(self, y: np.ndarray, P: _Positions, effect: bool = True):
+        """(studentized contrast, effect in log units or None) at every position, per row of y."""
+        sums = self.sums(y)
+        cum_s = np.concatenate((np.zeros(sums.shape[:-1] + (1,)), np.cumsum(sums, axis=-1)), axis=-1)
+        return (_contrast(self.cum_n, cum_s, P) / self.sigma(y, sums)[..., None],
+                _effect(self.cum_n, cum_s, P) if effect else None)
+
+    def null_max(self, P: _Positions, n_perm: int, seed: int) -> np.ndarray:
+        """Largest |t| over the positions when the within-configuration residuals are permuted over
+        all units: data with this sweep's noise (its tails, bimodal processes) and no change at all."""
+        rng = np.random.default_rng(seed)
+        n = len(self.y)
+        out = np.empty(n_perm)
+        step = max(1, _CHUNK // max(len(P.s), n, 1))
+        for lo in range(0, n_perm, step):
+            hi = min(n_perm, lo + step)
+            yp = self.residuals[np.argsort(rng.random((hi - lo, n)), axis=1)]
+            out[lo:hi] = np.abs(self.t(yp, P, effect=False)[0]).max(axis=1)
+        return out
+
+
+def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_perm: int = N_PERMUTATIONS,
+            seed: int | str = 0) -> Segmentation:
+    """Change points of a sequence of configurations; ``values[i]`` holds the log medians of the
+    processes of configuration i (at least two each for a test). ``alpha`` bounds the chance of any
+    false change point in this sequence."""
+    m = len(values)
+    result = Segmentation(noise_sigma=_pooled_sigma(values), n_permutations=n_perm)
+    if m == 0:
+        return result
+    D = _Design(values)
+    if (D.counts < 1).any():
+        raise ValueError("every configuration needs at least one unit")
+    intervals = seeded_intervals(m)
+    P_all = _positions(intervals)
+    level = lambda a, b: float(D.y[D.cum_n[a]:D.cum_n[b + 1]].mean())      # noqa: E731  (configs a..b)
+    if m < 2 or D.df <= 0:
+        result.segments.append((0, m - 1, level(0, m - 1), int(D.cum_n[-1])))
+        return result
+    null = D.null_max(P_all, n_perm, zlib.crc32(str(seed).encode()))
+    threshold = float(np.quantile(null, 1 - alpha, method="higher"))
+    result.threshold = threshold
+    t_all, eff_all = D.t(D.y, P_all)
+    min_log = np.log1p(min_effect)
+    over = (np.abs(t_all) > threshold) & (np.abs(eff_all) >= min_log)
+    cps: list[int] = []
+    todo = [(0, m - 1)]
+    while todo:                                   # narrowest-over-threshold, recursively
+        a, b = todo.pop()
+        inside = over & (P_all.s >= a) & (P_all.e <= b)
+        if not inside.any():
+            continue
+        w = np.where(inside, P_all.width, np.iinfo(np.int64).max)
+        narrow = w == w.min()
+        k = int(np.argmax(np.where(narrow, np.abs(t_all), -1)))
+        j = int(P_all.j[k])
+        cps.append(j)
+        todo += [(a, j), (j + 1, b)]
+    cps.sort()
+    bounds = [0] + [j + 1 for j in cps] + [m]
+    # levels that differ by less than min_effect are one segment (a change can shrink once its
+    # neighbours are found): drop the smallest such change until none is left
+    while len(bounds) > 2:
+        diffs = [abs(level(bounds[i], bounds[i + 1] - 1) - level(bounds[i - 1], bounds[i] - 1))
+                 for i in range(1, len(bounds) - 1)]
+        i = int(np.argmin(diffs))
+        if diffs[i] >= min_log:
+            break
+        del bounds[i + 1]
+    for i in range(len(bounds) - 1):
+        a, b = bounds[i], bounds[i + 1] - 1
+        result.segments.append((a, b, level(a, b), int(D.cum_n[b + 1] - D.cum_n[a])))
+
+    def p_of(t):
+        return (1 + int(np.count_nonzero(null >= abs(t)))) / (len(null) + 1)
+
+    for i in range(1, len(bounds) - 1):
+        a, j, b = bounds[i - 1], bounds[i] - 1, bounds[i + 1] - 1
+        P = _positions(np.array([[a, b]]))
+        t_u, _ = D.t(D.y, P)
+        t = float(t_u[j - a])
+        near = (t_u ** 2 >= t ** 2 - CHI2_1_95) & (np.sign(t_u) == np.sign(t))
+        js = P.j[near]
+        result.change_points.append(ChangePoint(
+            index=j, stat=t, p_value=p_of(t), level_before=level(a, j), level_after=level(j + 1, b),
+            n_before=int(D.cum_n[j + 1] - D.cum_n[a]), n_after=int(D.cum_n[b + 1] - D.cum_n[j + 1]),
+            location=(int(min(js.min(), j)), int(max(js.max(), j)))))
+    # the strongest split left inside each final segment: undecided when it looks like a step
+    for a, b, _, _ in result.segments:
+        inside = (P_all.s >= a) & (P_all.e <= b)
+        if b <= a or not inside.any():
+            continue
+        k = int(np.argmax(np.where(inside, np.abs(t_all), -1)))
+        result.candidates.append(Candidate(index=int(P_all.j[k]), stat=float(t_all[k]), p_value=p_of(t_all[k]),
+                                           effect=float(eff_all[k]), segment=(a, b)))
+    return result

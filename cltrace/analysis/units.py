@@ -1,0 +1,84 @@
+"""Per-process units: one value per (configuration, process).
+
+The process is the unit of replication. Measured on PoCL, 20-80% of the variance
+of a kernel's log latency lies between processes of one command (thread placement,
+memory layout, frequency), so the iterations inside one process are not independent
+samples: a confidence computed from them grows with iterations that carry no new
+information. Every test in this package therefore sees one value per process.
+
+The value of a unit is the median of its process's usable samples of that
+configuration (``ok`` samples; ``cold`` ones where the configuration has no warm
+sample, as in configs.py). The median, not the mean: one preempted iteration must
+not move a process's value, and with the usual 5-20 iterations the median is
+nearly as efficient as the mean on clean data. Tests work on its logarithm
+(``log_median``), where ratios are differences and the spread is roughly the same
+at every latency level.
+
+``within_sigma`` is the spread of the iterations inside the process (1.4826 x MAD of
+their logs): shown in reports, never used as the noise of a test.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+UNIT_COLUMNS = ["config_id", "unit", "n_samples", "median_ns", "log_median", "within_sigma"]
+
+
+def unit_keys(samples: pd.DataFrame) -> pd.Series:
+    """The process a sample came from: process_id, or the run where a sample has no process."""
+    pid = samples["process_id"] if "process_id" in samples.columns else pd.Series(None, index=samples.index)
+    run = samples["run_id"] if "run_id" in samples.columns else pd.Series(0, index=samples.index)
+    return pd.Series([f"p{int(p)}" if pd.notna(p) else f"r{r}" for p, r in zip(pid, run)],
+                     index=samples.index, dtype=object)
+
+
+def usable_mask(samples: pd.DataFrame, config_ids: np.ndarray) -> np.ndarray:
+    """Samples that enter statistics: ok ones, or cold ones of a configuration that has no ok sample."""
+    st = samples["status"].to_numpy()
+    ok = st == "ok"
+    cold = st == "cold"
+    has_ok = pd.Series(ok).groupby(config_ids).transform("any").to_numpy()
+    lat = samples["latency_ns"].to_numpy(dtype=float)
+    return (ok | (cold & ~has_ok)) & np.isfinite(lat) & (lat > 0)
+
+
+def process_units(samples: pd.DataFrame, config_ids: np.ndarray) -> pd.DataFrame:
+    """One row per (configuration, process) with a usable sample: UNIT_COLUMNS.
+
+    ``config_ids`` gives each sample's configuration (aligned with ``samples``)."""
+    config_ids = np.asarray(config_ids)
+    if samples.empty:
+        return pd.DataFrame(columns=UNIT_COLUMNS)
+    use = usable_mask(samples, config_ids)
+    frame = pd.DataFrame({"config_id": config_ids[use], "unit": unit_keys(samples).to_numpy()[use],
+                          "y": np.log(samples["latency_ns"].to_numpy(dtype=float)[use])})
+    if frame.empty:
+        return pd.DataFrame(columns=UNIT_COLUMNS)
+    keys = ["config_id", "unit"]
+    g = frame.groupby(keys, sort=True)["y"]
+    med = g.median()
+    frame["dev"] = (frame["y"] - g.transform("median")).abs()
+    mad = frame.groupby(keys, sort=True)["dev"].median() * 1.4826
+    out = pd.DataFrame({"n_samples": g.size(), "log_median": med, "within_sigma": mad}).reset_index()
+    out["median_ns"] = np.exp(out["log_median"])
+    out["config_id"] = out["config_id"].astype("int64")
+    return out[UNIT_COLUMNS]
+
+
+def unit_estimates(units: pd.DataFrame, config_ids) -> pd.DataFrame:
+    """Per configuration: n_processes, level_ns (exp of the mean of its units' log medians), the
+    spread between processes (between_sigma, SD of log medians, ddof 1) and inside them
+    (within_sigma, median over its processes), and the per-process medians (process_median_ns)."""
+    cols = ["config_id", "n_processes", "level_ns", "between_sigma", "within_sigma", "process_median_ns"]
+    rows = []
+    by = dict(tuple(units.groupby("config_id", sort=True))) if len(units) else {}
+    for cid in config_ids:
+        u = by.get(cid)
+        if u is None or u.empty:
+            rows.append((cid, 0, np.nan, np.nan, np.nan, []))
+            continue
+        y = u["log_median"].to_numpy(dtype=float)
+        rows.append((cid, len(y), float(np.exp(y.mean())), float(np.std(y, ddof=1)) if len(y) > 1 else np.nan,
+                     float(np.median(u["within_sigma"])), sorted(float(v) for v in u["median_ns"])))
+    return pd.DataFrame(rows, columns=cols)
