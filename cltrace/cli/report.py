@@ -7,6 +7,15 @@ from .base import EXIT_OK, Command
 class ReportCommand(Command):
     name = "report"
     help = "summarise a trace: runs, per-kernel device times, latency staircase, hazards"
+    description = (
+        "Summarises a trace: runs, per-kernel device times, then the staircase analysis of a sweep. "
+        "The unit of replication is the process: each configuration's iterations inside one process "
+        "count as one value (their median), and a configuration needs at least 2 processes for any "
+        "verdict. A step's confidence is 1 - p, p being how often the noise of this very sweep (its "
+        "within-configuration spread between processes, permuted) produces a change that large anywhere; "
+        "the chance of any false step in a report is at most 0.01. 'procs' is the number of processes "
+        "behind a verdict. Dispatch changes (kernels, sizes, work-groups) are facts from the launches and "
+        "are listed whether or not latency stepped there. docs/analysis.md has the method.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE", help="trace file written by cltrace run/sweep")
