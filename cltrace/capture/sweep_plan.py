@@ -1,9 +1,10 @@
 """Planning a sweep: parameter specs, their cartesian product, run order, command templates."""
 import itertools
+import math
 import random
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 from ..errors import UsageError
 
@@ -18,9 +19,14 @@ def _range(spec: str, name: str) -> List[str]:
     if len(parts) not in (2, 3) or not all(_INT.match(p.strip()) for p in parts):
         raise UsageError(f"-p {name}={spec}: a range is a:b or a:b:step with whole numbers")
     a, b = int(parts[0]), int(parts[1])
-    step = abs(int(parts[2])) if len(parts) == 3 else 1
+    signed = int(parts[2]) if len(parts) == 3 else 1
+    step = abs(signed)
     if step == 0:
         raise UsageError(f"-p {name}={spec}: the step of a range cannot be 0")
+    if signed < 0 and a < b:
+        # a step is a size (the direction comes from a and b), but a minus sign says the user meant to count down
+        raise UsageError(f"-p {name}={spec}: the step {signed} counts down but {a}:{b} counts up; write "
+                         f"{name}={a}:{b}:{step} to count up or {name}={b}:{a}:{step} to count down")
     values = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
     return [str(v) for v in values]
 
@@ -59,6 +65,12 @@ class PlannedRun:
         return " ".join(f"{k}={v}" for k, v in self.config)
 
 
+def configurations(params: Sequence[Tuple[str, List[str]]]) -> List[Tuple[Tuple[str, str], ...]]:
+    """Every configuration (the cartesian product), in plan order."""
+    names = [n for n, _ in params]
+    return [tuple(zip(names, combo)) for combo in itertools.product(*[v for _, v in params])]
+
+
 def plan(params: Sequence[Tuple[str, List[str]]], repeat: int, order: str = "interleave",
          seed: int = 0) -> List[PlannedRun]:
     """Every configuration `repeat` times. interleave = each repetition is one pass over all
@@ -71,7 +83,7 @@ def plan(params: Sequence[Tuple[str, List[str]]], repeat: int, order: str = "int
         raise UsageError(f"--repeat must be at least 1, not {repeat}")
     if order not in ORDERS:
         raise UsageError(f"unknown --order '{order}' (choose from {', '.join(ORDERS)})")
-    configs = [tuple(zip(names, combo)) for combo in itertools.product(*[v for _, v in params])]
+    configs = configurations(params)
     rng = random.Random(seed)
     runs = []
     if order == "sequential":
@@ -98,6 +110,49 @@ def check_template(argv: Sequence[str], names: Sequence[str]) -> List[str]:
                                  f"(parameters: {', '.join(names)})")
             used.add(ph)
     return [n for n in names if n not in used]
+
+
+def is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def numeric_params(params: Sequence[Tuple[str, List[str]]]) -> List[str]:
+    """Parameters whose values are all numbers, at least two of them (neighbours to compare)."""
+    return [n for n, values in params if len(values) >= 2 and all(is_number(v) for v in values)]
+
+
+def _same_value(text: str, value) -> bool:
+    """A planned value (text) and a value from the analysis (int 92, float 1.5, str 'gemm'): by their string
+    form first, then as numbers (92.0 is 92, '1.50' is 1.5)."""
+    if text == str(value):
+        return True
+    if isinstance(value, bool):
+        return False
+    try:
+        return is_number(text) and float(text) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def match_configs(wanted: Sequence[Mapping[str, object]],
+                  configs: Sequence[Tuple[Tuple[str, str], ...]]) -> Tuple[list, int]:
+    """Planned configurations named by the analysis' dicts (parameter -> value), in the dicts' order, each once.
+    Keys that are not swept parameters are ignored; a swept parameter missing from a dict matches any value.
+    Returns (configurations, number of dicts that match none)."""
+    names = {k for c in configs for k, _ in c}
+    found, unknown = [], 0
+    for want in wanted:
+        keys = {k: v for k, v in want.items() if k in names}
+        hits = [c for c in configs if keys and all(_same_value(dict(c)[k], v) for k, v in keys.items())]
+        if not hits:
+            unknown += 1
+        for c in hits:
+            if c not in found:
+                found.append(c)
+    return found, unknown
 
 
 def render_command(argv: Sequence[str], params: Dict[str, str]) -> List[str]:

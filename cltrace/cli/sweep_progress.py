@@ -1,11 +1,15 @@
-"""The sweep's progress display: a rich bar with ETA and the latest median, or nothing."""
+"""The sweep's progress display: a rich bar with ETA and the latest median, or nothing.
+
+An adaptive sweep grows the bar by each round's runs and names the round and what is still undecided."""
 from typing import Optional
+
+from .base import info
 
 
 class SweepProgress:
-    def __init__(self, total: int, enabled: bool = True):
+    def __init__(self, total: int, enabled: bool = True, grows: bool = False):
         self.total = total
-        self.enabled = enabled and total > 0
+        self.enabled = enabled and (total > 0 or grows)
         self._progress = None
         self._task = None
 
@@ -15,7 +19,7 @@ class SweepProgress:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)
             self._progress = Progress(
-                TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
                 console=Console(stderr=True), transient=False)
             self._progress.__enter__()
@@ -39,3 +43,16 @@ class SweepProgress:
     def failed(self, label: str, code: int, tail: str) -> None:
         if self._progress is not None:
             self._progress.console.print(f"[red]failed[/] {label} (exit {code}) {tail}")
+
+    def grow(self, runs: int, phase: str) -> None:
+        """An adaptive round: `runs` more runs, the bar titled `phase` (e.g. 'round 2: 3 steps undecided')."""
+        self.total += runs
+        if self._progress is not None:
+            self._progress.update(self._task, total=self.total, description=phase)
+
+    def log(self, message: str) -> None:
+        """A `cltrace:` line on stderr that does not tear the bar."""
+        if self._progress is not None:
+            self._progress.console.print(f"cltrace: {message}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            info(message)

@@ -31,6 +31,24 @@ def _runs_overview(summaries) -> dict:
     return fields
 
 
+def _load_section(trace, run: Optional[int]) -> Optional[Section]:
+    """One warning line when the machine was busy while the runs ran (their `provenance` notes, cltrace sweep)."""
+    import sqlite3
+
+    from ..capture.stabilise import judge_load
+    from ..store.queries import provenance_notes
+    try:
+        verdict = judge_load(provenance_notes(trace.db, run))
+    except sqlite3.Error:
+        return None
+    warning = verdict.warning() if verdict is not None else None
+    if not warning:
+        return None
+    return Section("Measurement conditions", "lines", lines=[warning], key="conditions",
+                   data={"measure": verdict.measure, "cpus": verdict.cpus, "average_busy": verdict.average,
+                         "loaded_runs": verdict.loaded_runs, "judged_runs": verdict.judged_runs})
+
+
 def _staircase_possible(trace, runs, param) -> bool:
     """False when the analysis cannot find a parameter: no run tags and no regions in these runs (then
     every sample has no parameter column at all), so the per-launch read can be skipped."""
@@ -66,6 +84,9 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
         for s in summaries:
             fields = {k: v for k, v in s.items() if k != "run_id" and v not in (None, {}, [])}
             doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
+    load = _load_section(trace, run)
+    if load is not None:
+        doc.add(load)
     if len(summaries) <= 1:
         kt = kernel_table_grouped(keys, group, dur, timed).drop(columns=["run_id"])
         title = "Kernels"
@@ -79,6 +100,6 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
         from .staircase_section import staircase_sections
         samples = trace.samples(run, rows)
         del rows
-        for section in staircase_sections(samples, param, budget_ms, min_value):
+        for section in staircase_sections(samples, param, budget_ms, min_value, trace.compute_units(run)):
             doc.add(section)
     return doc

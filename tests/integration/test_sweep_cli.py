@@ -1,8 +1,17 @@
-"""cltrace sweep: tagging, failures recorded and skipped over, --resume, Ctrl-C keeps finished runs."""
+"""cltrace sweep: tagging, failures recorded and skipped over, --resume, Ctrl-C keeps finished runs, the noise
+stabilisers and their provenance, bad input.
+
+Every sweep here reads a fake system tree (CLTRACE_SYSTEM_ROOT), never the real /sys: tests must not change
+a machine's CPU governor."""
+import json
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+
+import pytest
 
 import cltrace
 
@@ -11,13 +20,44 @@ PY = sys.executable
 PROG = "import sys, time; c = int(sys.argv[1]); time.sleep(float(sys.argv[2])); sys.exit(5 if c == 3 else 0)"
 
 
+@pytest.fixture(autouse=True)
+def _bare_system(tmp_path_factory, monkeypatch):
+    """An empty system tree (no cpufreq, no /proc): no governor is read or written."""
+    monkeypatch.setenv("CLTRACE_SYSTEM_ROOT", str(tmp_path_factory.mktemp("bare-system")))
+    monkeypatch.delenv("POCL_AFFINITY", raising=False)
+
+
+def fake_system(root, governor="schedutil", loadavg=None, stat=True):
+    """Two cpufreq policies, /proc/loadavg and (optionally) /proc/stat below `root`, and an ICD vendors
+    directory naming PoCL in root/vendors (for OCL_ICD_VENDORS)."""
+    for i in range(2):
+        d = root / "sys" / "devices" / "system" / "cpu" / f"cpu{i}" / "cpufreq"
+        d.mkdir(parents=True)
+        (d / "scaling_governor").write_text(governor + "\n")
+        (d / "scaling_available_governors").write_text("performance schedutil powersave\n")
+    (root / "vendors").mkdir()
+    (root / "vendors" / "pocl.icd").write_text("libpocl.so.2\n")
+    (root / "proc").mkdir()
+    if loadavg is not None:
+        (root / "proc" / "loadavg").write_text(f"{loadavg} 0.40 0.30 1/100 1234\n")
+    if stat:
+        (root / "proc" / "stat").write_text("cpu  100 0 50 1000 0 0 0 0 0 0\n")
+    return root
+
+
+def governors(root):
+    return [(root / "sys" / "devices" / "system" / "cpu" / f"cpu{i}" / "cpufreq" / "scaling_governor")
+            .read_text().strip() for i in range(2)]
+
+
 def test_sweep_tags_runs_and_goes_on_after_a_failure(tmp_path, cli):
     p = cli("sweep", "-q", "-p", "c=1:4", "-p", "m=a,b", "--repeat", "2", "-o", "s.db", "--",
             PY, "-c", PROG, "{c}", "0", "{m}", cwd=tmp_path)
     assert p.returncode == 1                      # a run failed
     lines = p.stderr.splitlines()
-    assert lines[0] == "cltrace: 16/16 runs recorded in s.db; 4 failed"
-    assert lines[1].startswith("cltrace:   failed: c=3 m=a (exit 5)")
+    assert lines[0].startswith("cltrace: stabilisers: ")
+    assert lines[1] == "cltrace: 16/16 runs recorded in s.db; 4 failed"
+    assert lines[2].startswith("cltrace:   failed: c=3 m=a (exit 5)")
     t = cltrace.open(str(tmp_path / "s.db"))
     assert len(t.runs) == 16
     params = t.params
@@ -50,18 +90,23 @@ def _runs_recorded(path) -> int:
         return 0
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_sets_the_governor_back(tmp_path, signum):
+    root = fake_system(tmp_path / "sys-root")
     cmd = [PY, "-m", "cltrace.cli.main", "sweep", "-q", "-p", "c=1:50", "--repeat", "1", "-o", "i.db", "--",
            PY, "-c", PROG, "{c}", "0.3"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, CLTRACE_SYSTEM_ROOT=str(root)))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _runs_recorded(tmp_path / "i.db") < 2:
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    assert governors(root) == ["performance", "performance"]
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "interrupted: finished runs are kept; continue with --resume" in err
+    assert "interrupted" in err
     assert "Traceback" not in err
+    assert governors(root) == ["schedutil", "schedutil"]
     t = cltrace.open(str(tmp_path / "i.db"))
     done = t.runs[t.runs.status == "ok"]
     assert 2 <= len(done) < 50
@@ -72,3 +117,129 @@ def test_dry_run_prints_the_plan(tmp_path, cli):
     p = cli("sweep", "--dry-run", "-p", "c=2:1", "-p", "m=x", "--", "prog", "--c={c}", "{m}", cwd=tmp_path)
     assert p.returncode == 0
     assert p.stdout.splitlines()[:2] == ["[1/6] prog --c=2 x", "[2/6] prog --c=1 x"]
+
+
+def test_resume_dry_run_lists_only_the_runs_still_to_do(tmp_path, cli):
+    args = ["-p", "c=4:6", "-o", "r.db", "--", PY, "-c", PROG, "{c}", "0"]
+    assert cli("sweep", "-q", "--repeat", "1", *args, cwd=tmp_path).returncode == 0
+    p = cli("sweep", "--dry-run", "--resume", "--repeat", "2", *args, cwd=tmp_path)
+    assert p.returncode == 0
+    assert p.stderr == "cltrace: resume: 3 runs already done, 3 to go\n"
+    assert [line.split(" ")[0] + " " + line.split(" ")[-2] for line in p.stdout.splitlines()] == \
+        ["[1/3] 4", "[2/3] 5", "[3/3] 6"]
+    assert _runs_recorded(tmp_path / "r.db") == 3              # a dry run writes nothing
+    p = cli("sweep", "--dry-run", "--resume", "--repeat", "1", *args[:2], "-o", "new.db", *args[4:], cwd=tmp_path)
+    assert p.stderr == "cltrace: resume: 0 runs already done, 3 to go\n" and len(p.stdout.splitlines()) == 3
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_stabilisers_reach_the_program_only_and_are_recorded(tmp_path, cli):
+    root = fake_system(tmp_path / "sys-root", loadavg="0.25")
+    gov = root / "sys" / "devices" / "system" / "cpu" / "cpu0" / "cpufreq" / "scaling_governor"
+    probe = ("import os, sys; open(sys.argv[1], 'a').write(os.environ.get('POCL_AFFINITY', '-') + ' ' + "
+             "open(sys.argv[2]).read().strip() + chr(10))")
+    env = {"CLTRACE_SYSTEM_ROOT": str(root), "OCL_ICD_VENDORS": str(root / "vendors")}
+    p = cli("sweep", "-q", "-p", "c=1:2", "--repeat", "1", "--allow-unused-param", "-o", "s.db", "--",
+            PY, "-c", probe, "seen.txt", gov, cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines()[0] == (
+        "cltrace: stabilisers: POCL_AFFINITY=1 (PoCL thread affinity: set by cltrace for the traced program); "
+        "cpu-governor=performance (2 cpufreq policies: set by cltrace, was schedutil, restored after the sweep)")
+    assert (tmp_path / "seen.txt").read_text() == "1 performance\n" * 2
+    assert governors(root) == ["schedutil", "schedutil"]
+    with cltrace.open(str(tmp_path / "s.db")) as t:
+        notes, runs = t.notes, t.runs
+    assert all(json.loads(e)["POCL_AFFINITY"] == "1" for e in runs["env"])
+    for run_id in runs["run_id"]:
+        mine = notes[notes.run_id == run_id]
+        stab = mine[mine.kind == "stabiliser"]
+        assert list(stab["value"]) == [1, 1]
+        assert list(stab["message"])[0] == \
+            "POCL_AFFINITY=1 (PoCL thread affinity: set by cltrace for the traced program)"
+        prov = json.loads(mine[mine.kind == "provenance"]["message"].iloc[0])
+        assert prov["drivers"] == ["pocl"] and prov["stabilise"] is True and prov["cpus"] == os.cpu_count()
+        assert prov["before"]["load"] == [0.25, 0.4, 0.3] and prov["after"]["load"] == [0.25, 0.4, 0.3]
+        assert prov["before"]["cpu_governor"] == "performance" and prov["others_busy_cpus"] == 0
+    # the user's own setting wins; --no-stabilise leaves everything as it is
+    (tmp_path / "seen.txt").unlink()
+    p = cli("sweep", "-q", "-f", "-p", "c=1", "--repeat", "1", "--allow-unused-param", "-o", "s.db", "--",
+            PY, "-c", probe, "seen.txt", gov, cwd=tmp_path, env=dict(env, POCL_AFFINITY="0"))
+    assert "POCL_AFFINITY=0 (PoCL thread affinity: yours, kept)" in p.stderr
+    p = cli("sweep", "-q", "-f", "-p", "c=1", "--repeat", "1", "--no-stabilise", "--allow-unused-param", "-o",
+            "s.db", "--", PY, "-c", probe, "seen.txt", gov, cwd=tmp_path, env=env)
+    assert p.returncode == 0
+    assert (tmp_path / "seen.txt").read_text() == "0 performance\n- schedutil\n"
+    assert governors(root) == ["schedutil", "schedutil"]
+
+
+LOAD_WARNING = ("warning: the machine was busy (load average 1000.0 on {} CPUs before the first "
+                "run): latencies may be noisier; stop other work and sweep again")
+
+
+def test_report_warns_when_the_machine_was_loaded(tmp_path, cli, programs):
+    loop = programs("loop")
+    for name, load in (("busy", "1000.00"), ("idle", "0.00")):
+        root = fake_system(tmp_path / name, loadavg=load, stat=False)     # no /proc/stat: the load average
+        p = cli("sweep", "-q", "-p", "c=1:2", "--repeat", "1", "-o", f"{name}.db", "--", loop, "{c}", "2",
+                cwd=tmp_path, env={"CLTRACE_SYSTEM_ROOT": str(root)})
+        assert p.returncode == 0, p.stderr
+    busy = cli("report", "busy.db", "--no-staircase", cwd=tmp_path)
+    assert busy.returncode == 0
+    lines = busy.stdout.splitlines()
+    assert lines[lines.index("== Measurement conditions ==") + 1].strip() == LOAD_WARNING.format(os.cpu_count())
+    doc = json.loads(cli("report", "busy.db", "--format", "json", "--no-staircase", cwd=tmp_path).stdout)
+    section = next(s for s in doc["sections"] if s["key"] == "conditions")
+    assert section["lines"] == [LOAD_WARNING.format(os.cpu_count())]
+    idle = cli("report", "idle.db", "--no-staircase", cwd=tmp_path)
+    assert idle.returncode == 0 and "Measurement conditions" not in idle.stdout and "warning" not in idle.stdout
+
+
+# ----------------------------------------------------------------------------- bad input: exact message, exit 2
+
+def _usage_error(cli, tmp_path, *args):
+    p = cli("sweep", *args, cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert p.stdout == ""
+    return p.stderr
+
+
+def test_a_parameter_missing_from_the_command_is_an_error(tmp_path, cli):
+    assert _usage_error(cli, tmp_path, "-p", "c=1:2", "-p", "m=a,b", "--", "echo", "{c}") == (
+        "cltrace: the command does not mention {m}: the runs of different m values would be identical; put {m} in "
+        "the command (e.g. --m={m}), or give --allow-unused-param if the program gets the value some other way\n")
+    assert _usage_error(cli, tmp_path, "-p", "c=1:2", "-p", "m=a,b", "--", "echo") == (
+        "cltrace: the command does not mention {c}, {m}: the runs of different c, m values would be identical; put "
+        "{c}, {m} in the command (e.g. --c={c}), or give --allow-unused-param if the program gets the value some "
+        "other way\n")
+    p = cli("sweep", "--dry-run", "--allow-unused-param", "-p", "c=1:2", "-p", "m=a,b", "--", "echo", "{c}",
+            cwd=tmp_path)
+    assert p.returncode == 0 and p.stderr == "" and len(p.stdout.splitlines()) == 4 * 3
+
+
+def test_a_step_against_the_range_is_an_error(tmp_path, cli):
+    assert _usage_error(cli, tmp_path, "--dry-run", "-p", "c=5:10:-1", "--", "echo", "{c}") == (
+        "cltrace: -p c=5:10:-1: the step -1 counts down but 5:10 counts up; write c=5:10:1 to count up or "
+        "c=10:5:1 to count down\n")
+    p = cli("sweep", "--dry-run", "--repeat", "1", "-p", "c=10:5:-2", "--", "echo", "{c}", cwd=tmp_path)
+    assert p.stdout.splitlines() == ["[1/3] echo 10", "[2/3] echo 8", "[3/3] echo 6"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-runs", "10"], "--max-runs is a budget of --adaptive: give --adaptive too, or leave --max-runs out"),
+    (["--max-minutes", "5"],
+     "--max-minutes is a budget of --adaptive: give --adaptive too, or leave --max-minutes out"),
+    (["--adaptive", "-p", "m=a,b"], "--adaptive compares neighbouring values of a numeric parameter, and no -p "
+                                     "parameter has two or more numeric values (e.g. -p channels=64:128)"),
+    (["--adaptive", "-p", "m=3"], "--adaptive compares neighbouring values of a numeric parameter, and no -p "
+                                   "parameter has two or more numeric values (e.g. -p channels=64:128)"),
+    (["--adaptive", "-p", "c=1:4", "--max-runs", "11"],
+     "--max-runs 11 is less than the first pass (12 runs): give at least 12"),
+    (["--adaptive", "-p", "c=1:4", "--max-minutes", "0"], "--max-minutes must be positive, not 0"),
+    (["--adaptive", "-p", "c=1:4", "--max-minutes", "-1.5"], "--max-minutes must be positive, not -1.5"),
+])
+def test_adaptive_usage_errors(tmp_path, cli, args, message):
+    if "-p" not in args:
+        args = args + ["-p", "c=1:2"]
+    names = [a.split("=")[0] for a in args[args.index("-p") + 1:args.index("-p") + 2]]
+    command = ["--", "echo"] + ["{" + n + "}" for n in names]
+    assert _usage_error(cli, tmp_path, "--dry-run", *args, *command) == f"cltrace: {message}\n"

@@ -201,7 +201,8 @@ def test_times_status_values_and_note_kinds_are_documented(doc):
     for value in STATUS_NAMES:
         assert f"| `{value}` |" in status, f"times_status value '{value}' is not documented"
     notes = _section_for(doc, "notes")
-    kinds = set(NOTE_KIND.values()) | {"truncated", "no-capture", "unreadable-capture", "region", "stderr-tail"}
+    kinds = set(NOTE_KIND.values()) | {"truncated", "no-capture", "unreadable-capture", "region", "stderr-tail",
+                                          "stabiliser", "provenance", "adaptive-round"}
     for kind in kinds:
         assert f"| `{kind}` |" in notes, f"note kind '{kind}' is not documented"
 

@@ -1,6 +1,7 @@
 import pytest
 
-from cltrace.capture.sweep_plan import check_template, parse_param, plan, render_command
+from cltrace.capture.sweep_plan import (check_template, configurations, match_configs, numeric_params, parse_param,
+                                        plan, render_command)
 from cltrace.errors import UsageError
 
 
@@ -11,6 +12,8 @@ from cltrace.errors import UsageError
     ("method=gemm,direct", ["gemm", "direct"]),
     ("x=5", ["5"]),
     ("c=-2:1", ["-2", "-1", "0", "1"]),
+    ("c=10:5:-2", ["10", "8", "6"]),
+    ("c=3:3:-1", ["3"]),
 ])
 def test_parse_param(text, values):
     assert parse_param(text)[1] == values
@@ -22,6 +25,8 @@ def test_parse_param(text, values):
     ("c=", "-p c= has no values"),
     ("c=1:x", "-p c=1:x: a range is a:b or a:b:step with whole numbers"),
     ("c=1:5:0", "-p c=1:5:0: the step of a range cannot be 0"),
+    ("c=5:10:-1", "-p c=5:10:-1: the step -1 counts down but 5:10 counts up; write c=5:10:1 to count up or "
+                  "c=10:5:1 to count down"),
     ("c=a,,b", "-p c=a,,b: empty value in the list"),
     ("c=a,a", "-p c=a,a: a value appears twice"),
 ])
@@ -58,3 +63,20 @@ def test_template():
     assert str(e.value) == "the command uses {q}, which is not a parameter (parameters: c)"
     assert render_command(["p", "--c={c}", "{json: 1}", "{c}{m}"], {"c": "4", "m": "g"}) == \
         ["p", "--c=4", "{json: 1}", "4g"]
+
+
+def test_numeric_params():
+    assert numeric_params([("c", ["1", "2"]), ("m", ["a", "b"]), ("x", ["3"]), ("f", ["0.5", "1e3"]),
+                           ("n", ["1", "nan"])]) == ["c", "f"]
+
+
+def test_match_configs_by_string_form_then_number():
+    configs = configurations([("c", ["92", "96", "1.50"]), ("m", ["gemm", "direct"])])
+    found, unknown = match_configs([{"c": 96, "m": "direct"}, {"c": 92.0, "m": "gemm"}, {"c": 1.5, "m": "gemm"},
+                                    {"c": 96, "m": "direct"}, {"c": 7, "m": "gemm"}, {"region": "x"}], configs)
+    assert found == [(("c", "96"), ("m", "direct")), (("c", "92"), ("m", "gemm")), (("c", "1.50"), ("m", "gemm"))]
+    assert unknown == 2
+    # a key that is not a swept parameter is ignored; a swept one left out matches every value
+    found, unknown = match_configs([{"c": 92, "region": "conv"}], configs)
+    assert found == [(("c", "92"), ("m", "gemm")), (("c", "92"), ("m", "direct"))] and unknown == 0
+    assert match_configs([{"m": True}], configurations([("m", ["True", "1"])])) == ([(("m", "True"),)], 0)

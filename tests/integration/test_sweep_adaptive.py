@@ -1,0 +1,197 @@
+"""cltrace sweep --adaptive: rounds, budgets, --resume, --dry-run, failing configurations.
+
+The sweeps are real (tests/programs/loop under the shim on PoCL, analysed by the real staircase analysis). Most
+tests replace the verdict policy, cltrace.analysis.adaptive, by a scripted one (monkeypatched into sys.modules,
+so the sweep runs in this process) to steer the rounds; test_adaptive_sweep_with_the_real_policy uses the real
+module."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import types
+
+import pytest
+
+import cltrace
+from cltrace.cli.main import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(autouse=True)
+def _bare_system(tmp_path_factory, monkeypatch):
+    """No governor read or written: tests never touch the real sysfs."""
+    monkeypatch.setenv("CLTRACE_SYSTEM_ROOT", str(tmp_path_factory.mktemp("bare-system")))
+
+
+class ScriptedPolicy(types.ModuleType):
+    """Stands in for cltrace.analysis.adaptive: round k re-runs script[k] (values of the swept parameter,
+    taken from the analysis' own configuration table when it has them, so they come as the analysis types
+    them); nothing once the script is used up."""
+
+    def __init__(self, script):
+        super().__init__("cltrace.analysis.adaptive")
+        self.script = [list(x) for x in script]
+        self.results = []
+
+    def configs_to_rerun(self, result):
+        self.results.append(result)
+        wanted = self.script.pop(0) if self.script else []
+        known = {int(v): v for v in result.configs[result.param]} if len(result.configs) else {}
+        return [{result.param: known.get(v, v)} for v in wanted]
+
+    def undecided_summary(self, result):
+        left = self.script[0] if self.script else []
+        return f"{len(left)} candidate steps undecided"
+
+
+@pytest.fixture
+def policy(monkeypatch):
+    def install(*script):
+        fake = ScriptedPolicy(script)
+        monkeypatch.setitem(sys.modules, "cltrace.analysis.adaptive", fake)
+        return fake
+    return install
+
+
+@pytest.fixture
+def sweep(programs, tmp_path, capsys):
+    """sweep(*options, command=None) -> (exit code, stderr lines) of an in-process `cltrace sweep -q`."""
+    loop = programs("loop")
+
+    def run(*options, command=None):
+        capsys.readouterr()
+        rc = main(["sweep", "-q", "-o", str(tmp_path / "a.db"), *map(str, options), "--",
+                   *(command or [loop, "{c}", "2"])])
+        out = capsys.readouterr()
+        return rc, out.err.splitlines(), out.out
+    return run
+
+
+def table(tmp_path):
+    with cltrace.open(str(tmp_path / "a.db")) as t:
+        runs, params, notes = t.runs, t.params, t.notes
+    rounds = notes[notes.kind == "adaptive-round"].set_index("run_id")["value"]
+    return [(int(params.loc[r, "c"]), int(i), int(k), int(rounds.get(r, 0)))
+            for r, i, k in zip(runs.run_id, runs.sweep_index, runs.repeat_index)]
+
+
+def test_rounds_until_every_verdict_is_decided(sweep, policy, tmp_path):
+    fake = policy([2], [2, 3])
+    rc, err, _ = sweep("-p", "c=1:3", "--repeat", "1", "--adaptive")
+    assert rc == 0, err
+    assert err[1:] == [
+        "cltrace: adaptive round 1: 2 candidate steps undecided; re-running 1 configuration",
+        "cltrace: adaptive round 2: 0 candidate steps undecided; re-running 2 configurations",
+        "cltrace: adaptive: stopped after 2 rounds (+1, +2 runs): every verdict is decided",
+        f"cltrace: 6/6 runs recorded in {tmp_path / 'a.db'}"]
+    # (c, sweep_index, repeat_index, round): re-runs continue the numbering, in plan order within a round
+    assert table(tmp_path) == [(1, 0, 0, 0), (2, 1, 0, 0), (3, 2, 0, 0), (2, 3, 1, 1), (2, 4, 2, 2), (3, 5, 1, 2)]
+    assert len(fake.results) == 3 and all(r.param == "c" for r in fake.results)
+    # each round's analysis saw the runs committed before it
+    assert [sorted(set(r.configs["c"])) for r in fake.results] == [[1, 2, 3]] * 3
+    assert [int(r.configs.set_index("c").loc[2, "n"]) for r in fake.results][1:] > \
+        [int(fake.results[0].configs.set_index("c").loc[2, "n"])] * 2
+
+
+def test_the_run_budget_stops_it_and_resume_goes_on(sweep, policy, tmp_path):
+    policy(*[[1, 2]] * 10)
+    rc, err, _ = sweep("-p", "c=1:2", "--repeat", "1", "--adaptive", "--max-runs", "5")
+    assert rc == 0, err
+    assert err[1:] == [
+        "cltrace: adaptive round 1: 2 candidate steps undecided; re-running 2 configurations",
+        "cltrace: adaptive round 2: 2 candidate steps undecided; re-running 1 configuration",
+        "cltrace: adaptive: stopped after 2 rounds (+2, +1 runs): the run budget is spent (5 runs, --max-runs); "
+        "left: 2 candidate steps undecided",
+        f"cltrace: 5/5 runs recorded in {tmp_path / 'a.db'}"]
+    assert [c for c, *_ in table(tmp_path)] == [1, 2, 1, 2, 1]
+    # --resume with a larger --repeat: first the rest of the planned first pass, then the rounds, numbered on
+    policy([2], [])
+    rc, err, _ = sweep("-p", "c=1:2", "--repeat", "3", "--adaptive", "--max-runs", "8", "--resume")
+    assert rc == 0, err
+    assert err[0] == "cltrace: resume: 5 runs already done, 1 to go"
+    assert err[2:] == [
+        "cltrace: adaptive round 3: 0 candidate steps undecided; re-running 1 configuration",
+        "cltrace: adaptive: stopped after 1 round (+1 runs): every verdict is decided",
+        f"cltrace: 2/2 runs recorded in {tmp_path / 'a.db'}"]
+    rows = table(tmp_path)
+    assert rows[5:] == [(2, 5, 2, 0), (2, 6, 3, 3)]
+
+
+def test_the_time_budget_stops_it(sweep, policy, tmp_path):
+    policy([1])
+    rc, err, _ = sweep("-p", "c=1:2", "--repeat", "1", "--adaptive", "--max-minutes", "0.000001")
+    assert rc == 0
+    assert err[1:] == [
+        "cltrace: adaptive: no re-runs: the time budget is spent (1e-06 min, --max-minutes); left: 0 candidate "
+        "steps undecided",
+        f"cltrace: 2/2 runs recorded in {tmp_path / 'a.db'}"]
+
+
+def test_decided_after_the_first_pass(sweep, policy, tmp_path):
+    policy()
+    rc, err, _ = sweep("-p", "c=1:2", "--repeat", "1", "--adaptive")
+    assert rc == 0
+    assert err[1:] == ["cltrace: adaptive: no re-runs: every verdict is decided",
+                       f"cltrace: 2/2 runs recorded in {tmp_path / 'a.db'}"]
+
+
+def test_failing_configurations_are_not_re_run_and_unknown_ones_are_said(sweep, policy, tmp_path, programs):
+    policy([2, 3, 99], [3])
+    # c=3 fails; 99 is not in the plan
+    command = ["sh", "-c", f'test "$1" -ne 3 && exec {programs("loop")} "$1" 2', "sh", "{c}"]
+    rc, err, _ = sweep("-p", "c=1:3", "--repeat", "1", "--adaptive", command=command)
+    assert rc == 1
+    assert err[1:5] == [
+        "cltrace: adaptive: 1 configuration the analysis asked for is not in this sweep's plan (left out)",
+        "cltrace: adaptive round 1: 1 candidate steps undecided; re-running 1 configuration",
+        "cltrace: adaptive: stopped after 1 round (+1 runs): the configurations still undecided failed on their "
+        "last run (fix them, then --resume); left: 0 candidate steps undecided",
+        f"cltrace: 4/4 runs recorded in {tmp_path / 'a.db'}; 1 failed"]
+    assert err[5].startswith("cltrace:   failed: c=3 (exit 1)")
+    assert [c for c, *_ in table(tmp_path)] == [1, 2, 3, 2]
+
+
+def test_dry_run_lists_the_first_pass(sweep, policy, tmp_path):
+    policy()
+    rc, err, out = sweep("-p", "c=1:2", "--repeat", "2", "--adaptive", "--dry-run")
+    assert rc == 0
+    assert len(out.splitlines()) == 4 and out.splitlines()[0].startswith("[1/4] ")
+    assert err == ["cltrace: --adaptive: further runs (up to 12 in all) depend on the results; the first pass "
+                   "is listed"]
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_without_the_policy_module_it_says_so(sweep, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "cltrace.analysis.adaptive", None)      # import fails
+    rc, err, _ = sweep("-p", "c=1:2", "--adaptive")
+    assert rc == 1
+    assert err[0].startswith("cltrace: --adaptive needs cltrace.analysis.adaptive, which this cltrace lacks (")
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_adaptive_sweep_with_the_real_policy(programs, tmp_path):
+    """The real cltrace.analysis.adaptive, end to end in a subprocess. One process per configuration leaves
+    every verdict open (a test needs two), so there is at least one round; whatever it decides then, the sweep
+    stops within its budget, says why, and every re-run is recorded as one."""
+    pytest.importorskip("cltrace.analysis.adaptive")
+    p = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "sweep", "-q", "-p", "c=1:4", "--repeat", "1",
+                        "--adaptive", "--max-runs", "10", "-o", "r.db", "--", programs("loop"), "{c}", "3"],
+                       cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    stop = [line for line in p.stderr.splitlines() if line.startswith("cltrace: adaptive: ")]
+    assert len(stop) == 1, p.stderr
+    rounds = [line for line in p.stderr.splitlines() if line.startswith("cltrace: adaptive round ")]
+    with sqlite3.connect(tmp_path / "r.db") as c:
+        n_runs = c.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        rerun = c.execute("SELECT COUNT(*) FROM notes WHERE kind = 'adaptive-round'").fetchone()[0]
+    assert 5 <= n_runs <= 10 and rerun == n_runs - 4
+    assert rounds and rounds[0].startswith("cltrace: adaptive round 1: ")
+    if "every verdict is decided" not in stop[0]:
+        assert "budget is spent" in stop[0] or "failed on their last run" in stop[0], stop[0]
+    report = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", "r.db", "--format", "json"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0, report.stderr
+    json.loads(report.stdout)
