@@ -1,6 +1,6 @@
 /*
  * conv_bench: run one CNN convolution layer on OpenCL with a given number of
- * output channels, by one of three methods, and time it; each measured
+ * output channels, by one of four methods, and time it; each measured
  * iteration is one cltrace region, so `cltrace run` can explain the latency
  * staircase of a channel sweep (Radu et al., IISWC 2019).
  *
@@ -26,7 +26,7 @@ static const char conv_cl_source[] =
 
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
-    "                  [--out-channels N] [--method gemm|direct|clblast] [--iters N] [--warmup N]\n"
+    "                  [--out-channels N] [--method gemm|direct|clblast|tiled] [--iters N] [--warmup N]\n"
     "                  [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
@@ -41,6 +41,9 @@ static const char usage_text[] =
     "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
     "                       direct: direct convolution, global (N,Ho,Wo), local size per --local\n"
     "                       clblast: im2col + CLBlastSgemm (m=channels, n=Ho*Wo, k=C*K*K)\n"
+    "                       tiled: one work-group per tile of 4 channels over the whole output,\n"
+    "                       global (64, ceil(N/4)), local (64, 1): ceil(N/4) work-groups run in\n"
+    "                       ceil(ceil(N/4) / compute units) rounds (steps at N = 4*CU*r -> 4*CU*r+1)\n"
     "                       (default gemm)\n"
     "  --local L            work-group size of --method direct: null = local_work_size NULL, the runtime\n"
     "                       chooses (default); auto = explicit, ACL-like: channels dim = largest of\n"
@@ -117,7 +120,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
         else if (!strcmp(a, "--method")) {
             if (conv_method_parse(v, &o->method) != 0)
-                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct or clblast)", v);
+                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct, clblast or tiled)", v);
         } else if (!strcmp(a, "--local")) {
             if (conv_local_parse(v, &o->local) != 0)
                 die(EXIT_USAGE, "invalid value '%s' for --local (expected null or auto)", v);
@@ -197,7 +200,7 @@ static int check_output(const struct conv_problem *pb, const float *in, const fl
     for (int i = 0; i < 64; ++i) {
         int m, oy, ox;
         st = st * 1664525u + 1013904223u;
-        /* first and last channels always (the last ones are gemm_tail's), the rest sampled */
+        /* first and last channels always (the last are gemm_tail's or tiled's partial tile), the rest sampled */
         if (i < 4)
             m = i == 0 || pb->m - i < 0 ? 0 : pb->m - i;
         else

@@ -5,9 +5,11 @@
 
 Runs one convolution layer with a given number of output channels by `gemm` (im2col +
 float4 GEMM, 4 channels per work-item, + a scalar `gemm_tail` dispatch for the 1-3 left
-over) or `direct` (global (C_out, H_out, W_out), local size left to the runtime), and
-prints the median host-clock latency. Each measured iteration is a cltrace region named
-after the layer, tagged channels=N,method=M; warm-up iterations stay outside regions.
+over), `direct` (global (C_out, H_out, W_out), local size left to the runtime) or `tiled`
+(one work-group of 64 work-items per tile of 4 output channels: ceil(C_out/4) work-groups, run
+in rounds of the device's compute units), and prints the median host-clock latency. Each
+measured iteration is a cltrace region named after the layer, tagged channels=N,method=M;
+warm-up iterations stay outside regions.
 Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
 """
 import argparse
@@ -23,6 +25,8 @@ KERNELS = os.path.join(HERE, "kernels", "conv.cl")
 PROG = "conv_bench.py"
 GEMM_VEC = 4
 GEMM_LOCAL_X = 32
+TILED_VEC = 4
+TILED_LOCAL_X = 64
 
 
 def _load_region():
@@ -132,8 +136,8 @@ def parse_args(argv):
     p.add_argument("--platform")
     p.add_argument("--list-layers", action="store_true")
     args = p.parse_args(argv)
-    if args.method not in ("gemm", "direct", "clblast"):
-        die(2, f"unknown method '{args.method}' (expected gemm, direct or clblast)")
+    if args.method not in ("gemm", "direct", "clblast", "tiled"):
+        die(2, f"unknown method '{args.method}' (expected gemm, direct, clblast or tiled)")
     if args.method == "clblast":
         die(2, "method clblast is not available in conv_bench.py (use examples/bin/conv_bench)")
     return args
@@ -296,6 +300,20 @@ class Runner:
                 self.launches.append((k_tail, (gx, tail), local))
                 plan.append(f"gemm_tail ({tail} channel{'s' if tail > 1 else ''})")
             self.plan = ", ".join(plan)
+        elif method == "tiled":
+            tiles = -(-m // TILED_VEC)
+            wt4 = np.zeros((tiles * TILED_VEC, kd), dtype=np.float32)   # zero-padded to whole tiles
+            wt4[:m] = wts.reshape(m, kd)
+            wt4 = np.ascontiguousarray(wt4.reshape(tiles, TILED_VEC, kd).transpose(0, 2, 1))  # [t][k][i]
+            self.w = cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=wt4)
+            k_tiled = cl.Kernel(self.program, "conv_tiled")
+            k_tiled.set_args(self.inp, self.w, self.out, *(i32(v) for v in (c, h, w, k, s, p, ho, wo, m)))
+            self.launches.append((k_tiled, (TILED_LOCAL_X, tiles), (TILED_LOCAL_X, 1)))
+            cu = max(1, queue.device.max_compute_units)
+            rounds = -(-tiles // cu)
+            self.plan = (f"conv_tiled global {TILED_LOCAL_X}x{tiles}, local {TILED_LOCAL_X}x1: {tiles} "
+                         f"work-group{'s' if tiles != 1 else ''} of {TILED_VEC} channels, {cu} compute "
+                         f"unit{'s' if cu != 1 else ''} -> {rounds} round{'s' if rounds != 1 else ''}")
         else:
             self.w = cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=wts)
             k_direct = cl.Kernel(self.program, "direct_conv")

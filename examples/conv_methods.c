@@ -1,7 +1,8 @@
 /*
  * conv_methods.c: gemm (im2col + float4 GEMM + scalar tail dispatch), direct
  * (local = NULL, runtime-chosen work-groups, or an explicit ACL-like choice with
- * --local auto) and clblast (im2col + CLBlastSgemm).
+ * --local auto), clblast (im2col + CLBlastSgemm) and tiled (few, large work-groups
+ * of 4 output channels each: latency in rounds of CL_DEVICE_MAX_COMPUTE_UNITS work-groups).
  */
 #include "conv_methods.h"
 
@@ -13,11 +14,11 @@
 #include <clblast_c.h>
 #endif
 
-static const char *names[] = {"gemm", "direct", "clblast"};
+static const char *names[] = {"gemm", "direct", "clblast", "tiled"};
 
 int conv_method_parse(const char *name, enum conv_method *out)
 {
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < (int)(sizeof names / sizeof *names); ++i)
         if (strcmp(name, names[i]) == 0) {
             *out = (enum conv_method)i;
             return 0;
@@ -168,6 +169,44 @@ static void setup_direct(struct conv_runner *r, const float *weights)
     }
 }
 
+static void setup_tiled(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    size_t kd = (size_t)pb->c * pb->k * pb->k, tiles = ((size_t)pb->m + TILED_VEC - 1) / TILED_VEC;
+
+    /* Weights regrouped once per tile of 4 channels, zero-padded to a whole last tile:
+     * wt4[t][k][i] = w[4t+i][k] (so a work-group reads one contiguous block, float4 per k). */
+    float *wt4 = calloc(tiles * kd * TILED_VEC, sizeof(float));
+    if (!wt4)
+        die(EXIT_RUNTIME, "out of host memory (%zu floats)", tiles * kd * TILED_VEC);
+    for (int m = 0; m < pb->m; ++m)
+        for (size_t k = 0; k < kd; ++k)
+            wt4[((size_t)(m / TILED_VEC) * kd + k) * TILED_VEC + m % TILED_VEC] = weights[(size_t)m * kd + k];
+    r->w = cl_buffer(r->env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, tiles * kd * TILED_VEC * sizeof(float), wt4);
+    free(wt4);
+    r->out = cl_buffer(r->env, CL_MEM_READ_WRITE, (size_t)pb->m * pb->ho * pb->wo * sizeof(float), NULL);
+    r->k_tiled = cl_kernel_get(r->program, "conv_tiled");
+    SET_ARG(r->k_tiled, 0, r->in);
+    SET_ARG(r->k_tiled, 1, r->w);
+    SET_ARG(r->k_tiled, 2, r->out);
+    int args[] = {pb->c, pb->h, pb->w, pb->k, pb->s, pb->p, pb->ho, pb->wo, pb->m};
+    for (int i = 0; i < 9; ++i)
+        SET_ARG(r->k_tiled, 3 + i, args[i]);
+    r->tiled_global[0] = TILED_LOCAL_X;
+    r->tiled_global[1] = tiles;
+    r->dispatches = 1;
+    cl_uint cu = 0;
+    cl_check(clGetDeviceInfo(r->env->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL),
+             "clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)");
+    r->compute_units = cu ? cu : 1;
+    size_t rounds = (tiles + r->compute_units - 1) / r->compute_units;
+    snprintf(r->plan, sizeof r->plan,
+             "conv_tiled global %dx%zu, local %dx1: %zu work-group%s of %d channels, %u compute unit%s -> "
+             "%zu round%s",
+             TILED_LOCAL_X, tiles, TILED_LOCAL_X, tiles, tiles == 1 ? "" : "s", TILED_VEC, r->compute_units,
+             r->compute_units == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s");
+}
+
 static void setup_clblast(struct conv_runner *r, const float *weights)
 {
     const struct conv_problem *pb = &r->pb;
@@ -196,6 +235,7 @@ void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv
     case METHOD_GEMM: setup_gemm(r, weights); break;
     case METHOD_DIRECT: setup_direct(r, weights); break;
     case METHOD_CLBLAST: setup_clblast(r, weights); break;
+    case METHOD_TILED: setup_tiled(r, weights); break;
     }
 }
 
@@ -220,6 +260,11 @@ void conv_runner_run(struct conv_runner *r)
         launch(r, r->k_direct, 3, r->direct_global, r->local_mode == LOCAL_AUTO ? r->direct_local : NULL,
                "clEnqueueNDRangeKernel(direct_conv)");
         break;
+    case METHOD_TILED: {
+        static const size_t local_tiled[2] = {TILED_LOCAL_X, 1};
+        launch(r, r->k_tiled, 2, r->tiled_global, local_tiled, "clEnqueueNDRangeKernel(conv_tiled)");
+        break;
+    }
     case METHOD_CLBLAST: {
         launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");
 #ifdef HAVE_CLBLAST
@@ -246,7 +291,7 @@ void conv_runner_read(struct conv_runner *r, float *out)
 
 void conv_runner_release(struct conv_runner *r)
 {
-    cl_kernel ks[] = {r->k_im2col, r->k_gemm, r->k_tail, r->k_direct};
+    cl_kernel ks[] = {r->k_im2col, r->k_gemm, r->k_tail, r->k_direct, r->k_tiled};
     cl_mem ms[] = {r->in, r->w, r->col, r->out};
     for (size_t i = 0; i < sizeof ks / sizeof *ks; ++i)
         if (ks[i])

@@ -1,4 +1,4 @@
-/* conv_methods.h: the three ways conv_bench runs one convolution layer on OpenCL. */
+/* conv_methods.h: the four ways conv_bench runs one convolution layer on OpenCL. */
 #ifndef CONV_METHODS_H
 #define CONV_METHODS_H
 
@@ -11,7 +11,7 @@ struct conv_problem {
     int ho, wo;         /* output height, width */
 };
 
-enum conv_method { METHOD_GEMM, METHOD_DIRECT, METHOD_CLBLAST };
+enum conv_method { METHOD_GEMM, METHOD_DIRECT, METHOD_CLBLAST, METHOD_TILED };
 
 /* 0 on success; *out untouched on failure. */
 int conv_method_parse(const char *name, enum conv_method *out);
@@ -39,16 +39,24 @@ void conv_auto_local(size_t max_wg, const size_t global[3], size_t local[3]);
 #define GEMM_VEC 4      /* output channels per work-item in gemm_v4 */
 #define GEMM_LOCAL_X 32 /* explicit work-group width of im2col / gemm_v4 / gemm_tail */
 
+/* --method tiled: conv_tiled, one work-group per tile of TILED_VEC output channels over the whole
+ * output plane, global (TILED_LOCAL_X, T), local (TILED_LOCAL_X, 1) with T = ceil(M / TILED_VEC)
+ * work-groups; on a device with CU = CL_DEVICE_MAX_COMPUTE_UNITS they run in ceil(T / CU) rounds
+ * ("waves"): the latency steps at M = TILED_VEC*CU*r -> TILED_VEC*CU*r + 1 (r = 1, 2, ...). */
+#define TILED_VEC 4
+#define TILED_LOCAL_X 64
+
 struct conv_runner {
     enum conv_method method;
     const struct cl_env *env;
     struct conv_problem pb;
     cl_program program;
-    cl_kernel k_im2col, k_gemm, k_tail, k_direct;
+    cl_kernel k_im2col, k_gemm, k_tail, k_direct, k_tiled;
     cl_mem in, w, col, out;
-    size_t im2col_global[2], gemm_global[2], tail_global[2], direct_global[3];
+    size_t im2col_global[2], gemm_global[2], tail_global[2], direct_global[3], tiled_global[2];
     enum conv_local local_mode; /* direct only */
     size_t direct_local[3];     /* LOCAL_AUTO: the explicit local size passed to the runtime */
+    unsigned compute_units;     /* tiled: CL_DEVICE_MAX_COMPUTE_UNITS */
     int dispatches;     /* kernel launches per layer execution */
     char plan[256];     /* human-readable list of those launches */
 };

@@ -6,6 +6,8 @@
  *   input   in[c][y][x]                 C x H x W
  *   weights w[m][c][ky][kx]             M x (C*K*K)        (direct, clblast)
  *           wt[(c*K+ky)*K+kx][m]        (C*K*K) x M        (gemm: reshaped once, like ACL)
+ *           wt4[t][(c*K+ky)*K+kx][i]    T x (C*K*K) x 4    (tiled: tile t = channels 4t..4t+3,
+ *                                                          zero-padded to T = ceil(M/4) tiles)
  *   im2col  col[(c*K+ky)*K+kx][oy*Wo+ox] (C*K*K) x (Ho*Wo)
  *   output  out[m][oy][ox]              M x Ho x Wo
  *
@@ -93,4 +95,44 @@ __kernel void direct_conv(__global const float *in, __global const float *w, __g
         }
     }
     out[(m * Ho + oy) * Wo + ox] = acc;
+}
+
+/* Tiled direct convolution with few, large work-groups ("wave" stairs): work-group t computes the
+ * tile of 4 output channels 4t..4t+3 (float4 over wt4, zero-padded past M) for the whole Ho x Wo
+ * output plane; its get_local_size(0) work-items stride over the output pixels. The host launches
+ * global (L, ceil(M/4)), local (L, 1): ceil(M/4) work-groups, which a device with CU compute units
+ * runs in ceil(ceil(M/4) / CU) rounds, so the latency steps up at M = 4*CU*r -> 4*CU*r + 1. */
+__kernel void conv_tiled(__global const float *in, __global const float *wt4, __global float *out,
+                         int C, int H, int W, int K, int S, int P, int Ho, int Wo, int M)
+{
+    const int lx = get_local_id(0);
+    const int lsize = get_local_size(0);
+    const int t = get_group_id(1);
+    const int m0 = t * 4;
+    const int N = Ho * Wo;
+    const int Kd = C * K * K;
+    __global const float *wtile = wt4 + (size_t)t * Kd * 4;
+    for (int n = lx; n < N; n += lsize) {
+        const int oy = n / Wo, ox = n % Wo;
+        const int y0 = oy * S - P, x0 = ox * S - P;
+        float4 acc = (float4)(0.0f);
+        for (int c = 0; c < C; ++c) {
+            __global const float *plane = in + c * H * W;
+            for (int ky = 0; ky < K; ++ky) {
+                const int iy = y0 + ky;
+                if (iy < 0 || iy >= H)
+                    continue;
+                for (int kx = 0; kx < K; ++kx) {
+                    const int ix = x0 + kx;
+                    if (ix < 0 || ix >= W)
+                        continue;
+                    acc = mad(vload4((c * K + ky) * K + kx, wtile), (float4)(plane[iy * W + ix]), acc);
+                }
+            }
+        }
+        out[m0 * N + n] = acc.s0;
+        if (m0 + 1 < M) out[(m0 + 1) * N + n] = acc.s1;
+        if (m0 + 2 < M) out[(m0 + 2) * N + n] = acc.s2;
+        if (m0 + 3 < M) out[(m0 + 3) * N + n] = acc.s3;
+    }
 }
