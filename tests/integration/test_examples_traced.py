@@ -172,7 +172,9 @@ def test_sweep_report(cli, sweep_db):
     assert configs["title"] == "Latency by channels"
     got = sorted((r["group"], r["channels"]) for r in configs["rows"])
     assert got == sorted((f"method={m}", c) for m in ("direct", "gemm") for c in (7, 8))
-    assert all(r["n"] == 2 * ITERS and r["median_ms"] > 0 for r in configs["rows"])
+    # two processes per configuration (the unit of replication), each the median of its ITERS iterations
+    assert all(r["procs"] == 2 and r["median_ms"] > 0 for r in configs["rows"])
+    assert all(r["procs_min_ms"] <= r["median_ms"] <= r["procs_max_ms"] for r in configs["rows"])
 
 
 def test_sweep_plot_png(cli, sweep_db, tmp_path):
