@@ -1,0 +1,88 @@
+"""A/A benchmark: how often does the staircase analysis find a step where there is none?
+
+    python bench/bench_aa.py [--sweeps 10] [--stabilise on|off|both] [--repeat 3] [--iters 5]
+
+Each sweep runs one real PoCL workload, examples/bin/conv_bench at a FIXED channel count, over a dummy
+parameter that the program ignores (`-p dummy=1:12`, passed as an environment variable the program never
+reads), `--repeat` processes per value, traced by `cltrace sweep` into one trace, then analysed with
+`analyse(cltrace.open(db).samples(), "dummy")`. Every step found is false. Printed: per sweep the steps
+found, and at the end the share of sweeps with any false step, per stabiliser setting (on: PoCL threads
+pinned, POCL_AFFINITY=1, by `cltrace sweep` itself when it offers that, else set here; off: unpinned).
+The default run (2 x 10 sweeps of 36 short processes) takes a few minutes on 2 cores.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _sweep_bench as sb  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--sweeps", type=int, default=10, help="A/A sweeps per stabiliser setting")
+    ap.add_argument("--stabilise", choices=("on", "off", "both"), default="both")
+    ap.add_argument("--values", default="1:12", help="values of the dummy parameter")
+    ap.add_argument("--repeat", type=int, default=3, help="processes per dummy value")
+    ap.add_argument("--method", default="gemm", help="conv_bench --method")
+    ap.add_argument("--channels", type=int, default=93, help="the fixed --out-channels")
+    ap.add_argument("--layer", default="resnet50.L15")
+    ap.add_argument("--scale", default="0.5")
+    ap.add_argument("--iters", type=int, default=5, help="measured iterations (regions) per process")
+    ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
+    a = ap.parse_args()
+    if a.sweeps < 1 or a.repeat < 1:
+        ap.error("--sweeps and --repeat must be >= 1")
+
+    sb.ensure_bench()
+    sw = sb.Sweeper(a.keep)
+    program = ["env", "CLTRACE_AA_DUMMY={dummy}", sb.BENCH, "--layer", a.layer, "--scale", a.scale,
+               "--out-channels", str(a.channels), "--method", a.method, "--iters", str(a.iters), "--warmup", "2"]
+    params = [f"dummy={a.values}"]
+    print(f"A/A: conv_bench --method {a.method} --layer {a.layer} --scale {a.scale} --out-channels {a.channels}, "
+          f"swept over an ignored dummy={a.values}, --repeat {a.repeat}, --iters {a.iters}")
+    print(f"stabiliser: {sw.stabiliser.describe()}")
+    print(f"cltrace:    {sb.origin()}")
+    load0 = sb.loadavg()
+    print(f"reproduce:  {sb.argv_line(__file__, sys.argv[1:])}")
+    t_all = time.perf_counter()
+    results = {}
+    for mode in sb.modes(a.stabilise):
+        _, _, line = sw.command(params, a.repeat, program, mode, db="aa.db")
+        print(f"\n[stabilise {mode}] one sweep: {line}", flush=True)
+        rows = []
+        t_mode = time.perf_counter()
+        for i in range(a.sweeps):
+            r = sw.run(params, a.repeat, program, mode, "dummy", f"aa-{mode}")
+            rows.append(r)
+            fail = f", {r['failed']} failed run(s)" if r["failed"] else ""
+            print(f"  sweep {i + 1:>2}/{a.sweeps}: {len(r['steps'])} step(s): {sb.fmt_steps(r['steps'])}"
+                  f"   ({r['runs']} runs{fail}, sweep {r['wall_s']:.1f} s, analyse {r['analyse_s']:.2f} s)",
+                  flush=True)
+        results[mode] = (rows, time.perf_counter() - t_mode)
+    sw.cleanup()
+    total = time.perf_counter() - t_all
+
+    print("\n=== A/A figures " + "=" * 60)
+    print(f"workload  conv_bench {a.method} {a.layer} --scale {a.scale}, {a.channels} channels, dummy={a.values}, "
+          f"--repeat {a.repeat}, --iters {a.iters}")
+    print(f"{'stabilise':<10} {'sweeps':>6} {'with false step':>15} {'share':>6} {'false steps':>11} "
+          f"{'wall s':>7}")
+    for mode, (rows, wall) in results.items():
+        bad = sum(1 for r in rows if len(r["steps"]) > 0)
+        nsteps = sum(len(r["steps"]) for r in rows)
+        print(f"{mode:<10} {len(rows):>6} {bad:>15} {bad / len(rows):>6.2f} {nsteps:>11} {wall:>7.0f}")
+    for mode, (rows, _) in results.items():
+        found = [(i + 1, r["steps"]) for i, r in enumerate(rows) if len(r["steps"]) > 0]
+        print(f"steps found ({mode}):" + (" none" if not found else ""))
+        for i, s in found:
+            print(f"  sweep {i}: {sb.fmt_steps(s)}")
+    print(f"load average at start {load0}, at end {sb.loadavg()}")
+    print(f"total wall time {total:.0f} s; reproduce: {sb.argv_line(__file__, sys.argv[1:])}")
+
+
+if __name__ == "__main__":
+    main()
