@@ -165,12 +165,23 @@ class _Design:
         all units: data with this sweep's noise (its tails, bimodal processes) and no change at all."""
         rng = np.random.default_rng(seed)
         n = len(self.y)
+        n_l = (self.cum_n[P.j + 1] - self.cum_n[P.s]).astype(float)
+        n_r = (self.cum_n[P.e + 1] - self.cum_n[P.j + 1]).astype(float)
+        w = np.sqrt(n_l * n_r / (n_l + n_r))
+        # contrast = w * (S_r / n_r - S_l / n_l), as three weighted prefix sums (float32: it is a maximum)
+        a_e, a_j, a_s = (w / n_r).astype(np.float32), (-w * (1 / n_r + 1 / n_l)).astype(np.float32), \
+            (w / n_l).astype(np.float32)
         out = np.empty(n_perm)
         step = max(1, _CHUNK // max(len(P.s), n, 1))
         for lo in range(0, n_perm, step):
             hi = min(n_perm, lo + step)
-            yp = self.residuals[np.argsort(rng.random((hi - lo, n)), axis=1)]
-            out[lo:hi] = np.abs(self.t(yp, P, effect=False)[0]).max(axis=1)
+            yp = rng.permuted(np.broadcast_to(self.residuals, (hi - lo, n)), axis=1)
+            sums = self.sums(yp)
+            cum = np.concatenate((np.zeros((hi - lo, 1)), np.cumsum(sums, axis=1)), axis=1).astype(np.float32)
+            c = cum[:, P.e + 1] * a_e
+            c += cum[:, P.j + 1] * a_j
+            c += cum[:, P.s] * a_s
+            out[lo:hi] = np.abs(c).max(axis=1) / self.sigma(yp, sums)
         return out
 
 
@@ -199,6 +210,7 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
     min_log = np.log1p(min_effect)
     over = (np.abs(t_all) > threshold) & (np.abs(eff_all) >= min_log)
     cps: list[int] = []
+    detected: dict = {}                           # change point -> |t| of the interval that found it
     todo = [(0, m - 1)]
     while todo:                                   # narrowest-over-threshold, recursively
         a, b = todo.pop()
@@ -210,6 +222,7 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
         k = int(np.argmax(np.where(narrow, np.abs(t_all), -1)))
         j = int(P_all.j[k])
         cps.append(j)
+        detected[j] = abs(float(t_all[k]))
         todo += [(a, j), (j + 1, b)]
     cps.sort()
     bounds = [0] + [j + 1 for j in cps] + [m]
@@ -236,8 +249,12 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
         t = float(t_u[j - a])
         near = (t_u ** 2 >= t ** 2 - CHI2_1_95) & (np.sign(t_u) == np.sign(t))
         js = P.j[near]
+        # its evidence is the contrast that found it (over the threshold by construction); the contrast
+        # over the two whole adjacent segments can be weaker (a spike beside a long stair)
+        t_det = max(detected[j], abs(t))
         result.change_points.append(ChangePoint(
-            index=j, stat=t, p_value=p_of(t), level_before=level(a, j), level_after=level(j + 1, b),
+            index=j, stat=float(np.copysign(t_det, t)), p_value=p_of(t_det), level_before=level(a, j),
+            level_after=level(j + 1, b),
             n_before=int(D.cum_n[j + 1] - D.cum_n[a]), n_after=int(D.cum_n[b + 1] - D.cum_n[j + 1]),
             location=(int(min(js.min(), j)), int(max(js.max(), j)))))
     # the strongest split left inside each final segment: undecided when it looks like a step

@@ -279,3 +279,13 @@ def test_build_samples_carries_per_kernel_time():
     assert "wg=1" in S["signature_text"].iloc[1] and "wg=1.0" not in S["signature_text"].iloc[1]
     cfg = config_stats(S[S.status == "ok"], ["c"])
     assert cfg["kernel_median_ns"].iloc[0] == {"a": 1000.0, "b": 5000.0}
+
+
+def test_every_reported_step_has_the_stated_confidence():
+    # a sawtooth (cheap multiples of 4) whose tail grows with C % 4: spikes beside short stairs, where the
+    # contrast over whole adjacent segments is weaker than the one that found the change
+    lv = {c: 1e6 * (1.0 if c % 4 == 0 else 1.15 + 0.12 * (c % 4)) for c in range(9, 17)}
+    for seed in range(6):
+        res = analyse(samples(lv, n=5, sigma=0.05, sigma_p=0.08, seed=seed, k=5), "channels", alpha=0.01)
+        assert (res.steps["confidence"] >= 0.99).all(), res.steps[["from_value", "to_value", "confidence"]]
+        assert (res.steps["p_adjusted"] <= 0.01).all()
