@@ -356,6 +356,15 @@ class Trace:
         cu = values.pop()
         return int(cu) if cu else None
 
+    def compute_units_by_run(self) -> Dict[int, Optional[int]]:
+        """compute_units() of every run that launched something, in one query: a sweep whose runs ran on
+        different devices (or with PoCL limited to fewer threads) gets each run's own value."""
+        rows = self.db.execute(
+            "SELECT d.run_id, MAX(d.device_id IS NULL OR v.compute_units IS NULL OR v.compute_units = 0), "
+            "MIN(v.compute_units), MAX(v.compute_units) FROM dispatches d "
+            "LEFT JOIN devices v ON v.device_id = d.device_id GROUP BY d.run_id").fetchall()
+        return {int(run): (int(lo) if not unknown and lo == hi else None) for run, unknown, lo, hi in rows}
+
     # -- lifetime -------------------------------------------------------------------
     def close(self):
         self.db.close()

@@ -43,11 +43,11 @@ def _signature(s) -> tuple:
 
 
 def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = None,
-                     compute_units: int | None = None, share: float = 0.5) -> pd.DataFrame:
+                     compute_units: int | dict | None = None, share: float = 0.5) -> pd.DataFrame:
     """Every dispatch change between neighbour configurations (CHANGE_COLUMNS), in group order, then by
     ``from_value``. ``configs``: config_stats output (``signature``, ``signature_varies``, ``config_id`` and
     ``param``), with ``group_label`` (else made from ``by``). ``compute_units``: of the device that ran the
-    sweep (Trace.compute_units()); None: no wave is claimed. ``share``: a kernel whose global size changes on
+    sweep (Trace.compute_units()), or a dict group_label -> compute units; None: no wave is claimed. ``share``: a kernel whose global size changes on
     at least that share of the pairs where it runs is routine (routine_global_kernels)."""
     by = [b for b in (by or []) if b != param]
     if configs is None or configs.empty or param not in configs.columns:
@@ -71,7 +71,8 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
                     "from_config_id": int(a["config_id"]), "to_config_id": int(b["config_id"]),
                     "signature_varies": bool(a["signature_varies"] or b["signature_varies"]),
                     "_g": gi}
-            for c in pair_changes(sa, sb, routine, steady, compute_units):
+            cu = compute_units.get(label) if isinstance(compute_units, dict) else compute_units
+            for c in pair_changes(sa, sb, routine, steady, cu):
                 if c.kind == "routine-growth":
                     growth.setdefault(c.family, []).append((base, c))
                     continue

@@ -95,7 +95,7 @@ def choose_param(samples: pd.DataFrame, params: list[str]) -> str | None:
 
 
 def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame,
-                     compute_units: int | None = None) -> pd.DataFrame:
+                     compute_units: int | dict | None = None) -> pd.DataFrame:
     sig = dict(zip(configs["config_id"], configs["signature"]))
     varies = dict(zip(configs["config_id"], configs["signature_varies"]))
     # judged over every neighbour pair of the group, steps included: a sweep whose pairs are all
@@ -110,8 +110,9 @@ def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataF
         if "kernel_median_ns" in configs.columns else {}
     causes, texts, kinds, labels, var, shifts, shares = [], [], [], [], [], [], []
     for r in steps.to_dict("records"):
+        cu = compute_units.get(r["group_label"]) if isinstance(compute_units, dict) else compute_units
         c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], set()),
-                      steady.get(r["group_label"], set()), compute_units=compute_units)
+                      steady.get(r["group_label"], set()), compute_units=cu)
         shift, share, warning = time_shift(per_kernel.get(r["from_config_id"]) or {},
                                            per_kernel.get(r["to_config_id"]) or {}, c)
         causes.append([x.to_dict() for x in c])
@@ -187,6 +188,20 @@ def _with_units(samples: pd.DataFrame, configs: pd.DataFrame, key: list[str]):
     return units, configs
 
 
+def _group_compute_units(samples, configs, key, gb, compute_units):
+    """An int stays as it is; run_id -> compute units becomes group_label -> the value all of the
+    group's runs agree on (None where they do not, or where one is unknown)."""
+    if not isinstance(compute_units, dict):
+        return compute_units
+    labels = dict(zip(configs["config_id"], configs["group_label"]))
+    cid = samples.groupby(key, dropna=False, sort=True).ngroup().to_numpy() if key else np.zeros(len(samples), int)
+    seen: dict = {}
+    for c, run in zip(cid, samples["run_id"] if "run_id" in samples.columns else []):
+        if c in labels:
+            seen.setdefault(labels[c], set()).add(compute_units.get(run))
+    return {label: (next(iter(v)) if len(v) == 1 else None) for label, v in seen.items()}
+
+
 def _segment_columns(configs: pd.DataFrame, verdicts: StepVerdicts) -> pd.DataFrame:
     seg_of, level_of = {}, {}
     for i, r in enumerate(verdicts.segments.to_dict("records")):
@@ -217,9 +232,11 @@ def _verdict_notes(configs: pd.DataFrame, verdicts: StepVerdicts, alpha: float) 
 
 def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | None = None,
             alpha: float = 0.01, min_effect: float = 0.02, merge_ramps: bool = True,
-            ignore=DEFAULT_IGNORE, n_perm: int | None = None, compute_units: int | None = None) -> StaircaseResult:
+            ignore=DEFAULT_IGNORE, n_perm: int | None = None,
+            compute_units: int | dict | None = None) -> StaircaseResult:
     """Find staircases along ``param`` (default: the numeric parameter with most values).
-    ``compute_units`` (Trace.compute_units()) lets dispatch changes name work-group waves."""
+    ``compute_units`` lets dispatch changes name work-group waves: an int (Trace.compute_units()) or
+    run_id -> int (Trace.compute_units_by_run()), a group getting a value when all its runs agree."""
     notes = list(samples.attrs.get("notes", []))
     samples = samples.copy()
     params = [p for p in param_columns(samples) if p not in ignore and samples[p].notna().any()]
@@ -259,8 +276,9 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     verdicts = detect_steps(configs, param, by, alpha=alpha, min_effect=min_effect, merge_ramps=merge_ramps,
                             n_perm=n_perm)
     configs = _segment_columns(configs, verdicts)
-    steps = _attribute_steps(verdicts.steps, verdicts.pairs, configs, compute_units)
-    changes = dispatch_changes(configs, param, by, compute_units)
+    cu = _group_compute_units(samples, configs, key, gb, compute_units)
+    steps = _attribute_steps(verdicts.steps, verdicts.pairs, configs, cu)
+    changes = dispatch_changes(configs, param, by, cu)
     spans = steps.assign(from_value=steps["location_from"], to_value=steps["location_to"])
     steps["dispatch_change_ids"], changes["at_step"] = link_steps(spans, changes)
     notes += _verdict_notes(configs, verdicts, alpha)
@@ -284,4 +302,4 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
         hazards=hazards(configs, steps, param, by, min_effect=min_effect),
         speedups=speedups(configs, param, by), notes=notes, summary=summary,
         segments=verdicts.segments, undecided=verdicts.undecided, units=units, dispatch_changes=changes,
-        compute_units=compute_units)
+        compute_units=cu)

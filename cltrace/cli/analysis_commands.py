@@ -41,7 +41,7 @@ class PlotCommand(Command):
         from ..report.plot import plot_staircase
         trace = open_trace(args.trace)
         try:
-            result = analyse(_samples(trace), args.param, compute_units=trace.compute_units())
+            result = analyse(_samples(trace), args.param, compute_units=trace.compute_units_by_run())
         except ValueError as e:
             raise UsageError(str(e)) from None
         if result.param is None:

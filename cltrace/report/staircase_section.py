@@ -51,7 +51,7 @@ def _change_lines(result) -> List[str]:
         span = (f"{result.param}={r['from_value']:g}->{r['to_value']:g}" if not r.get("routine")
                 else f"{result.param}={r['from_value']:g}..{r['to_value']:g} ({r['n_pairs']} pair{'s' if r['n_pairs'] != 1 else ''})")
         mark = " [step]" if r.get("at_step") else ""
-        lines.append(f"{g}{span}: {r['kind']}: {r['text']}{mark}")
+        lines.append(f"{g}{span}: {r['text']}{mark}")
     return lines
 
 

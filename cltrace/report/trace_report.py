@@ -100,6 +100,7 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
         from .staircase_section import staircase_sections
         samples = trace.samples(run, rows)
         del rows
-        for section in staircase_sections(samples, param, budget_ms, min_value, trace.compute_units(run)):
+        cu = trace.compute_units(run) if run is not None else trace.compute_units_by_run()
+        for section in staircase_sections(samples, param, budget_ms, min_value, cu):
             doc.add(section)
     return doc

@@ -146,3 +146,13 @@ def test_every_dispatch_change_is_listed_whether_or_not_latency_steps():
     ch = res.dispatch_changes
     assert list(zip(ch["from_value"], ch["to_value"], ch["kind"])) == [(64, 65, "extra-dispatch")]
     assert not ch["at_step"].iloc[0] and res.steps["dispatch_change_ids"].iloc[0] == []
+
+
+def test_compute_units_per_run_become_per_group():
+    spec = [SweepSpec(list(range(8, 14)), [StepSpec(10, 1.5, "tile-padding")], {"method": m}) for m in ("a", "b")]
+    syn = make_staircase(spec, sigma=0.02, n=3, seed=4)
+    group_of = {r: p["method"] for r, p in syn.params.iterrows()}
+    cu = {r: (2 if m == "a" else 1 if r % 2 else 4) for r, m in group_of.items()}   # b's runs disagree
+    res = analyse(syn.samples, "channels", compute_units=cu)
+    assert res.compute_units == {"method=a": 2, "method=b": None}
+    assert analyse(syn.samples, "channels", compute_units=8).compute_units == 8

@@ -286,3 +286,13 @@ def test_trace_compute_units(tmp_path):
         assert t.compute_units() is None
     with _trace(tmp_path / "d", [(2,)], [()]) as t:
         assert t.compute_units() is None                    # nothing launched
+
+
+def test_trace_compute_units_by_run(tmp_path):
+    # run 1 on a 4-unit device, run 2 on a 2-unit one (PoCL limited to 2 threads), run 3 on both
+    with _trace(tmp_path / "a", [(4,), (2,), (4, 2)], [(0,), (0,), (0, 1)]) as t:
+        runs = [int(r) for r in t.runs["run_id"]]
+        assert t.compute_units_by_run() == {runs[0]: 4, runs[1]: 2, runs[2]: None}
+        assert t.compute_units() is None
+    with _trace(tmp_path / "b", [(0,)], [(0,)]) as t:
+        assert list(t.compute_units_by_run().values()) == [None]          # the query failed: unknown
