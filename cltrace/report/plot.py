@@ -12,6 +12,8 @@ import io
 import os
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -65,13 +67,20 @@ def figure(result, title: str | None = None):
     patterns = list(dict.fromkeys(pattern[h] for h in cfg["signature_hash"]))
     pcolour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(patterns)}
     colour = {h: pcolour[pattern[h]] for h in sig_text}
-    fig, axes = plt.subplots(len(groups), 1, figsize=(12, 3.8 * len(groups) + 0.6), sharex=True,
+    # groups may sweep different ranges (the demo: 5..20 and 197..202): each panel its own x axis
+    fig, axes = plt.subplots(len(groups), 1, figsize=(12, 3.8 * len(groups) + 0.6), sharex=False,
                              squeeze=False)
     for ax, lab in zip(axes[:, 0], groups):
         g = cfg if labels is None else cfg[labels == lab]
         g = g.sort_values(param)
         x, y = g[param].to_numpy(float), g["median_ns"].to_numpy(float) / f
-        lo, hi = y - g["p10_ns"].to_numpy(float) / f, g["p90_ns"].to_numpy(float) / f - y
+        if "process_median_ns" in g.columns:          # bars: the spread of the per-process medians
+            procs = [np.asarray(v, dtype=float) / f if len(v) else np.array([np.nan]) for v in g["process_median_ns"]]
+            lo = y - np.array([v.min() for v in procs])
+            hi = np.array([v.max() for v in procs]) - y
+        else:
+            lo, hi = y - g["p10_ns"].to_numpy(float) / f, g["p90_ns"].to_numpy(float) / f - y
+        lo, hi = np.nan_to_num(lo), np.nan_to_num(hi)
         ax.errorbar(x, y, yerr=[lo.clip(0), hi.clip(0)], fmt="none", ecolor="#b0b0b0", elinewidth=1,
                     capsize=0, zorder=1)
         ax.plot(x, y, color="#d0d0d0", lw=0.8, zorder=1)
@@ -86,10 +95,17 @@ def figure(result, title: str | None = None):
         if len(ed):
             ax.scatter(ed["value"], ed["latency_ns"] / f, marker="*", s=140, facecolors="none",
                        edgecolors="black", linewidths=1.0, zorder=4)
+        sg = result.segments[result.segments["group_label"] == lab] if len(result.segments) else []
+        for r in (sg.to_dict("records") if len(sg) else []):          # the verdict: one level per segment
+            ax.hlines(r["level_ns"] / f, r["first_value"] - 0.4 * step_x, r["last_value"] + 0.4 * step_x,
+                      color="#333333", lw=1.6, alpha=0.55, zorder=2)
         st = result.steps[result.steps["group_label"] == lab] if len(result.steps) else result.steps
         ymax = float((y + hi).max()) if len(y) else 1.0
         for k, s in enumerate(st.to_dict("records")):
             xm = (s["from_value"] + s["to_value"]) / 2
+            lo_v, hi_v = s.get("location_from"), s.get("location_to")
+            if lo_v is not None and not pd.isna(lo_v) and (lo_v, hi_v) != (s["from_value"], s["to_value"]):
+                ax.axvspan(lo_v, hi_v, color="#888888", alpha=0.10, lw=0, zorder=0)   # where it may lie
             ax.axvline(xm, color="#444444", lw=0.7, ls=":", zorder=2)
             txt = f"x{s['ratio']:.2f} {s.get('cause_label', '')}".strip()
             ax.annotate(txt, (xm, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -4),
@@ -98,14 +114,16 @@ def figure(result, title: str | None = None):
         ax.set_ylim(0, ymax * 1.45)
         ax.set_title(lab if lab != "all" else (title or ""), fontsize=10, loc="left")
         ax.set_ylabel(f"latency ({unit}, median)")
+        ax.set_xlabel(param)
         ax.grid(True, axis="y", color="#eeeeee", lw=0.6)
         for sp in ("top", "right"):
             ax.spines[sp].set_visible(False)
-    axes[-1, 0].set_xlabel(param)
     handles = [Line2D([], [], marker="o", ls="", color=pcolour[p], label=p) for p in patterns[:12]]
     handles += [Line2D([], [], marker="*", ls="", mfc="none", mec="black", ms=11, label="stair right edge"),
                 Patch(color="#d62728", alpha=0.2, label="hazard: slower than unpruned"),
                 Line2D([], [], color="#555555", ls="--", label="unpruned latency"),
+                Line2D([], [], color="#333333", lw=1.6, alpha=0.55, label="level between steps (the verdict)"),
+                Line2D([], [], color="#b0b0b0", lw=1, label="bars: per-process medians, min..max"),
                 Line2D([], [], color="#b22222", ls="", marker="$x$", label="step up (red) / down (green)")]
     leg = fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
                      bbox_to_anchor=(0.5, 0.0))
