@@ -176,6 +176,28 @@ def step_set(steps):
                      zip(steps["group_label"], steps["from_value"], steps["to_value"]))
 
 
+def agree(a, b):
+    """True when two steps tables claim the same steps up to where each may lie: they match one to one,
+    each pair in the same group and direction with overlapping [location_from, location_to] intervals."""
+    def rows(t):
+        if t is None or len(t) == 0:
+            return []
+        lo = t["location_from"] if "location_from" in t.columns else t["from_value"]
+        hi = t["location_to"] if "location_to" in t.columns else t["to_value"]
+        return [(str(g), float(x), float(y), float(r) > 1) for g, x, y, r in zip(t["group_label"], lo, hi, t["ratio"])]
+    ra, rb = rows(a), rows(b)
+    if len(ra) != len(rb):
+        return False
+    left = list(rb)
+    for g, lo, hi, up in ra:
+        hit = next((k for k, (g2, lo2, hi2, up2) in enumerate(left) if g2 == g and up2 == up
+                    and lo2 < hi and lo < hi2), None)
+        if hit is None:
+            return False
+        left.pop(hit)
+    return True
+
+
 def _num(v):
     v = float(v)
     return int(v) if v.is_integer() else v

@@ -97,13 +97,14 @@ def main():
             _, _, line = sw.command(params, a.repeat, program, mode, db=f"{name}.db")
             print(f"\n[{name}, stabilise {mode}] {desc}\n  one sweep: {line}", flush=True)
             t0 = time.perf_counter()
-            same = both = empty = 0
+            same = both = empty = agreed = 0
             found = {t: 0 for t in true}
             nsteps = 0
             for i in range(a.pairs):
                 ra = sw.run(params, a.repeat, program, mode, "channels", f"{name}-{mode}")
                 rb = sw.run(params, a.repeat, program, mode, "channels", f"{name}-{mode}")
                 ident = sb.step_set(ra["steps"]) == sb.step_set(rb["steps"])
+                agreed += sb.agree(ra["steps"], rb["steps"])
                 hit = [all(sb.covers(r["steps"], f, t, up=True) for f, t in true) for r in (ra, rb)]
                 for r in (ra, rb):
                     nsteps += len(r["steps"])
@@ -116,7 +117,7 @@ def main():
                 print(f"  pair {i + 1}/{a.pairs}: identical {'yes' if ident else 'no '}  true stair in both "
                       f"{'yes' if all(hit) else 'no '}{f'  ({fails} failed runs)' if fails else ''}\n"
                       f"    A: {sb.fmt_steps(ra['steps'])}\n    B: {sb.fmt_steps(rb['steps'])}", flush=True)
-            table.append((name, mode, a.pairs, same, empty, both, found, nsteps, time.perf_counter() - t0,
+            table.append((name, mode, a.pairs, same, empty, agreed, both, found, nsteps, time.perf_counter() - t0,
                           ", ".join(f"{f}->{t}" for f, t in true)))
     sw.cleanup()
     total = time.perf_counter() - t_all
@@ -124,12 +125,13 @@ def main():
     print("\n=== reproducibility figures " + "=" * 48)
     print(f"device {cu} compute units; --repeat {a.repeat}, --iters {a.iters}; "
           "'found' = sweeps (of 2 x pairs) whose steps cover each true stair")
+    print("'agree' = the same steps up to their location intervals (one to one, same direction, overlapping)")
     print(f"{'workload':<8} {'stabilise':<9} {'true stair':<12} {'pairs':>5} {'identical':>9} {'(both empty)':>12} "
-          f"{'true in both':>12} {'found':>7} {'steps/sweep':>11} {'wall s':>7}")
-    for name, mode, pairs, same, empty, both, found, nsteps, wall, tl in table:
+          f"{'agree':>6} {'true in both':>12} {'found':>7} {'steps/sweep':>11} {'wall s':>7}")
+    for name, mode, pairs, same, empty, agreed, both, found, nsteps, wall, tl in table:
         f = " ".join(f"{v}/{2 * pairs}" for v in found.values())
         print(f"{name:<8} {mode:<9} {tl:<12} {pairs:>5} {f'{same}/{pairs}':>9} {f'({empty})':>12} "
-              f"{f'{both}/{pairs}':>12} {f:>7} {nsteps / (2 * pairs):>11.1f} {wall:>7.0f}")
+              f"{f'{agreed}/{pairs}':>6} {f'{both}/{pairs}':>12} {f:>7} {nsteps / (2 * pairs):>11.1f} {wall:>7.0f}")
     print(f"load average at start {load0}, at end {sb.loadavg()}")
     print(f"total wall time {total:.0f} s; reproduce: {sb.argv_line(__file__, sys.argv[1:])}")
 
