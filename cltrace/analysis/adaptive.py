@@ -1,8 +1,9 @@
 """Which configurations an adaptive sweep runs again: where a verdict is still open.
 
 A verdict is open where a configuration has fewer than two processes (no test at all),
-or where the strongest split inside a segment looks like a step (its effect is at
-least min_effect and its adjusted p-value below steps.UNDECIDED_P) without passing.
+where the strongest split inside a segment looks like a step (its effect is at least
+min_effect and its adjusted p-value below steps.UNDECIDED_P) without passing, or where a
+step was found but its location interval spans more than its pair.
 
 More processes are spent on the whole segment around an open split, never on the two
 configurations beside it alone: the machine drifts between rounds (load, frequency),
@@ -12,6 +13,8 @@ step at its edge. A segment re-run as a whole moves as a whole.
 from __future__ import annotations
 
 import pandas as pd
+
+from .steps import LOCATION_OPEN
 
 
 def configs_to_rerun(result) -> list[dict]:
@@ -38,10 +41,13 @@ def undecided_summary(result) -> str:
         return "all verdicts decided"
     u = result.undecided
     few = u["reason"].str.startswith("fewer than").sum()
-    cand = len(u) - few
+    place = (u["reason"] == LOCATION_OPEN).sum()
+    cand = len(u) - few - place
     parts = []
     if cand:
         parts.append(f"{cand} candidate step{'s' if cand != 1 else ''} undecided")
+    if place:
+        parts.append(f"{place} step{'s' if place != 1 else ''} whose place is open")
     if few:
         parts.append(f"{few} group{'s' if few != 1 else ''} with configurations in fewer than 2 processes")
     return ", ".join(parts)

@@ -37,6 +37,7 @@ UNDECIDED_COLUMNS = ["group", "group_label", "from_value", "to_value", "ratio", 
                      "config_ids"]
 MIN_PROCESSES = 2            # a configuration needs this many processes for any verdict
 UNDECIDED_P = 0.2            # a split with p_adjusted below this (and a big enough effect) is undecided
+LOCATION_OPEN = "step found, its place is open"
 
 
 def group_label(group: dict) -> str:
@@ -125,6 +126,16 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
                              "stat": cp.stat, "p_value": cp.p_value, "p_adjusted": p_adj, "confidence": 1 - p_adj,
                              "kind": "step", "n_pairs": 1, "n_before": cp.n_before, "n_after": cp.n_after,
                              "noise_sigma": seg.noise_sigma, "_from_index": cp.index, "_to_index": cp.index + 1})
+            # a step whose place is open (its location interval is wider than its pair) is undecided in
+            # place: more processes for the configurations of its two segments narrow it
+            seg_of = {i: (a, b) for a, b, _, _ in seg.segments for i in range(a, b + 1)}
+            for r in rows:
+                if r["location_from"] != r["from_value"] or r["location_to"] != r["to_value"]:
+                    first, last = seg_of[r["_from_index"]][0], seg_of[r["_to_index"]][1]
+                    undecided.append({"group": group, "group_label": label, "from_value": r["location_from"],
+                                      "to_value": r["location_to"], "ratio": r["ratio"],
+                                      "p_adjusted": r["p_adjusted"], "reason": LOCATION_OPEN,
+                                      "config_ids": [tr[i]["config_id"] for i in range(first, last + 1)]})
             # two changes in one direction around a single configuration: one stair over two counts
             rows = _merge_ramps(rows) if merge_ramps else rows
             steps += rows

@@ -4,6 +4,7 @@ from typing import List
 import numpy as np
 import pandas as pd
 
+from ..analysis.steps import LOCATION_OPEN
 from .document import Section
 
 
@@ -120,12 +121,15 @@ def staircase_sections(samples, param=None, budget_ms=None, min_value=None, comp
         g = f"[{r['group_label']}] " if r.get("group_label") not in (None, "", "all") else ""
         if pd.isna(r.get("ratio")):
             undecided.append(f"{g}{p}={r['from_value']:g}..{r['to_value']:g}: {r['reason']}")
+        elif r["reason"] == LOCATION_OPEN:
+            undecided.append(f"{g}{p}={r['from_value']:g}..{r['to_value']:g}: x{r['ratio']:.2f}, {r['reason']}: "
+                             f"it lies somewhere in this range; more processes place it")
         else:
             undecided.append(f"{g}{p}={r['from_value']:g}->{r['to_value']:g}: x{r['ratio']:.2f}, "
                              f"{r['reason']} (p {r['p_adjusted']:.3f}); more processes decide it")
     if undecided:
         undecided.append("(re-run with cltrace sweep --resume --adaptive, or a larger --repeat)")
-        out.append(Section("Undecided (not claimed as steps)", "lines", lines=undecided, key="undecided"))
+        out.append(Section("Undecided (more processes would decide these)", "lines", lines=undecided, key="undecided"))
     out.append(Section(f"Dispatch changes along {p} (facts, from the traced launches)", "lines",
                        lines=_change_lines(result), key="dispatch_changes"))
     lines = []

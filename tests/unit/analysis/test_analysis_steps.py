@@ -156,6 +156,12 @@ def test_noisy_coarse_step_gets_a_location_interval():
     s = res.steps.iloc[0]
     assert s["location_from"] <= s["from_value"] < s["to_value"] <= s["location_to"]
     assert s["location_from"] <= 19 and s["location_to"] >= 21
+    # a step whose place is open asks for processes in its two segments (here: the whole sweep)
+    u = res.undecided
+    assert list(u["reason"]) == ["step found, its place is open"]
+    assert (u["from_value"][0], u["to_value"][0]) == (s["location_from"], s["location_to"])
+    assert sorted(c["channels"] for c in configs_to_rerun(res)) == list(range(10, 31))
+    assert undecided_summary(res) == "1 step whose place is open"
 
 
 def test_undecided_step_asks_for_processes_of_its_segment():
