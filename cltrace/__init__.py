@@ -10,6 +10,7 @@ def __getattr__(name):
         from . import trace
         return getattr(trace, name)
     if name == "region":
-        from .region import region
-        return region
+        # importing the submodule makes `cltrace.region` the module (callable: region.py's end), from now on
+        import importlib
+        return importlib.import_module(".region", __name__)
     raise AttributeError(f"module 'cltrace' has no attribute {name!r}")

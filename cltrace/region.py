@@ -20,7 +20,9 @@ and can be loaded on its own (examples/conv_bench.py does when cltrace is not in
 import contextlib
 import ctypes
 import os
+import sys
 import threading
+import types
 
 __all__ = ["region", "begin", "end", "enabled", "format_tags"]
 
@@ -122,3 +124,16 @@ class region(contextlib.ContextDecorator):  # noqa: N801  (used like a function,
     def __repr__(self):
         tags = format_tags(self.tags)
         return f"region({self.name!r}{', ' + tags if tags else ''})"
+
+
+class _CallableModule(types.ModuleType):
+    """`import cltrace.region` (or any import of this submodule) makes the package attribute
+    `cltrace.region` this module: the import system sets it, over the function. Calling the module calls
+    region(), so the documented `cltrace.region("L16", channels=92)` works whatever was imported first."""
+
+    def __call__(self, *args, **tags):
+        return region(*args, **tags)
+
+
+if type(sys.modules.get(__name__)) is types.ModuleType:
+    sys.modules[__name__].__class__ = _CallableModule
