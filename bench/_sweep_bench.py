@@ -231,5 +231,15 @@ def covers(steps, true_from, true_to, group=None, up=None):
     return False
 
 
+def header(sweeper, script, argv):
+    """The lines every sweep bench prints first (stabiliser, which cltrace, the command that reproduces);
+    returns the load average at the start."""
+    print(f"stabiliser: {sweeper.stabiliser.describe()}")
+    print(f"cltrace:    {origin()}")
+    load0 = loadavg()
+    print(f"reproduce:  {argv_line(script, argv)}")
+    return load0
+
+
 def argv_line(script, argv):
     return "python " + rel(script) + (" " + " ".join(shlex.quote(a) for a in argv) if argv else "")

@@ -44,10 +44,7 @@ def main():
     params = [f"dummy={a.values}"]
     print(f"A/A: conv_bench --method {a.method} --layer {a.layer} --scale {a.scale} --out-channels {a.channels}, "
           f"swept over an ignored dummy={a.values}, --repeat {a.repeat}, --iters {a.iters}")
-    print(f"stabiliser: {sw.stabiliser.describe()}")
-    print(f"cltrace:    {sb.origin()}")
-    load0 = sb.loadavg()
-    print(f"reproduce:  {sb.argv_line(__file__, sys.argv[1:])}")
+    load0 = sb.header(sw, __file__, sys.argv[1:])
     t_all = time.perf_counter()
     results = {}
     for mode in sb.modes(a.stabilise):

@@ -86,10 +86,7 @@ def main():
     wl = workloads(a, cu)
     print(f"reproducibility: {a.pairs} pairs of independent sweeps per workload, --repeat {a.repeat}, "
           f"--iters {a.iters}; device: {cu} compute units")
-    print(f"stabiliser: {sw.stabiliser.describe()}")
-    print(f"cltrace:    {sb.origin()}")
-    load0 = sb.loadavg()
-    print(f"reproduce:  {sb.argv_line(__file__, sys.argv[1:])}")
+    load0 = sb.header(sw, __file__, sys.argv[1:])
     t_all = time.perf_counter()
     table = []
     for name, (params, program, true, desc) in wl.items():
