@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import Counter
 from dataclasses import asdict, dataclass
 
 
