@@ -16,8 +16,8 @@ def list_platforms():
         return [], f"pyopencl cannot be imported: {e}"
     try:
         platforms = cl.get_platforms()
-    except cl.Error as e:
-        return [], f"no OpenCL platform found ({e.what() if hasattr(e, 'what') else e})"
+    except cl.Error as e:             # pyopencl's e.what is a record, not a method: str(e) has the call and code
+        return [], f"no OpenCL platform found ({e})"
     out = []
     for p in platforms:
         devs = []
@@ -44,7 +44,8 @@ class DevicesCommand(Command):
     def run(self, args) -> int:
         platforms, problem = list_platforms()
         loader = system_loader()
-        icds = sorted(glob.glob(os.path.join(os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors"), "*.icd")))
+        vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
+        icds = sorted(glob.glob(os.path.join(vendors, "*.icd")))
         mode = resolve_mode("auto", loader)
         if args.format == "json":
             print(json.dumps({"platforms": platforms, "problem": problem or None,
@@ -66,8 +67,8 @@ class DevicesCommand(Command):
                               f"{d['global_mem_mib']} MiB" if d else "", d.get("driver", ""))
             console.print(t)
         else:
-            console.print(f"[bold red]{problem}[/]: check that an ICD is installed (Debian: pocl-opencl-icd) "
-                          "and listed in /etc/OpenCL/vendors")
+            console.print(f"[bold red]{problem}[/]: check that an ICD is installed (Debian: apt-get install "
+                          f"pocl-opencl-icd) and listed in {vendors}", highlight=False)
         console.print(f"ICD loader: {loader.description}")
         console.print(f"ICD files: {', '.join(icds) if icds else 'none'}")
         why = "the loader supports OPENCL_LAYERS" if mode == "layer" else \

@@ -118,3 +118,21 @@ def test_bad_tag(tmp_path):
     p = cltrace("run", "--tag", "novalue", "--", "true", cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr == "cltrace: --tag expects key=value, got 'novalue'\n"
+
+
+def test_devices_without_any_platform_says_so(tmp_path):
+    import json
+    import re
+    env = dict(os.environ, OCL_ICD_VENDORS=str(tmp_path / "no-vendors"))
+    p = cltrace("devices", env=env)
+    assert p.returncode == 1
+    # the loader's own words (call and error code) sit in the brackets: e.g. PLATFORM_NOT_FOUND_KHR
+    first = " ".join(p.stdout.split("ICD loader:")[0].split())
+    assert re.fullmatch(r"no OpenCL platform found \(clGetPlatformIDs failed: [A-Z_]+\): check that an ICD is "
+                        r"installed \(Debian: apt-get install pocl-opencl-icd\) and listed in "
+                        + re.escape(str(tmp_path / "no-vendors")), first), first
+    j = cltrace("devices", "--format", "json", env=env)
+    assert j.returncode == 1
+    doc = json.loads(j.stdout)
+    assert doc["platforms"] == [] and re.fullmatch(r"no OpenCL platform found \(clGetPlatformIDs failed: [A-Z_]+\)",
+                                                   doc["problem"]), doc
