@@ -26,11 +26,14 @@ UNIT_COLUMNS = ["config_id", "unit", "n_samples", "median_ns", "log_median", "wi
 
 
 def unit_keys(samples: pd.DataFrame) -> pd.Series:
-    """The process a sample came from: process_id, or the run where a sample has no process."""
-    pid = samples["process_id"] if "process_id" in samples.columns else pd.Series(None, index=samples.index)
-    run = samples["run_id"] if "run_id" in samples.columns else pd.Series(0, index=samples.index)
-    return pd.Series([f"p{int(p)}" if pd.notna(p) else f"r{r}" for p, r in zip(pid, run)],
-                     index=samples.index, dtype=object)
+    """The process a sample came from: its process_id, or -(run_id + 1) for a sample without a process
+    (a failed run's placeholder row)."""
+    n = len(samples)
+    pid = pd.to_numeric(samples["process_id"], errors="coerce").to_numpy(dtype=float) \
+        if "process_id" in samples.columns else np.full(n, np.nan)
+    run = pd.to_numeric(samples["run_id"], errors="coerce").fillna(0).to_numpy(dtype=float) \
+        if "run_id" in samples.columns else np.zeros(n)
+    return pd.Series(np.where(np.isnan(pid), -(run + 1), pid).astype(np.int64), index=samples.index)
 
 
 def usable_mask(samples: pd.DataFrame, config_ids: np.ndarray) -> np.ndarray:
