@@ -82,3 +82,13 @@ class DamagedTrace(TraceError):
     def __init__(self, path, table, reason):
         first = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
         super().__init__(f"{path} is damaged: its {table} table cannot be read ({first})")
+
+
+class CapturesKept(CltraceError):
+    """A traced program ran, but its run could not be recorded: the capture files are kept, with the one
+    command that records them later. exit_code: what the CLI exits with (130 after an interrupt)."""
+
+    def __init__(self, reason, capture_dir, recover, exit_code=1):
+        super().__init__(f"{reason}; the capture files are kept in {capture_dir}: record the run with: {recover}")
+        self.capture_dir = capture_dir
+        self.exit_code = exit_code

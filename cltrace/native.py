@@ -12,18 +12,18 @@ PRELOAD_LIB = "libcltrace_preload.so"
 SHADOW_DIR = "shadow"
 
 
-def library(name: str) -> str:
+def library(name: str, base: str = NATIVE_DIR) -> str:
     """Absolute path of a built shim library; a clear error when the build is missing."""
-    path = os.path.join(NATIVE_DIR, name)
+    path = os.path.join(base, name)
     if not os.path.exists(path):
         raise CltraceError(
             f"the native shim is not built ({path} is missing): run 'pip install -e .' or 'make setup'")
     return path
 
 
-def shadow_dir() -> str:
-    path = os.path.join(NATIVE_DIR, SHADOW_DIR)
-    library(os.path.join(SHADOW_DIR, "libOpenCL.so.1"))
+def shadow_dir(base: str = NATIVE_DIR) -> str:
+    path = os.path.join(base, SHADOW_DIR)
+    library(os.path.join(SHADOW_DIR, "libOpenCL.so.1"), base)
     return path
 
 

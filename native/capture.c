@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "clt.h"
@@ -29,14 +30,29 @@ static void unmap_chunk(char *base);
 uint64_t clt_seq_counter;
 unsigned clt_generation = 1;
 
+/* The capture file is the shim's, never the program's: its descriptor sits high
+ * (F_DUPFD_CLOEXEC), and before each use (growing the file, mapping a chunk)
+ * it is checked to still be the file the shim created (st_dev, st_ino). A
+ * program that closes it (daemons, closefrom()) may have reused the number for
+ * a file of its own: the shim then reopens its file by name, or stops. Space
+ * is reserved (posix_fallocate) before a chunk is mapped, within RLIMIT_FSIZE,
+ * so a full disk or `ulimit -f` stops the recording (CLT_FILE_STOPPED in the
+ * header, which stays mapped) instead of killing the program with SIGBUS or
+ * SIGXFSZ. */
 static struct {
     int fd;                   /* -1: not open yet */
     int failed;               /* open failed in this image: stay silent */
+    int stopped;              /* CLT_STOP_*: no more chunks (read without lock, set under it) */
+    int reopened;             /* the descriptor was lost and the file reopened: a note is due */
     pid_t pid;
     uint32_t chunk_size;
-    uint64_t nchunks;         /* chunks handed out (atomic) */
-    uint64_t file_size;       /* bytes (atomic read, written under lock) */
+    uint64_t nchunks;         /* chunks handed out (under lock) */
+    uint64_t file_size;       /* bytes (under lock) */
     uint64_t dropped;
+    dev_t dev;                /* the file the shim created */
+    ino_t ino;
+    clt_file_header *hdr;     /* mapped for the life of the file: flags, stop reason, dropped */
+    char path[4096];
     pthread_mutex_t lock;
 } cap = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -70,14 +86,121 @@ uint32_t clt_max_string(void)
     return cap.chunk_size ? cap.chunk_size / 4 : 4096;
 }
 
+/* A descriptor for the same file, numbered high, close-on-exec: programs open
+ * the lowest free number, so a number the program reuses is unlikely to be ours. */
+static int high_fd(int fd)
+{
+    struct rlimit rl;
+    long lo = 512;
+    int nfd;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur / 2 < lo)
+        lo = (long)rl.rlim_cur / 2;
+    if (lo <= fd)
+        return fd;
+    nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)lo);
+    if (nfd < 0)
+        return fd;
+    close(fd);
+    return nfd;
+}
+
+static int same_file(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == cap.dev && st.st_ino == cap.ino;
+}
+
+static const char *stop_text(int reason)
+{
+    switch (reason) {
+    case CLT_STOP_NO_SPACE: return "no space left on the capture disk";
+    case CLT_STOP_FILE_LIMIT: return "file size limit (RLIMIT_FSIZE) reached";
+    case CLT_STOP_FD_LOST: return "the program closed the capture file's descriptor";
+    default: return "cannot grow the capture file";
+    }
+}
+
+/* Called with cap.lock held: record nothing more in this file. */
+static void stop(int reason, int err)
+{
+    if (cap.stopped)
+        return;
+    __atomic_store_n(&cap.stopped, reason, __ATOMIC_RELEASE);
+    if (cap.hdr) {
+        cap.hdr->stop_reason = (uint32_t)reason;
+        cap.hdr->stop_errno = err;
+        __atomic_or_fetch(&cap.hdr->flags, (uint32_t)CLT_FILE_STOPPED, __ATOMIC_RELEASE);
+    }
+    clt_debug("capture stopped: %s (%s)", stop_text(reason), strerror(err));
+}
+
+static int stop_reason_of(int err)
+{
+    return err == ENOSPC || err == EDQUOT ? CLT_STOP_NO_SPACE : err == EFBIG ? CLT_STOP_FILE_LIMIT
+                                                                              : CLT_STOP_IO_ERROR;
+}
+
+/* Called with cap.lock held: 0 when cap.fd is (again) the shim's file. Never
+ * closes cap.fd when it is not: that number is the program's now. */
+static int check_fd(void)
+{
+    int fd;
+    if (same_file(cap.fd))
+        return 0;
+    fd = open(cap.path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && same_file(fd)) {
+        __atomic_store_n(&cap.fd, high_fd(fd), __ATOMIC_RELEASE);
+        cap.reopened++;
+        clt_debug("capture file descriptor lost (closed by the program): reopened %s", cap.path);
+        return 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    __atomic_store_n(&cap.fd, -2, __ATOMIC_RELEASE);   /* never used again; not -1: no new file either */
+    stop(CLT_STOP_FD_LOST, EBADF);
+    return -1;
+}
+
+/* Called with cap.lock held: the file is at least `need` bytes, grown ahead in
+ * whole chunks but never past RLIMIT_FSIZE (SIGXFSZ). 0 or an errno. */
+static int grow(int fd, uint64_t need)
+{
+    struct rlimit rl;
+    uint64_t sz = need + (uint64_t)GROW_CHUNKS * cap.chunk_size;
+    if (cap.file_size >= need)
+        return 0;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        if (need > (uint64_t)rl.rlim_cur)
+            return EFBIG;
+        if (sz > (uint64_t)rl.rlim_cur)   /* whole chunks only: at least `need` */
+            sz = CLT_FILE_HEADER_SIZE +
+                 ((uint64_t)rl.rlim_cur - CLT_FILE_HEADER_SIZE) / cap.chunk_size * cap.chunk_size;
+    }
+    if (ftruncate(fd, (off_t)sz) != 0)
+        return errno;
+    cap.file_size = sz;
+    return 0;
+}
+
+/* Reserve the disk blocks of [off, off+len) so that writes through the map
+ * cannot fail (SIGBUS). 0 or an errno. */
+static int reserve(int fd, uint64_t off, uint64_t len)
+{
+    int e;
+    do
+        e = posix_fallocate(fd, (off_t)off, (off_t)len);
+    while (e == EINTR);
+    return e;
+}
+
 /* Called with cap.lock held. */
 static int open_file(void)
 {
-    char path[4096];
     clt_file_header *h;
     uint64_t mono = clt_now();
     struct timespec rt;
-    int fd;
+    struct stat st;
+    int fd, e;
     uint32_t cs = 4096;
 
     if (cap.failed)
@@ -87,13 +210,24 @@ static int open_file(void)
         cs <<= 1;
     cap.chunk_size = cs;
     page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
-    snprintf(path, sizeof path, "%s/p%d-%llu.clt", clt_opt.CLTRACE_DIR, (int)getpid(),
+    snprintf(cap.path, sizeof cap.path, "%s/p%d-%llu.clt", clt_opt.CLTRACE_DIR, (int)getpid(),
              (unsigned long long)mono);
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || ftruncate(fd, CLT_FILE_HEADER_SIZE + (uint64_t)GROW_CHUNKS * cs) != 0) {
-        clt_debug("cannot create %s: %s", path, strerror(errno));
+    fd = open(cap.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        clt_debug("cannot create %s: %s", cap.path, strerror(errno));
         if (fd >= 0)
             close(fd);
+        cap.failed = 1;
+        return -1;
+    }
+    fd = high_fd(fd);
+    cap.dev = st.st_dev;
+    cap.ino = st.st_ino;
+    cap.file_size = 0;
+    cap.stopped = 0;
+    if ((e = grow(fd, CLT_FILE_HEADER_SIZE + (uint64_t)cs)) != 0 || (e = reserve(fd, 0, CLT_FILE_HEADER_SIZE)) != 0) {
+        clt_debug("cannot size %s: %s", cap.path, strerror(e));
+        close(fd);
         cap.failed = 1;
         return -1;
     }
@@ -114,12 +248,11 @@ static int open_file(void)
     strncpy(h->mode, clt_mode ? clt_mode : "", sizeof h->mode - 1);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     memcpy(h->magic, CLT_MAGIC, CLT_MAGIC_LEN);   /* magic last: a valid header is complete */
-    munmap(h, CLT_FILE_HEADER_SIZE);
+    cap.hdr = h;
     cap.nchunks = 0;
-    cap.file_size = CLT_FILE_HEADER_SIZE + (uint64_t)GROW_CHUNKS * cs;
     cap.pid = getpid();
     __atomic_store_n(&cap.fd, fd, __ATOMIC_RELEASE);
-    clt_debug("capture file %s (mode %s, chunk %u)", path, clt_mode, cs);
+    clt_debug("capture file %s (mode %s, chunk %u)", cap.path, clt_mode, cs);
     return 0;
 }
 
@@ -128,10 +261,10 @@ static int ensure_open(void)
     int just_opened = 0;
     if (__atomic_load_n(&cap.fd, __ATOMIC_ACQUIRE) >= 0)
         return 0;
-    if (!clt_on || cap.failed)
+    if (!clt_on || cap.failed || cap.stopped)
         return -1;
     pthread_mutex_lock(&cap.lock);
-    if (cap.fd < 0 && open_file() == 0)
+    if (cap.fd == -1 && open_file() == 0)
         just_opened = 1;
     pthread_mutex_unlock(&cap.lock);
     if (cap.fd < 0)
@@ -176,27 +309,31 @@ void clt_capture_prepare(struct clt_thread *t)
 
 static char *new_chunk(void)
 {
-    uint64_t idx = __atomic_fetch_add(&cap.nchunks, 1, __ATOMIC_RELAXED);
-    uint64_t off = CLT_FILE_HEADER_SIZE + idx * cap.chunk_size;
-    uint64_t need = off + cap.chunk_size;
+    uint64_t idx, off;
     clt_chunk_header *ch;
     void *p;
+    int e;
 
-    if (__atomic_load_n(&cap.file_size, __ATOMIC_ACQUIRE) < need) {
-        pthread_mutex_lock(&cap.lock);
-        if (cap.file_size < need) {
-            uint64_t sz = need + (uint64_t)GROW_CHUNKS * cap.chunk_size;
-            if (ftruncate(cap.fd, (off_t)sz) == 0)
-                __atomic_store_n(&cap.file_size, sz, __ATOMIC_RELEASE);
-        }
+    if (__atomic_load_n(&cap.stopped, __ATOMIC_ACQUIRE))
+        return NULL;
+    pthread_mutex_lock(&cap.lock);
+    if (cap.stopped || check_fd() != 0) {
         pthread_mutex_unlock(&cap.lock);
-        if (__atomic_load_n(&cap.file_size, __ATOMIC_ACQUIRE) < need)
-            return NULL;
+        return NULL;
     }
+    idx = cap.nchunks;
+    off = CLT_FILE_HEADER_SIZE + idx * cap.chunk_size;
+    if ((e = grow(cap.fd, off + cap.chunk_size)) != 0 || (e = reserve(cap.fd, off, cap.chunk_size)) != 0) {
+        stop(stop_reason_of(e), e);
+        pthread_mutex_unlock(&cap.lock);
+        return NULL;
+    }
+    cap.nchunks = idx + 1;
     /* Chunks sit after a 128-byte header, so they are not page aligned: map
      * from the page below (MAP_DELTA more bytes). */
     p = mmap(NULL, cap.chunk_size + MAP_DELTA, PROT_READ | PROT_WRITE, MAP_SHARED, cap.fd,
              (off_t)(off - MAP_DELTA));
+    pthread_mutex_unlock(&cap.lock);
     if (p == MAP_FAILED)
         return NULL;
     ch = (clt_chunk_header *)((char *)p + MAP_DELTA);
@@ -204,6 +341,13 @@ static char *new_chunk(void)
     ch->index = idx;
     __atomic_store_n(&ch->magic, (uint32_t)CLT_CHUNK_MAGIC, __ATOMIC_RELEASE);
     return (char *)ch;
+}
+
+static void count_dropped(void)
+{
+    uint64_t d = __atomic_add_fetch(&cap.dropped, 1, __ATOMIC_RELAXED);
+    if (cap.hdr)
+        __atomic_store_n(&cap.hdr->dropped, d, __ATOMIC_RELAXED);
 }
 
 void *clt_reserve_slow(uint32_t size)
@@ -214,7 +358,7 @@ void *clt_reserve_slow(uint32_t size)
         return NULL;
     t = clt_thread();                     /* fork child: drops the parent's mapping */
     if (size > cap.chunk_size - sizeof(clt_chunk_header)) {
-        __atomic_add_fetch(&cap.dropped, 1, __ATOMIC_RELAXED);
+        count_dropped();
         return NULL;
     }
     if (!t->base || t->off + size > cap.chunk_size) {
@@ -227,7 +371,7 @@ void *clt_reserve_slow(uint32_t size)
         t->ready = 0;
         t->off = sizeof(clt_chunk_header);
         if (!(t->base = new_chunk())) {
-            __atomic_add_fetch(&cap.dropped, 1, __ATOMIC_RELAXED);
+            count_dropped();
             return NULL;
         }
     }
@@ -235,6 +379,12 @@ void *clt_reserve_slow(uint32_t size)
         make_ready(t, (uint64_t)t->off + size + READY_STEP);
     r = t->base + t->off;
     t->off += size;
+    if (__builtin_expect(__atomic_load_n(&cap.reopened, __ATOMIC_RELAXED) > 0, 0)) {
+        int n = __atomic_exchange_n(&cap.reopened, 0, __ATOMIC_ACQ_REL);
+        if (n > 0)          /* after r: the note takes the bytes behind it */
+            clt_write_note(CLT_NOTE_INFO, (uint64_t)n,
+                           "capture file descriptor closed by the program; the shim reopened its file");
+    }
     return r;
 }
 
@@ -332,13 +482,27 @@ void clt_write_process(void)
 
 uint64_t clt_dropped(void) { return __atomic_load_n(&cap.dropped, __ATOMIC_RELAXED); }
 
+/* At the end of the exit flush: the header says so even when no note fitted. */
+void clt_capture_exit(void)
+{
+    if (cap.hdr && cap.pid == getpid()) {
+        __atomic_store_n(&cap.hdr->dropped, __atomic_load_n(&cap.dropped, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+        __atomic_or_fetch(&cap.hdr->flags, (uint32_t)CLT_FILE_EXITED, __ATOMIC_RELEASE);
+    }
+}
+
 /* In a fork child: forget the parent's file; the next record opens our own. */
 void clt_capture_atfork_child(void)
 {
-    if (cap.fd >= 0)
+    if (same_file(cap.fd))      /* else that number is the program's: leave it alone */
         close(cap.fd);
+    if (cap.hdr)
+        munmap(cap.hdr, CLT_FILE_HEADER_SIZE);
+    cap.hdr = NULL;
     cap.fd = -1;
     cap.failed = 0;
+    cap.stopped = 0;
+    cap.reopened = 0;
     cap.dropped = 0;
     pthread_mutex_init(&cap.lock, NULL);
     clt_generation++;

@@ -85,6 +85,21 @@ enum {
     CLT_NOTE_EXIT          = 4    /* clean exit flush done; value = launches still pending at exit */
 };
 
+/* clt_file_header.flags: set by the shim while the process runs (0 in files of older shims) */
+enum {
+    CLT_FILE_STOPPED       = 1,   /* the shim stopped recording into this file: stop_reason, stop_errno */
+    CLT_FILE_EXITED        = 2    /* the exit flush ran (a clean exit, even when its note could not be written) */
+};
+
+/* clt_file_header.stop_reason */
+enum {
+    CLT_STOP_NONE          = 0,
+    CLT_STOP_NO_SPACE      = 1,   /* the capture file could not grow: the disk or a quota is full */
+    CLT_STOP_FILE_LIMIT    = 2,   /* growing the file would pass the process's RLIMIT_FSIZE (ulimit -f) */
+    CLT_STOP_FD_LOST       = 3,   /* the program closed the capture file's descriptor, and the file is gone */
+    CLT_STOP_IO_ERROR      = 4    /* any other error growing or mapping the file (stop_errno) */
+};
+
 typedef struct {
     char     magic[8];        /* CLT_MAGIC */
     uint32_t version;         /* CLT_FORMAT_VERSION */
@@ -92,11 +107,14 @@ typedef struct {
     uint32_t chunk_size;      /* bytes per chunk (power of two, >= 4096) */
     uint32_t pid;
     uint32_t ppid;
-    uint32_t flags;           /* reserved, 0 */
+    uint32_t flags;           /* CLT_FILE_* */
     uint64_t start_mono_ns;   /* CLOCK_MONOTONIC at shim start in this image */
     uint64_t start_real_ns;   /* CLOCK_REALTIME at the same moment */
     char     mode[16];        /* "layer", "preload", "shadow": how the shim got in */
-    uint8_t  reserved[64];
+    uint32_t stop_reason;     /* CLT_STOP_*, when flags has CLT_FILE_STOPPED */
+    int32_t  stop_errno;      /* the error that stopped recording (ENOSPC, EFBIG, ...) */
+    uint64_t dropped;         /* records the shim could not write (kept here: a note may not fit) */
+    uint8_t  reserved[48];
 } clt_file_header;            /* 128 bytes */
 
 typedef struct {

@@ -74,6 +74,7 @@ void clt_exit_flush(void)
     d = clt_dropped();
     if (d)
         clt_write_note(CLT_NOTE_DROPPED, d, "records dropped");
+    clt_capture_exit();
 }
 
 /* ---- regions ---- */

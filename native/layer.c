@@ -37,7 +37,8 @@ CLT_EXPORT cl_int CL_API_CALL clInitLayer(cl_uint num_entries, const cl_icd_disp
     target = target_dispatch;
     __atomic_store_n(&clt_fwd, target, __ATOMIC_RELEASE);
     memcpy(&layer_dispatch, target_dispatch, n * sizeof(void *));
-    clt_hooks_fill(&layer_dispatch, n);
+    if (clt_on)               /* inert (no CLTRACE_DIR, or a setuid/setgid program): the table as given */
+        clt_hooks_fill(&layer_dispatch, n);
     *layer_dispatch_ret = &layer_dispatch;
     *num_entries_ret = n;
     clt_debug("layer initialised: %u dispatch entries", n);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 #include "clt.h"
 
@@ -51,6 +52,12 @@ void clt_options_load(void)
     if (clt_opt.CLTRACE_MAX_PENDING < 16)
         clt_opt.CLTRACE_MAX_PENDING = 16;
     clt_on = clt_opt.CLTRACE_DIR[0] != '\0';
+    /* setuid/setgid program (secure execution): never write files as its
+     * effective user into a directory the caller chose. Inert, in every mode. */
+    if (clt_on && getauxval(AT_SECURE)) {
+        clt_on = 0;
+        clt_opt.CLTRACE_DEBUG = 0;
+    }
 }
 
 void clt_debug(const char *fmt, ...)

@@ -1,5 +1,7 @@
 /* Records that describe OpenCL objects and launches, read through the next
  * dispatch (never through the app-visible entry points). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "clt.h"
 
@@ -98,10 +100,53 @@ void clt_write_program(cl_program p, cl_context ctx, uint64_t t0, uint64_t t1, c
     clt_commit(r, CLT_REC_PROGRAM, sz);
 }
 
+/* A kernel info string, whole: in buf when it fits, else in memory from malloc
+ * (kernel creation is not the launch path); "" when the driver gives none. */
+static char *kernel_string(const struct _cl_icd_dispatch *d, cl_kernel k, cl_kernel_info what, char *buf,
+                           size_t bufsize)
+{
+    size_t need = 0;
+    char *p = buf;
+    buf[0] = '\0';
+    if (d->clGetKernelInfo(k, what, 0, NULL, &need) != CL_SUCCESS || need == 0)
+        return buf;
+    if (need > bufsize && !(p = malloc(need + 1)))
+        return buf;
+    if (d->clGetKernelInfo(k, what, need, p, NULL) != CL_SUCCESS)
+        p[0] = '\0';
+    p[need - 1] = '\0';
+    return p;
+}
+
+/* Length of s as stored: at most the longest string a record may carry; a
+ * longer one is cut and ends with a visible marker (written by put_cut). */
+#define CUT_MARK_MAX 40
+static size_t cut_len(size_t len)
+{
+    size_t m = clt_max_string();
+    return len <= m ? len : m;
+}
+
+static void put_cut(char *dst, const char *s, size_t len)
+{
+    size_t stored = cut_len(len);
+    if (stored == len) {
+        memcpy(dst, s, len);
+    } else {
+        char mark[CUT_MARK_MAX];
+        int n = snprintf(mark, sizeof mark, "...[cut: %zu bytes]", len);
+        size_t keep = stored > (size_t)n ? stored - (size_t)n : 0;
+        memcpy(dst, s, keep);
+        memcpy(dst + keep, mark, stored - keep);
+    }
+    dst[stored] = '\0';
+}
+
 void clt_write_kernel(cl_kernel k)
 {
     const struct _cl_icd_dispatch *d = NX(k);
-    char name[256] = "", attrs[512] = "";
+    char name_buf[256], attrs_buf[512];
+    char *name, *attrs;
     cl_program prog = NULL;
     cl_device_id devs[16];
     size_t devbytes = 0, wg = 0, mult = 0, ln, la;
@@ -109,9 +154,8 @@ void clt_write_kernel(cl_kernel k)
     uint32_t sz;
     clt_kernel *r;
 
-    d->clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, NULL);
-    if (d->clGetKernelInfo(k, CL_KERNEL_ATTRIBUTES, sizeof attrs - 1, attrs, NULL) != CL_SUCCESS)
-        attrs[0] = '\0';
+    name = kernel_string(d, k, CL_KERNEL_FUNCTION_NAME, name_buf, sizeof name_buf);
+    attrs = kernel_string(d, k, CL_KERNEL_ATTRIBUTES, attrs_buf, sizeof attrs_buf);
     d->clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof nargs, &nargs, NULL);
     d->clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof prog, &prog, NULL);
     if (prog && NX(prog)->clGetProgramInfo(prog, CL_PROGRAM_DEVICES, sizeof devs, devs, &devbytes) ==
@@ -122,20 +166,25 @@ void clt_write_kernel(cl_kernel k)
     }
     clt_kernel_reset(k, nargs);
     ln = strlen(name), la = strlen(attrs);
-    sz = clt_rec_size(sizeof *r, ln + la + 2);
+    sz = clt_rec_size(sizeof *r, cut_len(ln) + cut_len(la) + 2);
     if (!(r = clt_reserve(sz)))
-        return;
+        goto out;
     r->seq = clt_next_seq();
     r->kernel = (uintptr_t)k;
     r->program = (uintptr_t)prog;
     r->work_group_size = wg;
     r->preferred_multiple = mult;
     r->num_args = nargs;
-    r->len_name = (uint32_t)ln;
-    r->len_attributes = (uint32_t)la;
-    memcpy(r + 1, name, ln + 1);
-    memcpy((char *)(r + 1) + ln + 1, attrs, la + 1);
+    r->len_name = (uint32_t)cut_len(ln);
+    r->len_attributes = (uint32_t)cut_len(la);
+    put_cut((char *)(r + 1), name, ln);
+    put_cut((char *)(r + 1) + cut_len(ln) + 1, attrs, la);
     clt_commit(r, CLT_REC_KERNEL, sz);
+out:
+    if (name != name_buf)
+        free(name);
+    if (attrs != attrs_buf)
+        free(attrs);
 }
 
 void clt_write_mem(cl_mem m, uint64_t size, cl_mem_flags flags)

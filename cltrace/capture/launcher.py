@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..errors import CltraceError
+from . import emulation
 from .modes import resolve_mode, shim_environment
 
 # Only these variables of the traced program's environment are ever recorded.
-RECORDED_ENV_PREFIXES = ("CLTRACE_", "OCL_ICD_", "POCL_", "OPENCL_")
+RECORDED_ENV_PREFIXES = ("CLTRACE_", "OCL_ICD_", "POCL_", "OPENCL_", "QEMU_")
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ChildResult:
     signal: Optional[int] = None
     status: str = "ok"            # ok | failed | not-found | not-executable | interrupted
     env: Dict[str, str] = field(default_factory=dict)
+    emulation: Optional[dict] = None   # the `emulation` note when a foreign-architecture program ran under qemu
 
     def cleanup(self) -> None:
         shutil.rmtree(self.capture_dir, ignore_errors=True)
@@ -41,6 +43,23 @@ def _now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _die_with_parent():
+    """A preexec_fn: the child gets SIGTERM when cltrace dies (even by SIGKILL), instead of running on as an
+    orphan into an abandoned capture directory (Linux prctl PR_SET_PDEATHSIG; elsewhere nothing)."""
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def _set():
+        prctl(1, signal.SIGTERM, 0, 0, 0)       # PR_SET_PDEATHSIG
+        if os.getppid() != parent:              # cltrace died before that took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    return _set
+
+
 def make_capture_dir(parent: Optional[str] = None) -> str:
     """A private (0700, unpredictable name) directory for the shim's capture files."""
     return tempfile.mkdtemp(prefix="cltrace-", dir=parent)
@@ -48,7 +67,7 @@ def make_capture_dir(parent: Optional[str] = None) -> str:
 
 def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mapping[str, str]] = None,
                env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
-               stdout=None, stderr=None) -> ChildResult:
+               stdout=None, stderr=None, capture_dir: Optional[str] = None) -> ChildResult:
     """Start argv with the shim switched on, wait for it, and report how it ended.
 
     The child's exit status is reported as a shell would: its exit code, or 128+N when
@@ -57,13 +76,25 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
     """
     if not argv:
         raise CltraceError("no command given")
-    mode = resolve_mode(mode)
-    capture_dir = make_capture_dir()
-    child_env = shim_environment(mode, capture_dir, settings or {}, env if env is not None else os.environ)
-    result = ChildResult(list(argv), mode, capture_dir, _now_iso(), env=recorded_env(child_env))
+    base_env = env if env is not None else os.environ
+    emu = emulation.detect(argv, base_env)
+    if emu:
+        argv = emu.argv
+        mode = resolve_mode(mode, emu.loader if emu.loader.path else None)
+    else:
+        mode = resolve_mode(mode)
+    capture_dir = capture_dir or make_capture_dir()
+    if emu:
+        child_env = shim_environment(mode, capture_dir, settings or {}, base_env, loader=emu.loader,
+                                     native_dir=emu.shim_dir)
+    else:
+        child_env = shim_environment(mode, capture_dir, settings or {}, base_env)
+    result = ChildResult(list(argv), mode, capture_dir, _now_iso(), env=recorded_env(child_env),
+                         emulation=emu.note(child_env) if emu else None)
     t0 = time.monotonic()
     try:
-        proc = subprocess.Popen(list(argv), env=child_env, cwd=cwd, stdout=stdout, stderr=stderr)
+        proc = subprocess.Popen(list(argv), env=child_env, cwd=cwd, stdout=stdout, stderr=stderr,
+                                preexec_fn=_die_with_parent())
     except FileNotFoundError:
         result.status, result.exit_status = "not-found", 127
         result.ended_at = _now_iso()

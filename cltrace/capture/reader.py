@@ -270,6 +270,7 @@ def _header(path, data, size):
         "pid": int(h["pid"]), "ppid": int(h["ppid"]), "flags": int(h["flags"]),
         "start_mono_ns": int(h["start_mono_ns"]), "start_real_ns": int(h["start_real_ns"]),
         "mode": h["mode"].split(b"\0", 1)[0].decode("utf-8", "replace"),
+        "stop_reason": int(h["stop_reason"]), "stop_errno": int(h["stop_errno"]), "dropped": int(h["dropped"]),
     }
 
 
@@ -300,7 +301,8 @@ def open_capture(path) -> Capture:
     cap = Capture(path, size, header or {}, np.zeros(0, np.int64), np.zeros(0, np.uint16), [], mm, words)
     if header is None:
         cap.header = {"version": FORMAT_VERSION, "header_size": FILE_HEADER_SIZE, "chunk_size": 0,
-                      "pid": 0, "ppid": 0, "flags": 0, "start_mono_ns": 0, "start_real_ns": 0, "mode": ""}
+                      "pid": 0, "ppid": 0, "flags": 0, "start_mono_ns": 0, "start_real_ns": 0, "mode": "",
+                      "stop_reason": 0, "stop_errno": 0, "dropped": 0}
         cap.problems.append(Problem("truncated", -1, 0, size, f"{path}: file header incomplete ({size} bytes)"))
         return cap
     if size < header["header_size"]:  # a header longer than the fixed part, cut inside it

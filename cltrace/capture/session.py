@@ -1,4 +1,10 @@
-"""One traced program, start to finish: run it, ingest its capture files, record the run."""
+"""One traced program, start to finish: run it, ingest its capture files, record the run.
+
+The capture files are deleted only once the run that holds them is committed. If that cannot happen (the
+trace's disk is full, Ctrl-C or SIGTERM during the ingest, any error) they are kept, and the error says the
+one command that records them later (capture/leftovers.py).
+"""
+import json
 import os
 import shlex
 import socket
@@ -6,9 +12,13 @@ from dataclasses import dataclass
 from typing import Dict, Mapping, Optional, Sequence
 
 from .. import __version__
+from ..errors import CapturesKept
 from ..store import db as store_db
 from ..store.ingest import ingest_capture_dir
-from .launcher import ChildResult, run_traced
+from ..store.queries import add_note
+from . import leftovers
+from .ingest_guard import describe_failure, interrupts_raised
+from .launcher import ChildResult, make_capture_dir, run_traced
 
 
 @dataclass
@@ -18,23 +28,67 @@ class TracedRun:
     stats: object              # store.ingest.IngestStats
 
 
+def trace_path(conn) -> Optional[str]:
+    """The file of the open trace `conn` (its main database)."""
+    try:
+        for _, name, path in conn.execute("PRAGMA database_list"):
+            if name == "main":
+                return path or None
+    except Exception:  # noqa: BLE001  (only used in messages)
+        return None
+    return None
+
+
+def run_fields(child: ChildResult, cwd: Optional[str], sweep_index=None, repeat_index=None) -> Dict:
+    return dict(command=shlex.join(child.argv), argv=list(child.argv), cwd=cwd or os.getcwd(),
+                host=socket.gethostname(), mode=child.mode, started_at=child.started_at, ended_at=child.ended_at,
+                wall_s=child.wall_s, exit_status=child.exit_status, signal=child.signal, status=child.status,
+                env=child.env, cltrace_version=__version__, sweep_index=sweep_index, repeat_index=repeat_index)
+
+
+def record_run(conn, fields: Dict, tags: Optional[Dict[str, str]], capture_dir: str,
+               emulation: Optional[dict] = None):
+    """Insert the run and ingest its capture files in one transaction; (run_id, stats)."""
+    with conn:
+        run_id = store_db.insert_run(conn, **fields)
+        if tags:
+            store_db.set_run_tags(conn, run_id, tags)
+        if emulation:
+            add_note(conn, run_id, "emulation", json.dumps(emulation, sort_keys=True))
+        stats = ingest_capture_dir(conn, run_id, capture_dir)
+    return run_id, stats
+
+
 def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional[Mapping[str, str]] = None,
                tags: Optional[Dict[str, str]] = None, env: Optional[Mapping[str, str]] = None,
                cwd: Optional[str] = None, sweep_index: Optional[int] = None,
                repeat_index: Optional[int] = None, stdout=None, stderr=None) -> TracedRun:
     """Run argv under the shim and add it as one run to the open trace `conn`."""
-    child = run_traced(argv, mode=mode, settings=settings, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
+    output = trace_path(conn)
+    capture_dir = make_capture_dir()
+    leftovers.write_marker(capture_dir, {"output": output, "command": shlex.join(list(argv)), "argv": list(argv),
+                                         "cwd": cwd or os.getcwd(), "host": socket.gethostname(),
+                                         "tags": dict(tags or {}), "sweep_index": sweep_index,
+                                         "repeat_index": repeat_index, "status": "interrupted"})
     try:
-        with conn:
-            run_id = store_db.insert_run(
-                conn, command=shlex.join(child.argv), argv=list(child.argv), cwd=cwd or os.getcwd(),
-                host=socket.gethostname(), mode=child.mode, started_at=child.started_at,
-                ended_at=child.ended_at, wall_s=child.wall_s, exit_status=child.exit_status,
-                signal=child.signal, status=child.status, env=child.env, cltrace_version=__version__,
-                sweep_index=sweep_index, repeat_index=repeat_index)
-            if tags:
-                store_db.set_run_tags(conn, run_id, tags)
-            stats = ingest_capture_dir(conn, run_id, child.capture_dir)
-    finally:
-        child.cleanup()
+        child = run_traced(argv, mode=mode, settings=settings, env=env, cwd=cwd, stdout=stdout, stderr=stderr,
+                           capture_dir=capture_dir)
+    except BaseException:
+        leftovers.remove(capture_dir)       # nothing ran
+        raise
+    recover = leftovers.recover_command(capture_dir, output)
+    try:
+        with interrupts_raised():
+            fields = run_fields(child, cwd, sweep_index, repeat_index)
+            leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items() if k != "cltrace_version"})
+            run_id, stats = record_run(conn, fields, tags, capture_dir, child.emulation)
+    except KeyboardInterrupt:
+        raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
+                           exit_code=130) from None
+    except Exception as e:  # noqa: BLE001  (any failure: the captures stay, with the way back)
+        reason = describe_failure(e, output)
+        if reason is None:
+            raise
+        raise CapturesKept(reason, capture_dir, recover) from None
+    child.cleanup()
     return TracedRun(run_id, child, stats)

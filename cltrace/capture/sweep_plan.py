@@ -12,6 +12,10 @@ ORDERS = ("interleave", "sequential", "shuffle")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _INT = re.compile(r"^[+-]?\d+$")
+# A sweep runs one process per planned run: far beyond these, a range is a typo (1:100000000), and building
+# the plan alone would take gigabytes before anything is printed.
+MAX_VALUES = 100_000
+MAX_RUNS = 1_000_000
 
 
 def _range(spec: str, name: str) -> List[str]:
@@ -28,6 +32,9 @@ def _range(spec: str, name: str) -> List[str]:
         raise UsageError(f"-p {name}={spec}: the step {signed} counts down but {a}:{b} counts up; write "
                          f"{name}={a}:{b}:{step} to count up or {name}={b}:{a}:{step} to count down")
     values = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
+    if len(values) > MAX_VALUES:
+        raise UsageError(f"-p {name}={spec}: {len(values):,} values, more than a sweep can run "
+                         f"(at most {MAX_VALUES:,} per parameter); narrow the range or give a step (a:b:step)")
     return [str(v) for v in values]
 
 
@@ -83,6 +90,11 @@ def plan(params: Sequence[Tuple[str, List[str]]], repeat: int, order: str = "int
         raise UsageError(f"--repeat must be at least 1, not {repeat}")
     if order not in ORDERS:
         raise UsageError(f"unknown --order '{order}' (choose from {', '.join(ORDERS)})")
+    total = math.prod(len(v) for _, v in params) * repeat
+    if total > MAX_RUNS:
+        sizes = ", ".join(f"{n}: {len(v):,} values" for n, v in params)
+        raise UsageError(f"the sweep would plan {total:,} runs ({sizes}, {repeat} repeats), more than "
+                         f"{MAX_RUNS:,}: narrow the ranges or give a step (a:b:step)")
     configs = configurations(params)
     rng = random.Random(seed)
     runs = []

@@ -2,6 +2,8 @@
 import argparse
 import sys
 
+from .printable import printable
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
@@ -20,9 +22,10 @@ class Command:
 
 
 def err(message: str) -> None:
-    """One line on stderr, prefixed so it is clear who is speaking."""
-    print(f"cltrace: {message}", file=sys.stderr)
+    """One line on stderr, prefixed so it is clear who is speaking; control characters (from argv, paths,
+    tags, a program's stderr) are shown escaped, never sent to the terminal."""
+    print(f"cltrace: {printable(message)}", file=sys.stderr)
 
 
 def info(message: str) -> None:
-    print(f"cltrace: {message}", file=sys.stderr)
+    print(f"cltrace: {printable(message)}", file=sys.stderr)

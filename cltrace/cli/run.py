@@ -1,8 +1,12 @@
 """cltrace run: trace one program into a trace file."""
 import argparse
+import os
 
+from ..capture import emulation, leftovers
+from ..capture.preflight import find_command, is_setid
 from ..capture.session import trace_into
 from ..errors import UsageError
+from ..store.writer_lock import open_locked
 from .base import Command, info
 from .outputs import open_output, parse_tags
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -45,11 +49,22 @@ class RunCommand(Command):
         argv = split_command(args.command)
         tags = parse_tags(args.tag)
         settings = shim_settings(args)
-        conn = open_output(args.output, args.force, args.append)
+        path, problem = find_command(argv[0])
+        if problem:     # before the trace is touched: -f must not delete it for a typo
+            info(f"{argv[0]}: command {problem}")
+            return 127 if problem == "not found" else 126
+        emulation.detect(argv, os.environ)      # a guest program that cannot be traced: say so before the trace
+        for line in ([] if args.quiet else leftovers.notice_lines()):
+            info(line)
+        if is_setid(path):
+            info(f"warning: {argv[0]} is setuid or setgid: the shim stays inert in it and records nothing; "
+                 f"trace a copy without the setuid/setgid bit")
+        conn, lock = open_locked(args.output, lambda: open_output(args.output, args.force, args.append))
         try:
             traced = trace_into(conn, argv, mode=requested_mode(args), settings=settings, tags=tags)
         finally:
             conn.close()
+            lock.release()
         child = traced.child
         if child.status in ("not-found", "not-executable"):
             reason = "not found" if child.exit_status == 127 else "not executable"

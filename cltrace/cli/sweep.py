@@ -19,7 +19,9 @@ from ..store import db as store_db
 from ..store.queries import (add_note, completed_configs, last_note_value, next_sweep_index, run_latency_ms,
                              runs_by_config)
 from .base import EXIT_OK, Command, info
+from ..store.writer_lock import open_locked
 from .outputs import open_output, parse_tags
+from .printable import printable
 from .run import split_command
 from .shim_options import add_shim_options, requested_mode, shim_settings
 
@@ -204,7 +206,8 @@ class SweepCommand(Command):
         if args.dry_run:
             return self._dry_run(args, runs, template, names, adaptive)
         settings = shim_settings(args)
-        conn = open_output(args.output, args.force, args.append or args.resume)
+        conn, lock = open_locked(args.output,
+                                 lambda: open_output(args.output, args.force, args.append or args.resume))
         try:
             if args.resume:
                 runs = self._skip_done(conn, runs, names)
@@ -212,6 +215,7 @@ class SweepCommand(Command):
                                  args, adaptive)
         finally:
             conn.close()
+            lock.release()
 
     # -- checking ----------------------------------------------------------------------------------------------
     @staticmethod
@@ -251,7 +255,7 @@ class SweepCommand(Command):
             else:
                 info(f"resume: 0 runs already done, {len(runs)} to go")
         for i, r in enumerate(runs):
-            print(f"[{i + 1}/{len(runs)}] {' '.join(render_command(template, r.params))}")
+            print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}")
         if adaptive is not None:
             info(f"--adaptive: further runs (up to {adaptive.max_runs} in all) depend on the results; "
                  f"the first pass is listed")
@@ -378,7 +382,7 @@ class SweepCommand(Command):
         info(f"{finished}/{planned} runs recorded in {path}"
              + (f"; {len(failed)} failed" if failed else ""))
         for r, code, tail in failed[:20]:
-            info(f"  failed: {r.label()} (exit {code})" + (f": {tail}" if tail else ""))
+            info(f"  failed: {printable(r.label())} (exit {code})" + (f": {printable(tail)}" if tail else ""))
         if interrupted:
             info("interrupted: finished runs are kept; continue with --resume")
             return 130

@@ -22,11 +22,33 @@ def _utc_now():
 
 
 def _connect(path, write):
-    uri = "file:%s?mode=%s" % (_quote(os.path.abspath(path)), "rw" if write else "ro")
-    conn = sqlite3.connect(uri, uri=True, timeout=30)
-    if write:
-        _tune(conn)
+    if not write:
+        return connect_readonly(path)
+    conn = sqlite3.connect("file:%s?mode=rw" % _quote(os.path.abspath(path)), uri=True, timeout=30)
+    _tune(conn)
     return conn
+
+
+# what SQLite says when a WAL trace cannot be read in place: its -shm file cannot be created or written
+_NEEDS_IMMUTABLE = ("unable to open database file", "readonly database", "attempt to write")
+
+
+def connect_readonly(path, **kwargs) -> sqlite3.Connection:
+    """A read-only connection. A trace on read-only media, or in a directory the user cannot write, cannot be
+    opened the usual way (a WAL database needs its -shm file): it is then opened immutable (nothing can be
+    writing it there), instead of being mistaken for "not a SQLite database"."""
+    q = _quote(os.path.abspath(path))
+    conn = sqlite3.connect(f"file:{q}?mode=ro", uri=True, timeout=30, **kwargs)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError as e:
+        conn.close()
+        if not any(m in str(e) for m in _NEEDS_IMMUTABLE):
+            raise
+    except sqlite3.DatabaseError:   # not a database at all: check_db says so
+        return conn
+    return sqlite3.connect(f"file:{q}?mode=ro&immutable=1", uri=True, timeout=30, **kwargs)
 
 
 def _quote(path):
@@ -43,6 +65,10 @@ def _tune(conn):
 def create_db(path) -> sqlite3.Connection:
     """A new, empty trace at `path` (schema + meta rows); returns a writable connection."""
     path = os.fspath(path)
+    try:    # private (0600): a trace holds command lines and environment variables; SQLite gives its -wal
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))  # and -shm the same
+    except OSError:
+        pass        # it exists, or sqlite3 says what is wrong
     conn = sqlite3.connect(path, timeout=30)
     try:
         _tune(conn)

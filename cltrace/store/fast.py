@@ -15,12 +15,12 @@ import os
 import sqlite3
 import sys
 import threading
-import urllib.parse
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..native import NATIVE_DIR
+from .db import connect_readonly
 
 LIB = "libcltrace_store.so"
 _CDEF = """
@@ -326,7 +326,7 @@ def collect_ranges(conn, path: str, table: str, columns: Sequence[str], ranges: 
     extra = []
     try:
         for _ in parts[1:]:
-            c = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True, check_same_thread=False)
+            c = connect_readonly(path, check_same_thread=False)
             extra.append(c)
             if handle(c) is None:
                 raise sqlite3.OperationalError("no handle")

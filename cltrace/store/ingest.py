@@ -16,6 +16,7 @@ import numpy as np
 
 from ..capture.format import K
 from ..capture.reader import open_capture
+from ..capture.stopped import exited, stop_warning
 from ..errors import CaptureError, NewerCaptureFormat
 from . import fast
 from .db import transaction
@@ -42,6 +43,7 @@ class IngestStats:
     records: int = 0
     truncated_bytes: int = 0
     damaged_files: int = 0       # capture files cut short or damaged (each has a warning and a `truncated` note)
+    stopped_files: int = 0       # capture files the shim stopped writing early (warning and `truncated` note)
     seconds: float = 0.0
     warnings: List[str] = field(default_factory=list)
 
@@ -57,6 +59,9 @@ class IngestStats:
         if self.damaged_files:
             s += (f"; {self.damaged_files} capture file{'s' if self.damaged_files != 1 else ''} truncated or "
                   f"damaged, {self.truncated_bytes} bytes of capture could not be read")
+        if self.stopped_files:
+            s += (f"; recording stopped early in {self.stopped_files} "
+                  f"process{'es' if self.stopped_files != 1 else ''} (capture truncated)")
         return s
 
 
@@ -242,11 +247,18 @@ def _ingest_one(conn, run_id, cap, ids, stats):
             if value == 0:
                 continue
         _note(conn, run_id, process_id, NOTE_KIND.get(code, f"note-{code}"), value, s[0] or None)
+    if exited(h):    # the exit flush ran, even if its note did not fit
+        clean_exit = 1
     warning = cap.warning()
     if warning:  # the file was cut or damaged: what was read, what was lost (see Capture.warning)
         _note(conn, run_id, process_id, "truncated", cap.truncated_bytes, warning)
         stats.warnings.append(warning)
         stats.damaged_files += 1
+    stop = stop_warning(cap)
+    if stop:     # the shim stopped recording (full disk, ulimit -f, its file gone): a truncated capture
+        _note(conn, run_id, process_id, "truncated", h.get("dropped", 0), stop)
+        stats.warnings.append(stop)
+        stats.stopped_files += 1
 
     launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions)
     first_launch = int(ids.take("launch_rows", launches.n)[0]) if launches.n else None

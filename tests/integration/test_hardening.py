@@ -317,7 +317,8 @@ def user_libs(tmp_path_factory):
 @pytest.mark.parametrize("mode", ["preload", "layer"])
 def test_users_own_preload_and_layer_still_run(tmp_path, programs, cli, user_libs, mode):
     """`LD_PRELOAD=user.so OPENCL_LAYERS=userlayer.so cltrace run --mode M -- prog`: the user's preload still
-    loads into the program, the user's layer still sees every launch, cltrace prepends its own entries."""
+    loads into the program, the user's layer still sees every launch; cltrace prepends its preload and appends its
+    layer (the last layer is nearest the application: the trace records what the program asked for)."""
     user_preload, user_layer = user_libs
     marker = tmp_path / "marker.txt"
     env = {"LD_PRELOAD": user_preload, "OPENCL_LAYERS": user_layer, "USER_MARKER": str(marker)}
@@ -341,14 +342,14 @@ def test_users_own_preload_and_layer_still_run(tmp_path, programs, cli, user_lib
         assert pre[0]["OPENCL_LAYERS"] == user_layer
     else:
         assert pre[0]["LD_PRELOAD"] == user_preload
-        assert pre[0]["OPENCL_LAYERS"] == f"{shim_layer}:{user_layer}"
+        assert pre[0]["OPENCL_LAYERS"] == f"{user_layer}:{shim_layer}"     # cltrace last: nearest the app
     # the user's layer was initialised by the loader, in the program, and saw every launch
     assert lay[0] == {"kind": "layer", "exe": linked, "initialised": "1", "launches": "20"}, lay
 
     env_rec = json.loads(trace.runs["env"].iloc[0])
     assert all(k.startswith(RECORDED_PREFIXES) for k in env_rec), sorted(env_rec)
     assert "LD_PRELOAD" not in env_rec and "USER_MARKER" not in env_rec
-    assert env_rec["OPENCL_LAYERS"] == (f"{shim_layer}:{user_layer}" if mode == "layer" else user_layer)
+    assert env_rec["OPENCL_LAYERS"] == (f"{user_layer}:{shim_layer}" if mode == "layer" else user_layer)
     assert env_rec["CLTRACE_MODE"] == mode
 
 
@@ -397,7 +398,9 @@ def test_capture_directory_is_private_and_removed(tmp_path, programs, cli):
         assert os.path.dirname(s["dir"]) == str(tmpdir)                      # under $TMPDIR
         assert re.fullmatch(r"cltrace-[A-Za-z0-9_]{8}", os.path.basename(s["dir"])), s
         assert s["mode"] == 0o700 and s["uid"] == os.getuid(), s
-        assert len(s["files"]) == 1 and all(m & 0o077 == 0 for m in s["files"].values()), s
+        # one capture file, and the run's marker (capture/leftovers.py); both private
+        assert sorted(s["files"])[0] == ".cltrace-run.json" and len(s["files"]) == 2, s
+        assert all(m & 0o077 == 0 for m in s["files"].values()), s
         assert not os.path.exists(s["dir"])                                  # removed after the run
     assert seen[0]["dir"] != seen[1]["dir"]
     assert os.listdir(tmpdir) == []
