@@ -7,7 +7,9 @@ shared objects with the setuptools compiler and drops them, together with the
 headers the Python side reads, into cltrace/_native/.
 """
 import os
+import platform
 import shutil
+import subprocess
 import sys
 
 from setuptools import find_packages, setup
@@ -77,6 +79,21 @@ class BuildNative(build_ext):
         for h in SHIPPED_HEADERS:
             dest = os.path.join(out_root, os.path.basename(h))
             shutil.copyfile(os.path.join(NATIVE, h), dest)
+        self._build_guest_shim(out_root)
+
+    def _build_guest_shim(self, out_root):
+        """The aarch64 shim, for programs run under qemu-user (cltrace/capture/emulation.py), when the cross
+        compiler is there; CLTRACE_GUEST_SHIMS=0 skips it (scripts/cross_build.sh sets it for its own build)."""
+        cross = os.environ.get("CROSS_CC", "aarch64-linux-gnu-gcc")
+        if os.environ.get("CLTRACE_GUEST_SHIMS", "1") == "0" or platform.machine() in ("aarch64", "arm64") \
+                or not shutil.which(cross) or not os.path.exists(os.path.join(HERE, "scripts", "cross_build.sh")):
+            return
+        env = dict(os.environ, CLTRACE_GUEST_SHIMS="0", PYTHON=sys.executable)
+        r = subprocess.run(["bash", os.path.join(HERE, "scripts", "cross_build.sh"), os.path.join(out_root, "aarch64")],
+                           env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            print("cltrace build: no aarch64 shim, emulated programs cannot be traced: "
+                  + (r.stderr.strip().splitlines() or ["cross build failed"])[-1], file=sys.stderr)
 
     def _package_dir(self):
         if self.inplace or getattr(self, "editable_mode", False):
@@ -87,7 +104,8 @@ class BuildNative(build_ext):
         root = self._package_dir()
         return [os.path.join(root, t[0]) for t in TARGETS
                 if t[0] not in OPTIONAL_TARGETS or os.path.exists(os.path.join(root, t[0]))] + \
-            [os.path.join(root, os.path.basename(h)) for h in SHIPPED_HEADERS]
+            [os.path.join(root, os.path.basename(h)) for h in SHIPPED_HEADERS] + \
+            [os.path.join(d, f) for d, _, files in os.walk(os.path.join(root, "aarch64")) for f in files]
 
 
 class BinaryDistribution(Distribution):
@@ -111,10 +129,11 @@ setup(
     long_description=open(os.path.join(HERE, "README.md")).read() if os.path.exists(os.path.join(HERE, "README.md")) else "",
     long_description_content_type="text/markdown",
     packages=find_packages(include=["cltrace", "cltrace.*"]),
-    package_data={"cltrace": ["store/*.sql"]},
+    package_data={"cltrace": ["store/*.sql", "report/*.json"]},
     python_requires=">=3.9",
     install_requires=["pyopencl", "cffi", "numpy", "pandas", "rich", "matplotlib", "scipy"],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    # jsonschema: the tests validate `cltrace report --format json` against cltrace/report/report.schema.json
+    extras_require={"test": ["pytest", "hypothesis", "jsonschema"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],
         "pytest11": ["cltrace = cltrace.pytest_plugin"],

@@ -12,6 +12,10 @@
  * tagged channels=N,method=M; warm-up runs (the first one also reshapes the weights)
  * are in "<layer>.warmup".
  *
+ * --device-name NAME (e.g. Mali-G72, Mali-T628) asks the ACL-on-PoCL compatibility layer
+ * (examples/acl_compat) to report that CL_DEVICE_NAME, so that ACL picks that GPU's kernels and
+ * heuristics; the run fails (exit 2) when the device does not then carry that name.
+ *
  * Written against the public API that is stable from ACL 18.05 to 24.x: configure()
  * with the defaulted trailing arguments, validate(), CLTensor map()/unmap().
  * Build: make -C examples acl ACL_ROOT=/path/to/ComputeLibrary (see examples/README.md).
@@ -29,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "arm_compute/core/CL/CLKernelLibrary.h"
+#include "arm_compute/core/GPUTarget.h"
 #include "arm_compute/core/Types.h"
 #include "arm_compute/runtime/CL/CLScheduler.h"
 #include "arm_compute/runtime/CL/CLTensor.h"
@@ -58,14 +64,15 @@ const char *const prog = "acl_conv_bench";
 const char usage[] =
     "usage: acl_conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
     "                      [--out-channels N] [--method gemm|direct] [--iters N] [--warmup N]\n"
-    "                      [--scale F] [--check]\n"
+    "                      [--scale F] [--check] [--device-name NAME]\n"
     "       acl_conv_bench --list-layers | --help\n"
     "gemm = CLGEMMConvolutionLayer, direct = CLDirectConvolutionLayer (kernel 1, 3 or 5).\n"
-    "Options as in conv_bench --help; median host-clock latency of --iters runs.\n";
+    "Options as in conv_bench --help; median host-clock latency of --iters runs.\n"
+    "--device-name NAME: the device name ACL sees (e.g. Mali-G72), through the acl_compat layer (ACL on PoCL).\n";
 
 struct Options
 {
-    const char *layer = nullptr, *input = nullptr;
+    const char *layer = nullptr, *input = nullptr, *device_name = nullptr;
     int kernel = -1, stride = -1, pad = -1, out_channels = -1, iters = 10, warmup = 2;
     bool check = false;
     double scale = 1.0;
@@ -90,7 +97,7 @@ Options parse_args(int argc, char **argv)
 {
     Options o;
     static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
-                                   "--method", "--iters", "--warmup", "--scale", "--platform"};
+                                   "--method", "--iters", "--warmup", "--scale", "--platform", "--device-name"};
     for(int i = 1; i < argc; ++i)
     {
         const std::string a = argv[i];
@@ -122,6 +129,12 @@ Options parse_args(int argc, char **argv)
         else if(a == "--stride") o.stride = parse_int(a.c_str(), v, 1);
         else if(a == "--pad") o.pad = parse_int(a.c_str(), v, 0);
         else if(a == "--out-channels") o.out_channels = parse_int(a.c_str(), v, 1);
+        else if(a == "--device-name")
+        {
+            if(!*v)
+                die(2, "--device-name needs a non-empty name, e.g. Mali-G72");
+            o.device_name = v;
+        }
         else if(a == "--iters") o.iters = parse_int(a.c_str(), v, 1);
         else if(a == "--warmup") o.warmup = parse_int(a.c_str(), v, 0);
         else if(a == "--platform")
@@ -268,14 +281,21 @@ try
     std::string name;
     Problem pb = resolve(o, name);
     const std::string warm_name = name + ".warmup";
-    const std::string tags      = "channels=" + std::to_string(pb.m) + ",method=" + o.method;
+    const std::string tags      = "channels=" + std::to_string(pb.m) + ",method=" + o.method +
+                             (o.device_name ? std::string(",device=") + o.device_name : std::string());
 
     unsigned seed = 42;
     std::vector<float> input   = random_floats(static_cast<size_t>(pb.c) * pb.h * pb.w, seed);
     std::vector<float> weights = random_floats(static_cast<size_t>(pb.m) * pb.c * pb.k * pb.k, seed);
     std::vector<float> biases(pb.m, 0.0f);
 
+    if(o.device_name)
+        setenv("ACL_COMPAT_DEVICE_NAME", o.device_name, 1); // read by examples/acl_compat at clGetDeviceInfo
     CLScheduler::get().default_init();
+    const std::string device = CLKernelLibrary::get().get_device().getInfo<CL_DEVICE_NAME>().c_str();
+    if(o.device_name && device != o.device_name)
+        die(2, "--device-name %s: the device still reports '%s' (load examples/acl_compat's layer through "
+               "OPENCL_LAYERS; see docs/acl.md)", o.device_name, device.c_str());
 
     // NCHW tensors; ACL shapes list the fastest dimension first.
     CLTensor src, wts, bia, dst;
@@ -338,6 +358,8 @@ try
                 pb.s, pb.p);
     std::printf("output   %d x %dx%d   (GEMM view: M=%d N=%d K=%d)\n", pb.m, pb.ho, pb.wo, pb.m, pb.ho * pb.wo,
                 pb.c * pb.k * pb.k);
+    std::printf("device   %s  (ACL GPU target %s)\n", device.c_str(),
+                string_from_target(CLScheduler::get().target()).c_str());
     std::printf("method   %s: %s\n", o.method.c_str(),
                 o.method == "gemm" ? "arm_compute::CLGEMMConvolutionLayer" : "arm_compute::CLDirectConvolutionLayer");
     std::printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up)\n", med, ms.front(),

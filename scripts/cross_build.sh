@@ -51,12 +51,17 @@ $CROSS_CC -c "$WORK/probe.c" -o "$WORK/probe.o" 2>"$WORK/probe.err" \
 # CFLAGS="" replaces the host interpreter's own CFLAGS (which may hold x86-only options); the include
 # directory goes in through CPPFLAGS. setup.py links with "<CC> -shared" plus its own flags.
 echo "cross_build.sh: building the shim with $CROSS_CC into $OUTDIR" >&2
-(cd "$ROOT" && env CC="$CROSS_CC" CFLAGS="" CPPFLAGS="-I$WORK/include" LDFLAGS="" LDSHARED="$CROSS_CC -shared" \
+(cd "$ROOT" && env CLTRACE_GUEST_SHIMS=0 CC="$CROSS_CC" CFLAGS="" CPPFLAGS="-I$WORK/include" LDFLAGS="" LDSHARED="$CROSS_CC -shared" \
    "$PY" setup.py -q build_ext --force --build-lib "$WORK/lib" --build-temp "$WORK/tmp" >"$WORK/build.log" 2>&1) \
   || { cat "$WORK/build.log" >&2; die "the cross build failed (log above)"; }
 
+# Each file is replaced by a rename, never rewritten in place: a program running under qemu may have the old
+# library mapped (a sweep in progress), and truncating a mapped file crashes it.
 mkdir -p "$OUTDIR"
-cp -r "$WORK/lib/cltrace/_native/." "$OUTDIR/"
+(cd "$WORK/lib/cltrace/_native" && find . -type f) | while read -r f; do
+  mkdir -p "$(dirname "$OUTDIR/$f")"
+  cp "$WORK/lib/cltrace/_native/$f" "$OUTDIR/$f.tmp.$$" && mv -f "$OUTDIR/$f.tmp.$$" "$OUTDIR/$f"
+done
 for f in libcltrace_layer.so libcltrace_preload.so shadow/libOpenCL.so.1; do
   [ -f "$OUTDIR/$f" ] || die "build finished but $OUTDIR/$f is missing"
 done

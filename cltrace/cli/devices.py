@@ -3,6 +3,7 @@ import glob
 import json
 import os
 
+from ..capture import emulation
 from ..capture.loader import system_loader
 from ..capture.modes import resolve_mode
 from .base import EXIT_ERROR, EXIT_OK, Command
@@ -47,10 +48,11 @@ class DevicesCommand(Command):
         vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
         icds = sorted(glob.glob(os.path.join(vendors, "*.icd")))
         mode = resolve_mode("auto", loader)
+        guests = emulation.status(os.environ)
         if args.format == "json":
             print(json.dumps({"platforms": platforms, "problem": problem or None,
                               "loader": loader.path, "loader_supports_layers": loader.supports_layers,
-                              "icd_files": icds, "capture_mode": mode}, indent=2))
+                              "icd_files": icds, "capture_mode": mode, "emulation": guests}, indent=2))
             return EXIT_OK if platforms else EXIT_ERROR
         from rich.console import Console
         from rich.table import Table
@@ -74,4 +76,9 @@ class DevicesCommand(Command):
         why = "the loader supports OPENCL_LAYERS" if mode == "layer" else \
             "the loader has no layer support: LD_PRELOAD + shadow libOpenCL.so.1"
         console.print(f"cltrace run --mode auto will use: [bold]{mode}[/] ({why})")
+        for g in guests:
+            state = (f"ready: run under {g['emulator']} with the shim in {g['shim_dir']} (docs/acl.md)"
+                     if g["ready"] else f"not ready: {g['problem']}")
+            console.print(f"{g['arch']} programs (emulated; their timings are not a device's): {state}",
+                          highlight=False, markup=False)
         return EXIT_OK if platforms else EXIT_ERROR

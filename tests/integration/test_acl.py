@@ -1,0 +1,139 @@
+"""Real Arm Compute Library 20.08 (Debian arm64) under qemu-user on PoCL, traced by cltrace (docs/acl.md).
+
+The compatibility layer is tested on the host (clinfo through it). The ACL tests need the sysroot and the
+cross-built bench that `./dev acl` (and `./dev test`) set up in .acl/ and examples/bin/aarch64/; without them
+they skip, saying so. Kernel names and sizes below are ACL's own choices for resnet50.L15 (3x3, 28x28x128):
+deterministic, whatever the host.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from cltrace import Trace
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+import acl_demo  # noqa: E402  (examples/acl_demo.py: the guest environment, shared with ./dev acl)
+
+HOST_COMPAT = os.path.join(ROOT, "examples", "bin", "libacl_compat_layer.so")
+SYSROOT_LIB = os.path.join(acl_demo.ACL_DIR, "sysroot", "usr", "lib", "aarch64-linux-gnu", "libarm_compute.so.20")
+SHIM = os.path.join(ROOT, "cltrace", "_native", "aarch64", "libcltrace_layer.so")
+MISSING = [p for p in (SYSROOT_LIB, acl_demo.BENCH, acl_demo.COMPAT, SHIM) if not os.path.exists(p)]
+needs_acl = pytest.mark.skipif(bool(MISSING) or not shutil.which("qemu-aarch64-static"),
+                               reason=f"no ACL sysroot/bench/guest shim ({', '.join(MISSING) or 'no qemu'}): "
+                                      f"run ./dev acl")
+
+
+def clinfo(env):
+    return subprocess.run(["clinfo"], capture_output=True, text=True, env=env, timeout=120).stdout
+
+
+@pytest.mark.skipif(not shutil.which("clinfo"), reason="clinfo is not installed")
+def test_compat_layer_advertises_non_uniform_and_the_chosen_name():
+    if not os.path.exists(HOST_COMPAT):
+        subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "examples"), "bin/libacl_compat_layer.so"], check=True)
+    plain = clinfo(os.environ)
+    assert "cl_arm_non_uniform_work_group_size" not in plain
+    env = dict(os.environ, OPENCL_LAYERS=HOST_COMPAT, ACL_COMPAT_DEVICE_NAME="Mali-G72")
+    out = clinfo(env)
+    names = [line.split(None, 2)[2].strip() for line in out.splitlines() if line.strip().startswith("Device Name")]
+    assert names and all(n == "Mali-G72" for n in names)
+    assert "cl_arm_non_uniform_work_group_size" in out
+
+
+def sweep(tmp_path, channels, method, device):
+    db = str(tmp_path / f"acl-{method}.db")
+    env = acl_demo.guest_environment()
+    cmd = [sys.executable, "-m", "cltrace.cli.main", "sweep", "-q", "-o", db, "--repeat", "1",
+           "-p", f"channels={channels}", "-p", f"device={device}", "--",
+           acl_demo.BENCH, "--layer", "resnet50.L15", "--out-channels", "{channels}", "--method", method,
+           "--device-name", "{device}", "--iters", "1", "--warmup", "0"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert p.returncode == 0, p.stderr
+    return db
+
+
+def launches_by_config(db):
+    with Trace(db) as t:
+        d = t.dispatches.sort_values("dispatch_id")
+        params = t.params
+        notes = t.notes
+    out = {}
+    for run_id, g in d.groupby("run_id"):
+        key = (int(params.loc[run_id, "channels"]), params.loc[run_id, "device"])
+        out[key] = [(r.kernel_name, tuple(int(getattr(r, f"global{i}")) for i in range(int(r.work_dim))),
+                     None if int(r.driver_local) else tuple(int(getattr(r, f"local{i}")) for i in range(int(r.work_dim))))
+                    for r in g.itertuples()]
+    return out, notes
+
+
+@needs_acl
+def test_acl_gemm_decisions_per_channel_count_and_target(tmp_path):
+    db = sweep(tmp_path, "92,93", "gemm", "Mali-G72,Mali-T628")
+    got, notes = launches_by_config(db)
+    # Bifrost name: one GEMM kernel, a tile of 4 output channels per work-item in x: global x = ceil(Cout/4).
+    bifrost = {c: {k: (g, l) for k, g, l in got[(c, "Mali-G72")]} for c in (92, 93)}
+    assert bifrost[92]["gemm_mm_floating_point_f32_bifrost"] == ((23, 196, 1), (8, 8, 1))
+    assert bifrost[93]["gemm_mm_floating_point_f32_bifrost"] == ((24, 196, 1), (8, 8, 1))
+    assert bifrost[92]["col2im"] == ((12, 784, 1), (1, 8, 1))
+    assert [k for k, _, _ in got[(92, "Mali-G72")]] == ["reshape_to_columns", "im2col3x3_nchw",
+                                                        "gemm_mm_floating_point_f32_bifrost", "col2im"]
+    # Midgard name: reshaped operands and the interleaved/transposed GEMM, col2im left to the driver.
+    midgard = [k for k, _, _ in got[(92, "Mali-T628")]]
+    assert midgard == ["reshape_to_columns", "gemm_reshape_rhs_matrix_nt", "im2col3x3_nchw",
+                       "gemm_reshape_lhs_matrix_t", "gemm_mm_interleaved_transposed_f32", "col2im"]
+    # The launch ACL asked for, not the one acl_compat substituted: 128 does not divide 288.
+    lhs = {k: (g, l) for k, g, l in got[(92, "Mali-T628")]}["gemm_reshape_lhs_matrix_t"]
+    assert lhs == ((288, 196, 1), (128, 1, 1))
+    # Every run is marked emulated; the device is recorded under the name ACL was told.
+    emu = [json.loads(m) for m in notes.loc[notes["kind"] == "emulation", "message"]]
+    assert len(emu) == 4 and {e["arch"] for e in emu} == {"aarch64"}
+    with Trace(db) as t:
+        assert set(t.devices["name"]) == {"Mali-G72", "Mali-T628"}
+
+
+@needs_acl
+def test_acl_direct_convolution_variant_by_target(tmp_path):
+    db = sweep(tmp_path, "93", "direct", "Mali-G72,Mali-T628")
+    got, _ = launches_by_config(db)
+    bifrost = [k for k, _, _ in got[(93, "Mali-G72")]]
+    midgard = [k for k, _, _ in got[(93, "Mali-T628")]]
+    assert "direct_convolution3x3_f32_bifrost" in bifrost
+    assert "direct_convolution3x3" in midgard and "direct_convolution3x3_f32_bifrost" not in midgard
+
+
+GUEST_PROGRAMS = os.path.join(ROOT, "tests", "programs", "bin", "aarch64")
+
+
+@needs_acl
+@pytest.mark.parametrize("program", ["linked", "dlopen"])
+def test_vendor_driver_board_preload_and_shadow(tmp_path, program):
+    """An aarch64 board whose libOpenCL.so.1 sits at a vendor path and is reached only through
+    CLTRACE_REAL_LIBOPENCL (no OPENCL_LAYERS): preload catches the linked program, the shadow library the one
+    that dlopen()s libOpenCL.so.1 and dlsym()s from the handle."""
+    subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "tests", "programs"), "-f", "aarch64.mk",
+                    f"SYSROOT={os.path.join(acl_demo.ACL_DIR, 'sysroot')}"], check=True, capture_output=True)
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    shutil.copyfile(os.path.join(os.path.dirname(SYSROOT_LIB), "libOpenCL.so.1"), vendor / "libOpenCL.so.1")
+    env = acl_demo.guest_environment()
+    env.pop("OPENCL_LAYERS")
+    db = str(tmp_path / "board.db")
+    p = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "run", "--mode", "preload", "--real-libopencl",
+                        str(vendor / "libOpenCL.so.1"), "-o", db, "--", os.path.join(GUEST_PROGRAMS, program), "20"],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "expected launches=20" in p.stdout
+    with Trace(db) as t:
+        launches = t.launches
+        runs = t.runs
+        notes = t.notes
+    assert len(launches) == 20 and set(launches["kernel_name"]) == {"inc"}
+    assert set(launches["global0"]) == {1024}
+    assert runs["mode"].tolist() == ["preload"]
+    emu = json.loads(notes.loc[notes["kind"] == "emulation", "message"].iloc[0])
+    assert emu["arch"] == "aarch64" and emu["emulator"].endswith("qemu-aarch64-static")
