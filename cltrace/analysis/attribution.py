@@ -135,6 +135,24 @@ def routine_global_kernels(pairs, share: float = 0.5, steady: bool = False) -> s
     return {k for k, n in present.items() if n >= 2 and changed[k] / n >= share}
 
 
+def routine_work_group_kernels(pairs, share: float = 0.5) -> set[str]:
+    """Kernels with explicit local sizes whose work-group count changes between at least `share` of the
+    neighbour pairs where both sides run them with known counts. For the others, a routine global growth
+    that still changes the work-group count is a padding step (local z 6 pads the channels to multiples of
+    6: the count moves once every 6 channels), listed by pair_changes as ``tile-padding``."""
+    present, changed = {}, {}
+    for before, after in pairs:
+        kb, ka = _by_kernel(before), _by_kernel(after)
+        for f in set(kb) & set(ka):
+            wgs = [(eb[3], ea[3]) for eb, ea in zip(kb[f], ka[f]) if eb[2] != "driver" and eb[2] == ea[2]
+                   and eb[3] is not None and ea[3] is not None]
+            if not wgs:
+                continue
+            present[f] = present.get(f, 0) + 1
+            changed[f] = changed.get(f, 0) + any(int(wb) != int(wa) for wb, wa in wgs)
+    return {k for k, n in present.items() if n >= 2 and changed[k] / n >= share}
+
+
 def _names(entries) -> list[str]:
     return list(dict.fromkeys(e[0] for e in entries))
 
@@ -150,14 +168,16 @@ def _rounds(wg, local, cu):
 
 
 def pair_changes(before, after, routine=frozenset(), steady=frozenset(),
-                 compute_units: int | None = None) -> list[Change]:
+                 compute_units: int | None = None, wg_routine=None) -> list[Change]:
     """Every difference between signatures ``before`` and ``after`` (empty when they agree).
     ``routine``: True (every kernel) or the families whose global-size changes follow the swept
     parameter (routine_global_kernels): their changes are ``routine-growth``, not ``tile-padding``. A
     kernel with a driver-chosen local size on both sides is routine too unless ``steady`` names it (its
     work-group count is unknown). ``compute_units``: the device's; a global change that adds fewer
     work-groups than compute units yet another round of them is ``waves`` (only with explicit local sizes: a
-    driver's work-group count is unknown); other changes of the rounds are named in the text."""
+    driver's work-group count is unknown); other changes of the rounds are named in the text. ``wg_routine``:
+    the families whose work-group count follows the sweep (routine_work_group_kernels); given, a routine
+    global growth of another family that changes its work-group count is ``tile-padding`` of work-groups."""
     before, after = tuple(before or ()), tuple(after or ())
     kb, ka = _by_kernel(before), _by_kernel(after)
     if isinstance(routine, bool):
@@ -217,6 +237,11 @@ def pair_changes(before, after, routine=frozenset(), steady=frozenset(),
                 elif f in routine or (lb == la == "driver" and f not in steady):
                     out.append(Change("routine-growth", f"routine growth: {shown} global {gb} -> {ga}", k, f,
                                       gb, ga, **sizes))
+                    if (wg_routine is not None and f not in wg_routine and lb == la != "driver"
+                            and wb is not None and wa is not None and int(wb) != int(wa)):
+                        out.append(Change("tile-padding", f"work-groups (tile padding): {shown} {wb} -> {wa} "
+                                          f"work-groups of local {la} (global {gb} -> {ga}"
+                                          f"{', ' + rounds if rounds else ''})", k, f, str(wb), str(wa), **sizes))
                 else:
                     wg = "" if wb == wa or wb is None or wa is None else \
                         f" (work-groups {wb} -> {wa}{', ' + rounds if rounds else ''})"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .attribution import kernel_family, pair_changes, routine_global_kernels
+from .attribution import kernel_family, pair_changes, routine_global_kernels, routine_work_group_kernels
 
 __all__ = ["CHANGE_COLUMNS", "dispatch_changes", "kernel_family", "link_steps"]
 
@@ -63,6 +63,7 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
         sides = [(_signature(a["signature"]), _signature(b["signature"])) for a, b in zip(recs, recs[1:])]
         routine = routine_global_kernels(sides, share)
         steady = routine_global_kernels(sides, share, steady=True)
+        wg_routine = routine_work_group_kernels(sides, share)
         growth: dict[str, list] = {}
         for (a, b), (sa, sb) in zip(zip(recs, recs[1:]), sides):
             if sa == sb:
@@ -72,7 +73,7 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
                     "signature_varies": bool(a["signature_varies"] or b["signature_varies"]),
                     "_g": gi}
             cu = compute_units.get(label) if isinstance(compute_units, dict) else compute_units
-            for c in pair_changes(sa, sb, routine, steady, cu):
+            for c in pair_changes(sa, sb, routine, steady, cu, wg_routine):
                 if c.kind == "routine-growth":
                     growth.setdefault(c.family, []).append((base, c))
                     continue

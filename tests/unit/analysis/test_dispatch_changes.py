@@ -161,6 +161,22 @@ def test_waves_are_listed_even_for_a_kernel_that_grows_at_every_count():
     assert len(growth) == 1 and int(growth["n_pairs"].iloc[0]) == 6 and growth["routine"].all()
 
 
+def test_work_group_steps_inside_routine_growth_are_tile_padding():
+    """ACL 20.08's direct_convolution3x3_f32_bifrost on resnet50.L15 (traced under qemu, docs/acl.md): global
+    7x10xC grows at every count, but local 2x1x6 pads C to a multiple of 6, so the work-group count moves
+    only at 90 -> 91 and 96 -> 97."""
+    sigs = {c: (("direct_convolution3x3_f32_bifrost", f"7x10x{c}", "2x1x6", 4 * 10 * -(-c // 6)),)
+            for c in range(88, 101)}
+    out = dispatch_changes(configs(sigs), "channels", [])
+    pad = out[out["kind"] == "tile-padding"]
+    assert list(zip(pad["from_value"], pad["to_value"])) == [(90, 91), (96, 97)]
+    assert list(zip(pad["work_groups_before"], pad["work_groups_after"])) == [(600, 640), (640, 680)]
+    assert pad["text"].iloc[0] == ("work-groups (tile padding): direct_convolution3x3_f32_bifrost 600 -> 640 "
+                                   "work-groups of local 2x1x6 (global 7x10x90 -> 7x10x91)")
+    growth = out[out["kind"] == "routine-growth"]
+    assert len(growth) == 1 and int(growth["n_pairs"].iloc[0]) == 12
+
+
 def test_driver_local_work_groups_are_unknown_so_no_waves():
     sigs = {c: (("direct", f"{c * 8}x28", "driver", None),) for c in range(1, 10)}
     out = dispatch_changes(configs(sigs), "channels", [], compute_units=4)
