@@ -7,6 +7,7 @@ import pandas as pd
 
 from .attribution import kernel_family
 from .kernel_stats import _with_labels
+from .values import parse_value
 
 
 def match_runs(params: pd.DataFrame, selector: Dict[str, str]) -> List[int]:
@@ -18,8 +19,29 @@ def match_runs(params: pd.DataFrame, selector: Dict[str, str]) -> List[int]:
         raise KeyError(missing[0])
     mask = pd.Series(True, index=params.index)
     for k, v in selector.items():
-        mask &= params[k].astype(str) == str(v)
+        mask &= params[k].map(lambda x: _same_value(x, v)).astype(bool)
     return list(params.index[mask])
+
+
+def _same_value(tag, wanted: str) -> bool:
+    """A tag equals the selector's text: as numbers when both are numbers (92 == 92.0), else as text."""
+    if tag is None or tag is pd.NA or (isinstance(tag, float) and tag != tag):
+        return False
+    a, b = parse_value(str(tag)), parse_value(wanted)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    return str(tag) == str(wanted)
+
+
+def configurations_of(params: pd.DataFrame, run_ids: List[int]) -> List[Tuple[Dict[str, object], int]]:
+    """The distinct configurations (tags that differ between these runs) and how many runs each has."""
+    sub = params.loc[params.index.isin(run_ids)]
+    varying = [c for c in sub.columns if sub[c].astype(object).nunique(dropna=False) > 1]
+    if not varying:
+        return [({}, len(sub))] if len(sub) else []
+    rows = sub[varying].astype(object).itertuples(index=False)
+    counts = Counter(tuple(None if pd.isna(v) else v for v in row) for row in rows)
+    return [(dict(zip(varying, key)), n) for key, n in counts.items()]
 
 
 def dispatch_list(launches: pd.DataFrame) -> Tuple[pd.DataFrame, dict]:

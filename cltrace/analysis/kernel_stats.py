@@ -1,8 +1,11 @@
 """Per-run and per-kernel summaries of a trace (pure functions over DataFrames)."""
+import json
 from typing import Dict, List
 
 import numpy as np
 import pandas as pd
+
+from .values import typed_tags
 
 
 def _with_labels(launches: pd.DataFrame) -> pd.DataFrame:
@@ -61,6 +64,17 @@ def zero_launch_reason(run: Dict, n_processes: int, n_devices: int) -> str:
     return "the program created queues but enqueued no kernels"
 
 
+def _argv(text) -> List[str]:
+    """runs.argv (a JSON list of strings) as a list; [] when absent or unreadable."""
+    if not isinstance(text, str) or not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [str(a) for a in value] if isinstance(value, list) else []
+
+
 def run_summaries(runs: pd.DataFrame, launches: pd.DataFrame, processes: pd.DataFrame,
                   devices: pd.DataFrame, run_tags: pd.DataFrame) -> List[Dict]:
     """A header per run: command, outcome, devices, tags, launch counts, wall and device time."""
@@ -78,6 +92,7 @@ def run_summaries(runs: pd.DataFrame, launches: pd.DataFrame, processes: pd.Data
         summary = {
             "run_id": int(rid),
             "command": run.get("command"),
+            "argv": _argv(run.get("argv")),
             "status": run.get("status"),
             "exit_status": None if pd.isna(run.get("exit_status")) else int(run.get("exit_status")),
             "mode": run.get("mode"),
@@ -95,6 +110,8 @@ def run_summaries(runs: pd.DataFrame, launches: pd.DataFrame, processes: pd.Data
         if summary["launches"] == 0:
             summary["why_no_launches"] = zero_launch_reason(run, len(ps), len(ds))
         out.append(summary)
+    for s, tags in zip(out, typed_tags([s["tags"] for s in out])):
+        s["tags"] = tags                  # numbers come back as numbers, as Trace.params gives them
     return out
 
 

@@ -5,6 +5,7 @@ from .configs import config_stats
 from .samples import param_columns
 
 LUT_STATS = ["median_ms", "p10_ms", "p90_ms", "n", "signature_hash"]
+MS_DECIMALS = 6
 
 
 def latency_lut(samples: pd.DataFrame) -> pd.DataFrame:
@@ -14,8 +15,8 @@ def latency_lut(samples: pd.DataFrame) -> pd.DataFrame:
     params = [p for p in param_columns(samples) if samples[p].notna().any()]
     cfg = config_stats(samples, params)
     out = cfg[params].copy()
-    for q in ("median", "p10", "p90"):
-        out[f"{q}_ms"] = cfg[f"{q}_ns"] / 1e6
+    for q in ("median", "p10", "p90"):      # to the nanosecond: device timers count whole ns
+        out[f"{q}_ms"] = (cfg[f"{q}_ns"] / 1e6).round(MS_DECIMALS)
     out["n"] = cfg["n"]
     out["signature_hash"] = cfg["signature_hash"]
     if "region" not in out.columns:

@@ -28,17 +28,26 @@ def _groups(configs: pd.DataFrame, param: str, by: list[str]):
             yield group, group_label(group), g
 
 
+def _slowest_segment(recs: list[dict]) -> bool:
+    """Whether the last configuration (the group's maximum) lies in the slowest of several segments."""
+    levels = {c["segment_id"]: _level(c) for c in recs if not pd.isna(c.get("segment_id", np.nan))}
+    last = recs[-1].get("segment_id", np.nan)
+    return len(levels) > 1 and not pd.isna(last) and levels[last] >= max(levels.values())
+
+
 def stair_edges(configs: pd.DataFrame, steps: pd.DataFrame, param: str, by: list[str]) -> pd.DataFrame:
-    """Right edges of stairs: configs whose next higher value is a step up, plus each group's maximum."""
+    """Right edges of stairs: configs whose next higher value is a step up, plus each group's maximum unless
+    it lies in the group's slowest segment (then every stair below it is faster: it is no best count)."""
     up = {} if steps.empty else {
         (r["group_label"], r["from_config_id"]): r for r in steps.to_dict("records") if r["direction"] == "up"}
     rows = []
     for group, label, g in _groups(configs, param, by):
         recs = g.to_dict("records")
+        slowest_max = _slowest_segment(recs)
         for i, c in enumerate(recs):
             s = up.get((label, c["config_id"]))
             is_max = i == len(recs) - 1
-            if s is not None or is_max:
+            if s is not None or (is_max and not slowest_max):
                 rows.append({"group": group, "group_label": label, "value": c[param],
                              "config_id": c["config_id"], "latency_ns": _level(c),
                              "next_value": None if s is None else s["to_value"],
@@ -91,6 +100,39 @@ def hazards(configs: pd.DataFrame, steps: pd.DataFrame, param: str, by: list[str
                          "factor": factor, "confidence": conf})
     return pd.DataFrame(rows, columns=["group", "group_label", "value", "config_id", "latency_ns",
                                        "ref_value", "ref_latency_ns", "factor", "confidence"])
+
+
+CANDIDATE_SAME_SEGMENT = "no significant step between it and the unpruned configuration"
+CANDIDATE_NO_VERDICT = "measured in fewer than 2 processes: no verdict"
+
+
+def hazard_candidates(configs: pd.DataFrame, found: pd.DataFrame, param: str, by: list[str], *,
+                      min_effect: float = 0.02) -> pd.DataFrame:
+    """Configs whose own median is at least (1 + min_effect) times the unpruned one's (a speedup below 1 in
+    `speedups`) but that are not hazards (`found`): no significant step separates them from the maximum, or
+    they have no verdict. Not findings: what more processes would decide."""
+    cols = ["group", "group_label", "value", "config_id", "latency_ns", "ref_value", "ref_latency_ns", "factor",
+            "n_processes", "reason"]
+    known = set(found["config_id"]) if len(found) else set()
+    rows = []
+    for group, label, g in _groups(configs, param, by):
+        recs = g.to_dict("records")
+        ref = recs[-1]
+        for c in recs[:-1]:
+            if c["config_id"] in known or pd.isna(c["median_ns"]) or pd.isna(ref["median_ns"]):
+                continue
+            factor = c["median_ns"] / ref["median_ns"]
+            if factor < 1 + min_effect:
+                continue
+            procs = c.get("n_processes", 0)
+            procs = 0 if pd.isna(procs) else int(procs)
+            rows.append({"group": group, "group_label": label, "value": c[param], "config_id": c["config_id"],
+                         "latency_ns": c["median_ns"], "ref_value": ref[param], "ref_latency_ns": ref["median_ns"],
+                         "factor": factor, "n_processes": procs,
+                         "reason": CANDIDATE_NO_VERDICT if procs < 2 or ref.get("n_processes", 0) < 2
+                         else CANDIDATE_SAME_SEGMENT})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["group_label", "factor"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
 def speedups(configs: pd.DataFrame, param: str, by: list[str]) -> pd.DataFrame:

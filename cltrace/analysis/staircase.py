@@ -10,7 +10,7 @@ import pandas as pd
 from .attribution import attribute, routine_global_kernels, short_label, summarise
 from .configs import config_stats
 from .dispatch_changes import CHANGE_COLUMNS, dispatch_changes, link_steps
-from .recommend import best_config, hazards, pareto, speedups, stair_edges
+from .recommend import best_config, hazard_candidates, hazards, pareto, speedups, stair_edges
 from .samples import param_columns, to_number
 from .steps import STEP_COLUMNS, StepVerdicts, detect_steps, group_label
 from .units import process_units, unit_estimates
@@ -64,6 +64,7 @@ class StaircaseResult:
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
     dispatch_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
     compute_units: int | None = None
+    hazard_candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def best(self, budget_ns: float | None = None, min_value: float | None = None) -> pd.DataFrame:
         """Recommended value per group under a latency budget and/or a minimum count."""
@@ -71,14 +72,39 @@ class StaircaseResult:
             return pd.DataFrame()
         return best_config(self.configs, self.param, self.by, budget_ns=budget_ns, min_value=min_value)
 
+    def groups(self) -> dict:
+        """group_label -> the group as a dict of the other varying parameters ({} for "all")."""
+        gb = [b for b in self.by if b != self.param and b in self.configs.columns]
+        out = {}
+        if "group_label" in self.configs.columns:
+            for r in self.configs[["group_label"] + gb].to_dict("records"):
+                out.setdefault(r["group_label"], {b: _jsonable(r[b]) for b in gb})
+        return out
+
     def to_dict(self) -> dict:
+        """Every table as records; each record of a per-group table carries both `group` (dict) and
+        `group_label` (docs/report-json.md describes the fields)."""
+        groups = self.groups()
+
+        def grouped(df):
+            rows = records(df)
+            for r in rows:
+                if "group_label" in r:
+                    r["group"] = groups.get(r["group_label"], r.get("group") or {})
+            return rows
+
+        configs = grouped(self.configs)
+        names = [b for b in self.by if b != self.param] + ([self.param] if self.param else [])
+        for r in configs:
+            r["params"] = {n: r.get(n) for n in names}
         return {
             "param": self.param, "by": list(self.by), "summary": _jsonable(self.summary),
-            "notes": list(self.notes), "configs": records(self.configs), "steps": records(self.steps),
-            "edges": records(self.edges), "pareto": records(self.pareto),
-            "hazards": records(self.hazards), "speedups": records(self.speedups),
-            "segments": records(self.segments), "undecided": records(self.undecided),
-            "dispatch_changes": records(self.dispatch_changes), "compute_units": self.compute_units,
+            "notes": list(self.notes), "configs": configs, "steps": grouped(self.steps),
+            "edges": grouped(self.edges), "pareto": grouped(self.pareto),
+            "hazards": grouped(self.hazards), "hazard_candidates": grouped(self.hazard_candidates),
+            "speedups": grouped(self.speedups), "segments": grouped(self.segments),
+            "undecided": grouped(self.undecided), "dispatch_changes": grouped(self.dispatch_changes),
+            "compute_units": _jsonable(self.compute_units),
         }
 
 
@@ -230,6 +256,38 @@ def _verdict_notes(configs: pd.DataFrame, verdicts: StepVerdicts, alpha: float) 
     return notes
 
 
+def _place_failed(samples: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """A failed run without launches has no region, so none of the region's tags: where every other sample
+    agrees on a parameter, the failed one gets that value instead of forming a group of its own
+    ("region=None")."""
+    if "status" not in samples.columns:
+        return samples
+    failed = (samples["status"] == "failed-run").to_numpy()
+    if not failed.any() or failed.all():
+        return samples
+    for p in params:
+        miss = failed & samples[p].isna().to_numpy()
+        others = samples.loc[~failed, p]
+        if miss.any() and others.notna().all() and others.nunique() == 1:
+            samples.loc[miss, p] = others.iloc[0]
+    return samples
+
+
+def _drop_unplaced(samples: pd.DataFrame, group_by: list[str], notes: list[str]) -> pd.DataFrame:
+    """Failed runs that still miss a grouping parameter belong to no group: left out of the tables (they
+    stay in summary.failed_runs), with a note."""
+    if "status" not in samples.columns or not group_by:
+        return samples
+    lost = (samples["status"] == "failed-run") & samples[group_by].isna().any(axis=1)
+    if not lost.any():
+        return samples
+    runs = sorted({int(r) for r in samples.loc[lost, "run_id"]}) if "run_id" in samples.columns else []
+    notes.append(f"{len(runs) or int(lost.sum())} failed run(s) without launches carry no "
+                 f"{', '.join(group_by)}: left out of the configurations" +
+                 (f" (run_id {', '.join(map(str, runs[:10]))}{' ...' if len(runs) > 10 else ''})" if runs else ""))
+    return samples[~lost]
+
+
 def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | None = None,
             alpha: float = 0.01, min_effect: float = 0.02, merge_ramps: bool = True,
             ignore=DEFAULT_IGNORE, n_perm: int | None = None,
@@ -252,8 +310,13 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
         raise ValueError(f"no parameter named {param!r}; parameters are: {', '.join(params) or 'none'}")
     elif not pd.api.types.is_numeric_dtype(samples[param]):
         raise ValueError(f"parameter {param!r} is not numeric (values like {samples[param].dropna().iloc[0]!r})")
+    samples = _place_failed(samples, params)
+    all_status = samples["status"] if "status" in samples.columns else pd.Series(dtype=object)
+    all_runs = samples["run_id"] if "run_id" in samples.columns else pd.Series(dtype="int64")
     if by is None:
-        by = [p for p in params if p != param and samples[p].nunique(dropna=False) > 1]
+        usable = samples[all_status != "failed-run"] if (all_status != "failed-run").any() else samples
+        by = [p for p in params if p != param and usable[p].nunique(dropna=False) > 1]
+    samples = _drop_unplaced(samples, [b for b in by if b != param], notes)
     key = [b for b in by if b != param] + ([param] if param else [])
     configs = config_stats(samples, key)
     units, configs = _with_units(samples, configs, key)
@@ -261,12 +324,11 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     configs.insert(len(key), "group_label",
                    [group_label({b: (None if pd.isna(r[b]) else r[b]) for b in gb}) for _, r in configs[gb].iterrows()]
                    if gb else "all")
-    st = samples["status"] if "status" in samples.columns else pd.Series(dtype=object)
-    summary = {"n_samples": int(len(samples)), "n_ok": int((st == "ok").sum()),
+    st = all_status
+    summary = {"n_samples": int(len(st)), "n_ok": int((st == "ok").sum()),
                "n_cold": int((st == "cold").sum()), "n_untimed": int((st == "untimed").sum()),
                "n_failed": int((st == "failed-run").sum()),
-               "failed_runs": sorted({int(r) for r in samples.loc[st == "failed-run", "run_id"]})
-               if "run_id" in samples.columns else [],
+               "failed_runs": sorted({int(r) for r in all_runs[st == "failed-run"]}) if len(all_runs) else [],
                "n_configs": int(len(configs)), "n_processes": int(units["unit"].nunique()) if len(units) else 0,
                "alpha": alpha, "min_effect": min_effect}
     empty = pd.DataFrame()
@@ -296,10 +358,12 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     summary.update(n_groups=int(pairs["group_label"].nunique()) if len(pairs) else int(len(configs) > 0),
                    n_steps=int(len(steps)), n_undecided=int(len(verdicts.undecided)),
                    n_dispatch_changes=int(len(changes)), alpha_group=verdicts.alpha_group)
+    found = hazards(configs, steps, param, by, min_effect=min_effect)
     return StaircaseResult(
         param=param, by=by, configs=configs, steps=steps, pairs=pairs,
         edges=stair_edges(configs, steps, param, by), pareto=pareto(configs, param, by, tol=min_effect),
-        hazards=hazards(configs, steps, param, by, min_effect=min_effect),
+        hazards=found,
+        hazard_candidates=hazard_candidates(configs, found, param, by, min_effect=min_effect),
         speedups=speedups(configs, param, by), notes=notes, summary=summary,
         segments=verdicts.segments, undecided=verdicts.undecided, units=units, dispatch_changes=changes,
         compute_units=cu)

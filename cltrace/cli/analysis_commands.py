@@ -1,10 +1,14 @@
-"""cltrace plot / diff / export: views of a trace beyond the report."""
+"""cltrace plot / export: views of a trace beyond the report (diff.py: cltrace diff)."""
 import os
 import sys
 
 from ..errors import CltraceError, UsageError
-from ..report.formats import FORMATS
 from .base import EXIT_OK, Command, info
+from .diff import parse_selector  # noqa: F401  (kept importable from here)
+from .outputs import check_output_file, write_error
+from .printable import printable
+
+PLOT_EXTENSIONS = (".png", ".svg", ".html")
 
 
 def open_trace(path):
@@ -17,15 +21,25 @@ def render(doc, fmt):
     _render(doc, fmt)
 
 
-def _samples(trace):
+def _samples(trace, run=None):
     if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
         raise CltraceError(f"{trace.path} holds no kernel launches")
-    return trace.samples()
+    return trace.samples(run)
+
+
+def _check_run(trace, run):
+    if run is not None and run not in set(trace.runs["run_id"].tolist()):
+        raise CltraceError(f"{trace.path} has no run {run}")
 
 
 class PlotCommand(Command):
     name = "plot"
     help = "draw the latency staircase (png, svg or html)"
+    description = ("Draws median latency against the swept parameter, one panel per group (e.g. per method). "
+                   "Dots: per-configuration medians, coloured by dispatch pattern; whiskers: the fastest to the "
+                   "slowest process (each process counted by its median); dark bars: the level between "
+                   "significant steps; dotted lines: steps (label: ratio and cause, red up, green down); stars: "
+                   "best counts; red bands: hazards; dashed line: the unpruned latency.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")
@@ -35,11 +49,12 @@ class PlotCommand(Command):
 
     def run(self, args) -> int:
         ext = os.path.splitext(args.output)[1].lower()
-        if ext not in (".png", ".svg", ".html"):
+        if ext not in PLOT_EXTENSIONS:
             raise UsageError(f"cannot tell the plot format of {args.output}: use .png, .svg or .html")
         from ..analysis.staircase import analyse
         from ..report.plot import plot_staircase
         trace = open_trace(args.trace)
+        check_output_file(args.output)
         try:
             result = analyse(_samples(trace), args.param, compute_units=trace.compute_units_by_run())
         except ValueError as e:
@@ -47,106 +62,73 @@ class PlotCommand(Command):
         if result.param is None:
             raise CltraceError(f"{args.trace} has no numeric parameter with several values to plot "
                                "(sweep one with cltrace sweep -p NAME=a:b, or tag regions)")
-        plot_staircase(result, args.output)
-        print(os.path.abspath(args.output))
-        return EXIT_OK
-
-
-def parse_selector(text: str) -> dict:
-    out = {}
-    for part in text.split(","):
-        k, sep, v = part.partition("=")
-        if not sep or not k:
-            raise UsageError(f"a selector is KEY=VALUE[,KEY=VALUE], got '{text}'")
-        out[k.strip()] = v.strip()
-    return out
-
-
-class DiffCommand(Command):
-    name = "diff"
-    help = "two configurations' dispatch lists side by side (what an extra dispatch or split looks like)"
-    description = ("Compares the kernels dispatched by two configurations: `cltrace diff l16.db channels=92 "
-                   "channels=93` (two selections in one trace) or `cltrace diff a.db b.db [SEL_A SEL_B]`. "
-                   "change: '+' only in B, '-' only in A, '~' same kernel with other sizes.")
-
-    def add_arguments(self, p):
-        p.add_argument("args", nargs="+", metavar="TRACE_OR_SELECTOR")
-        p.add_argument("--format", choices=FORMATS, default="text")
-
-    def _sides(self, items):
-        traces = [x for x in items if os.path.exists(x) or x.endswith(".db")]
-        sels = [x for x in items if x not in traces]
-        if len(traces) == 1 and len(sels) == 2:
-            t = open_trace(traces[0])
-            return [(t, parse_selector(sels[0])), (t, parse_selector(sels[1]))]
-        if len(traces) == 2 and len(sels) in (0, 2):
-            ts = [open_trace(x) for x in traces]
-            ss = [parse_selector(s) for s in sels] if sels else [{}, {}]
-            return list(zip(ts, ss))
-        raise UsageError("give TRACE SEL_A SEL_B, or TRACE_A TRACE_B [SEL_A SEL_B]")
-
-    def run(self, args) -> int:
-        from ..analysis.dispatch_diff import dispatch_list, match_runs, side_by_side
-        from ..report.document import Document, Section
-        sides = self._sides(args.args)
-        lists, fields = [], {}
-        for name, (trace, sel) in zip("AB", sides):
-            try:
-                run_ids = match_runs(trace.params, sel)
-            except KeyError as e:
-                raise CltraceError(f"{trace.path} has no tag {e.args[0]!r}") from None
-            label = ",".join(f"{k}={v}" for k, v in sel.items()) or "all runs"
-            if not run_ids:
-                raise CltraceError(f"no run in {trace.path} matches {label}")
-            ls = trace.launches[trace.launches["run_id"].isin(run_ids)]
-            table, meta = dispatch_list(ls)
-            if table.empty:
-                raise CltraceError(f"the runs matching {label} in {trace.path} have no kernel launches")
-            lists.append(table)
-            total = table["median_ms"].sum()
-            fields[name] = (f"{label} ({os.path.basename(trace.path)}): {len(table)} dispatches, "
-                            f"{total:.3f} ms, {meta['samples']} samples")
-        doc = Document(title="cltrace diff")
-        doc.add(Section("Sides", "fields", fields=fields, key="sides"))
-        doc.add(Section("Dispatches", "table", table=side_by_side(lists[0], lists[1]), key="dispatches"))
-        render(doc, args.format)
+        try:
+            plot_staircase(result, args.output)
+        except OSError as e:
+            raise write_error(args.output, e) from None
+        print(printable(os.path.abspath(args.output)))
         return EXIT_OK
 
 
 class ExportCommand(Command):
     name = "export"
     help = "export a trace: chrome (Perfetto timeline), lut (latency lookup table), csv (all launches)"
+    description = ("chrome: Chrome trace-event JSON of every run (or --run N), one process per traced process, "
+                   "named by its program, the run's tags, the run and the pid; opens in https://ui.perfetto.dev. "
+                   "lut: one CSV row per configuration (region and parameters) with median/p10/p90 latency in ms "
+                   "(rounded to the nanosecond) and the dispatch signature. csv: every launch. Text is written "
+                   "whole; control characters are written out as \\xNN. docs/exports.md has the columns.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")
-        p.add_argument("--format", choices=("chrome", "lut", "csv"), required=True)
+        p.add_argument("--format", choices=("chrome", "lut", "csv"), required=True,
+                       help="chrome (timeline JSON), lut (latency lookup table, CSV) or csv (every launch)")
         p.add_argument("-o", "--output", metavar="PATH", help="file to write (default: standard output)")
-        p.add_argument("--run", type=int, metavar="N", help="chrome: the run to export (default: the first)")
+        p.add_argument("--run", type=int, metavar="N", help="only run N (default: every run)")
 
     def run(self, args) -> int:
         trace = open_trace(args.trace)
-        out = open(args.output, "w", newline="") if args.output else sys.stdout
-        try:
-            if args.format == "chrome":
-                from ..report.chrome import chrome_events, write_chrome
-                runs = trace.runs["run_id"].tolist()
-                if not runs:
-                    raise CltraceError(f"{args.trace} holds no runs")
-                run = args.run if args.run is not None else runs[0]
-                if run not in runs:
-                    raise CltraceError(f"{args.trace} has no run {run}")
-                pick = lambda df: df[df["run_id"] == run] if not df.empty else df
-                from ..analysis.clocks import to_host_clock
-                write_chrome(out, chrome_events(to_host_clock(pick(trace.launches)), pick(trace.regions),
-                                                pick(trace.processes), pick(trace.queues)))
-            elif args.format == "lut":
-                from ..analysis.lut import latency_lut
-                latency_lut(_samples(trace)).to_csv(out, index=False, lineterminator="\n")
-            else:
-                trace.launches.to_csv(out, index=False, lineterminator="\n")
-        finally:
-            if args.output:
-                out.close()
+        _check_run(trace, args.run)
         if args.output:
-            info(f"wrote {args.output}")
+            check_output_file(args.output)
+        if trace.runs.empty:
+            raise CltraceError(f"{args.trace} holds no runs")
+        write = {"chrome": self._chrome, "lut": self._lut, "csv": self._csv}[args.format]
+        if not args.output:
+            write(trace, args.run, sys.stdout)
+            return EXIT_OK
+        try:
+            with open(args.output, "w", newline="", encoding="utf-8") as out:
+                write(trace, args.run, out)
+        except OSError as e:
+            raise write_error(args.output, e) from None
+        info(f"wrote {args.output}")
         return EXIT_OK
+
+    @staticmethod
+    def _chrome(trace, run, out):
+        from ..analysis.clocks import to_host_clock
+        from ..analysis.values import typed_tags
+        from ..report.chrome import chrome_events, write_chrome
+        pick = (lambda df: df) if run is None else (lambda df: df[df["run_id"] == run] if not df.empty else df)
+        rt = trace.run_tags
+        per_run = {}
+        for r in rt.to_dict("records") if len(rt) else []:
+            per_run.setdefault(int(r["run_id"]), {})[r["key"]] = r["value"]
+        ids = list(per_run)
+        tags = dict(zip(ids, typed_tags([per_run[i] for i in ids])))
+        launches = trace.launches_for(run) if run is not None else trace.launches
+        write_chrome(out, chrome_events(to_host_clock(launches), pick(trace.regions), pick(trace.processes),
+                                        pick(trace.queues), pick(trace.runs), tags))
+
+    @staticmethod
+    def _lut(trace, run, out):
+        from ..analysis.lut import latency_lut
+        from ..report.safe_text import escape_frame
+        escape_frame(latency_lut(_samples(trace, run))).to_csv(out, index=False, lineterminator="\n")
+
+    @staticmethod
+    def _csv(trace, run, out):
+        from ..report.safe_text import escape_frame
+        launches = trace.launches_for(run) if run is not None else trace.launches
+        escape_frame(launches).to_csv(out, index=False, lineterminator="\n")

@@ -7,6 +7,7 @@ from typing import List, Optional
 from .. import __version__
 from ..errors import CltraceError, UsageError
 from .base import EXIT_ERROR, EXIT_USAGE, Command, err
+from .suggest import with_suggestion
 
 
 def commands() -> List[Command]:
@@ -14,16 +15,21 @@ def commands() -> List[Command]:
     from .report import ReportCommand
     from .run import RunCommand
     from .sweep import SweepCommand
-    from .analysis_commands import DiffCommand, ExportCommand, PlotCommand
+    from .analysis_commands import ExportCommand, PlotCommand
+    from .diff import DiffCommand
     from .ingest import IngestCommand
     return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
             DevicesCommand(), IngestCommand()]
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors end as one `cltrace: ...` line and exit code 2."""
+    """argparse, but usage errors end as one `cltrace: ...` line and exit code 2, with the nearest valid
+    command, choice or option suggested (suggest.py)."""
+
+    argv_seen: List[str] = []
 
     def error(self, message):
+        message = with_suggestion(message, self, self.argv_seen)
         raise UsageError(f"{self.prog.replace('cltrace ', '')}: {message}" if " " in self.prog else message)
 
 
@@ -44,6 +50,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         parser = build_parser()
+        parser.argv_seen = list(argv)
         args = parser.parse_args(argv)
         if not getattr(args, "_command", None):
             parser.print_help(sys.stderr)
@@ -54,7 +61,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_USAGE
     except CltraceError as e:
         err(str(e))
-        return EXIT_ERROR
+        return getattr(e, "exit_code", EXIT_ERROR)
     except sqlite3.Error as e:
         err(f"trace database error: {e}")
         return EXIT_ERROR

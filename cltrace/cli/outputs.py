@@ -34,6 +34,23 @@ def open_output(path: str, force: bool, append: bool) -> sqlite3.Connection:
         raise CltraceError(f"cannot write {path}: {e}") from None
 
 
+def check_output_file(path: str) -> None:
+    """Refuse, before any work, a file that cannot be written: one line, exit 1 (plot -o, export -o)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CltraceError(f"cannot write {path}: it is a directory")
+    if not os.path.isdir(parent):
+        what = "is not a directory" if os.path.exists(parent) else "does not exist"
+        raise CltraceError(f"cannot write {path}: directory {parent} {what}")
+    if not os.access(parent, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise CltraceError(f"cannot write {path}: permission denied")
+
+
+def write_error(path: str, e: OSError) -> CltraceError:
+    """An OSError met while writing `path` (read-only file system, disk full, ...) as one line."""
+    return CltraceError(f"cannot write {path}: {e.strerror or e}")
+
+
 def parse_tags(items):
     """--tag key=value (repeatable) -> dict; a clear error for anything else."""
     tags = {}

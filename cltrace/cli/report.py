@@ -15,13 +15,17 @@ class ReportCommand(Command):
         "within-configuration spread between processes, permuted) produces a change that large anywhere; "
         "the chance of any false step in a report is at most 0.01. 'procs' is the number of processes "
         "behind a verdict. Dispatch changes (kernels, sizes, work-groups) are facts from the launches and "
-        "are listed whether or not latency stepped there. docs/analysis.md has the method.")
+        "are listed whether or not latency stepped there. A hazard is a count significantly slower than the "
+        "unpruned (largest) one; counts measured slower without a significant step are listed as candidates. "
+        "Text is fitted to $COLUMNS (or the terminal), long kernel names cut in the middle; --format json is "
+        "a versioned schema with every name whole (docs/report-json.md). docs/analysis.md has the method.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE", help="trace file written by cltrace run/sweep")
         p.add_argument("--run", type=int, metavar="N", help="only run N")
         p.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (rich in a terminal, plain when piped), json, csv or markdown")
+                       help="text (rich in a terminal, plain when piped; width: $COLUMNS, else the terminal's), "
+                            "json (schema: docs/report-json.md), csv or markdown")
         p.add_argument("--no-staircase", action="store_true", help="skip the staircase analysis")
         p.add_argument("--param", help="the swept parameter (default: the numeric one with most values)")
         p.add_argument("--budget-ms", type=float, metavar="MS",

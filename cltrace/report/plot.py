@@ -1,8 +1,10 @@
 """Plot a StaircaseResult: latency against the swept parameter, one panel per group.
 
-Median latency with p10-p90 bars, points coloured by dispatch signature, steps
-marked with their cause, stair right edges starred, hazards shaded, the
-unpruned latency dashed.  ``path`` ending .png/.svg/.pdf is written by
+Median latency (of the per-process medians) with whiskers from the fastest to the
+slowest process, points coloured by dispatch pattern, the level between steps as
+dark bars, steps as dotted lines labelled with ratio and cause, best counts
+starred, hazards shaded, the unpruned latency dashed; the legend names each mark
+as it is drawn.  ``path`` ending .png/.svg/.pdf is written by
 matplotlib (Agg); .html gets a self-contained page with the SVG inlined.
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+
+from .safe_text import escape_controls  # noqa: E402
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#7f7f7f", "#393b79", "#ad494a", "#637939"]
@@ -39,8 +43,28 @@ def _short_sig(text: str, limit: int = 60, with_global: bool = False) -> str:
         counts[p] = counts.get(p, 0) + 1
     for p, c in counts.items():
         out.append(p if c == 1 else f"{c}x {p}")
-    s = " + ".join(out)
+    s = escape_controls(" + ".join(out))
     return s if len(s) <= limit else s[:limit - 1] + "\u2026"
+
+
+def legend_handles(patterns, pcolour, result) -> list:
+    """What every mark of the plot means, drawn as it is drawn in the panels."""
+    handles = [Line2D([], [], marker="o", ls="", color=pcolour[p], label=f"median, dispatch: {p}")
+               for p in patterns[:12]]
+    handles += [Line2D([], [], color="#b0b0b0", ls="", marker="|", ms=12, mew=1,
+                       label="whiskers: fastest..slowest process (each by its median)"),
+                Line2D([], [], color="#333333", lw=1.6, alpha=0.55, label="level between steps (the verdict)"),
+                Line2D([], [], color="#444444", lw=0.7, ls=":",
+                       label="step (dotted): label x<ratio> <cause>, red up / green down"),
+                Line2D([], [], marker="*", ls="", mfc="none", mec="black", ms=11,
+                       label="best count (stair right edge)"),
+                Patch(color="#d62728", alpha=0.2, label="hazard: significantly slower than unpruned"),
+                Line2D([], [], color="#555555", ls="--", label="unpruned latency (largest count)")]
+    steps = result.steps
+    if len(steps) and "location_from" in steps.columns and \
+            ((steps["location_from"] != steps["from_value"]) | (steps["location_to"] != steps["to_value"])).any():
+        handles.append(Patch(color="#888888", alpha=0.15, label="grey band: where a step may lie"))
+    return handles
 
 
 def _scale(configs):
@@ -58,6 +82,7 @@ def figure(result, title: str | None = None):
     by = [b for b in result.by if b != param]
     labels = (cfg[by].astype(str).apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items()), axis=1)
               if by else None)
+    title = escape_controls(title) if title else title
     groups = list(dict.fromkeys(labels)) if by else ["all"]
     unit, f = _scale(cfg) if len(cfg) else ("ms", 1e6)
     # Colour by dispatch pattern (which kernels, how often), not by exact sizes: sizes change with
@@ -107,24 +132,18 @@ def figure(result, title: str | None = None):
             if lo_v is not None and not pd.isna(lo_v) and (lo_v, hi_v) != (s["from_value"], s["to_value"]):
                 ax.axvspan(lo_v, hi_v, color="#888888", alpha=0.10, lw=0, zorder=0)   # where it may lie
             ax.axvline(xm, color="#444444", lw=0.7, ls=":", zorder=2)
-            txt = f"x{s['ratio']:.2f} {s.get('cause_label', '')}".strip()
+            txt = escape_controls(f"x{s['ratio']:.2f} {s.get('cause_label', '')}".strip())
             ax.annotate(txt, (xm, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -4),
                         textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7.5,
                         color="#b22222" if s["direction"] == "up" else "#1a7f37")
         ax.set_ylim(0, ymax * 1.45)
-        ax.set_title(lab if lab != "all" else (title or ""), fontsize=10, loc="left")
+        ax.set_title(escape_controls(lab) if lab != "all" else (title or ""), fontsize=10, loc="left")
         ax.set_ylabel(f"latency ({unit}, median)")
-        ax.set_xlabel(param)
+        ax.set_xlabel(escape_controls(param))
         ax.grid(True, axis="y", color="#eeeeee", lw=0.6)
         for sp in ("top", "right"):
             ax.spines[sp].set_visible(False)
-    handles = [Line2D([], [], marker="o", ls="", color=pcolour[p], label=p) for p in patterns[:12]]
-    handles += [Line2D([], [], marker="*", ls="", mfc="none", mec="black", ms=11, label="stair right edge"),
-                Patch(color="#d62728", alpha=0.2, label="hazard: slower than unpruned"),
-                Line2D([], [], color="#555555", ls="--", label="unpruned latency"),
-                Line2D([], [], color="#333333", lw=1.6, alpha=0.55, label="level between steps (the verdict)"),
-                Line2D([], [], color="#b0b0b0", lw=1, label="bars: per-process medians, min..max"),
-                Line2D([], [], color="#b22222", ls="", marker="$x$", label="step up (red) / down (green)")]
+    handles = legend_handles(patterns, pcolour, result)
     leg = fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
                      bbox_to_anchor=(0.5, 0.0))
     if title and groups != ["all"]:
@@ -145,8 +164,8 @@ def plot_staircase(result, path: str, title: str | None = None) -> str:
             fig.savefig(buf, format="svg")
             svg = buf.getvalue()
             svg = svg[svg.find("<svg"):]
-            head = html.escape(title or f"cltrace staircase: {result.param}")
-            notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+            head = html.escape(escape_controls(title or f"cltrace staircase: {result.param}"))
+            notes = "".join(f"<li>{html.escape(escape_controls(n))}</li>" for n in result.notes)
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{head}</title></head>"
                          f"<body style='font-family:sans-serif'><h2>{head}</h2>{svg}<ul>{notes}</ul>"

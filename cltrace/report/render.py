@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .document import Document
+from .safe_text import escape_controls, escape_frame
 
 from .formats import FORMATS  # noqa: F401  (re-exported)
 
@@ -35,7 +36,7 @@ def _cell(v: Any) -> str:
 def _jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
+    if isinstance(v, (list, tuple, np.ndarray)):
         return [_jsonable(x) for x in v]
     if isinstance(v, pd.DataFrame):
         return [_jsonable(r) for r in v.to_dict("records")]
@@ -44,13 +45,18 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
-        return None if math.isnan(v) else float(v)
+        return None if not math.isfinite(v) else float(v)
     if isinstance(v, np.bool_):
         return bool(v)
     return v
 
 
 def to_json(doc: Document) -> str:
+    """The document's own JSON object when it has one (the report: docs/report-json.md), else its sections
+    keyed by their stable names."""
+    if doc.json is not None:
+        obj = doc.json() if callable(doc.json) else doc.json
+        return json.dumps(_jsonable(obj), indent=2, allow_nan=False)
     out = {"title": doc.title, "sections": []}
     for s in doc.sections:
         item = {"key": s.key or s.title, "title": s.title, "kind": s.kind}
@@ -63,11 +69,12 @@ def to_json(doc: Document) -> str:
         if s.data is not None:
             item["data"] = _jsonable(s.data)
         out["sections"].append(item)
-    return json.dumps(out, indent=2)
+    return json.dumps(out, indent=2, allow_nan=False)
 
 
 def to_csv(doc: Document) -> str:
-    """Each table (fields as key,value tables) as a CSV block headed by '# <section key>'."""
+    """Each table (fields as key,value tables) as a CSV block headed by '# <section key>'; names whole,
+    control characters written out (safe_text)."""
     buf = io.StringIO()
     for s in doc.sections:
         if s.kind == "fields":
@@ -76,69 +83,47 @@ def to_csv(doc: Document) -> str:
             frame = s.table if s.table is not None else pd.DataFrame()
         else:
             frame = pd.DataFrame({"line": s.lines})
-        buf.write(f"# {s.key or s.title}\n")
-        frame.to_csv(buf, index=False, lineterminator="\n")
+        buf.write(f"# {escape_controls(s.key or s.title)}\n")
+        escape_frame(frame).to_csv(buf, index=False, lineterminator="\n")
         buf.write("\n")
     return buf.getvalue()
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def _md(text) -> str:
+    return escape_controls(text).replace("|", "\\|")
 
 
 def to_markdown(doc: Document) -> str:
-    out = [f"# {doc.title}", ""]
+    out = [f"# {_md(doc.title)}", ""]
     for s in doc.sections:
-        out += [f"## {s.title}", ""]
+        out += [f"## {_md(s.title)}", ""]
         if s.kind == "fields":
-            out += [f"- **{k}**: {_md_escape(_cell(v))}" for k, v in s.fields.items()]
+            out += [f"- **{_md(k)}**: {_md(_cell(v))}" for k, v in s.fields.items()]
         elif s.kind == "table":
             t = s.table if s.table is not None else pd.DataFrame()
             if t.empty:
                 out.append("(none)")
             else:
-                out.append("| " + " | ".join(map(str, t.columns)) + " |")
+                out.append("| " + " | ".join(_md(c) for c in t.columns) + " |")
                 out.append("|" + "---|" * len(t.columns))
                 for row in t.itertuples(index=False):
-                    out.append("| " + " | ".join(_md_escape(_cell(v)) for v in row) + " |")
+                    out.append("| " + " | ".join(_md(_cell(v)) for v in row) + " |")
+            if s.caption:
+                out += ["", f"*{_md(s.caption)}*"]
         else:
-            out += [f"- {_md_escape(line)}" for line in s.lines] or ["(none)"]
+            out += [f"- {_md(line)}" for line in s.lines] or ["(none)"]
         out.append("")
     return "\n".join(out)
 
 
-def to_text(doc: Document, file=None) -> None:
-    """rich tables on a terminal; the same layout without colour or box lines when piped."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
+def to_text(doc: Document, file=None, width=None) -> None:
+    """rich on a terminal; the same layout without colour or box lines when piped. Laid out for `width`
+    columns ($COLUMNS, else the terminal's, else 200): tables never break a number or a word (text_table),
+    long kernel names are cut in the middle, control characters are written out and nothing is read as
+    rich markup."""
+    from .text_render import TextRenderer
     file = file or sys.stdout
-    terminal = file.isatty() if hasattr(file, "isatty") else False
-    console = Console(file=file, width=None if terminal else 200, no_color=not terminal,
-                      highlight=False, emoji=False)
-    console.print(f"[bold]{doc.title}[/]" if terminal else doc.title)
-    for s in doc.sections:
-        console.print()
-        console.print(f"[bold cyan]{s.title}[/]" if terminal else f"== {s.title} ==")
-        if s.kind == "fields":
-            for k, v in s.fields.items():
-                console.print(f"  {k:<18} {_cell(v)}", markup=False)
-        elif s.kind == "table":
-            t = s.table if s.table is not None else pd.DataFrame()
-            if t.empty:
-                console.print("  (none)")
-                continue
-            table = Table(box=box.SIMPLE_HEAD if terminal else box.ASCII2, show_edge=terminal, pad_edge=False)
-            for col in t.columns:
-                numeric = pd.api.types.is_numeric_dtype(t[col])
-                table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
-            for row in t.itertuples(index=False):
-                table.add_row(*[_cell(v) for v in row])
-            console.print(table)
-        else:
-            for line in s.lines or ["(none)"]:
-                console.print(f"  {line}", markup=False)
+    TextRenderer(file, width).document(doc)
 
 
 def render(doc: Document, fmt: str, file=None) -> None:

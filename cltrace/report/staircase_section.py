@@ -4,6 +4,7 @@ from typing import List
 import numpy as np
 import pandas as pd
 
+from ..analysis.recommend import CANDIDATE_SAME_SEGMENT
 from ..analysis.steps import LOCATION_OPEN
 from .document import Section
 
@@ -14,8 +15,14 @@ def _ms(ns):
 
 def _group_col(df: pd.DataFrame) -> pd.Series:
     if "group_label" in df.columns:
-        return df["group_label"].fillna("").astype(str)
+        return df["group_label"].fillna("").astype(str).replace("all", "")
     return pd.Series([""] * len(df), index=df.index)
+
+
+def _prefix(r) -> str:
+    """'[method=gemm] ' before a line of a group; nothing when the sweep has one group ("all")."""
+    label = r.get("group_label")
+    return f"[{label}] " if label not in (None, "", "all") else ""
 
 
 def staircase_result(samples, param=None, compute_units=None):
@@ -48,7 +55,7 @@ def _change_lines(result) -> List[str]:
     ch = result.dispatch_changes
     lines = []
     for r in ch.to_dict("records"):
-        g = f"[{r['group_label']}] " if r.get("group_label") not in (None, "", "all") else ""
+        g = _prefix(r)
         span = (f"{result.param}={r['from_value']:g}->{r['to_value']:g}" if not r.get("routine")
                 else f"{result.param}={r['from_value']:g}..{r['to_value']:g} ({r['n_pairs']} pair{'s' if r['n_pairs'] != 1 else ''})")
         mark = " [step]" if r.get("at_step") else ""
@@ -71,7 +78,7 @@ def _best_lines(result, budget_ms, min_value) -> List[str]:
     best = result.best(budget_ns=None if budget_ms is None else budget_ms * 1e6, min_value=min_value)
     lines = []
     for r in best.to_dict("records"):
-        g = f"[{r['group_label']}] " if r.get("group_label") else ""
+        g = _prefix(r)
         if r["value"] is None or pd.isna(r["value"]):
             lines.append(f"{g}{r['reason']}")
         else:
@@ -80,30 +87,32 @@ def _best_lines(result, budget_ms, min_value) -> List[str]:
     return lines
 
 
-def staircase_sections(samples, param=None, budget_ms=None, min_value=None, compute_units=None) -> List[Section]:
-    result = staircase_result(samples, param, compute_units)
-    if result is None:
-        return []
-    p = result.param
-    out = []
-    cfg = result.configs
-    if not cfg.empty:
-        procs = cfg["process_median_ns"] if "process_median_ns" in cfg.columns else pd.Series([[]] * len(cfg))
-        t = pd.DataFrame({"group": _group_col(cfg), p: cfg[p], "procs": cfg["n_processes"],
-                          "median_ms": cfg["median_ns"].map(_ms),
-                          "procs_min_ms": [_ms(min(v)) if len(v) else None for v in procs],
-                          "procs_max_ms": [_ms(max(v)) if len(v) else None for v in procs],
-                          "within": cfg["within_sigma"].map(_pct)})
-        if "signature_text" in cfg.columns:
-            t["dispatch"] = cfg["signature_text"]
-        if (t["group"] == "").all():
-            t = t.drop(columns=["group"])
-        out.append(Section(f"Latency by {p}", "table", table=t, key="configs"))
-    steps = result.steps
+STEPS_CAPTION = ("ratio = after/before level; confidence = 1 - p, p being how often this sweep's own noise "
+                 "(its spread between processes, permuted) gives a change this large anywhere: >=0.999 is the "
+                 "most the permutations can show; procs = processes before/after the step (the unit of "
+                 "replication); within = the range the step may lie in")
+CONFIGS_CAPTION = ("median_ms = median of the per-process medians; procs_min/max_ms = the fastest and slowest "
+                   "process; within = spread of the iterations inside one process")
+
+
+def _config_table(result) -> pd.DataFrame:
+    p, cfg = result.param, result.configs
+    procs = cfg["process_median_ns"] if "process_median_ns" in cfg.columns else pd.Series([[]] * len(cfg))
+    t = pd.DataFrame({"group": _group_col(cfg), p: cfg[p], "procs": cfg["n_processes"],
+                      "median_ms": cfg["median_ns"].map(_ms),
+                      "procs_min_ms": [_ms(min(v)) if len(v) else None for v in procs],
+                      "procs_max_ms": [_ms(max(v)) if len(v) else None for v in procs],
+                      "within": cfg["within_sigma"].map(_pct)})
+    if "signature_text" in cfg.columns:
+        t["dispatch"] = cfg["signature_text"]
+    return t.drop(columns=["group"]) if (t["group"] == "").all() else t
+
+
+def _step_table(result) -> pd.DataFrame:
     rows = []
-    for r in steps.to_dict("records"):
+    for r in result.steps.to_dict("records"):
         rows.append({"group": r.get("group_label", ""), "from": r["from_value"], "to": r["to_value"],
-                     "within": _where(r, p), "before_ms": _ms(r["latency_before_ns"]),
+                     "within": _where(r, result.param), "before_ms": _ms(r["latency_before_ns"]),
                      "after_ms": _ms(r["latency_after_ns"]), "ratio": r["ratio"],
                      "confidence": _confidence(r.get("confidence")),
                      "procs": f"{r['n_before']}/{r['n_after']}", "cause": r.get("cause", ""),
@@ -112,15 +121,19 @@ def staircase_sections(samples, param=None, budget_ms=None, min_value=None, comp
                                      "procs", "cause", "time went to"])
     if not st.empty and (st["within"] == "").all():
         st = st.drop(columns=["within"])
-    if not st.empty and (st["group"].fillna("") == "").all():
+    if not st.empty and (st["group"].fillna("").replace("all", "") == "").all():
         st = st.drop(columns=["group"])
-    out.append(Section(f"Steps along {p} ({len(st)})", "table", table=st, key="steps",
-                       data=result.to_dict()))
-    undecided = []
+    return st
+
+
+def _undecided_lines(result) -> List[str]:
+    p, undecided = result.param, []
     for r in result.undecided.to_dict("records"):
-        g = f"[{r['group_label']}] " if r.get("group_label") not in (None, "", "all") else ""
+        g = _prefix(r)
         if pd.isna(r.get("ratio")):
-            undecided.append(f"{g}{p}={r['from_value']:g}..{r['to_value']:g}: {r['reason']}")
+            span = (f"{r['from_value']:g}" if r["from_value"] == r["to_value"]
+                    else f"{r['from_value']:g}..{r['to_value']:g}")
+            undecided.append(f"{g}{p}={span}: {r['reason']}")
         elif r["reason"] == LOCATION_OPEN:
             undecided.append(f"{g}{p}={r['from_value']:g}..{r['to_value']:g}: x{r['ratio']:.2f}, {r['reason']}: "
                              f"it lies somewhere in this range; more processes place it")
@@ -129,29 +142,93 @@ def staircase_sections(samples, param=None, budget_ms=None, min_value=None, comp
                              f"{r['reason']} (p {r['p_adjusted']:.3f}); more processes decide it")
     if undecided:
         undecided.append("(re-run with cltrace sweep --resume --adaptive, or a larger --repeat)")
+    return undecided
+
+
+def _edge_lines(result) -> List[str]:
+    p, lines = result.param, []
+    for r in result.edges.to_dict("records"):
+        what = ("the unpruned count" if r.get("is_max") else
+                f"right edge of a stair: the most {p} at this latency, x{r['step_ratio']:.2f} slower at "
+                f"{p}={r['next_value']:g}")
+        lines.append(f"{_prefix(r)}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms ({what})")
+    return lines
+
+
+def _processes(result, label) -> str:
+    cfg = result.configs[result.configs["group_label"] == label] if len(result.configs) else result.configs
+    k = cfg["n_processes"].dropna() if len(cfg) else pd.Series(dtype=float)
+    k = k[k > 0]
+    if k.empty:
+        return "0 processes"
+    lo, hi = int(k.min()), int(k.max())
+    return f"{lo} process{'es' if hi != 1 else ''}" if lo == hi else f"{lo}-{hi} processes"
+
+
+def hazard_lines(result) -> List[str]:
+    """The hazards; when there are none but the speedup table shows counts slower than the unpruned one,
+    why they are no hazards (not significant at this many processes) and which they are."""
+    p, lines = result.param, []
+    for r in result.hazards.to_dict("records"):
+        factor = r.get("factor", r.get("slowdown"))
+        extra = f" ({factor:.2f}x the unpruned latency)" if factor is not None and not pd.isna(factor) else ""
+        lines.append(f"{_prefix(r)}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms{extra}")
+    cand = result.hazard_candidates
+    if cand is None or cand.empty:
+        return lines
+    if not lines:
+        lines.append("(none significant)")
+    for label, g in cand.groupby("group_label", sort=True):
+        ref = g.iloc[0]
+        names = ", ".join(f"{p}={v:g} ({1 / f:.2f}x speedup)" for v, f in zip(g["value"], g["factor"]))
+        why = ("no significant step separates them from it" if (g["reason"] == CANDIDATE_SAME_SEGMENT).all()
+               else "some have no verdict (fewer than 2 processes)")
+        lines.append(f"{_prefix({'group_label': label})}candidates, not hazards: {len(g)} count(s) measured slower "
+                     f"than the unpruned {p}={ref['ref_value']:g} (speedup below 1), but {why} at "
+                     f"{_processes(result, label)} per configuration: {names}. More processes decide them "
+                     f"(cltrace sweep --resume --adaptive, or a larger --repeat).")
+    return lines
+
+
+def _keys(table: pd.DataFrame, n: int) -> int:
+    """Leading columns a split table repeats: the group (when shown) and the n that name a row."""
+    return n + int("group" in table.columns)
+
+
+def staircase_sections(samples, param=None, budget_ms=None, min_value=None, compute_units=None) -> List[Section]:
+    """Analyse the samples and lay the result out (result_sections)."""
+    result = staircase_result(samples, param, compute_units)
+    return [] if result is None else result_sections(result, budget_ms, min_value)
+
+
+def result_sections(result, budget_ms=None, min_value=None) -> List[Section]:
+    p = result.param
+    out = []
+    if not result.configs.empty:
+        cfg = _config_table(result)
+        out.append(Section(f"Latency by {p}", "table", table=cfg, key="configs", caption=CONFIGS_CAPTION,
+                           keys=_keys(cfg, 1)))
+    st = _step_table(result)
+    out.append(Section(f"Steps along {p} ({len(st)})", "table", table=st, key="steps",
+                       caption=STEPS_CAPTION if len(st) else "", keys=_keys(st, 2)))
+    undecided = _undecided_lines(result)
+    if undecided:
         out.append(Section("Undecided (more processes would decide these)", "lines", lines=undecided, key="undecided"))
     out.append(Section(f"Dispatch changes along {p} (facts, from the traced launches)", "lines",
                        lines=_change_lines(result), key="dispatch_changes"))
-    lines = []
-    for r in result.edges.to_dict("records"):
-        g = f"[{r['group_label']}] " if r.get("group_label") else ""
-        lines.append(f"{g}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms (right edge of a stair: the most "
-                     f"{p} at this latency)")
-    out.append(Section("Best counts (stair right edges)", "lines", lines=lines, key="edges"))
+    out.append(Section("Best counts (stair right edges)", "lines", lines=_edge_lines(result), key="edges"))
     pareto = []
     for label, g in result.pareto.groupby("group_label", sort=True) if not result.pareto.empty else []:
         pts = ", ".join(f"{v:g} ({_ms(l):.3f} ms)" for v, l in zip(g["value"], g["latency_ns"]))
-        pareto.append(f"[{label}] {pts}" if label else pts)
+        pareto.append(f"{_prefix({'group_label': label})}{pts}")
     out.append(Section(f"Pareto frontier ({p} vs latency: no other count is both larger and faster)", "lines",
                        lines=pareto, key="pareto"))
-    hz = []
-    for r in result.hazards.to_dict("records"):
-        g = f"[{r['group_label']}] " if r.get("group_label") else ""
-        factor = r.get("factor", r.get("slowdown"))
-        extra = f" ({factor:.2f}x the unpruned latency)" if factor is not None and not pd.isna(factor) else ""
-        hz.append(f"{g}{p}={r['value']:g}: {_ms(r['latency_ns']):.3f} ms{extra}")
-    out.append(Section("Hazards (slower than the unpruned configuration)", "lines", lines=hz, key="hazards"))
-    out.append(Section("Speedup vs pruning", "table", table=_speedup_table(result), key="speedups"))
+    out.append(Section("Hazards (slower than the unpruned configuration)", "lines", lines=hazard_lines(result),
+                       key="hazards"))
+    sp = _speedup_table(result)
+    out.append(Section("Speedup vs pruning", "table", table=sp, key="speedups", keys=_keys(sp, 1),
+                       caption="speedup = median latency of the unpruned (largest) count / this count's; "
+                               "below 1 is slower (descriptive: the Hazards section says what is significant)"))
     if budget_ms is not None or min_value is not None:
         what = " and ".join(x for x in (f"latency <= {budget_ms:g} ms" if budget_ms is not None else "",
                                          f"{p} >= {min_value:g}" if min_value is not None else "") if x)

@@ -1,11 +1,13 @@
 """Assemble the `cltrace report` document from a Trace (composition only; numbers come from analysis)."""
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
 
 import pandas as pd
 
 from ..analysis.kernel_stats import kernel_table_grouped, run_summaries_grouped
 from ..store.launch_layout import GROUP_ROW_COLUMNS, STAIRCASE_ROW_COLUMNS
 from .document import Document, Section
+from .emulation_notice import emulation_section
 
 MAX_RUN_HEADERS = 20
 
@@ -63,8 +65,32 @@ def _staircase_possible(trace, runs, param) -> bool:
     return bool(has)
 
 
-def build_report(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
-                 budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> Document:
+@dataclass
+class ReportData:
+    """What `cltrace report` found, before any layout: the text sections and the JSON object both come
+    from it (json_report.py)."""
+    path: str
+    run: Optional[int]
+    summaries: List[dict]
+    kernels: pd.DataFrame                    # one row per (run, kernel, global, local)
+    kernels_all: Optional[pd.DataFrame] = None    # per (kernel, global, local) over all runs (a big sweep)
+    load: Optional[Section] = None
+    emulation: Optional[Section] = None      # the runs ran under qemu (emulation_notice.py)
+    progress: Optional[dict] = None
+    result: object = None                    # StaircaseResult, or None
+    budget_ms: Optional[float] = None
+    min_value: Optional[float] = None
+    notes: List[Tuple[str, str]] = field(default_factory=list)     # (kind, text) of the report itself
+
+
+def _adaptive_runs(trace) -> set:
+    rows = trace.db.execute("SELECT DISTINCT run_id FROM notes WHERE kind = 'adaptive-round'").fetchall()
+    return {int(r) for r, in rows}
+
+
+def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
+           budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> ReportData:
+    from ..analysis.progress import sweep_progress
     runs = trace.runs
     if run is not None:
         runs = runs[runs["run_id"] == run]
@@ -76,31 +102,72 @@ def build_report(trace, run: Optional[int] = None, staircase: bool = True, param
     n_launches = len(group)
     summaries = run_summaries_grouped(runs, keys, group, dur, timed, start, start_ok, end, end_ok,
                                       trace.processes, trace.devices, trace.run_tags)
-    doc = Document(title=f"cltrace report: {trace.path}")
+    data = ReportData(path=trace.path, run=run, summaries=summaries,
+                      kernels=kernel_table_grouped(keys, group, dur, timed), budget_ms=budget_ms, min_value=min_value)
     if len(summaries) > MAX_RUN_HEADERS:
-        doc.add(Section(f"Runs ({len(summaries)}; one with --run N)", "fields", fields=_runs_overview(summaries),
-                        key="runs", data=summaries))
-    else:
-        for s in summaries:
-            fields = {k: v for k, v in s.items() if k != "run_id" and v not in (None, {}, [])}
-            doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
-    load = _load_section(trace, run)
-    if load is not None:
-        doc.add(load)
-    if len(summaries) <= 1:
-        kt = kernel_table_grouped(keys, group, dur, timed).drop(columns=["run_id"])
-        title = "Kernels"
-    elif len(summaries) <= MAX_RUN_HEADERS:
-        kt, title = kernel_table_grouped(keys, group, dur, timed), "Kernels per run"
-    else:
-        kt, title = kernel_table_grouped(keys, group, dur, timed, per_run=False), "Kernels over all runs"
-    doc.add(Section(title, "table", table=kt, key="kernels"))
+        data.kernels_all = kernel_table_grouped(keys, group, dur, timed, per_run=False)
+    data.load = _load_section(trace, run)
+    data.emulation = emulation_section(trace.db, run)
+    if data.emulation is not None:
+        data.notes += [("emulation", line) for line in data.emulation.lines]
+    if data.load is not None:
+        data.notes += [("conditions", line) for line in data.load.lines]
+    if run is None:
+        data.progress = sweep_progress(trace.runs, trace.params, _adaptive_runs(trace))
+        if data.progress is not None:
+            data.notes.append(("progress", data.progress["text"]))
     del keys, group, dur, timed, start, start_ok, end, end_ok
     if stairs and n_launches:
-        from .staircase_section import staircase_sections
+        from .staircase_section import staircase_result
         samples = trace.samples(run, rows)
         del rows
         cu = trace.compute_units(run) if run is not None else trace.compute_units_by_run()
-        for section in staircase_sections(samples, param, budget_ms, min_value, cu):
+        data.result = staircase_result(samples, param, cu)
+    if data.result is not None:
+        from .staircase_section import hazard_lines
+        if not data.result.hazard_candidates.empty:
+            data.notes += [("hazards", line) for line in hazard_lines(data.result) if "candidates, not" in line]
+        data.notes += [("analysis", n) for n in data.result.notes]
+    return data
+
+
+def _kernel_view(data: ReportData):
+    """The kernels table as the text shows it: per run for a few runs, summed over runs for a sweep."""
+    n = len(data.summaries)
+    if n <= 1:
+        return data.kernels.drop(columns=["run_id"]), "Kernels", 3
+    if n <= MAX_RUN_HEADERS:
+        return data.kernels, "Kernels per run", 4
+    return data.kernels_all, "Kernels over all runs", 3
+
+
+def document(data: ReportData) -> Document:
+    from .json_report import report_json
+    from .staircase_section import result_sections
+    doc = Document(title=f"cltrace report: {data.path}")
+    summaries = data.summaries
+    if len(summaries) > MAX_RUN_HEADERS:
+        doc.add(Section(f"Runs ({len(summaries)}; one with --run N)", "fields", fields=_runs_overview(summaries),
+                        key="runs"))
+    else:
+        for s in summaries:
+            fields = {k: v for k, v in s.items() if k not in ("run_id", "argv") and v not in (None, {}, [])}
+            doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
+    if data.progress is not None:
+        doc.add(Section("Sweep progress", "lines", lines=[data.progress["text"]], key="progress"))
+    if data.emulation is not None:
+        doc.add(data.emulation)
+    if data.load is not None:
+        doc.add(data.load)
+    kt, title, keys = _kernel_view(data)
+    doc.add(Section(title, "table", table=kt, key="kernels", keys=keys))
+    if data.result is not None:
+        for section in result_sections(data.result, data.budget_ms, data.min_value):
             doc.add(section)
+    doc.json = lambda: report_json(data)          # built only when the JSON is asked for
     return doc
+
+
+def build_report(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
+                 budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> Document:
+    return document(gather(trace, run, staircase, param, budget_ms, min_value))

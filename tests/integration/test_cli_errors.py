@@ -102,6 +102,24 @@ def test_unknown_command_is_usage_error(tmp_path):
     assert p.stderr.startswith("cltrace: argument COMMAND: invalid choice: 'frobnicate'")
 
 
+def test_mistyped_command_and_option_get_a_suggestion(tmp_path):
+    p = cltrace("reprot", "t.db", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr == ("cltrace: argument COMMAND: invalid choice: 'reprot' (choose from 'run', 'sweep', 'report', "
+                        "'plot', 'diff', 'export', 'devices', 'ingest'); did you mean 'report'?\n")
+    p = cltrace("report", "t.db", "--budgte-ms", "3", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr == "cltrace: unrecognized arguments: --budgte-ms 3; did you mean --budget-ms?\n"
+
+
+def test_plot_into_a_missing_directory_is_one_line(tmp_path):
+    from cltrace.store.db import create_db
+    create_db(str(tmp_path / "t.db")).close()
+    p = cltrace("plot", "t.db", "-o", str(tmp_path / "no" / "p.png"), cwd=tmp_path)
+    assert p.returncode == 1
+    assert p.stderr == f"cltrace: cannot write {tmp_path / 'no' / 'p.png'}: directory {tmp_path / 'no'} does not exist\n"
+
+
 def test_sweep_without_params(tmp_path):
     p = cltrace("sweep", "--", "true", cwd=tmp_path)
     assert p.returncode == 2

@@ -12,9 +12,11 @@ import json
 import os
 import sys
 
+import jsonschema
 import pytest
 
 import cltrace
+from cltrace.report.json_report import load_schema
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -168,13 +170,15 @@ def test_sweep_report(cli, sweep_db):
     j = cli("report", sweep_db, "--format", "json")
     assert j.returncode == 0, j.stderr
     doc = json.loads(j.stdout)
-    configs = next(s for s in doc["sections"] if s["key"] == "configs")
-    assert configs["title"] == "Latency by channels"
-    got = sorted((r["group"], r["channels"]) for r in configs["rows"])
-    assert got == sorted((f"method={m}", c) for m in ("direct", "gemm") for c in (7, 8))
+    jsonschema.validate(doc, load_schema())                 # the versioned schema (docs/report-json.md)
+    configs = doc["staircase"]["configs"]
+    assert doc["staircase"]["param"] == "channels" and doc["staircase"]["by"] == ["method"]
+    got = sorted((r["group_label"], r["group"]["method"], r["params"]["channels"]) for r in configs)
+    assert got == sorted((f"method={m}", m, c) for m in ("direct", "gemm") for c in (7, 8))
     # two processes per configuration (the unit of replication), each the median of its ITERS iterations
-    assert all(r["procs"] == 2 and r["median_ms"] > 0 for r in configs["rows"])
-    assert all(r["procs_min_ms"] <= r["median_ms"] <= r["procs_max_ms"] for r in configs["rows"])
+    assert all(r["n_processes"] == 2 and r["median_ns"] > 0 for r in configs)
+    assert all(min(r["process_median_ns"]) <= r["median_ns"] <= max(r["process_median_ns"]) for r in configs)
+    assert all(isinstance(r["tags"]["channels"], int) for r in doc["runs"])      # tags typed as parameters
 
 
 def test_sweep_plot_png(cli, sweep_db, tmp_path):

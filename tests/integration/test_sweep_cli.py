@@ -188,8 +188,8 @@ def test_report_warns_when_the_machine_was_loaded(tmp_path, cli, programs):
     lines = busy.stdout.splitlines()
     assert lines[lines.index("== Measurement conditions ==") + 1].strip() == LOAD_WARNING.format(os.cpu_count())
     doc = json.loads(cli("report", "busy.db", "--format", "json", "--no-staircase", cwd=tmp_path).stdout)
-    section = next(s for s in doc["sections"] if s["key"] == "conditions")
-    assert section["lines"] == [LOAD_WARNING.format(os.cpu_count())]
+    assert doc["conditions"]["warning"] == LOAD_WARNING.format(os.cpu_count())
+    assert {"kind": "conditions", "text": LOAD_WARNING.format(os.cpu_count())} in doc["notes"]
     idle = cli("report", "idle.db", "--no-staircase", cwd=tmp_path)
     assert idle.returncode == 0 and "Measurement conditions" not in idle.stdout and "warning" not in idle.stdout
 

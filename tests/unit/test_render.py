@@ -48,4 +48,4 @@ def test_chrome_events_have_device_and_host_tracks():
     host = [e for e in ev if e.get("cat") == "enqueue"][0]
     assert host["tid"] == 7 and host["dur"] == 2.0
     region = [e for e in ev if e.get("cat") == "region"][0]
-    assert region["args"] == {"channels": "92"}
+    assert region["args"] == {"channels": 92}            # tags come back typed, as sweep parameters

@@ -1,0 +1,78 @@
+"""`cltrace report --format json`: one versioned object (docs/report-json.md; JSON Schema in
+cltrace/report/report.schema.json, checked by the tests).
+
+Stable keys, numbers as numbers, every table as a list of records named as `StaircaseResult.to_dict()` names
+them; nothing keyed by a display title. Version 1. A change that removes or retypes a field raises
+`schema_version`; new fields may appear in any version (readers ignore what they do not know).
+"""
+import json
+import os
+from typing import List, Optional
+
+import pandas as pd
+
+from .. import __version__
+
+SCHEMA_NAME = "cltrace-report"
+SCHEMA_VERSION = 1
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
+
+RUN_FIELDS = ["run_id", "command", "argv", "status", "exit_status", "mode", "started_at", "wall_s", "devices",
+              "tags", "processes", "launches", "untimed_launches", "kernels", "device_time_ms", "device_span_ms",
+              "why_no_launches"]
+KERNEL_FIELDS = ["run_id", "kernel", "global", "local", "calls", "timed", "total_ms", "mean_ms", "median_ms",
+                 "min_ms", "max_ms", "share"]
+
+
+def load_schema() -> dict:
+    """The JSON Schema the report's JSON follows (shipped with the package)."""
+    with open(SCHEMA_FILE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _kernels(table: pd.DataFrame) -> List[dict]:
+    from .render import _jsonable
+    if table is None or table.empty:
+        return []
+    return [_jsonable({k: r.get(k) for k in KERNEL_FIELDS}) for r in table.to_dict("records")]
+
+
+def _conditions(section) -> Optional[dict]:
+    if section is None:
+        return None
+    out = dict(section.data or {})
+    out["warning"] = section.lines[0] if section.lines else None
+    return out
+
+
+def _staircase(data) -> Optional[dict]:
+    result = data.result
+    if result is None:
+        return None
+    out = result.to_dict()
+    out["best"] = None
+    if data.budget_ms is not None or data.min_value is not None:
+        from ..analysis.staircase import records
+        best = result.best(budget_ns=None if data.budget_ms is None else data.budget_ms * 1e6,
+                           min_value=data.min_value)
+        out["best"] = {"budget_ms": data.budget_ms, "min_value": data.min_value, "configs": records(best)}
+    return out
+
+
+def report_json(data) -> dict:
+    """The report as its versioned JSON object (data: trace_report.ReportData)."""
+    from .render import _jsonable
+    return _jsonable({
+        "schema": SCHEMA_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "cltrace_version": __version__,
+        "trace": data.path,
+        "run": data.run,
+        "runs": [{k: s.get(k) for k in RUN_FIELDS} for s in data.summaries],
+        "kernels": _kernels(data.kernels),
+        "conditions": _conditions(data.load),
+        "emulation": data.emulation.data if data.emulation is not None else None,
+        "progress": data.progress,
+        "staircase": _staircase(data),
+        "notes": [{"kind": kind, "text": text} for kind, text in data.notes],
+    })
