@@ -94,6 +94,14 @@ def test_acl_gemm_decisions_per_channel_count_and_target(tmp_path):
     assert len(emu) == 4 and {e["arch"] for e in emu} == {"aarch64"}
     with Trace(db) as t:
         assert set(t.devices["name"]) == {"Mali-G72", "Mali-T628"}
+    report = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", db, "--format", "json"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(report.stdout)
+    assert doc["emulation"]["runs"] == [1, 2, 3, 4] and doc["emulation"]["arch"] == ["aarch64"]
+    pads = [c for c in doc["staircase"]["dispatch_changes"] if c["kind"] == "tile-padding"]
+    assert {(c["group_label"], c["kernel"], c["from_value"], c["to_value"]) for c in pads} >= {
+        ("device=Mali-G72", "gemm_mm_floating_point_f32_bifrost", 92, 93)}
 
 
 @needs_acl
