@@ -1,4 +1,6 @@
 """cltrace report: what a trace holds, per run and per kernel, then the staircase analysis."""
+import math
+
 from ..errors import CltraceError, UsageError
 from ..report.formats import FORMATS
 from .base import EXIT_OK, Command
@@ -37,11 +39,13 @@ class ReportCommand(Command):
         from ..report.render import render
         from ..report.trace_report import build_report
         from ..trace import open as open_trace
+        if args.budget_ms is not None and not (math.isfinite(args.budget_ms) and args.budget_ms > 0):
+            raise UsageError(f"--budget-ms must be a positive number of milliseconds, not {args.budget_ms:g}")
+        if args.min_value is not None and not math.isfinite(args.min_value):
+            raise UsageError(f"--min must be a finite number, not {args.min_value:g}")
         trace = open_trace(args.trace)
         if args.run is not None and args.run not in set(trace.runs["run_id"].tolist()):
             raise CltraceError(f"{args.trace} has no run {args.run}")
-        if args.budget_ms is not None and args.budget_ms <= 0:
-            raise UsageError(f"--budget-ms must be positive, not {args.budget_ms:g}")
         try:
             doc = build_report(trace, run=args.run, staircase=not args.no_staircase, param=args.param,
                                budget_ms=args.budget_ms, min_value=args.min_value)

@@ -154,3 +154,15 @@ def test_devices_without_any_platform_says_so(tmp_path):
     doc = json.loads(j.stdout)
     assert doc["platforms"] == [] and re.fullmatch(r"no OpenCL platform found \(clGetPlatformIDs failed: [A-Z_]+\)",
                                                    doc["problem"]), doc
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget-ms", "nan"], "cltrace: --budget-ms must be a positive number of milliseconds, not nan\n"),
+    (["--budget-ms", "inf"], "cltrace: --budget-ms must be a positive number of milliseconds, not inf\n"),
+    (["--budget-ms", "-3"], "cltrace: --budget-ms must be a positive number of milliseconds, not -3\n"),
+    (["--min", "nan"], "cltrace: --min must be a finite number, not nan\n"),
+])
+def test_report_refuses_budgets_that_are_not_numbers(tmp_path, args, message):
+    p = cltrace("report", "t.db", *args, cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr == message
