@@ -12,6 +12,7 @@ from typing import List, Optional
 
 from ..capture.session import trace_into
 from ..capture.stabilise import RunMeter, Stabilisers, System, provenance_json
+from ..capture import emulation
 from ..capture.sweep_plan import (ORDERS, PlannedRun, check_template, configurations, match_configs,
                                   numeric_params, parse_param, plan, render_command)
 from ..errors import CltraceError, UsageError
@@ -206,6 +207,8 @@ class SweepCommand(Command):
         if args.dry_run:
             return self._dry_run(args, runs, template, names, adaptive)
         settings = shim_settings(args)
+        if runs:        # a guest program that cannot be traced: say so before the trace is touched
+            emulation.detect(render_command(template, runs[0].params), os.environ)
         conn, lock = open_locked(args.output,
                                  lambda: open_output(args.output, args.force, args.append or args.resume))
         try:

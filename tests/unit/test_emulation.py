@@ -166,3 +166,15 @@ def test_devices_reports_whether_emulated_tracing_is_ready(tmp_path):
     assert guests == [{"arch": "aarch64", "emulator": None, "shim_dir": emulation.shim_dir("aarch64", env),
                        "ready": False, "problem": "no qemu for aarch64 on PATH: install qemu-user-static "
                                                   "(Debian: apt-get install qemu-user-static)"}]
+
+
+@needs_x86_host
+def test_cltrace_sweep_reports_missing_qemu_before_writing_a_trace(prog, tmp_path):
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))
+    p = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "sweep", "-q", "-o", str(tmp_path / "s.db"),
+                        "-p", "c=1,2", "--", prog, "{c}"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines()[-1] == (
+        f"cltrace: {prog} is an aarch64 program and this host is x86_64: install qemu-user-static "
+        f"(Debian: apt-get install qemu-user-static) to run it under emulation")
+    assert not (tmp_path / "s.db").exists()
