@@ -21,10 +21,28 @@ def _utc_now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+class WriterConnection(sqlite3.Connection):
+    """A writer's connection: WAL while it writes (readers are not blocked), rollback-journal mode again when it
+    closes. A trace left in WAL mode makes every later reader create -wal and -shm files beside it, which a
+    read-only connection cannot remove; back in rollback mode, reading a finished trace leaves nothing behind.
+    When another connection still has the trace open the switch is skipped, and the trace stays in WAL mode
+    until the next writer closes it."""
+
+    def close(self):
+        try:
+            if self.in_transaction:
+                self.rollback()         # close() discards it anyway; the mode can only change outside one
+            self.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error:
+            pass
+        super().close()
+
+
 def _connect(path, write):
     if not write:
         return connect_readonly(path)
-    conn = sqlite3.connect("file:%s?mode=rw" % _quote(os.path.abspath(path)), uri=True, timeout=30)
+    conn = sqlite3.connect("file:%s?mode=rw" % _quote(os.path.abspath(path)), uri=True, timeout=30,
+                           factory=WriterConnection)
     _tune(conn)
     return conn
 
@@ -69,7 +87,7 @@ def create_db(path) -> sqlite3.Connection:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))  # and -shm the same
     except OSError:
         pass        # it exists, or sqlite3 says what is wrong
-    conn = sqlite3.connect(path, timeout=30)
+    conn = sqlite3.connect(path, timeout=30, factory=WriterConnection)
     try:
         _tune(conn)
         with open(SCHEMA_PATH) as f:

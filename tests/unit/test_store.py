@@ -160,3 +160,33 @@ def test_grouped_report_tables_match_per_launch_ones(tmp_path, monkeypatch):
             ks.run_summaries(t.runs, L, t.processes, t.devices, t.run_tags)
         k1 = t.launch_groups(1)
         assert len(k1[1]) == len(L[L.run_id == 1])
+
+
+def test_reading_a_finished_trace_leaves_no_wal_or_shm_files(tmp_path):
+    from cltrace.store.db import create_db, insert_run, open_db
+    path = tmp_path / "t.db"
+    conn = create_db(str(path))
+    with conn:
+        insert_run(conn, command="./app", argv=["./app"], status="ok")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"     # while writing: readers not blocked
+    conn.close()
+    for write in (False, True, False):
+        c = open_db(str(path), write=write)
+        assert c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+        c.close()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["t.db"]
+
+
+def test_a_writer_closing_while_a_reader_is_open_keeps_the_trace_readable(tmp_path):
+    from cltrace.store.db import create_db, insert_run, open_db
+    path = str(tmp_path / "t.db")
+    conn = create_db(path)
+    reader = open_db(path)
+    with conn:
+        insert_run(conn, command="./app", argv=["./app"], status="ok")
+    conn.close()                      # the reader still holds the trace: it stays in WAL mode, nothing is lost
+    assert reader.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+    reader.close()
+    again = open_db(path)
+    assert again.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+    again.close()
