@@ -1,17 +1,33 @@
 """Tracing overhead: the launch loop of bench/programs/bin/overhead, untraced vs under cltrace.
 
-    python bench/bench_overhead.py [--quick] [--launches N] [--repeats R] [--workloads trivial,realistic]
+    python bench/bench_overhead.py [--quick] [--launches N] [--repeats R] [--workloads trivial,sync,event]
                                    [--modes layer,preload] [--cltrace-arg=--no-timing] [--keep DIR]
                                    [--compare-native LABEL=DIR] [--callgrind N]
+    CLINTERCEPT_LOADER=/path/to/cliloader python bench/bench_overhead.py ...   # also CLIntercept -d
 
 Workloads (the C driver times its own loop with CLOCK_MONOTONIC after build and warm-up, so process
-start-up, PoCL compile and trace ingestion are excluded):
-  trivial    100,000 launches of a trivial kernel, global 64, local NULL, no event, clFinish every 1000,
-             queue without profiling: the workload opencl-intercept-layer was measured on (untraced
-             ~6.0 us/launch there; its device timing +0.6 us/launch, its Chrome trace +1.8 us/launch).
-  realistic  3,000 launches of a loop-heavy kernel (~0.5-1 ms each on PoCL CPU), clFinish every 100.
+start-up, PoCL compile and trace ingestion are excluded). The first three are the enqueue storm of issue 16:
+a trivial kernel, global 64, local NULL, queue without profiling, in three synchronisation patterns:
+  trivial    100,000 launches, event NULL, clFinish every 1000 (large batches): the workload
+             opencl-intercept-layer was measured on (untraced ~6.0 us/launch there; its device timing
+             +0.6 us/launch, its Chrome trace +1.8 us/launch).
+  sync       5,000 launches, event NULL, clFinish after every launch (per-layer latency benchmarks,
+             pyopencl scripts that .wait(), ACL's benchmark loops): cltrace's harvest at every wait.
+  event      100,000 launches, the app asks for each launch's event and releases it at once, clFinish
+             every 1000 (cltrace retains the app's event instead of creating its own).
+  realistic  3,000 launches of a loop-heavy kernel (~0.5-1 ms each on PoCL CPU), clFinish every 100
+             (not in the default list).
 
-Runs are interleaved (untraced, layer, preload, untraced, ...) and medians taken over --repeats.
+Runs are interleaved (untraced, layer, preload, untraced, ...) and medians taken over --repeats. The
+sync pattern is dominated by thread wake-ups on this 2-core VM: its per-process times are multimodal
+(e.g. 21-25, 30-36, 46-52 us/launch untraced), so its medians move by 1-2 us between runs; compare modes
+within one run, and read "main cpu us" (CPU time of the launching thread, far steadier) alongside.
+
+With CLINTERCEPT_LOADER set to a built `cliloader` of the Intercept Layer for OpenCL Applications
+(https://github.com/intel/opencl-intercept-layer; build: bench/README.md), a mode `clintercept` runs
+`cliloader -d PROG` (device timing, aggregates only) interleaved with the others, and the table adds
+"vs CLI": cltrace's added cost divided by CLIntercept -d's added cost in the same run (< 1: cltrace is
+cheaper). It is never required; without the variable the mode is skipped.
 Traced runs go through `cltrace run -q -f -o DB --mode MODE -- PROG`, exactly as a user would; every
 trace is read back with cltrace.open(DB).launches to check that no launch record was lost. Besides the
 wall-clock loop time, the driver reports the CPU time of its launching thread over the loop ("main cpu").
@@ -50,11 +66,25 @@ import cltrace  # noqa: E402
 from overhead_driver import (DRIVER, build, callgrind_split, cltrace_cli, fmt_row,  # noqa: E402  (bench/ on sys.path)
                              parse)
 
-# name -> (default launches, quick launches, extra driver args)
+# name -> (driver workload, default launches, quick launches, extra driver args)
 WORKLOADS = {
-    "trivial": (100_000, 20_000, []),
-    "realistic": (3_000, 600, []),
+    "trivial": ("trivial", 100_000, 20_000, []),
+    "sync": ("trivial", 5_000, 2_000, ["--finish-every", "1"]),
+    "event": ("trivial", 100_000, 20_000, ["--app-event"]),
+    "realistic": ("realistic", 3_000, 600, []),
 }
+DEFAULT_WORKLOADS = "trivial,sync,event"
+CLINTERCEPT = "clintercept"     # the mode running CLINTERCEPT_LOADER -d
+
+
+def clintercept_loader():
+    """The cliloader named by CLINTERCEPT_LOADER, or None (unset); exits when it names no executable."""
+    path = os.environ.get("CLINTERCEPT_LOADER")
+    if not path:
+        return None
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        sys.exit(f"CLINTERCEPT_LOADER={path} is not an executable file (a built cliloader; see bench/README.md)")
+    return os.path.abspath(path)
 
 
 
@@ -68,10 +98,15 @@ def traced_cmd(mode, natives, db, cltrace_args, prog):
 
 
 def run_once(workload, launches, mode, tmp, tag, cltrace_args, env, natives, wrap=()):
-    prog = list(wrap) + [DRIVER, workload, "--launches", str(launches)] + WORKLOADS[workload][2]
+    kind, _, _, extra = WORKLOADS[workload]
+    prog = list(wrap) + [DRIVER, kind, "--launches", str(launches)] + extra
     db = None
     if mode == "untraced":
         cmd = prog
+    elif mode == CLINTERCEPT:
+        # device timing only; its report goes to a dump directory under tmp, not the user's home
+        cmd = [clintercept_loader(), "-d"] + prog
+        env = dict(env, CLI_DumpDir=os.path.join(tmp, f"{tag}-clintercept"))
     else:
         db = os.path.join(tmp, f"{tag}.db")
         cmd = traced_cmd(mode, natives, db, cltrace_args, prog)
@@ -109,7 +144,8 @@ def main():
     ap.add_argument("--launches", type=int, help="launches per run for every workload (overrides defaults)")
     ap.add_argument("--repeats", type=int, default=None,
                     help="runs per (workload, mode); medians over these (default 7; 1 with --callgrind)")
-    ap.add_argument("--workloads", default="trivial,realistic")
+    ap.add_argument("--workloads", default=DEFAULT_WORKLOADS,
+                    help=f"comma list of {', '.join(WORKLOADS)} (default {DEFAULT_WORKLOADS})")
     ap.add_argument("--modes", default="layer,preload")
     ap.add_argument("--cltrace-arg", action="append", default=[], dest="cltrace_args",
                     help="extra option for `cltrace run` (repeatable), e.g. --cltrace-arg=--no-timing")
@@ -135,6 +171,9 @@ def main():
             sys.exit(f"unknown workload {w} (choose from {', '.join(WORKLOADS)})")
     traced = [m for m in args.modes.split(",") if m]
     modes = ["untraced"] + traced + [f"{m}@{label}" for label in natives for m in traced]
+    cli = clintercept_loader()
+    if cli and not args.callgrind:
+        modes.append(CLINTERCEPT)
 
     build()
     env = dict(os.environ)
@@ -149,11 +188,13 @@ def main():
                 shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"driver: {DRIVER}   repeats: {args.repeats}   cltrace run args: {args.cltrace_args or '(defaults)'}")
+    print(f"CLIntercept: {cli + ' -d' if cli else 'not measured (set CLINTERCEPT_LOADER to a built cliloader)'}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (start)")
     results = {}
     lost = []
     try:
         for w in workloads:
-            n = args.launches or WORKLOADS[w][1 if args.quick else 0]
+            n = args.launches or WORKLOADS[w][2 if args.quick else 1]
             # one warm-up process per mode (PoCL kernel cache, page cache), not measured
             for m in modes:
                 run_once(w, min(n, 1000), m, tmp, f"{w}-{m}-warm", args.cltrace_args, env, natives)
@@ -162,50 +203,68 @@ def main():
                 for m in order:
                     res = run_once(w, n, m, tmp, f"{w}-{m}-{r}", args.cltrace_args, env, natives)
                     results.setdefault((w, m), []).append(res)
-                    if m != "untraced" and res["records"] != res["expected"]:
+                    if m not in ("untraced", CLINTERCEPT) and res["records"] != res["expected"]:
                         lost.append((w, m, r, res["records"], res["expected"]))
                     print(f"  {w:9s} {m:8s} #{r}: {res['us_per_launch']:10.3f} us/launch"
                           f"  main cpu {res.get('main_cpu_us', float('nan')):6.3f} us"
                           f"  VmHWM {res['vmhwm_kb'] / 1024:7.1f} MB"
-                          + (f"  records {res['records']}/{res['expected']}" if m != "untraced" else ""),
+                          + (f"  records {res['records']}/{res['expected']}" if "records" in res else ""),
                           flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    hdr = ["workload", "mode", "launches", "loop ms", "us/launch", "min-max us", "added us", "ratio",
-           "main cpu us", "peak RSS MB", "RSS +MB", "records"]
+    hdr = ["workload", "mode", "launches", "loop ms", "us/launch", "min-max us", "added us", "ratio", "vs CLI",
+           "main cpu us", "cpu added", "peak RSS MB", "RSS +MB", "records"]
     mw = max([8] + [len(m) for m in modes])
-    widths = [9, mw, 8, 9, 10, 17, 9, 6, 11, 11, 8, 17]
+    widths = [9, mw, 8, 9, 10, 17, 9, 6, 6, 11, 9, 11, 8, 17]
+    med = statistics.median
     print()
+    print(f"machine: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (end)")
     print(fmt_row(hdr, widths))
     print(fmt_row(["-" * w for w in widths], widths))
     for w in workloads:
         base = results[(w, "untraced")]
-        base_us = statistics.median(x["us_per_launch"] for x in base)
-        base_rss = statistics.median(x["vmhwm_kb"] for x in base) / 1024
+        base_us = med(x["us_per_launch"] for x in base)
+        base_cpu = med(x["main_cpu_us"] for x in base)
+        base_rss = med(x["vmhwm_kb"] for x in base) / 1024
+        cli_added = None
+        if (w, CLINTERCEPT) in results:
+            cli_added = med(x["us_per_launch"] for x in results[(w, CLINTERCEPT)]) - base_us
         for m in modes:
             rs = results[(w, m)]
             us = [x["us_per_launch"] for x in rs]
-            med_us = statistics.median(us)
-            med_ms = statistics.median(x["loop_ns"] for x in rs) / 1e6
-            rss = statistics.median(x["vmhwm_kb"] for x in rs) / 1024
-            cpu = [x["main_cpu_us"] for x in rs if "main_cpu_us" in x]
-            cpu = f"{statistics.median(cpu):.3f}" if cpu else "-"
+            med_us = med(us)
+            med_ms = med(x["loop_ns"] for x in rs) / 1e6
+            rss = med(x["vmhwm_kb"] for x in rs) / 1024
+            cpu = med(x["main_cpu_us"] for x in rs)
+            vs_cli = "-"
             if m == "untraced":
-                added, ratio, drss, rec = "-", "1.00", "-", "-"
+                added, ratio, dcpu, drss, rec = "-", "1.00", "-", "-", "-"
             else:
                 added = f"{med_us - base_us:+.2f}"
                 ratio = f"{med_us / base_us:.2f}"
+                dcpu = f"{cpu - base_cpu:+.3f}"
                 drss = f"{rss - base_rss:+.1f}"
-                got = sum(x["records"] for x in rs)
-                exp = sum(x["expected"] for x in rs)
-                rec = f"{got}/{exp}" + (" ok" if got == exp else " LOST")
+                if m == CLINTERCEPT:
+                    rec = "(aggregates)"
+                else:
+                    got = sum(x["records"] for x in rs)
+                    exp = sum(x["expected"] for x in rs)
+                    rec = f"{got}/{exp}" + (" ok" if got == exp else " LOST")
+                    if cli_added is not None:
+                        # cltrace's added cost in units of CLIntercept -d's (both from this run's untraced median)
+                        vs_cli = f"{(med_us - base_us) / cli_added:.2f}" if cli_added > 0 else "n/a"
             print(fmt_row([w, m, int(rs[0]["launches"]), f"{med_ms:.1f}", f"{med_us:.3f}",
-                           f"{min(us):.2f}-{max(us):.2f}", added, ratio, cpu, f"{rss:.1f}", drss, rec], widths))
+                           f"{min(us):.2f}-{max(us):.2f}", added, ratio, vs_cli, f"{cpu:.3f}", dcpu,
+                           f"{rss:.1f}", drss, rec], widths))
     print()
+    print("workloads: trivial = clFinish every 1000 launches; sync = clFinish after every launch; event = the app's")
+    print("  own event, released right after each launch (clFinish every 1000); realistic = a ~1 ms kernel.")
     print("loop ms / us/launch: medians of the driver's own CLOCK_MONOTONIC loop time (warm-up and build excluded);")
-    print("added us = traced - untraced median us/launch; ratio = traced/untraced; main cpu us = median CPU time")
+    print("added us = traced - untraced median us/launch; ratio = traced/untraced; vs CLI = added us / CLIntercept -d's")
+    print("  added us in this run (only with CLINTERCEPT_LOADER; < 1: cltrace adds less); cpu added = main cpu us -")
+    print("  untraced main cpu us; main cpu us = median CPU time")
     print("  (user+sys) of the launching thread over the loop, per launch; peak RSS = the driver's VmHWM")
     print("  (its ru_maxrss is also printed by the driver, but on Linux it carries over the forking Python parent's")
     print("  peak across exec, so it measures the launcher, not the program);")

@@ -68,6 +68,7 @@ static void chunk_release(void *unused)
         unmap_chunk(t->base);
     t->base = NULL;
     t->ready = 0;
+    t->prepared = 0;
 }
 
 /* The thread's chunk belongs to an older generation (fork child): drop it. */
@@ -77,6 +78,7 @@ void clt_chunk_forget(struct clt_thread *t)
         unmap_chunk(t->base);
     t->base = NULL;
     t->ready = 0;
+    t->prepared = 0;
 }
 
 static void key_init(void) { pthread_key_create(&chunk_key, chunk_release); }
@@ -299,9 +301,10 @@ static void make_ready(struct clt_thread *t, uint64_t to)
     (void)madvise((void *)from, end - from, CLT_MADV_POPULATE_WRITE);
     end -= (uintptr_t)t->base;
     t->ready = end < cap.chunk_size ? (uint32_t)end : cap.chunk_size;
+    t->prepared = t->ready == cap.chunk_size;
 }
 
-void clt_capture_prepare(struct clt_thread *t)
+void clt_capture_prepare_slow(struct clt_thread *t)
 {
     if (t->base && t->gen == clt_generation)
         make_ready(t, cap.chunk_size);
@@ -369,6 +372,7 @@ void *clt_reserve_slow(uint32_t size)
             pthread_setspecific(chunk_key, t);
         }
         t->ready = 0;
+        t->prepared = 0;
         t->off = sizeof(clt_chunk_header);
         if (!(t->base = new_chunk())) {
             count_dropped();

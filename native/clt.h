@@ -39,6 +39,7 @@ struct clt_thread {
     uint64_t ak_version;      /*   argument-table version seen, */
     uint64_t ak_sum;          /*   and its sum */
     void *ring;               /* pending.c: this thread's ring (kept across generations) */
+    uint32_t prepared;        /* capture.c: ready == chunk size: clt_capture_prepare has nothing to do */
 };
 /* The preload library is always loaded at start-up, so its TLS is static and
  * initial-exec access is one instruction; the layer is dlopen'ed by the ICD
@@ -127,8 +128,14 @@ uint32_t clt_max_string(void);     /* longest single string a record may carry *
 void clt_capture_atfork_child(void);
 void clt_capture_exit(void);       /* end of the exit flush: marks the file header */
 /* Called before the app blocks: fault in the rest of t's chunk now, so that
- * the records written next do not pay for fresh pages. */
-void clt_capture_prepare(struct clt_thread *t);
+ * the records written next do not pay for fresh pages. Inline test first: at
+ * most syncs the chunk is ready already (and the capture's globals are cold). */
+void clt_capture_prepare_slow(struct clt_thread *t);
+static inline void clt_capture_prepare(struct clt_thread *t)
+{
+    if (!t->prepared)
+        clt_capture_prepare_slow(t);
+}
 
 /* Record helpers (capture.c). Strings may be NULL. */
 void clt_write_note(uint32_t code, uint64_t value, const char *msg);

@@ -303,16 +303,27 @@ void clt_pending_add(struct clt_thread *th, cl_event ev, uint64_t seq, cl_comman
 /* Before the app blocks (clFinish, clWaitForEvents): harvest this thread's
  * oldest launches that have completed, in enqueue order, stopping at the
  * first that has not. The device keeps working on the rest meanwhile, so
- * these reads overlap with it instead of all following the wait. The
+ * these reads overlap with it instead of all following the wait. The newest
+ * launch is left to the wait: it was just enqueued, so polling it would
+ * almost never find it complete, and in a program that waits after every
+ * launch it would cost a lock and a status query (contending with the
+ * driver's threads for that very event) at every wait for nothing. The
  * completion test is the execution status (read under the lock, as in
  * sel_complete), not a profiling query: not every driver refuses profiling
  * info before CL_COMPLETE. */
 void clt_pending_harvest_ready(struct clt_thread *th)
 {
+    struct ring *r = th->ring;
     int busy = 0;
-    if (th->ring)
-        while (harvest_complete(th, th->ring, SIZE_MAX, 1, &busy) == BATCH && !busy)
-            ;
+    size_t look, n;
+    if (!r)
+        return;
+    look = (size_t)(r->tail - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE));   /* the owner: tail is ours */
+    if (look < 2)
+        return;
+    look--;                 /* live entries older than the newest, at most (holes make it fewer) */
+    while ((n = harvest_complete(th, r, look, 1, &busy)) == BATCH && !busy && look > n)
+        look -= n;
 }
 
 uint64_t clt_pending_mark(void) { return __atomic_load_n(&clt_seq_counter, __ATOMIC_ACQUIRE) + 1; }

@@ -1,12 +1,15 @@
 /* overhead.c: the launch loop that bench/bench_overhead.py times untraced and under cltrace.
  *
- *   overhead trivial   [--launches N] [--finish-every K] [--warmup W]
- *   overhead realistic [--launches N] [--finish-every K] [--warmup W] [--work-items G] [--iters I]
+ *   overhead trivial   [--launches N] [--finish-every K] [--warmup W] [--app-event]
+ *   overhead realistic [--launches N] [--finish-every K] [--warmup W] [--work-items G] [--iters I] [--app-event]
  *
  * trivial:   N launches of an empty-ish kernel, global 64, local NULL, no event, clFinish every K
  *            (default N=100000, K=1000): the workload opencl-intercept-layer's overhead was measured on.
  * realistic: N launches of a loop-heavy kernel on G work-items (each runs I iterations), clFinish every K
  *            (default N=3000, K=100, G=4096, I=64): ~0.5-1 ms per launch on PoCL CPU.
+ *
+ * --app-event: the app asks for each launch's event and releases it right after the enqueue (the pattern
+ * of programs that keep an event only to drop it, e.g. pyopencl's returned events); without it, event NULL.
  *
  * The queue is created WITHOUT profiling. Program build and W warm-up launches (default 200 / 20) are
  * excluded from the timed loop, which is timed with CLOCK_MONOTONIC. Prints one machine-readable line:
@@ -64,6 +67,14 @@ static double sys_us(const struct rusage *r)
     return (double)r->ru_stime.tv_sec * 1e6 + (double)r->ru_stime.tv_usec;
 }
 
+static int arg_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 2; i < argc; ++i)
+        if (strcmp(argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 static long arg_long(int argc, char **argv, const char *name, long def)
 {
     for (int i = 2; i + 1 < argc; ++i)
@@ -76,7 +87,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "trivial") != 0 && strcmp(argv[1], "realistic") != 0)) {
         fprintf(stderr, "usage: overhead trivial|realistic [--launches N] [--finish-every K] [--warmup W]"
-                        " [--work-items G] [--iters I]\n");
+                        " [--work-items G] [--iters I] [--app-event]\n");
         return 64;
     }
     int trivial = strcmp(argv[1], "trivial") == 0;
@@ -85,6 +96,7 @@ int main(int argc, char **argv)
     long warmup = arg_long(argc, argv, "--warmup", trivial ? 200 : 20);
     size_t global = (size_t)arg_long(argc, argv, "--work-items", trivial ? 64 : 4096);
     cl_int iters = (cl_int)arg_long(argc, argv, "--iters", 64);
+    int app_event = arg_flag(argc, argv, "--app-event");
     if (every < 1)
         every = 1;
 
@@ -108,8 +120,15 @@ int main(int argc, char **argv)
     if (!trivial)
         check(clSetKernelArg(k, 1, sizeof iters, &iters), "clSetKernelArg");
 
-    for (long i = 0; i < warmup; ++i)
-        check(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL), "clEnqueueNDRangeKernel");
+    for (long i = 0; i < warmup; ++i) {
+        cl_event ev = NULL;
+        check(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, app_event ? &ev : NULL),
+              "clEnqueueNDRangeKernel");
+        if (ev)
+            clReleaseEvent(ev);
+        if ((i + 1) % every == 0)
+            clFinish(q);
+    }
     check(clFinish(q), "clFinish");
 
     struct rusage th0, pr0, th1, pr1;
@@ -117,9 +136,12 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &pr0);
     double t0 = now_ns();
     for (long i = 0; i < n; ++i) {
-        err = clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL);
+        cl_event ev = NULL;
+        err = clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, app_event ? &ev : NULL);
         if (err != CL_SUCCESS)
             check(err, "clEnqueueNDRangeKernel");
+        if (ev)
+            clReleaseEvent(ev);
         if ((i + 1) % every == 0)
             clFinish(q);
     }
@@ -147,8 +169,9 @@ int main(int argc, char **argv)
                 break;
         fclose(st);
     }
-    printf("OVERHEAD workload=%s launches=%ld loop_ns=%.0f us_per_launch=%.3f maxrss_kb=%ld vmhwm_kb=%ld"
-           " warmup=%ld main_cpu_us=%.3f main_sys_us=%.3f proc_cpu_us=%.3f vcsw=%ld ivcsw=%ld\n", argv[1], n, loop_ns,
+    printf("OVERHEAD workload=%s finish_every=%ld app_event=%d launches=%ld loop_ns=%.0f us_per_launch=%.3f maxrss_kb=%ld vmhwm_kb=%ld"
+           " warmup=%ld main_cpu_us=%.3f main_sys_us=%.3f proc_cpu_us=%.3f vcsw=%ld ivcsw=%ld\n", argv[1], every,
+           app_event, n, loop_ns,
            loop_ns / 1e3 / (double)n, ru.ru_maxrss, hwm_kb, warmup, (cpu_us(&th1) - cpu_us(&th0)) / (double)n,
            (sys_us(&th1) - sys_us(&th0)) / (double)n,           (cpu_us(&pr1) - cpu_us(&pr0)) / (double)n, pr1.ru_nvcsw - pr0.ru_nvcsw, pr1.ru_nivcsw - pr0.ru_nivcsw);
     fflush(stdout);
