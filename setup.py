@@ -133,7 +133,10 @@ setup(
     python_requires=">=3.9",
     install_requires=["pyopencl", "cffi", "numpy", "pandas", "rich", "matplotlib", "scipy"],
     # jsonschema: the tests validate `cltrace report --format json` against cltrace/report/report.schema.json
-    extras_require={"test": ["pytest", "hypothesis", "jsonschema"]},
+    # cluster: `cltrace sweep --cluster` on Dask distributed (docs/farm.md) and `cltrace export --format parquet`;
+    # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB
+    extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb"],
+                    "cluster": ["dask[distributed]", "pyarrow"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],
         "pytest11": ["cltrace = cltrace.pytest_plugin"],

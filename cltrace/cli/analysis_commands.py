@@ -7,6 +7,7 @@ from .base import EXIT_OK, Command, info
 from .diff import parse_selector  # noqa: F401  (kept importable from here)
 from .outputs import check_output_file, write_error
 from .printable import printable
+from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
 
 PLOT_EXTENSIONS = (".png", ".svg", ".html")
 
@@ -72,28 +73,37 @@ class PlotCommand(Command):
 
 class ExportCommand(Command):
     name = "export"
-    help = "export a trace: chrome (Perfetto timeline), lut (latency lookup table), csv (all launches)"
+    help = ("export a trace: chrome (Perfetto timeline), lut (latency lookup table), csv (all launches); "
+            "lookup, nnmeter, paddleslim (pruning tools' tables), parquet (data tools)")
     description = ("chrome: Chrome trace-event JSON of every run (or --run N), one process per traced process, "
                    "named by its program, the run's tags, the run and the pid; opens in https://ui.perfetto.dev. "
                    "lut: one CSV row per configuration (region and parameters) with median/p10/p90 latency in ms "
                    "(rounded to the nanosecond) and the dispatch signature. csv: every launch. Text is written "
-                   "whole; control characters are written out as \\xNN. docs/exports.md has the columns.")
+                   "whole; control characters are written out as \\xNN. lookup: NetAdapt/LACP-style CSV (layer, "
+                   "parameters, median, 95% interval and processes, from the per-process medians); nnmeter: "
+                   "nn-Meter-style JSON per kernel configuration (mean, std, per-process samples); paddleslim: "
+                   "PaddleSlim-style TSV (key, median ms); parquet: a directory (-o DIR) of Parquet files: launches, runs, run "
+                   "tags and the staircase tables. docs/exports.md has the columns.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")
-        p.add_argument("--format", choices=("chrome", "lut", "csv"), required=True,
-                       help="chrome (timeline JSON), lut (latency lookup table, CSV) or csv (every launch)")
-        p.add_argument("-o", "--output", metavar="PATH", help="file to write (default: standard output)")
+        p.add_argument("--format", choices=("chrome", "lut", "csv") + TABLE_FORMATS, required=True,
+                       help="chrome (timeline JSON), lut (latency lookup table, CSV), csv (every launch), lookup "
+                            "(CSV), nnmeter (JSON), paddleslim (TSV) or parquet (a directory)")
+        p.add_argument("-o", "--output", metavar="PATH",
+                       help="file to write (default: standard output); the directory for --format parquet")
         p.add_argument("--run", type=int, metavar="N", help="only run N (default: every run)")
 
     def run(self, args) -> int:
         trace = open_trace(args.trace)
         _check_run(trace, args.run)
+        if args.format in DIRECTORY_FORMATS:        # report/exports_tables.py
+            return self._directory(trace, args)
         if args.output:
             check_output_file(args.output)
         if trace.runs.empty:
             raise CltraceError(f"{args.trace} holds no runs")
-        write = {"chrome": self._chrome, "lut": self._lut, "csv": self._csv}[args.format]
+        write = {"chrome": self._chrome, "lut": self._lut, "csv": self._csv}.get(args.format) or self._table(args)
         if not args.output:
             write(trace, args.run, sys.stdout)
             return EXIT_OK
@@ -132,3 +142,39 @@ class ExportCommand(Command):
         from ..report.safe_text import escape_frame
         launches = trace.launches_for(run) if run is not None else trace.launches
         escape_frame(launches).to_csv(out, index=False, lineterminator="\n")
+
+    @staticmethod
+    def _table(args):
+        """lookup / nnmeter / paddleslim (report/exports_tables.py), built whole before anything is written."""
+        def write(trace, run, out):
+            import io
+            text = io.StringIO()
+            try:
+                from ..report.exports_tables import WRITERS
+                WRITERS[args.format](_samples(trace, run), text)
+            except ValueError as e:
+                raise CltraceError(f"cannot write a {args.format} table of {args.trace}: {e}") from None
+            out.write(text.getvalue())
+        return write
+
+    @staticmethod
+    def _directory(trace, args) -> int:
+        from ..report.exports_tables import write_parquet_dir
+        if not args.output:
+            raise UsageError(f"--format {args.format} writes a directory of files: give it with -o DIR")
+        if trace.runs.empty:
+            raise CltraceError(f"{args.trace} holds no runs")
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise CltraceError("--format parquet needs pyarrow, which is not installed: pip install pyarrow "
+                               "(or pip install 'cltrace[cluster]')") from None
+        has_launches = trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]
+        try:
+            written = write_parquet_dir(trace, _samples(trace, args.run) if has_launches else None,
+                                        args.output, args.run)
+        except OSError as e:
+            raise write_error(args.output, e) from None
+        info(f"wrote {len(written)} Parquet files to {args.output}: "
+             + ", ".join(os.path.basename(w) for w in written))
+        return EXIT_OK

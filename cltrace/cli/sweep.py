@@ -21,6 +21,7 @@ from ..store.queries import (add_note, completed_configs, last_note_value, next_
                              runs_by_config)
 from .base import EXIT_OK, Command, info
 from ..store.writer_lock import open_locked
+from ..cluster.options import add_cluster_options, cluster_plan
 from .outputs import open_output, parse_tags
 from .printable import printable
 from .run import split_command
@@ -183,6 +184,7 @@ class SweepCommand(Command):
                        help="budget of --adaptive: start no re-run after M minutes (default: no limit; the "
                             "first pass always completes)")
         add_shim_options(p)
+        add_cluster_options(p)          # --cluster, --board: cltrace/cluster (docs/farm.md)
         p.add_argument("command", nargs="...", help="-- COMMAND [ARGS...] with {name} placeholders")
 
     def run(self, args) -> int:
@@ -202,12 +204,17 @@ class SweepCommand(Command):
                              f"values would be identical; put {marks} in the command (e.g. --{unused[0]}="
                              f"{{{unused[0]}}}), or give --allow-unused-param if the program gets the value "
                              f"some other way")
+        cluster = self._cluster = cluster_plan(args, params, names, extra_tags)   # --cluster: the board is a
+        if cluster is not None:                                                  # parameter (cltrace/cluster)
+            params, names = cluster.params, cluster.names
         runs = plan(params, args.repeat, args.order, args.seed)
         adaptive = self._adaptive_options(args, params, len(runs))
         if args.dry_run:
             return self._dry_run(args, runs, template, names, adaptive)
         settings = shim_settings(args)
-        if runs:        # a guest program that cannot be traced: say so before the trace is touched
+        if cluster is not None:
+            cluster.connect()           # the scheduler and a worker of every --board, before the trace is touched
+        if runs and cluster is None:    # a guest program that cannot be traced: say so before the trace is touched
             emulation.detect(render_command(template, runs[0].params), os.environ)
         conn, lock = open_locked(args.output,
                                  lambda: open_output(args.output, args.force, args.append or args.resume))
@@ -258,7 +265,8 @@ class SweepCommand(Command):
             else:
                 info(f"resume: 0 runs already done, {len(runs)} to go")
         for i, r in enumerate(runs):
-            print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}")
+            on = f" (on board {r.params['board']})" if args.cluster else ""
+            print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}{on}")
         if adaptive is not None:
             info(f"--adaptive: further runs (up to {adaptive.max_runs} in all) depend on the results; "
                  f"the first pass is listed")
@@ -279,6 +287,9 @@ class SweepCommand(Command):
 
     # -- running -----------------------------------------------------------------------------------------------
     def _execute(self, conn, runs, template, names, configs, extra_tags, settings, args, adaptive) -> int:
+        if getattr(self, "_cluster", None) is not None:
+            return self._cluster.execute(self, conn, runs, template, names, configs, extra_tags, settings, args,
+                                         adaptive)
         from .sweep_progress import SweepProgress
         stab = Stabilisers(args.stabilise, os.environ, System(), warn=lambda m: info(f"warning: {m}"))
         t0 = time.monotonic()

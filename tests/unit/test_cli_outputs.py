@@ -106,7 +106,8 @@ def test_export_chrome_holds_every_run_named_by_command_and_tags(two_methods, ca
     (["report", "x.db", "--fromat", "json"], "cltrace: unrecognized arguments: --fromat json; did you mean "
                                              "--format?\n"),
     (["export", "x.db", "--format", "chrom"], "cltrace: export: argument --format: invalid choice: 'chrom' "
-                                              "(choose from 'chrome', 'lut', 'csv'); did you mean 'chrome'?\n"),
+                                              "(choose from 'chrome', 'lut', 'csv', 'lookup', 'nnmeter', "
+                                              "'paddleslim', 'parquet'); did you mean 'chrome'?\n"),
     (["plot", "x.db", "--prm", "c", "--outptu", "p.png"], "cltrace: unrecognized arguments: --prm c --outptu "
                                                            "p.png; did you mean --param for --prm, --output for "
                                                            "--outptu?\n"),

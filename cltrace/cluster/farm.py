@@ -1,0 +1,171 @@
+"""The client of a farm sweep: reach the Dask scheduler, submit one task per planned run (restricted to its
+board's resource), record each run into the trace as it comes back.
+
+What a local sweep does, a farm sweep does the same way: the plan, --resume and --adaptive are cli/sweep.py's
+own (the board is one more parameter, options.py); failures are recorded and the sweep goes on (--fail-fast
+stops it); Ctrl-C or SIGTERM stops it with every finished run kept (--resume continues). Retries are Dask's:
+a task whose worker dies is re-run on another worker with that board resource (or on the board's worker once
+its nanny has restarted it), so a dead worker loses only its in-flight run. A task that has killed
+`distributed.scheduler.allowed-failures` + 1 workers (default 4) ends the sweep with an error."""
+import os
+import time
+import uuid
+from typing import Dict, List
+
+from ..capture.sweep_plan import PlannedRun, render_command
+from ..errors import CltraceError
+from ..store.queries import run_latency_ms
+from .options import RESOURCE_PREFIX
+from .record import record_result
+
+KEY_PREFIX = "cltrace-run"
+POLL_S = 0.2
+
+
+def _client_kwargs(address: str) -> dict:
+    return dict(scheduler_file=address) if os.path.isfile(address) else dict(address=address)
+
+
+def board_workers(client) -> Dict[str, List[str]]:
+    """board kind -> the workers (names) that offer its resource."""
+    out: Dict[str, List[str]] = {}
+    for addr, w in client.scheduler_info(n_workers=-1).get("workers", {}).items():
+        for res, amount in (w.get("resources") or {}).items():
+            if res.startswith(RESOURCE_PREFIX) and amount >= 1:
+                out.setdefault(res[len(RESOURCE_PREFIX):], []).append(str(w.get("name", addr)))
+    return out
+
+
+def connect(address: str, boards: List[str], timeout_s: float):
+    """A Client of the scheduler at `address`, once a worker of every board is there (or an error)."""
+    from distributed import Client
+    try:
+        client = Client(timeout=f"{timeout_s}s", set_as_default=False, **_client_kwargs(address))
+    except (OSError, TimeoutError, ValueError):
+        raise CltraceError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s: start it with "
+                           f"'dask scheduler' (docs/farm.md)") from None
+    deadline = time.monotonic() + timeout_s
+    while True:
+        offered = board_workers(client)
+        missing = [b for b in boards if b not in offered]
+        if not missing or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_S)
+    if missing:
+        client.close()
+        offers = ", ".join(f"{RESOURCE_PREFIX}{k}" for k in sorted(offered)) or "no board"
+        raise CltraceError(f"no worker of the cluster at {address} offers {RESOURCE_PREFIX}{missing[0]} (its "
+                           f"workers offer {offers}); start one on that board with: dask worker {address} "
+                           f"--nthreads 1 --resources {RESOURCE_PREFIX}{missing[0]}=1")
+    return client
+
+
+class ClusterSweep:
+    """The running state of a farm sweep: the attributes cli/sweep.py's adaptive rounds use (conn, args,
+    names, configs, progress, planned, stopped, run()) and those its summary reads (finished, failed)."""
+
+    def __init__(self, client, conn, template, names, configs, extra_tags, settings, args, progress, planned):
+        self.client, self.conn, self.template, self.names = client, conn, template, names
+        self.configs, self.extra_tags, self.settings, self.args = configs, extra_tags, settings, args
+        self.progress, self.planned = progress, planned
+        self.failed: list = []
+        self.finished = 0
+        self.stopped = None            # interrupted | fail-fast
+        self.token = uuid.uuid4().hex[:12]
+        self._said = set()
+
+    def key(self, r: PlannedRun) -> str:
+        return f"{KEY_PREFIX}-{self.token}-{r.index}"
+
+    def _request(self, r: PlannedRun) -> dict:
+        from ..cli.shim_options import requested_mode
+        params = {k: v for k, v in r.params.items() if k != "board"}
+        return dict(argv=render_command(self.template, params), mode=requested_mode(self.args),
+                    settings=dict(self.settings), stabilise=bool(self.args.stabilise), cwd=os.getcwd(),
+                    show_output=bool(self.args.show_output), sweep_index=r.index, repeat_index=r.repeat)
+
+    def run(self, r: PlannedRun, round_no: int = 0) -> None:
+        self.run_all([r], round_no)
+
+    def run_all(self, runs: List[PlannedRun], round_no: int = 0) -> None:
+        """Submit every run (plan order = priority), record each as it finishes."""
+        from distributed import as_completed
+        from .task import run_on_board
+        futures = {}
+        for r in runs:
+            fut = self.client.submit(run_on_board, self._request(r), key=self.key(r), pure=False,
+                                     resources={RESOURCE_PREFIX + r.params["board"]: 1}, priority=-r.index)
+            futures[fut] = r
+        if runs:
+            self.progress.start(f"{len(runs)} runs on {len({r.params['board'] for r in runs})} board kind(s)")
+        recorded = set()
+        try:
+            for fut in as_completed(list(futures), loop=self.client.loop):
+                self._collect(fut, futures[fut], round_no)
+                recorded.add(fut)
+                if self.stopped:
+                    break
+        except KeyboardInterrupt:
+            self.stopped = "interrupted"
+            for fut, r in futures.items():          # runs that had finished are kept
+                if fut not in recorded and fut.status == "finished":
+                    self._collect(fut, r, round_no)
+        finally:
+            pending = [f for f in futures if not f.done()]
+            if pending:
+                self.client.cancel(pending)
+
+    def _collect(self, fut, r: PlannedRun, round_no: int) -> None:
+        from distributed.scheduler import KilledWorker
+        label = r.label()
+        try:
+            result = fut.result()
+        except KilledWorker:
+            raise CltraceError(f"the run {label} was in flight on every worker that died "
+                               f"(distributed.scheduler.allowed-failures): it is not re-run again; look at the "
+                               f"workers' logs, then continue with --resume") from None
+        except Exception as e:  # noqa: BLE001  (a worker could not run the point at all)
+            raise CltraceError(f"board {r.params['board']}: {str(e).splitlines()[0] if str(e) else e!r}") from None
+        for w in result.get("warnings", []):
+            if w not in self._said:
+                self._said.add(w)
+                self.progress.log(f"warning: {result['host']}: {w}")
+        tags = {**self.extra_tags, **r.params}
+        run_id = record_result(self.conn, result, tags, round_no)
+        if result["status"] == "interrupted":     # the board's worker was being stopped: --resume re-runs it
+            self.progress.log(f"{label}: interrupted on {result['host']} (recorded; --resume runs it again)")
+            return
+        self.finished += 1
+        if result["status"] != "ok":
+            self.failed.append((r, result["exit_status"], result["stderr_tail"]))
+            self.progress.failed(label, result["exit_status"], result["stderr_tail"])
+            if self.args.fail_fast:
+                self.stopped = "fail-fast"
+        self.progress.done(label, run_latency_ms(self.conn, run_id))
+
+
+def execute(plan, command, conn, runs, template, names, configs, extra_tags, settings, args, adaptive) -> int:
+    """cli/sweep.py _execute for --cluster: the same progress, adaptive rounds and summary."""
+    from ..cli.sweep import _sigterm_as_interrupt
+    from ..cli.sweep_progress import SweepProgress
+    t0 = time.monotonic()
+    client = plan.client
+    try:
+        with _sigterm_as_interrupt(), \
+                SweepProgress(len(runs), enabled=not args.quiet, grows=adaptive is not None) as progress:
+            offered = board_workers(client)
+            progress.log("cluster: " + "; ".join(
+                f"{RESOURCE_PREFIX}{b} on {len(offered.get(b, []))} worker(s)" for b in plan.boards)
+                + f" ({plan.address}); stabilisers are applied on each board around its runs")
+            sweep = ClusterSweep(client, conn, template, names, configs, extra_tags, settings, args, progress,
+                                 planned=len(runs))
+            try:
+                sweep.run_all(runs)
+                if adaptive is not None and not sweep.stopped:
+                    command._adaptive_rounds(sweep, adaptive, t0)
+            except KeyboardInterrupt:
+                sweep.stopped = "interrupted"
+    finally:
+        client.close()
+    return command._summary(args.output, sweep.finished, sweep.planned, sweep.failed,
+                            sweep.stopped == "interrupted")

@@ -1,0 +1,54 @@
+"""Client side: one run that came back from a board, recorded into the trace like a local sweep's run.
+
+The capture bytes are written to a private capture directory here and ingested by capture/session.record_run
+(the code path of `cltrace run` and of a local sweep). If the run cannot be recorded, the directory is kept
+with its marker and the error names the `cltrace ingest` command that records it later, as for a local run."""
+import os
+import zlib
+
+from ..capture import leftovers
+from ..capture.ingest_guard import describe_failure, interrupts_raised
+from ..capture.launcher import make_capture_dir
+from ..capture.session import record_run, trace_path
+from ..errors import CapturesKept
+from ..store.queries import add_note
+
+
+def record_result(conn, result: dict, tags: dict, round_no: int = 0) -> int:
+    """Insert the run, its capture files and its notes in one transaction; returns the run_id."""
+    output = trace_path(conn)
+    fields = dict(result["fields"])
+    capture_dir = make_capture_dir()
+    for name, data in result["files"].items():
+        with open(os.path.join(capture_dir, os.path.basename(name)), "wb") as f:
+            f.write(zlib.decompress(data) if result.get("compression") == "zlib" else data)
+    leftovers.write_marker(capture_dir, {**{k: v for k, v in fields.items() if k != "cltrace_version"},
+                                         "output": output, "tags": dict(tags)})
+    recover = leftovers.recover_command(capture_dir, output)
+    try:
+        with interrupts_raised():
+            run_id, _ = record_run(conn, fields, tags, capture_dir, result.get("emulation"))
+            with conn:
+                _notes(conn, run_id, result, round_no)
+    except KeyboardInterrupt:
+        raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
+                           exit_code=130) from None
+    except Exception as e:  # noqa: BLE001  (any failure: the captures stay, with the way back)
+        reason = describe_failure(e, output)
+        if reason is None:
+            raise
+        raise CapturesKept(reason, capture_dir, recover) from None
+    leftovers.remove(capture_dir)
+    return run_id
+
+
+def _notes(conn, run_id: int, result: dict, round_no: int) -> None:
+    """The notes a local sweep adds to each run (cli/sweep.py _Sweep.run), plus the worker that ran it."""
+    add_note(conn, run_id, "provenance", result["provenance"])
+    for text, applied in result["stabilisers"]:
+        add_note(conn, run_id, "stabiliser", text, int(applied))
+    if round_no:
+        add_note(conn, run_id, "adaptive-round", "re-run by --adaptive: a neighbour verdict was undecided", round_no)
+    if result["status"] not in ("ok", "interrupted"):
+        add_note(conn, run_id, "stderr-tail", result["stderr_tail"], result["exit_status"])
+    add_note(conn, run_id, "cluster-worker", f"{result['worker']} on {result['host']}")

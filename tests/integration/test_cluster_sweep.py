@@ -1,0 +1,236 @@
+"""`cltrace sweep --cluster`: a real local Dask cluster (a scheduler and one worker per simulated board, each
+with its own board resource), a sweep through it equal to the local sweep, a worker killed mid-sweep, Ctrl-C
+and --resume, and the errors of a cluster that cannot serve the sweep. docs/farm.md."""
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("distributed")
+
+PY = sys.executable
+CLTRACE = [PY, "-m", "cltrace.cli.main"]
+DASK = [PY, "-m", "distributed.cli.dask_worker"]
+# a program that never touches OpenCL (the farm logic is under test): sleeps argv[2] seconds
+SLEEPER = "import sys, time; time.sleep(float(sys.argv[2]))"
+CONV = ["--input", "8x8x4", "--kernel", "3", "--pad", "1", "--out-channels", "{channels}", "--method", "direct",
+        "--iters", "2", "--warmup", "1"]
+
+
+class Farm:
+    """A scheduler (its --scheduler-file is the address) and workers, each `dask worker --resources board:K=1`."""
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.file = os.path.join(self.root, "scheduler.json")
+        self.procs = {}
+        self.scheduler = self._spawn("scheduler", [PY, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
+                                                   self.file, "--port", "0", "--dashboard-address", ":0", "--no-show"])
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(self.file) and os.path.getsize(self.file)):
+            assert time.monotonic() < deadline, self.log("scheduler")
+            time.sleep(0.1)
+
+    def _spawn(self, name, argv):
+        log = open(os.path.join(self.root, f"{name}.log"), "wb")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True)
+        self.procs[name] = p
+        return p
+
+    def log(self, name):
+        with open(os.path.join(self.root, f"{name}.log"), errors="replace") as f:
+            return f.read()[-3000:]
+
+    def worker(self, name, board):
+        return self._spawn(name, DASK + ["--scheduler-file", self.file, "--nthreads", "1", "--no-nanny",
+                                         "--no-dashboard", "--name", name, "--resources", f"board:{board}=1"])
+
+    def client(self):
+        from distributed import Client
+        return Client(scheduler_file=self.file, timeout="30s", set_as_default=False)
+
+    def wait_for(self, names):
+        with self.client() as c:
+            deadline = time.monotonic() + 60
+            while not set(names) <= self.names(c):
+                assert time.monotonic() < deadline, [self.log(n) for n in names]
+                time.sleep(0.1)
+
+    @staticmethod
+    def names(client):
+        return {w["name"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+
+    def stop(self):
+        for p in reversed(list(self.procs.values())):
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory):
+    f = Farm(tmp_path_factory.mktemp("farm"))
+    try:
+        f.worker("board-a", "a")
+        f.worker("board-b", "b")
+        f.wait_for({"board-a", "board-b"})
+        yield f
+    finally:
+        f.stop()
+
+
+def _runs(path):
+    conn = sqlite3.connect(path)
+    try:
+        runs = {r[0]: r[1:] for r in conn.execute(
+            "SELECT sweep_index, repeat_index, status, exit_status, command, argv, mode, host, run_id FROM runs")}
+        tags = {}
+        for sweep_index, key, value in conn.execute(
+                "SELECT r.sweep_index, t.key, t.value FROM run_tags t JOIN runs r USING (run_id)"):
+            tags.setdefault(sweep_index, {})[key] = value
+        dispatches = {}
+        for row in conn.execute(
+                "SELECT r.sweep_index, l.kernel_name, l.global0, l.global1, l.global2, l.local0, l.local1, l.local2, "
+                "l.work_groups, l.driver_local FROM launches l JOIN runs r USING (run_id) "
+                "ORDER BY r.sweep_index, l.process_id, l.seq"):
+            dispatches.setdefault(row[0], []).append(row[1:])
+        workers = dict(conn.execute("SELECT r.sweep_index, n.message FROM notes n JOIN runs r USING (run_id) "
+                                    "WHERE n.kind = 'cluster-worker'").fetchall())
+        return runs, tags, dispatches, workers
+    finally:
+        conn.close()
+
+
+def test_farm_sweep_equals_the_local_sweep(farm, cli, conv_bench, tmp_path):
+    common = ["-q", "-p", "channels=4,8", "--repeat", "2"]
+    t0 = time.monotonic()
+    local = cli("sweep", *common, "-p", "board=a,b", "--allow-unused-param", "-o", "local.db", "--",
+                conv_bench, *CONV, cwd=tmp_path)
+    t_local = time.monotonic() - t0
+    assert local.returncode == 0, local.stderr
+    t0 = time.monotonic()
+    p = cli("sweep", *common, "--cluster", farm.file, "--board", "a", "--board", "b", "-o", "farm.db", "--",
+            conv_bench, *CONV, cwd=tmp_path)
+    t_farm = time.monotonic() - t0
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.splitlines()
+    assert lines[0] == (f"cltrace: cluster: board:a on 1 worker(s); board:b on 1 worker(s) ({farm.file}); "
+                        f"stabilisers are applied on each board around its runs")
+    assert lines[-1] == "cltrace: 8/8 runs recorded in farm.db"
+    l_runs, l_tags, l_disp, _ = _runs(str(tmp_path / "local.db"))
+    f_runs, f_tags, f_disp, workers = _runs(str(tmp_path / "farm.db"))
+    assert sorted(f_runs) == sorted(l_runs) == list(range(8))
+    for i in range(8):     # the same run, but for its run_id (the farm records runs as they finish) and host
+        assert f_runs[i][:6] == l_runs[i][:6]
+        assert f_runs[i][6] == socket.gethostname()
+    assert f_tags == l_tags
+    assert {t["board"] for t in f_tags.values()} == {"a", "b"}
+    assert f_disp == l_disp and all(f_disp[i] for i in range(8))
+    for i in range(8):     # each run ran on the worker of its board
+        assert workers[i].startswith(f"board-{f_tags[i]['board']} (tcp://"), workers[i]
+    print(f"\nlocal sweep 8 runs: {t_local:.2f} s; farm sweep (2 workers): {t_farm:.2f} s")
+
+
+def test_a_killed_worker_loses_only_its_in_flight_run(farm, cli, tmp_path):
+    farm.worker("pool-1", "pool")
+    farm.worker("pool-2", "pool")
+    farm.wait_for({"pool-1", "pool-2"})
+    argv = CLTRACE + ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--cluster", farm.file, "--board", "pool",
+                      "-o", "pool.db", "--", PY, "-c", SLEEPER, "{c}", "1.0"]
+    sweep = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with farm.client() as c:
+            addr = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}["pool-1"]
+            deadline = time.monotonic() + 30
+            keys = []
+            while not keys:
+                assert time.monotonic() < deadline and sweep.poll() is None
+                keys = [k for k in c.processing(workers=[addr]).get(addr, []) if str(k).startswith("cltrace-run")]
+                time.sleep(0.05)
+        time.sleep(0.3)                            # the run is under way on pool-1's board
+        farm.procs["pool-1"].send_signal(signal.SIGKILL)
+        out, err = sweep.communicate(timeout=60)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 0, err
+    assert err.splitlines()[-1] == "cltrace: 6/6 runs recorded in pool.db"
+    runs, tags, _, workers = _runs(str(tmp_path / "pool.db"))
+    assert sorted(runs) == list(range(6))                       # every planned run once, none lost
+    assert all(r[1] == "ok" for r in runs.values())
+    assert sorted(t["c"] for t in tags.values()) == [str(c) for c in range(1, 7)]
+    killed = int(str(keys[0]).rsplit("-", 1)[1])                # the run in flight on the dead worker
+    assert workers[killed].startswith("pool-2 (tcp://"), workers[killed]   # re-run by the other board
+
+
+def _count_runs(path):
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def test_ctrl_c_keeps_finished_runs_and_resume_completes_the_farm_sweep(farm, cli, tmp_path):
+    args = ["sweep", "-q", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file, "--board", "a", "--board", "b",
+            "-o", "int.db", "--", PY, "-c", SLEEPER, "{c}", "0.8"]
+    sweep = subprocess.Popen(CLTRACE + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while _count_runs(tmp_path / "int.db") < 2:
+            assert time.monotonic() < deadline and sweep.poll() is None, sweep.stderr.read() if sweep.poll() else ""
+            time.sleep(0.05)
+        sweep.send_signal(signal.SIGINT)
+        _, err = sweep.communicate(timeout=30)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 130, err
+    assert err.splitlines()[-1] == "cltrace: interrupted: finished runs are kept; continue with --resume"
+    kept = _count_runs(tmp_path / "int.db")
+    assert 2 <= kept < 8
+    p = cli("sweep", "--resume", *args[1:], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert f"cltrace: resume: {kept} runs already done, {8 - kept} to go" in p.stderr.splitlines()
+    runs, tags, _, _ = _runs(str(tmp_path / "int.db"))
+    assert len(runs) == 8 and all(r[1] == "ok" for r in runs.values())
+    assert sorted((t["c"], t["board"]) for t in tags.values()) == [(str(c), b) for c in range(1, 5) for b in "ab"]
+
+
+def test_a_board_without_a_worker_is_refused_before_the_trace_is_made(farm, cli, tmp_path):
+    p = cli("sweep", "-p", "c=1:2", "--cluster", farm.file, "--board", "a", "--board", "mali-g76",
+            "--cluster-timeout", "1", "-o", "x.db", "--", PY, "-c", SLEEPER, "{c}", "0", cwd=tmp_path)
+    assert (p.returncode, p.stderr) == (1, (
+        f"cltrace: no worker of the cluster at {farm.file} offers board:mali-g76 (its workers offer board:a, "
+        f"board:b{', board:pool' if 'pool-2' in farm.procs else ''}); start one on that board with: dask worker "
+        f"{farm.file} --nthreads 1 --resources board:mali-g76=1\n"))
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_an_unreachable_scheduler_is_one_line(cli, tmp_path):
+    p = cli("sweep", "-p", "c=1:2", "--cluster", "tcp://127.0.0.1:9", "--board", "a", "--cluster-timeout", "1",
+            "-o", "x.db", "--", PY, "-c", SLEEPER, "{c}", "0", cwd=tmp_path)
+    assert (p.returncode, p.stderr) == (1, "cltrace: cannot reach the Dask scheduler at tcp://127.0.0.1:9 within "
+                                           "1 s: start it with 'dask scheduler' (docs/farm.md)\n")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_dry_run_lists_each_run_with_its_board(cli, tmp_path):
+    p = cli("sweep", "--dry-run", "-p", "c=1:2", "--repeat", "1", "--cluster", "tcp://127.0.0.1:9", "--board", "a",
+            "--board", "b", "--", "prog", "{c}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["[1/4] prog 1 (on board a)", "[2/4] prog 1 (on board b)",
+                                     "[3/4] prog 2 (on board a)", "[4/4] prog 2 (on board b)"]
