@@ -10,6 +10,7 @@ import shutil
 import signal
 import sqlite3
 import stat
+import shlex
 import subprocess
 import sys
 import time
@@ -263,33 +264,49 @@ def test_full_trace_disk_keeps_the_captures_and_the_trace(tmp_path, programs):
 BUSY = "cltrace: {} is being written by another cltrace: wait for it to finish, or write to another file with -o\n"
 
 
+def _hold(stop):
+    """A command that runs until the file `stop` appears: a writer that holds the trace as long as the test
+    needs, however slowly the other cltrace processes start."""
+    return ["sh", "-c", f"while [ ! -e '{stop}' ]; do sleep 0.05; done"]
+
+
 def test_second_writer_of_a_trace_is_refused(tmp_path, programs):
-    db = tmp_path / "same.db"
-    first = subprocess.Popen(CLTRACE + ["run", "-f", "-o", str(db), "--", "sleep", "3"], cwd=tmp_path,
+    db, stop = tmp_path / "same.db", tmp_path / "stop"
+    first = subprocess.Popen(CLTRACE + ["run", "-f", "-o", str(db), "--", *_hold(stop)], cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while not db.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    for flags in (["-f"], ["--append"]):
-        p = cltrace("run", *flags, "-o", db, "--", programs("linked"), "2", cwd=tmp_path)
-        assert p.returncode == 1, p.stderr                           # before: 0, and one of the runs lost
-        assert p.stderr == BUSY.format(db)
+    try:
+        deadline = time.monotonic() + 60
+        while not db.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        for flags in (["-f"], ["--append"]):
+            p = cltrace("run", *flags, "-o", db, "--", programs("linked"), "2", cwd=tmp_path)
+            assert p.returncode == 1, p.stderr                           # before: 0, and one of the runs lost
+            assert p.stderr == BUSY.format(db)
+    finally:
+        stop.touch()
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
-    assert query(db, "SELECT command FROM runs") == [("sleep 3",)]
+    assert query(db, "SELECT command FROM runs") == [(" ".join(shlex.quote(a) for a in _hold(stop)),)]
 
 
 def test_two_writers_started_together_one_wins(tmp_path):
-    db = tmp_path / "same.db"
-    cmds = (["sleep", "1"], ["sleep", "1.5"])        # both still running when the other starts
-    procs = [subprocess.Popen(CLTRACE + ["run", "-f", "-o", str(db), "--", *c], cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
+    db, stop = tmp_path / "same.db", tmp_path / "stop"
+    procs = [subprocess.Popen(CLTRACE + ["run", "-f", "-o", str(db), "--", *_hold(stop), f"writer{i}"],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i in (1, 2)]
+    try:
+        deadline = time.monotonic() + 60                  # the loser stops at once; the winner holds the trace
+        while all(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.touch()
     results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
     assert sorted(rc for rc, _ in results) == [0, 1], results       # before: both 0, one run in the file
     assert next(e for rc, e in results if rc == 1) == BUSY.format(db)
-    winner = next(" ".join(c) for (rc, _), c in zip(results, cmds) if rc == 0)
-    assert query(db, "SELECT command FROM runs") == [(winner,)]
+    winner = next(i for i, (rc, _) in zip((1, 2), results) if rc == 0)
+    (command,), = query(db, "SELECT command FROM runs")
+    assert command.endswith(f"writer{winner}")
 
 
 # --- 8. -f on what is not a trace ----------------------------------------------------------------------------------
