@@ -26,7 +26,7 @@ typedef struct {
     int64_t size;
     int64_t n;                       /* launches */
     const int64_t *launch_off;       /* file offset of each launch record, seq order */
-    const int64_t *times_off;        /* offset of its times record, -1: none */
+    const int64_t *times_off;        /* offset of its times record, -1: none, -2: none, still running at exit */
     int64_t nk;                      /* kernel records sorted by (handle, seq) */
     const uint64_t *k_handle, *k_seq;
     const int64_t *k_id, *k_name;    /* k_name: index into names, -1 none */
@@ -43,7 +43,7 @@ typedef struct {
     int64_t untimed, dispatches;     /* out */
 } clt_launch_src;
 
-enum { ST_OK = 0, ST_FAILED = 2, ST_MISSING = 4, ST_UNTIMED = 5, ST_UNKNOWN = 6 };
+enum { ST_OK = 0, ST_FAILED = 2, ST_PENDING_EXIT = 3, ST_MISSING = 4, ST_UNTIMED = 5, ST_UNKNOWN = 6 };
 static const char *const API_NAMES[] = {"ndrange", "task", "command_buffer", "unknown"};
 
 /* ---- dispatch keys ------------------------------------------------------------ */
@@ -221,7 +221,7 @@ static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, i
     } else if (L.error != 0) {
         status = ST_FAILED;      /* an enqueue that returned an error ran nothing */
     } else {
-        status = (L.flags & CLT_LAUNCH_UNTIMED) ? ST_UNTIMED : ST_MISSING;
+        status = (L.flags & CLT_LAUNCH_UNTIMED) ? ST_UNTIMED : toff == -2 ? ST_PENDING_EXIT : ST_MISSING;
     }
     r->v[C_STATUS] = status;
     if (status == ST_OK) {

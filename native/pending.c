@@ -91,9 +91,15 @@ static void harvest(struct clt_thread *th, cl_event ev, uint64_t seq, int releas
         d->clReleaseEvent(ev);
 }
 
+/* Launches handed to completion callbacks whose callback has not run yet: at exit they are still running
+ * too, and the exit note counts them with the ring's (ingest marks every launch without times pending-at-exit
+ * in a process that exited with nothing lost). */
+static uint64_t in_callbacks;
+
 static void CL_CALLBACK on_complete(cl_event ev, cl_int status, void *user)
 {
     harvest(clt_thread(), ev, (uint64_t)(uintptr_t)user, 1);
+    __atomic_sub_fetch(&in_callbacks, 1, __ATOMIC_RELAXED);
 }
 
 /* Where a multi-batch walk over all rings stands (entries are claimed in
@@ -267,10 +273,14 @@ static void hand_to_callbacks(struct clt_thread *th, struct ring *r)
     }
     trim_head(r, tail);
     pthread_mutex_unlock(&P.lock);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        __atomic_add_fetch(&in_callbacks, 1, __ATOMIC_RELAXED);     /* before: the callback may run at once */
         if (clt_next(b[i].ev)->clSetEventCallback(b[i].ev, CL_COMPLETE, on_complete,
-                                                  (void *)(uintptr_t)b[i].seq) != CL_SUCCESS)
+                                                  (void *)(uintptr_t)b[i].seq) != CL_SUCCESS) {
+            __atomic_sub_fetch(&in_callbacks, 1, __ATOMIC_RELAXED);
             harvest(th, b[i].ev, b[i].seq, 1);
+        }
+    }
 }
 
 void clt_pending_add(struct clt_thread *th, cl_event ev, uint64_t seq, cl_command_queue q)
@@ -374,7 +384,7 @@ void clt_pending_exit(void)
             }
         }
     } while (n == BATCH);
-    clt_write_note(CLT_NOTE_EXIT, left, "exit");
+    clt_write_note(CLT_NOTE_EXIT, left + __atomic_load_n(&in_callbacks, __ATOMIC_RELAXED), "exit");
 }
 
 void clt_pending_atfork_child(void)
@@ -382,6 +392,7 @@ void clt_pending_atfork_child(void)
     /* The parent's events are not ours to touch in the child: empty every
      * ring; those of threads that do not exist here are free for adoption. */
     pthread_mutex_init(&P.lock, NULL);
+    __atomic_store_n(&in_callbacks, 0, __ATOMIC_RELAXED);
     for (struct ring *r = P.rings; r; r = r->next) {
         r->head = r->tail;
         r->orphan = r != clt_self.ring;

@@ -29,7 +29,10 @@ API_NAMES = np.array(["ndrange", "task", "command_buffer", "unknown"], dtype=obj
 # times_status codes: index into STATUS_NAMES
 STATUS_NAMES = np.array(["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"],
                         dtype=object)
-_MISSING, _UNTIMED, _UNKNOWN = 4, 5, 6
+_PENDING_EXIT, _MISSING, _UNTIMED, _UNKNOWN = 3, 4, 5, 6
+# times_offsets of a launch without a times record in a process whose shim flushed at exit with nothing lost:
+# the launch was still running then (in the pending ring, or waiting for its completion callback)
+PENDING_AT_EXIT_OFF = -2
 
 
 @dataclass
@@ -260,7 +263,9 @@ def _ingest_one(conn, run_id, cap, ids, stats):
         stats.warnings.append(stop)
         stats.stopped_files += 1
 
-    launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions)
+    # a clean exit with nothing lost: a launch without device times was still running when the program ended
+    pending_at_exit = bool(clean_exit) and not warning and not stop
+    launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions, pending_at_exit)
     first_launch = int(ids.take("launch_rows", launches.n)[0]) if launches.n else None
     first_dispatch = ids.next["dispatches"]
     untimed, ndisp = _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)
@@ -329,7 +334,7 @@ class _Launches:
     """One process's launch records in seq order, their times records, and the small handle tables they
     resolve against, in the shapes both insert paths take (the native one reads the records in place)."""
 
-    def __init__(self, cap, Kr, k_ids, k_names, Q, q_ids, q_dev, regions):
+    def __init__(self, cap, Kr, k_ids, k_names, Q, q_ids, q_dev, regions, pending_at_exit=False):
         self.cap = cap
         self.offsets, seqs = cap.by_seq(K.CLT_REC_LAUNCH)
         self.n = len(self.offsets)
@@ -340,7 +345,8 @@ class _Launches:
             t_off, t_seq = t_off[keep], t_seq[keep]
         pos = np.minimum(np.searchsorted(t_seq, seqs), max(len(t_seq) - 1, 0))
         has = t_seq[pos] == seqs if len(t_seq) else np.zeros(self.n, bool)
-        self.times_offsets = np.where(has, t_off[pos] if len(t_seq) else -1, -1).astype(np.int64)
+        self.times_offsets = np.where(has, t_off[pos] if len(t_seq) else -1,
+                                      PENDING_AT_EXIT_OFF if pending_at_exit else -1).astype(np.int64)
         ko = np.lexsort((Kr["seq"], Kr["kernel"]))
         self.kernels = (Kr["kernel"][ko], Kr["seq"][ko], k_ids[ko], ko.astype(np.int64))
         self.k_names = k_names
@@ -386,7 +392,8 @@ def _insert_launches_py(conn, run_id, process_id, launches, first_launch, first_
     L, T, has = launches.records()
     kidx = asof(Kr["kernel"], Kr["seq"], L["kernel"], L["seq"])
     qidx = asof(Q["queue"], Q["seq"], L["queue"], L["seq"])
-    cols = _launch_columns(L, T, has, kidx, k_ids, launches.k_names, qidx, q_ids, q_dev, regions)
+    cols = _launch_columns(L, T, has, kidx, k_ids, launches.k_names, qidx, q_ids, q_dev, regions,
+                           launches.times_offsets == PENDING_AT_EXIT_OFF)
     # a dispatch is everything about a launch but its times, thread and region: dedupe, first seen first
     i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731
     key = np.column_stack([kidx, qidx, cols["api"][0], i64(L["work_dim"]), i64(L["offset"]), i64(L["global"]),
@@ -441,7 +448,7 @@ def _pylist(col, s=0, e=None):
     return o.tolist()
 
 
-def _launch_columns(L, T, has, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions):
+def _launch_columns(L, T, has, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions, pending=None):
     """Every launches column as (numpy values, null mask or None)."""
     n = len(L)
     i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731  (uint64 wraps: SQLite has no unsigned)
@@ -483,6 +490,8 @@ def _launch_columns(L, T, has, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions
     reason = np.where(has, i64(T["reason"]), -1)
     status = np.full(n, _MISSING, np.int64)
     status[has] = np.where(reason[has] <= 3, reason[has], _UNKNOWN)
+    if pending is not None:
+        status[~has & pending] = _PENDING_EXIT
     status[~has & ((flags & K.CLT_LAUNCH_UNTIMED) != 0)] = _UNTIMED
     # an enqueue that returned an error ran nothing: "failed" says more than "untimed"
     status[~has & (error != 0)] = 2

@@ -359,3 +359,36 @@ with conn:
     t = cltrace.open(db)
     assert t.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert len(t.runs) == 0 and len(t.launches) == 0 and len(t.processes) == 0
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_launches_without_times_after_a_clean_exit_are_pending_at_exit(tmp_path, monkeypatch, native):
+    """Issue 14 item 11: launches handed to completion callbacks (--max-pending) whose callback had not run when
+    the program exited have no times record; after a clean exit with nothing lost they were still running:
+    pending-at-exit, not missing. Without the exit flush (a crash, a cut file) nobody knows: missing."""
+    if native and not ingest_mod.fast._lib():
+        pytest.skip("libcltrace_store.so not built")
+    if not native:
+        monkeypatch.setattr(ingest_mod.fast, "available", lambda conn: False)
+
+    def capture(exit_note):
+        b = CaptureBuilder()
+        b.device(0xD0)
+        b.queue(0x10, 0xD0)
+        b.kernel(0x20, "k")
+        done = b.launch(0x10, 0x20, (64,), (8,))
+        b.times(done, 1000, 1500)
+        ring = b.launch(0x10, 0x20, (64,), (8,))
+        b.times(ring, 0, 0, queued=0, submit=0, reason=K.CLT_TIMES_PENDING_EXIT)
+        in_callback = b.launch(0x10, 0x20, (64,), (8,))
+        untimed = b.launch(0x10, 0x20, (64,), (8,), flags=K.CLT_LAUNCH_UNTIMED)
+        if exit_note:
+            b.exit_note(pending=2)
+        return b, (done, ring, in_callback, untimed)
+
+    for exit_note, expect in ((True, "pending-at-exit"), (False, "missing")):
+        b, (done, ring, in_callback, untimed) = capture(exit_note)
+        t, _ = _ingest(tmp_path / f"{native}{exit_note}" if (tmp_path / f"{native}{exit_note}").mkdir() is None
+                       else None, b)
+        st = t.launches.set_index("seq").times_status
+        assert (st[done], st[ring], st[in_callback], st[untimed]) == ("ok", "pending-at-exit", expect, "untimed")
