@@ -491,6 +491,7 @@ void clt_capture_exit(void)
 {
     if (cap.hdr && cap.pid == getpid()) {
         __atomic_store_n(&cap.hdr->dropped, __atomic_load_n(&cap.dropped, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+        __atomic_store_n(&cap.hdr->last_seq, __atomic_load_n(&clt_seq_counter, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
         __atomic_or_fetch(&cap.hdr->flags, (uint32_t)CLT_FILE_EXITED, __ATOMIC_RELEASE);
     }
 }

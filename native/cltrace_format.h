@@ -114,7 +114,9 @@ typedef struct {
     uint32_t stop_reason;     /* CLT_STOP_*, when flags has CLT_FILE_STOPPED */
     int32_t  stop_errno;      /* the error that stopped recording (ENOSPC, EFBIG, ...) */
     uint64_t dropped;         /* records the shim could not write (kept here: a note may not fit) */
-    uint8_t  reserved[48];
+    uint64_t last_seq;        /* at the exit flush: the last record number given out (0: no flush); a copy
+                                 cut short then tells how many numbered records it lost */
+    uint8_t  reserved[40];
 } clt_file_header;            /* 128 bytes */
 
 typedef struct {

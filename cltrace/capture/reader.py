@@ -118,6 +118,8 @@ class Capture:
         timed = np.unique(seqs[times])
         own, timed = own[own > 0], timed[timed > 0]
         top = max(int(own[-1]) if len(own) else 0, int(timed[-1]) if len(timed) else 0)
+        # the exit flush wrote the last number given out into the header: the records after the cut count too
+        top = max(top, int(self.header.get("last_seq", 0)) if top else 0)
         if top == 0 or top > _MAX_BELIEVABLE_SEQ:
             return 0, 0, 0
         return top, top - len(own), int(len(np.setdiff1d(timed, own, assume_unique=True)))
@@ -145,7 +147,10 @@ class Capture:
         elif self.truncated_bytes:
             out.append(f"{lost} could not be read")
         top, records, launches = self.missing()
-        if records:
+        if records and top == self.header.get("last_seq"):
+            out.append(f"{records} of the {_count(top, 'record')} the shim wrote (by sequence number) are missing: "
+                       f"the launches among them are lost" + (f", at least {launches}" if launches else ""))
+        elif records:
             out.append(f"{records} of the first {_count(top, 'record')} (by sequence number) are missing"
                        + (f", at least {launches} of them launches" if launches else ""))
         else:
@@ -271,6 +276,7 @@ def _header(path, data, size):
         "start_mono_ns": int(h["start_mono_ns"]), "start_real_ns": int(h["start_real_ns"]),
         "mode": h["mode"].split(b"\0", 1)[0].decode("utf-8", "replace"),
         "stop_reason": int(h["stop_reason"]), "stop_errno": int(h["stop_errno"]), "dropped": int(h["dropped"]),
+        "last_seq": int(h["last_seq"]),
     }
 
 
@@ -302,7 +308,7 @@ def open_capture(path) -> Capture:
     if header is None:
         cap.header = {"version": FORMAT_VERSION, "header_size": FILE_HEADER_SIZE, "chunk_size": 0,
                       "pid": 0, "ppid": 0, "flags": 0, "start_mono_ns": 0, "start_real_ns": 0, "mode": "",
-                      "stop_reason": 0, "stop_errno": 0, "dropped": 0}
+                      "stop_reason": 0, "stop_errno": 0, "dropped": 0, "last_seq": 0}
         cap.problems.append(Problem("truncated", -1, 0, size, f"{path}: file header incomplete ({size} bytes)"))
         return cap
     if size < header["header_size"]:  # a header longer than the fixed part, cut inside it

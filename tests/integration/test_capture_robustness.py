@@ -129,6 +129,7 @@ def test_truncated_capture_is_ingested_up_to_the_damage(tmp_path, programs, cli,
         assert process.name == "process" and process.strings[:3] == (exe, "300", str(run_dir))
         offsets, types = full.offsets.tolist(), full.types.tolist()
         header_size, chunk_size = full.header["header_size"], full.header["chunk_size"]
+        last_seq = full.header["last_seq"]           # the exit flush wrote the last record number given out
     ends = [o + int.from_bytes(data[o + 4:o + 8], "little") for o in offsets]
     launches = [o for o, t in zip(offsets, types) if t == K.CLT_REC_LAUNCH]
     # keep 200 launches: cut in the middle of the 201st launch record, or right where it starts
@@ -141,9 +142,14 @@ def test_truncated_capture_is_ingested_up_to_the_damage(tmp_path, programs, cli,
     assert kept_launches == launches[:200]
     timed = sum(1 for o, t in kept if t == K.CLT_REC_LAUNCH_TIMES)
     lost = cut - first_lost
+    seq = lambda o: int.from_bytes(data[o + 8:o + 16], "little")      # noqa: E731
+    own = {seq(o) for o, t in kept if t != K.CLT_REC_LAUNCH_TIMES}
+    orphans = {seq(o) for o, t in kept if t == K.CLT_REC_LAUNCH_TIMES} - own
+    assert last_seq >= 300 + len(own) - 200                             # every launch got a number
     warning = (f"{path} is truncated: read {len(kept)} records (200 launches); the file ends at byte {cut}, inside "
                f"chunk {(cut - header_size) // chunk_size}; {lost} bytes after the last complete record could "
-               "not be read; how many launches were lost cannot be known from the file")
+               f"not be read; {last_seq - len(own)} of the {last_seq} records the shim wrote (by sequence number) "
+               f"are missing: the launches among them are lost" + (f", at least {len(orphans)}" if orphans else ""))
 
     p = cli("ingest", str(cap), "-o", "t.db", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
@@ -171,15 +177,18 @@ def test_run_warns_about_a_capture_cut_before_ingest(tmp_path, programs, cli):
             "with open_capture(path) as cap:\n"
             "    cut = int(cap.offsets[cap.types == K.CLT_REC_LAUNCH][100])\n"
             "    kept = int((cap.offsets < cut).sum())\n"
+            "    own = int(((cap.offsets < cut) & (cap.types != K.CLT_REC_LAUNCH_TIMES)).sum())\n"
+            "    last = cap.header['last_seq']\n"
             "os.truncate(path, cut)\n"
-            "print(json.dumps([path, cut, kept]))\n")
+            "print(json.dumps([path, cut, kept, own, last]))\n")
     p = cli("run", "-o", "t.db", "--", sys.executable, "-c", code, programs("linked"), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     import json
-    path, cut, kept = json.loads(p.stdout.splitlines()[-1])
+    path, cut, kept, own, last = json.loads(p.stdout.splitlines()[-1])
+    assert last >= 150
     warning = (f"{path} is truncated: read {kept} records (100 launches); the file ends at byte {cut}, inside chunk 0; "
-               "0 bytes after the last complete record could not be read; how many launches were lost cannot be "
-               "known from the file")
+               f"0 bytes after the last complete record could not be read; {last - own} of the {last} records the "
+               f"shim wrote (by sequence number) are missing: the launches among them are lost")
     assert p.stderr.splitlines()[0] == f"cltrace: warning: {warning}"
     assert p.stderr.splitlines()[-1].startswith("cltrace: 100 kernel launches from 1 process written to t.db")
     assert p.stderr.splitlines()[-1].endswith(
