@@ -442,3 +442,13 @@ def test_launches_running_at_exit_are_pending_at_exit_and_the_note_counts_them(t
     pending = statuses.get("pending-at-exit", 0)
     # a callback may still complete a launch after the exit note counted it: never fewer in the note
     assert (notes and notes[0][0] >= pending) if pending else notes in ([], [(0,)])
+
+
+# --- already good: keep it so ---------------------------------------------------------------------------------------
+def test_sql_in_tags_is_stored_literally(tmp_path, programs):
+    evil = "x'); DROP TABLE runs; --"
+    p = cltrace("run", "-o", "t.db", "--tag", f"name={evil}", "--tag", "channels=92", "--", programs("linked"), "3",
+                cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert query(tmp_path / "t.db", "SELECT COUNT(*) FROM runs") == [(1,)]
+    assert sorted(query(tmp_path / "t.db", "SELECT key, value FROM run_tags")) == [("channels", "92"), ("name", evil)]
