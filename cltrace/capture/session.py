@@ -76,12 +76,29 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
     except BaseException:
         leftovers.remove(capture_dir)       # nothing ran
         raise
+    fields = run_fields(child, cwd, sweep_index, repeat_index)
+    run_id, stats = record_keeping_captures(
+        conn, fields, tags, capture_dir, output, child.emulation,
+        before=lambda: leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items()
+                                                               if k != "cltrace_version"}))
+    child.cleanup()
+    return TracedRun(run_id, child, stats)
+
+
+def record_keeping_captures(conn, fields: Dict, tags, capture_dir: str, output: Optional[str],
+                            emulation: Optional[dict] = None, before=None, after=None):
+    """record_run, where a failure or an interrupt keeps the capture files and raises CapturesKept with the one
+    command that records them later (exit 130 after an interrupt). before(): run first, under the same guard;
+    after(run_id): more rows for the run, in their own transaction. Returns (run_id, stats)."""
     recover = leftovers.recover_command(capture_dir, output)
     try:
         with interrupts_raised():
-            fields = run_fields(child, cwd, sweep_index, repeat_index)
-            leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items() if k != "cltrace_version"})
-            run_id, stats = record_run(conn, fields, tags, capture_dir, child.emulation)
+            if before:
+                before()
+            run_id, stats = record_run(conn, fields, tags, capture_dir, emulation)
+            if after:
+                with conn:
+                    after(run_id)
     except KeyboardInterrupt:
         raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
                            exit_code=130) from None
@@ -90,5 +107,4 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
         if reason is None:
             raise
         raise CapturesKept(reason, capture_dir, recover) from None
-    child.cleanup()
-    return TracedRun(run_id, child, stats)
+    return run_id, stats

@@ -7,10 +7,8 @@ import os
 import zlib
 
 from ..capture import leftovers
-from ..capture.ingest_guard import describe_failure, interrupts_raised
 from ..capture.launcher import make_capture_dir
-from ..capture.session import record_run, trace_path
-from ..errors import CapturesKept
+from ..capture.session import record_keeping_captures, trace_path
 from ..store.queries import add_note
 
 
@@ -24,20 +22,8 @@ def record_result(conn, result: dict, tags: dict, round_no: int = 0) -> int:
             f.write(zlib.decompress(data) if result.get("compression") == "zlib" else data)
     leftovers.write_marker(capture_dir, {**{k: v for k, v in fields.items() if k != "cltrace_version"},
                                          "output": output, "tags": dict(tags)})
-    recover = leftovers.recover_command(capture_dir, output)
-    try:
-        with interrupts_raised():
-            run_id, _ = record_run(conn, fields, tags, capture_dir, result.get("emulation"))
-            with conn:
-                _notes(conn, run_id, result, round_no)
-    except KeyboardInterrupt:
-        raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
-                           exit_code=130) from None
-    except Exception as e:  # noqa: BLE001  (any failure: the captures stay, with the way back)
-        reason = describe_failure(e, output)
-        if reason is None:
-            raise
-        raise CapturesKept(reason, capture_dir, recover) from None
+    run_id, _ = record_keeping_captures(conn, fields, tags, capture_dir, output, result.get("emulation"),
+                                        after=lambda rid: _notes(conn, rid, result, round_no))
     leftovers.remove(capture_dir)
     return run_id
 
