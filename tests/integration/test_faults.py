@@ -240,10 +240,11 @@ def test_full_trace_disk_keeps_the_captures_and_the_trace(tmp_path, programs):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     script = (f"{' '.join(CLTRACE)} run -q -o {mnt}/t.db -- {programs('linked')} 5 >/dev/null 2>&1 || exit 9; "
-              f"{' '.join(CLTRACE)} run --append -o {mnt}/t.db -- {programs('loop')} 100 100 >/dev/null "
+              f"{' '.join(CLTRACE)} run --append -o {mnt}/t.db -- {programs('loop')} 100 400 >/dev/null "
               f"2>{tmp_path}/err; "
               f"echo $? > {tmp_path}/rc; cp {mnt}/t.db {tmp_path}/copy.db")
-    p = on_tiny_tmpfs(mnt, "400k", ["sh", "-c", script], env_dir=False)
+    # room for an empty trace (16 KiB pages: 272 KB) and a 5-launch run, not for 40,000 more launches
+    p = on_tiny_tmpfs(mnt, "1200k", ["sh", "-c", script], env_dir=False)
     assert p.returncode == 0, p.stdout + p.stderr
     err = (tmp_path / "err").read_text()
     assert (tmp_path / "rc").read_text().strip() == "1"             # before: 1, but the captures were deleted
@@ -257,7 +258,7 @@ def test_full_trace_disk_keeps_the_captures_and_the_trace(tmp_path, programs):
     assert query(copy, "SELECT COUNT(*) FROM runs") == [(1,)]
     p = cltrace("ingest", m.group(1), "--append", "-o", copy, cwd=tmp_path, env={"TMPDIR": str(tmp)})
     assert p.returncode == 0, p.stderr
-    assert query(copy, "SELECT COUNT(*) FROM launch_rows") == [(10005,)]
+    assert query(copy, "SELECT COUNT(*) FROM launch_rows") == [(40005,)]
 
 
 # --- 7. two writers of one trace ----------------------------------------------------------------------------------
@@ -434,7 +435,9 @@ def test_launches_running_at_exit_are_pending_at_exit_and_the_note_counts_them(t
     exits with most launches still queued. Before: 136,313 'missing', 239 'pending-at-exit', a note of 239."""
     p = cltrace("run", "-o", "t.db", "--max-pending", "16", "--", programs("nofinish"), "2000", "65536",
                 cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
+    # PoCL 3.1 itself often dies in its exit handlers when a program leaves with commands in flight (untraced:
+    # SIGSEGV or SIGABRT in 9 of 9 runs here); cltrace passes that status on. The shim's exit flush runs first.
+    assert p.returncode in (0, 128 + signal.SIGSEGV, 128 + signal.SIGABRT), p.stderr
     statuses = dict(query(tmp_path / "t.db", "SELECT times_status, COUNT(*) FROM launches GROUP BY times_status"))
     assert sum(statuses.values()) == 2000
     assert set(statuses) <= {"ok", "pending-at-exit"}, statuses

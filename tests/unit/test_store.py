@@ -190,3 +190,14 @@ def test_a_writer_closing_while_a_reader_is_open_keeps_the_trace_readable(tmp_pa
     again = open_db(path)
     assert again.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     again.close()
+
+
+def test_new_traces_use_16k_pages_and_keep_temporary_files_in_memory(tmp_path):
+    from cltrace.store.db import PAGE_SIZE, create_db, open_db
+    conn = create_db(str(tmp_path / "t.db"))
+    assert PAGE_SIZE == 16384 and conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2          # MEMORY
+    conn.close()
+    again = open_db(str(tmp_path / "t.db"), write=True)
+    assert again.execute("PRAGMA temp_store").fetchone()[0] == 2
+    again.close()
