@@ -141,14 +141,15 @@ def shim_problem(arch: str, directory: str) -> Optional[str]:
 
 
 def guest_opencl(sysroot: Optional[str]) -> Optional[str]:
-    """The guest path of libOpenCL.so.1 inside the sysroot (the one the guest's loader finds first)."""
-    roots = [sysroot] if sysroot else []
-    for root in roots:
-        for d in ("usr/lib/aarch64-linux-gnu", "lib/aarch64-linux-gnu", "usr/lib64", "lib64", "usr/lib", "lib"):
-            hits = sorted(glob.glob(os.path.join(root, d, "libOpenCL.so*")))
-            if hits:
-                return "/" + d + "/libOpenCL.so.1" if os.path.exists(os.path.join(root, d, "libOpenCL.so.1")) \
-                    else "/" + os.path.relpath(hits[0], root)
+    """The guest path of the sysroot's libOpenCL (libOpenCL.so.1 where there is one), in the order the guest's
+    loader searches; None without a sysroot or without the library."""
+    if not sysroot:
+        return None
+    for d in ("usr/lib/aarch64-linux-gnu", "lib/aarch64-linux-gnu", "usr/lib64", "lib64", "usr/lib", "lib"):
+        hits = sorted(glob.glob(os.path.join(sysroot, d, "libOpenCL.so*")))
+        if hits:
+            so1 = os.path.join(sysroot, d, "libOpenCL.so.1")
+            return "/" + os.path.relpath(so1 if os.path.exists(so1) else hits[0], sysroot)
     return None
 
 

@@ -84,11 +84,8 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
     else:
         mode = resolve_mode(mode)
     capture_dir = capture_dir or make_capture_dir()
-    if emu:
-        child_env = shim_environment(mode, capture_dir, settings or {}, base_env, loader=emu.loader,
-                                     native_dir=emu.shim_dir)
-    else:
-        child_env = shim_environment(mode, capture_dir, settings or {}, base_env)
+    guest = {"loader": emu.loader, "native_dir": emu.shim_dir} if emu else {}     # the guest's own shim and loader
+    child_env = shim_environment(mode, capture_dir, settings or {}, base_env, **guest)
     result = ChildResult(list(argv), mode, capture_dir, _now_iso(), env=recorded_env(child_env),
                          emulation=emu.note(child_env) if emu else None)
     t0 = time.monotonic()
