@@ -32,7 +32,9 @@ class RunCommand(Command):
     description = (
         "Runs COMMAND with the cltrace shim loaded and writes every kernel launch (name, sizes, "
         "host and device timestamps, queue, thread, device) to an SQLite trace. The exit status "
-        "is COMMAND's own (128+N if it was killed by signal N; 127 if it was not found).")
+        "is COMMAND's own (128+N if it was killed by signal N; 127 if it was not found). An aarch64 "
+        "program on an x86_64 host (or COMMAND = qemu-aarch64-static ...) runs under qemu-user with cltrace's "
+        "aarch64 shim, and the run is marked emulated (docs/acl.md).")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         p.add_argument("-o", "--output", default="trace.db", metavar="PATH",
