@@ -23,7 +23,7 @@
  *   <lib> clEnqueueNDRangeKernel call=1 kernel=count dim=1 off=null gws=128 lws=64 event=null -> 0
  *   <lib> clEnqueueCommandBufferKHR call=1 cb=1 commands=3 -> 0
  *   <lib> summary cmd_ndrange=3 enqueue_ndrange=1 enqueue_cmdbuf=1 live_events=0   (at exit)
- * Environment: FAKE_ICD_LOG (log file), FAKE_ICD_SUFFIX (CL_PLATFORM_ICD_SUFFIX_KHR, default "FAKE";
+ * Environment: FAKE_ICD_LOG (log file; "off": no log), FAKE_ICD_SUFFIX (CL_PLATFORM_ICD_SUFFIX_KHR, default "FAKE";
  * ocl-icd's clGetExtensionFunctionAddress only reaches a vendor whose suffix ends the function name,
  * so "KHR" makes clGetExtensionFunctionAddress("clCommandNDRangeKernelKHR") find ours).
  *
@@ -134,11 +134,24 @@ static const char *libname(void)
     return name;
 }
 
+/* FAKE_ICD_LOG=off: no log at all, and no formatting for it (the overhead benchmark's null driver). */
+static int log_on(void)
+{
+    static int on = -1;
+    if (__atomic_load_n(&on, __ATOMIC_RELAXED) < 0) {
+        const char *p = getenv("FAKE_ICD_LOG");
+        __atomic_store_n(&on, !(p && strcmp(p, "off") == 0), __ATOMIC_RELAXED);
+    }
+    return __atomic_load_n(&on, __ATOMIC_RELAXED);
+}
+
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
+    if (!log_on())
+        return;
     int n = snprintf(line, sizeof line, "%s ", libname());
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -886,6 +899,8 @@ static cl_int CL_API_CALL f_EnqueueNDRangeKernel(cl_command_queue q, cl_kernel k
     pthread_mutex_lock(&lock);
     call = ++n_enqueue_ndrange;
     pthread_mutex_unlock(&lock);
+    if (!log_on())
+        return err;
     dims(so, sizeof so, off, dim), dims(sg, sizeof sg, gws, dim), dims(sl, sizeof sl, lws, dim);
     logf_("clEnqueueNDRangeKernel call=%d kernel=%s dim=%u off=%s gws=%s lws=%s event=%s -> %d", call,
           is(k, M_KERNEL) ? k->d.name : "?", dim, so, sg, sl, ev ? "yes" : "null", err);
