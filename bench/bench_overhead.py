@@ -2,7 +2,8 @@
 
     python bench/bench_overhead.py [--quick] [--launches N] [--repeats R] [--workloads trivial,sync,event]
                                    [--modes layer,preload] [--cltrace-arg=--no-timing] [--keep DIR]
-                                   [--compare-native LABEL=DIR] [--callgrind N]
+                                   [--compare-native LABEL=DIR] [--callgrind N] [--driver pocl|null]
+                                   [--pin CPUS]
     CLINTERCEPT_LOADER=/path/to/cliloader python bench/bench_overhead.py ...   # also CLIntercept -d
 
 Workloads (the C driver times its own loop with CLOCK_MONOTONIC after build and warm-up, so process
@@ -45,11 +46,27 @@ launching thread's instructions per launch are (Ir(2N) - Ir(N)) / N, so that sta
 cancel. "shim-own" counts the shim library's own instructions plus what it calls outside OpenCL (libc,
 vDSO, ld.so); "OpenCL by shim" the OpenCL calls it makes (the forwarded launch, event queries and
 releases). Deterministic up to PoCL's scheduling (its worker threads decide some of the launching
-thread's work): repeat (--repeats) and compare medians for differences under ~100 Ir.
+thread's work): repeat (--repeats) and compare medians for differences under ~100 Ir. "all threads" adds
+up every thread of the process (what a tool makes the driver's threads do counts too). With
+CLINTERCEPT_LOADER set, CLIntercept -d is counted the same way, and "vs CLI" divides by its added Ir.
+
+--driver null swaps PoCL for tests/programs' fake ICD as the only OpenCL vendor (OCL_ICD_VENDORS), its log
+off: kernels "run" synchronously on the calling thread, events and profiling times are made up, no thread
+is started. There are no wake-ups to wait for, so what a tool adds is its own work (and what it makes the
+driver do: events, profiling reads), measurable to ~0.1 us where PoCL's wake-ups blur it to +-2 us.
+
+--pin CPUS runs every driver process under `taskset -c CPUS` (e.g. 1: the app and PoCL's workers on one
+CPU; a wake-up is then a context switch, not a cross-CPU interrupt).
+
+After the table, "intervals" gives each difference as a median with a 95% bootstrap interval over
+processes (the process is the unit of replication here too: a process's loop time is one observation):
+traced - untraced, and traced - CLIntercept -d, in wall time and in the launching thread's CPU time, with
+a verdict vs CLIntercept only where the interval excludes 0.
 """
 import argparse
 import glob
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -63,8 +80,8 @@ sys.path.insert(0, ROOT)
 
 import cltrace  # noqa: E402
 
-from overhead_driver import (DRIVER, build, callgrind_split, cltrace_cli, fmt_row,  # noqa: E402  (bench/ on sys.path)
-                             parse)
+from overhead_driver import (DRIVER, build, callgrind_split, callgrind_total, cltrace_cli,  # noqa: E402
+                             fmt_ci, fmt_row, median_diff_ci, parse)
 
 # name -> (driver workload, default launches, quick launches, extra driver args)
 WORKLOADS = {
@@ -75,6 +92,8 @@ WORKLOADS = {
 }
 DEFAULT_WORKLOADS = "trivial,sync,event"
 CLINTERCEPT = "clintercept"     # the mode running CLINTERCEPT_LOADER -d
+FAKE_ICD_DIR = os.path.join(ROOT, "tests", "programs")
+FAKE_ICD = "libcltrace_fake_icd.so"
 
 
 def clintercept_loader():
@@ -90,6 +109,21 @@ def clintercept_loader():
 
 
 
+def null_driver_env(tmp):
+    """Environment making tests/programs' fake ICD the only OpenCL vendor, with its log off: a driver that runs
+    kernels synchronously on the calling thread, makes events and profiling times up and starts no thread."""
+    r = subprocess.run(["make", "-s", "-C", FAKE_ICD_DIR, os.path.join("bin", FAKE_ICD)], capture_output=True,
+                       text=True)
+    lib = os.path.join(FAKE_ICD_DIR, "bin", FAKE_ICD)
+    if r.returncode != 0 or not os.path.exists(lib):
+        sys.exit(f"building {lib} failed:\n{r.stdout}{r.stderr}")
+    vendors = os.path.join(tmp, "null-vendors")
+    os.makedirs(vendors, exist_ok=True)
+    with open(os.path.join(vendors, "null.icd"), "w") as f:
+        f.write(lib + "\n")
+    return {"OCL_ICD_VENDORS": vendors, "FAKE_ICD_LOG": "off"}
+
+
 def traced_cmd(mode, natives, db, cltrace_args, prog):
     """`cltrace run` for MODE or MODE@LABEL (the shim libraries of natives[LABEL])."""
     base, _, label = mode.partition("@")
@@ -97,7 +131,9 @@ def traced_cmd(mode, natives, db, cltrace_args, prog):
             + cltrace_args + ["--"] + prog)
 
 
-def run_once(workload, launches, mode, tmp, tag, cltrace_args, env, natives, wrap=()):
+def run_once(workload, launches, mode, tmp, tag, cltrace_args, env, natives, wrap=(), check=True):
+    """One driver process in MODE (wrapped in `wrap`, e.g. taskset or valgrind); with check, its trace is read
+    back and its records counted."""
     kind, _, _, extra = WORKLOADS[workload]
     prog = list(wrap) + [DRIVER, kind, "--launches", str(launches)] + extra
     db = None
@@ -115,11 +151,9 @@ def run_once(workload, launches, mode, tmp, tag, cltrace_args, env, natives, wra
     wall = time.perf_counter() - t
     res = parse(r.stdout)
     if r.returncode != 0 or res is None:
-        if wrap:
-            print(r.stderr[-2000:], file=sys.stderr)
         sys.exit(f"{' '.join(cmd)} failed (rc {r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
     res["process_wall_s"] = wall
-    if db and wrap:
+    if db and not check:
         res["records"] = res["expected"] = 0
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db + suffix):
@@ -152,6 +186,11 @@ def main():
     ap.add_argument("--keep", help="directory for the traces (default: a temporary one, removed)")
     ap.add_argument("--compare-native", action="append", default=[], metavar="LABEL=DIR",
                     help="also run every traced mode M as M@LABEL with the shim libraries in DIR (repeatable)")
+    ap.add_argument("--driver", choices=("pocl", "null"), default="pocl",
+                    help="pocl: the system's OpenCL (PoCL here); null: tests/programs' fake ICD as the only vendor, "
+                         "quiet (no threads, no device work: what is left is the tools' own cost)")
+    ap.add_argument("--pin", metavar="CPUS",
+                    help="run every driver process under `taskset -c CPUS` (all its threads, every mode alike)")
     ap.add_argument("--callgrind", type=int, metavar="N",
                     help="count instructions per launch under valgrind (N and 2N launches) instead of timing")
     args = ap.parse_args()
@@ -172,22 +211,29 @@ def main():
     traced = [m for m in args.modes.split(",") if m]
     modes = ["untraced"] + traced + [f"{m}@{label}" for label in natives for m in traced]
     cli = clintercept_loader()
-    if cli and not args.callgrind:
+    if cli:
         modes.append(CLINTERCEPT)
+    pin = ["taskset", "-c", args.pin] if args.pin else []
+    if pin and not shutil.which("taskset"):
+        sys.exit("--pin needs taskset on PATH (Debian: util-linux)")
 
     build()
     env = dict(os.environ)
     env.setdefault("POCL_CACHE_DIR", os.path.join(ROOT, ".pocl-cache"))
     tmp = args.keep or tempfile.mkdtemp(prefix="cltrace-overhead-")
     os.makedirs(tmp, exist_ok=True)
+    if args.driver == "null":
+        env.update(null_driver_env(tmp))
     if args.callgrind:
         try:
-            return callgrind_main(args, workloads, modes, natives, env, tmp)
+            return callgrind_main(args, workloads, modes, natives, env, tmp, pin)
         finally:
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"driver: {DRIVER}   repeats: {args.repeats}   cltrace run args: {args.cltrace_args or '(defaults)'}")
+    print(f"OpenCL: {'the null driver (tests/programs fake ICD, only vendor)' if args.driver == 'null' else 'system ICDs'}")
+    print(f"driver: {DRIVER}   repeats: {args.repeats}   cltrace run args: {args.cltrace_args or '(defaults)'}"
+          + (f"   pinned: taskset -c {args.pin}" if pin else ""))
     print(f"CLIntercept: {cli + ' -d' if cli else 'not measured (set CLINTERCEPT_LOADER to a built cliloader)'}")
     print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (start)")
     results = {}
@@ -197,11 +243,11 @@ def main():
             n = args.launches or WORKLOADS[w][2 if args.quick else 1]
             # one warm-up process per mode (PoCL kernel cache, page cache), not measured
             for m in modes:
-                run_once(w, min(n, 1000), m, tmp, f"{w}-{m}-warm", args.cltrace_args, env, natives)
+                run_once(w, min(n, 1000), m, tmp, f"{w}-{m}-warm", args.cltrace_args, env, natives, wrap=pin)
             for r in range(args.repeats):
                 order = modes[r % len(modes):] + modes[:r % len(modes)]  # rotate so no mode always goes first
                 for m in order:
-                    res = run_once(w, n, m, tmp, f"{w}-{m}-{r}", args.cltrace_args, env, natives)
+                    res = run_once(w, n, m, tmp, f"{w}-{m}-{r}", args.cltrace_args, env, natives, wrap=pin)
                     results.setdefault((w, m), []).append(res)
                     if m not in ("untraced", CLINTERCEPT) and res["records"] != res["expected"]:
                         lost.append((w, m, r, res["records"], res["expected"]))
@@ -259,6 +305,8 @@ def main():
                            f"{min(us):.2f}-{max(us):.2f}", added, ratio, vs_cli, f"{cpu:.3f}", dcpu,
                            f"{rss:.1f}", drss, rec], widths))
     print()
+    print_intervals(workloads, modes, results)
+    print()
     print("workloads: trivial = clFinish every 1000 launches; sync = clFinish after every launch; event = the app's")
     print("  own event, released right after each launch (clFinish every 1000); realistic = a ~1 ms kernel.")
     print("loop ms / us/launch: medians of the driver's own CLOCK_MONOTONIC loop time (warm-up and build excluded);")
@@ -275,8 +323,43 @@ def main():
     return 0
 
 
-def callgrind_main(args, workloads, modes, natives, env, tmp):
-    """--callgrind N: instructions per launch of the launching thread, per mode (see the module docstring)."""
+def print_intervals(workloads, modes, results):
+    """How well this run resolves the differences: 95% bootstrap intervals, over processes, of each traced mode's
+    added cost (wall and launching-thread CPU) and, with CLIntercept measured, of its cost minus CLIntercept's."""
+    hdr = ["workload", "mode", "added us [95%]", "cpu added [95%]", "minus CLI us [95%]", "cpu minus CLI [95%]",
+           "verdict vs CLI"]
+    widths = [9, max([8] + [len(m) for m in modes]), 22, 22, 22, 22, 24]
+    print("intervals: median differences with 95% bootstrap intervals (each mode's processes resampled; the")
+    print("process is the unit of replication). An interval that spans 0 means this run cannot tell the two apart.")
+    print(fmt_row(hdr, widths))
+    print(fmt_row(["-" * x for x in widths], widths))
+
+    def col(rs, key):
+        return [x[key] for x in rs]
+
+    for w in workloads:
+        base = results[(w, "untraced")]
+        cli = results.get((w, CLINTERCEPT))
+        for m in modes:
+            if m == "untraced":
+                continue
+            rs = results[(w, m)]
+            row = [w, m, fmt_ci(*median_diff_ci(col(rs, "us_per_launch"), col(base, "us_per_launch"))),
+                   fmt_ci(*median_diff_ci(col(rs, "main_cpu_us"), col(base, "main_cpu_us")), 3)]
+            if cli and m != CLINTERCEPT:
+                wall = median_diff_ci(col(rs, "us_per_launch"), col(cli, "us_per_launch"))
+                cpu = median_diff_ci(col(rs, "main_cpu_us"), col(cli, "main_cpu_us"))
+                verdict = ("cheaper (wall)" if wall[2] < 0 else "costlier (wall)" if wall[1] > 0
+                           else f"not resolved (wall ±{(wall[2] - wall[1]) / 2:.2f})")
+                row += [fmt_ci(*wall), fmt_ci(*cpu, 3), verdict]
+            else:
+                row += ["-", "-", "-"]
+            print(fmt_row(row, widths))
+
+
+def callgrind_main(args, workloads, modes, natives, env, tmp, pin):
+    """--callgrind N: instructions per launch, of the launching thread and of all threads, per mode (see the
+    module docstring)."""
     if not shutil.which("valgrind"):
         sys.exit("--callgrind needs valgrind on PATH (Debian: apt-get install valgrind)")
     n = args.callgrind
@@ -289,33 +372,48 @@ def callgrind_main(args, workloads, modes, natives, env, tmp):
                 split = {}
                 for k in (n, 2 * n):
                     tag = f"cg-{w}-{m.replace('@', '_')}-{k}-{r}"
-                    wrap = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "-q",
-                            f"--callgrind-out-file={os.path.join(tmp, tag)}.%p"]
-                    run_once(w, k, m, tmp, tag, args.cltrace_args, env, natives, wrap=wrap)
-                    main_thread = glob.glob(os.path.join(tmp, f"{tag}.*-01"))
+                    wrap = pin + ["valgrind", "--tool=callgrind", "--separate-threads=yes", "-q",
+                                  f"--callgrind-out-file={os.path.join(tmp, tag)}.%p"]
+                    run_once(w, k, m, tmp, tag, args.cltrace_args, env, natives, wrap=wrap, check=False)
+                    files = glob.glob(os.path.join(tmp, f"{tag}.*"))
+                    threads = [f for f in files if re.search(r"\.\d+-\d+$", f)]    # PID-THREAD, one per thread
+                    main_thread = [f for f in threads if f.endswith("-01")]
                     if len(main_thread) != 1:
                         sys.exit(f"expected one callgrind file for the launching thread, found {main_thread}")
-                    split[k] = callgrind_split(main_thread[0])
-                    for f in glob.glob(os.path.join(tmp, f"{tag}.*")):
+                    split[k] = callgrind_split(main_thread[0]) + (sum(callgrind_total(f) for f in threads),)
+                    for f in files:
                         os.remove(f)
                 per = [(b - a) / n for a, b in zip(split[n], split[2 * n])]
                 rows.setdefault((w, m), []).append(per)
                 print(f"  {w:9s} {m:8s} #{r}: {per[0]:8.0f} Ir/launch  shim-own {per[1]:6.0f}"
-                      f"  OpenCL by shim {per[2]:6.0f}", flush=True)
-    hdr = ["workload", "mode", "Ir/launch", "added Ir", "shim-own Ir", "OpenCL by shim Ir"]
-    widths = [9, max([8] + [len(m) for m in modes]), 10, 9, 11, 17]
+                      f"  OpenCL by shim {per[2]:6.0f}  all threads {per[3]:8.0f}", flush=True)
+    hdr = ["workload", "mode", "Ir/launch", "added Ir", "vs CLI", "shim-own Ir", "OpenCL by shim Ir",
+           "all threads Ir", "added", "vs CLI"]
+    widths = [9, max([8] + [len(m) for m in modes]), 10, 9, 6, 11, 17, 14, 9, 6]
     print()
     print(fmt_row(hdr, widths))
     print(fmt_row(["-" * x for x in widths], widths))
+    med = statistics.median
     for w in workloads:
-        base = statistics.median(p[0] for p in rows[(w, "untraced")])
+        base = [med(p[i] for p in rows[(w, "untraced")]) for i in range(4)]
+        cli = [med(p[i] for p in rows[(w, CLINTERCEPT)]) for i in range(4)] if (w, CLINTERCEPT) in rows else None
+
+        def vs_cli(added, i):
+            return f"{added / (cli[i] - base[i]):.2f}" if cli and cli[i] > base[i] else "-"
+
         for m in modes:
-            med = [statistics.median(p[i] for p in rows[(w, m)]) for i in range(3)]
-            print(fmt_row([w, m, f"{med[0]:.0f}", "-" if m == "untraced" else f"{med[0] - base:+.0f}",
-                           "-" if m == "untraced" else f"{med[1]:.0f}",
-                           "-" if m == "untraced" else f"{med[2]:.0f}"], widths))
+            v = [med(p[i] for p in rows[(w, m)]) for i in range(4)]
+            ours = m not in ("untraced", CLINTERCEPT)
+            print(fmt_row([w, m, f"{v[0]:.0f}", "-" if m == "untraced" else f"{v[0] - base[0]:+.0f}",
+                           vs_cli(v[0] - base[0], 0) if ours else "-",
+                           f"{v[1]:.0f}" if ours else "-", f"{v[2]:.0f}" if ours else "-",
+                           f"{v[3]:.0f}", "-" if m == "untraced" else f"{v[3] - base[3]:+.0f}",
+                           vs_cli(v[3] - base[3], 3) if ours else "-"], widths))
     print()
     print("Ir/launch: instructions of the launching thread per launch, (Ir(2N) - Ir(N)) / N, median over repeats;")
+    print("all threads: the same over every thread of the process (the driver's worker threads included: what a")
+    print("tool makes the driver do elsewhere counts too; PoCL's idle workers make it noisier, repeat);")
+    print("vs CLI: added Ir / CLIntercept -d's added Ir (< 1: cltrace adds fewer instructions);")
     print("shim-own: the shim library's own instructions + its calls outside OpenCL; OpenCL by shim: the OpenCL")
     print("calls the shim makes (in layer mode the app's launch enters the shim through the loader, and the")
     print("shim's forwarded launch is counted there). Kernel time (page faults, syscalls) is not in Ir.")

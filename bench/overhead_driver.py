@@ -100,6 +100,31 @@ def callgrind_split(path, shim_tag="libcltrace"):
     return total, shim, ocl_by_shim
 
 
+def callgrind_total(path):
+    """Instructions (Ir) of one callgrind output file, from its summary line (cheap: no parsing of the arcs)."""
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise ValueError(f"{path}: no summary line")
+
+
+def median_diff_ci(a, b, draws=4000, level=0.95, seed=0):
+    """median(a) - median(b) and its percentile bootstrap interval, resampling the processes of a and of b
+    independently (the process is the unit of replication: a process's loop time is one observation)."""
+    import numpy as np
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    rng = np.random.default_rng(seed)
+    da = np.median(a[rng.integers(0, len(a), (draws, len(a)))], axis=1)
+    db = np.median(b[rng.integers(0, len(b), (draws, len(b)))], axis=1)
+    lo, hi = np.quantile(da - db, [(1 - level) / 2, (1 + level) / 2])
+    return float(np.median(a) - np.median(b)), float(lo), float(hi)
+
+
+def fmt_ci(est, lo, hi, digits=2):
+    return f"{est:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+
+
 def fmt_row(cols, widths):
     return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cols, widths)))
 
