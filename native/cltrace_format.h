@@ -32,7 +32,7 @@
 
 /* CFFI-BEGIN */
 enum {
-    CLT_FORMAT_VERSION   = 1,
+    CLT_FORMAT_VERSION   = 2,           /* 2: CLT_REC_LAUNCH_SMALL */
     CLT_FILE_HEADER_SIZE = 128,
     CLT_CHUNK_MAGIC      = 0x4b544c43,  /* "CLTK" */
     CLT_MAX_DIMS         = 3
@@ -49,7 +49,8 @@ enum {
     CLT_REC_LAUNCH_TIMES = 7,   /* clt_launch_times (device timestamps, later)   */
     CLT_REC_REGION       = 8,   /* clt_region       + name, tags                 */
     CLT_REC_NOTE         = 9,   /* clt_note         + message                    */
-    CLT_REC_MEM          = 10   /* clt_mem (buffer created: handle, size)        */
+    CLT_REC_MEM          = 10,  /* clt_mem (buffer created: handle, size)        */
+    CLT_REC_LAUNCH_SMALL = 11   /* clt_launch_small: a clt_launch in 88 bytes    */
 };
 
 /* clt_launch.flags */
@@ -60,7 +61,8 @@ enum {
     CLT_LAUNCH_UNTIMED      = 8,    /* no device timing will follow (e.g. command buffer) */
     CLT_LAUNCH_API_NDRANGE  = 0,    /* api in bits 8..15 */
     CLT_LAUNCH_API_TASK     = 256,
-    CLT_LAUNCH_API_CMDBUF   = 512   /* clCommandNDRangeKernelKHR (recorded, not timed) */
+    CLT_LAUNCH_API_CMDBUF   = 512,  /* clCommandNDRangeKernelKHR (recorded, not timed) */
+    CLT_LAUNCH_DIM_SHIFT    = 16    /* clt_launch_small.flags only: work_dim in bits 16..23 */
 };
 
 /* clt_launch_times.reason: why times may be missing */
@@ -213,6 +215,26 @@ typedef struct {
     uint32_t work_dim;
     uint32_t flags;           /* CLT_LAUNCH_* */
 } clt_launch;
+
+/* The same launch as a clt_launch, written instead of one (160 bytes) when every offset is 0 and every
+ * size and the enqueue call's duration fit in 32 bits: most launches. The bytes a launch takes are most of
+ * what tracing costs (each new page of the capture costs the kernel microseconds), so the common case is
+ * kept small. Readers expand it: offset = 0 (flags still tell NULL from explicit zeros), global/local
+ * widened, t_return_ns = t_enqueue_ns + return_dns, work_dim = flags >> CLT_LAUNCH_DIM_SHIFT. */
+typedef struct {
+    clt_record_header h;
+    uint64_t seq;
+    uint64_t t_enqueue_ns;
+    uint64_t queue;
+    uint64_t kernel;
+    uint64_t arg_bytes;
+    uint32_t return_dns;      /* t_return_ns - t_enqueue_ns */
+    int32_t  error;
+    uint32_t global[3];
+    uint32_t local[3];        /* 0 when CLT_LAUNCH_LOCAL_NULL */
+    uint32_t tid;
+    uint32_t flags;           /* CLT_LAUNCH_*, work_dim in bits CLT_LAUNCH_DIM_SHIFT.. */
+} clt_launch_small;           /* 88 bytes */
 
 typedef struct {
     clt_record_header h;

@@ -153,16 +153,50 @@ typedef struct {
     uint32_t null;           /* bit per column */
 } row;
 
+/* The launch record at off as a clt_launch (a clt_launch_small expanded). -1 when it does not fit. */
+static int load_launch(const clt_launch_src *s, int64_t off, clt_launch *L)
+{
+    clt_record_header h;
+    clt_launch_small S;
+    if (off < 0 || off + (int64_t)sizeof h > s->size)
+        return -1;
+    memcpy(&h, s->data + off, sizeof h);
+    if (h.type != CLT_REC_LAUNCH_SMALL) {
+        if (off + (int64_t)sizeof *L > s->size)
+            return -1;
+        memcpy(L, s->data + off, sizeof *L);
+        return 0;
+    }
+    if (off + (int64_t)sizeof S > s->size)
+        return -1;
+    memcpy(&S, s->data + off, sizeof S);
+    memset(L, 0, sizeof *L);
+    L->h = S.h;
+    L->seq = S.seq;
+    L->t_enqueue_ns = S.t_enqueue_ns;
+    L->t_return_ns = S.t_enqueue_ns + S.return_dns;
+    L->queue = S.queue;
+    L->kernel = S.kernel;
+    L->arg_bytes = S.arg_bytes;
+    for (int d = 0; d < CLT_MAX_DIMS; d++) {
+        L->global[d] = S.global[d];
+        L->local[d] = S.local[d];
+    }
+    L->tid = S.tid;
+    L->error = S.error;
+    L->work_dim = (S.flags >> CLT_LAUNCH_DIM_SHIFT) & 0xFF;
+    L->flags = S.flags & ((1u << CLT_LAUNCH_DIM_SHIFT) - 1);
+    return 0;
+}
+
 static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, int64_t *last_q, row *r,
                     char **err)
 {
-    int64_t off = s->launch_off[i];
-    if (off < 0 || off + (int64_t)sizeof(clt_launch) > s->size) {
+    clt_launch L;
+    if (load_launch(s, s->launch_off[i], &L) != 0) {
         *err = sqlite3_mprintf("launch record %lld lies outside the capture", (long long)i);
         return SQLITE_CORRUPT;
     }
-    clt_launch L;
-    memcpy(&L, s->data + off, sizeof L);
     dkey k;
     memset(&k, 0, sizeof k);
     /* launches mostly repeat the previous kernel/queue: check that record first */

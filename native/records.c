@@ -215,13 +215,60 @@ static inline void put_dims(uint64_t dst[CLT_MAX_DIMS], const size_t *src, cl_ui
     dst[2] = dim > 2 ? src[2] : 0;
 }
 
+/* The launch fits a clt_launch_small: no offset but 0, every size and the call's duration below 2^32. */
+static inline int fits_small(uint64_t t0, uint64_t t1, cl_uint dim, const size_t *off, const size_t *gws,
+                             const size_t *lws)
+{
+    if (dim > CLT_MAX_DIMS || t1 - t0 > UINT32_MAX)
+        return 0;
+    for (cl_uint d = 0; d < dim; d++) {
+        if ((off && off[d]) || (gws && gws[d] > UINT32_MAX) || (lws && lws[d] > UINT32_MAX))
+            return 0;
+    }
+    return 1;
+}
+
+static inline void put_dims32(uint32_t dst[CLT_MAX_DIMS], const size_t *src, cl_uint dim)
+{
+    if (!src)
+        dim = 0;
+    dst[0] = dim > 0 ? (uint32_t)src[0] : 0;
+    dst[1] = dim > 1 ? (uint32_t)src[1] : 0;
+    dst[2] = dim > 2 ? (uint32_t)src[2] : 0;
+}
+
 uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
                              const size_t *off, const size_t *gws, const size_t *lws, cl_int err,
                              uint32_t flags)
 {
+    uint64_t seq;
+    if (!lws)
+        flags |= CLT_LAUNCH_LOCAL_NULL;
+    if (!off)
+        flags |= CLT_LAUNCH_OFFSET_NULL;
+    if (__builtin_expect(fits_small(t0, t1, dim, off, gws, lws), 1)) {
+        uint32_t sz = clt_rec_size(sizeof(clt_launch_small), 0);
+        clt_launch_small *r = clt_reserve_t(t, sz);
+        seq = clt_next_seq();
+        if (!r)
+            return seq;
+        r->seq = seq;
+        r->t_enqueue_ns = t0;
+        r->queue = (uintptr_t)q;
+        r->kernel = (uintptr_t)k;
+        r->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(t, k) : 0;
+        r->return_dns = (uint32_t)(t1 - t0);
+        r->error = err;
+        put_dims32(r->global, gws, dim);
+        put_dims32(r->local, lws, dim);
+        r->tid = t->tid;
+        r->flags = flags | (uint32_t)dim << CLT_LAUNCH_DIM_SHIFT;
+        clt_commit(r, CLT_REC_LAUNCH_SMALL, sz);
+        return seq;
+    }
     uint32_t sz = clt_rec_size(sizeof(clt_launch), 0);
     clt_launch *r = clt_reserve_t(t, sz);
-    uint64_t seq = clt_next_seq();
+    seq = clt_next_seq();
     if (!r)
         return seq;
     r->seq = seq;
@@ -233,10 +280,6 @@ uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_com
     put_dims(r->offset, off, dim);
     put_dims(r->global, gws, dim);
     put_dims(r->local, lws, dim);
-    if (!lws)
-        flags |= CLT_LAUNCH_LOCAL_NULL;
-    if (!off)
-        flags |= CLT_LAUNCH_OFFSET_NULL;
     r->tid = t->tid;
     r->error = err;
     r->work_dim = dim;

@@ -37,6 +37,7 @@ _LOOKBACK = 4          # false candidates tolerated inside one record by the gue
 _BATCH_WORDS = 1 << 22  # 32 MiB of words scanned at a time
 _SEQ_WORD = 1          # every record's seq is the word after its header
 assert all(dt.fields["seq"][1] == 8 * _SEQ_WORD for dt in REC_DTYPE.values())
+LAUNCH_TYPES = (K.CLT_REC_LAUNCH, K.CLT_REC_LAUNCH_SMALL)   # a launch is recorded in either
 _MAX_BELIEVABLE_SEQ = 1 << 40   # 2**40 records of 40+ bytes: no real capture; a damaged number
 
 
@@ -90,8 +91,8 @@ class Capture:
 
     @property
     def launches(self) -> int:
-        """Launch records read."""
-        return int(np.count_nonzero(self.types == K.CLT_REC_LAUNCH))
+        """Launch records read (either size)."""
+        return int(np.count_nonzero(np.isin(self.types, LAUNCH_TYPES)))
 
     def cut_inside(self) -> Optional[int]:
         """The chunk the file ends inside (-1: inside its header), or None when it ends on a chunk boundary.
@@ -178,6 +179,38 @@ class Capture:
             order = np.argsort(seqs, kind="stable")
             offs, seqs = offs[order], seqs[order]
         return offs, seqs
+
+    def launches_by_seq(self) -> Tuple[np.ndarray, np.ndarray]:
+        """by_seq() over both launch record types (clt_launch and clt_launch_small) together."""
+        offs = self.offsets[np.isin(self.types, LAUNCH_TYPES)].astype(np.int64)
+        seqs = self._words[offs // 8 + _SEQ_WORD].astype(np.uint64) if len(offs) else np.zeros(0, np.uint64)
+        if len(seqs) > 1 and not (seqs[1:] >= seqs[:-1]).all():
+            order = np.argsort(seqs, kind="stable")
+            offs, seqs = offs[order], seqs[order]
+        return offs, seqs
+
+    def launch_records(self, offsets: np.ndarray) -> np.ndarray:
+        """The launch records at these offsets (from launches_by_seq) as clt_launch rows: a clt_launch_small
+        is expanded (offsets 0, sizes widened, t_return_ns and work_dim restored, the dimension bits taken
+        off its flags)."""
+        offsets = np.asarray(offsets, np.int64)
+        out = np.zeros(len(offsets), dtype=REC_DTYPE[K.CLT_REC_LAUNCH])
+        if not len(offsets):
+            return out
+        small = (self._words[offsets // 8] & 0xFFFF) == K.CLT_REC_LAUNCH_SMALL
+        if (~small).any():
+            out[~small] = self.at(K.CLT_REC_LAUNCH, offsets[~small])
+        if small.any():
+            S = self.at(K.CLT_REC_LAUNCH_SMALL, offsets[small])
+            w = out[small]
+            for f in ("h", "seq", "t_enqueue_ns", "queue", "kernel", "arg_bytes", "error", "tid", "global",
+                      "local"):
+                w[f] = S[f]
+            w["t_return_ns"] = S["t_enqueue_ns"] + S["return_dns"].astype(np.uint64)
+            w["work_dim"] = (S["flags"] >> K.CLT_LAUNCH_DIM_SHIFT) & 0xFF
+            w["flags"] = S["flags"] & ((1 << K.CLT_LAUNCH_DIM_SHIFT) - 1)
+            out[small] = w
+        return out
 
     def at(self, rtype: int, offsets: np.ndarray) -> np.ndarray:
         """Fixed parts of the records of type `rtype` at these file offsets (from `offsets`/`by_seq`)."""

@@ -336,7 +336,7 @@ class _Launches:
 
     def __init__(self, cap, Kr, k_ids, k_names, Q, q_ids, q_dev, regions, pending_at_exit=False):
         self.cap = cap
-        self.offsets, seqs = cap.by_seq(K.CLT_REC_LAUNCH)
+        self.offsets, seqs = cap.launches_by_seq()
         self.n = len(self.offsets)
         t_off, t_seq = cap.by_seq(K.CLT_REC_LAUNCH_TIMES)
         if len(t_seq):  # a repeated times record: the last one wins
@@ -362,7 +362,7 @@ class _Launches:
     def records(self):
         """(launch records, times records) as structured arrays, aligned: times[i] belongs to launch i
         when has_times[i]."""
-        L = self.cap.at(K.CLT_REC_LAUNCH, self.offsets)
+        L = self.cap.launch_records(self.offsets)
         T = self.cap.at(K.CLT_REC_LAUNCH_TIMES, np.maximum(self.times_offsets, 0))
         return L, T, self.times_offsets >= 0
 

@@ -111,6 +111,7 @@ def test_truncated_capture_is_ingested_up_to_the_damage(tmp_path, programs, cli,
     import cltrace
     from cltrace import native
     from cltrace.capture import K, open_capture
+    from cltrace.capture.reader import LAUNCH_TYPES
     cap = tmp_path / "cap"
     cap.mkdir(mode=0o700)
     run_dir, exe = tmp_path, programs("linked")
@@ -131,14 +132,14 @@ def test_truncated_capture_is_ingested_up_to_the_damage(tmp_path, programs, cli,
         header_size, chunk_size = full.header["header_size"], full.header["chunk_size"]
         last_seq = full.header["last_seq"]           # the exit flush wrote the last record number given out
     ends = [o + int.from_bytes(data[o + 4:o + 8], "little") for o in offsets]
-    launches = [o for o, t in zip(offsets, types) if t == K.CLT_REC_LAUNCH]
+    launches = [o for o, t in zip(offsets, types) if t in LAUNCH_TYPES]
     # keep 200 launches: cut in the middle of the 201st launch record, or right where it starts
     first_lost = launches[200]
     cut = first_lost + ((ends[offsets.index(first_lost)] - first_lost) // 2 if cut_at == "inside a record" else 0)
     assert (cut - header_size) % chunk_size != 0          # inside a chunk (the first, on any host)
     open(path, "wb").write(data[:cut])
     kept = [(o, t) for o, t, e in zip(offsets, types, ends) if e <= cut]
-    kept_launches = [o for o, t in kept if t == K.CLT_REC_LAUNCH]
+    kept_launches = [o for o, t in kept if t in LAUNCH_TYPES]
     assert kept_launches == launches[:200]
     timed = sum(1 for o, t in kept if t == K.CLT_REC_LAUNCH_TIMES)
     lost = cut - first_lost
@@ -175,7 +176,7 @@ def test_run_warns_about_a_capture_cut_before_ingest(tmp_path, programs, cli):
             "subprocess.run([sys.argv[1], '150'], check=True, capture_output=True)\n"
             "(path,) = glob.glob(os.path.join(os.environ['CLTRACE_DIR'], '*.clt'))\n"
             "with open_capture(path) as cap:\n"
-            "    cut = int(cap.offsets[cap.types == K.CLT_REC_LAUNCH][100])\n"
+            "    cut = int(cap.offsets[cap.types == K.CLT_REC_LAUNCH_SMALL][100])\n"
             "    kept = int((cap.offsets < cut).sum())\n"
             "    own = int(((cap.offsets < cut) & (cap.types != K.CLT_REC_LAUNCH_TIMES)).sum())\n"
             "    last = cap.header['last_seq']\n"

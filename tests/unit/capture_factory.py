@@ -103,7 +103,9 @@ class CaptureBuilder:
         return self.seq
 
     def launch(self, queue, kernel, global_, local=None, offset=None, tid=None, flags=0, error=0,
-               arg_bytes=0):
+               arg_bytes=0, small=False, return_dns=500):
+        """A launch record; small: as the shim writes most launches (clt_launch_small, which needs zero
+        offsets and 32-bit sizes)."""
         seq = self.next_seq()
         dims = len(global_)
         if local is None:
@@ -112,8 +114,15 @@ class CaptureBuilder:
             flags |= K.CLT_LAUNCH_OFFSET_NULL
         pad = lambda v: list(v or ()) + [0] * (3 - len(v or ()))  # noqa: E731
         t = self.now()
+        if small:
+            self.record("clt_launch_small", K.CLT_REC_LAUNCH_SMALL, {
+                "seq": seq, "t_enqueue_ns": t, "queue": queue, "kernel": kernel, "arg_bytes": arg_bytes,
+                "return_dns": return_dns, "error": error, "global": pad(global_), "local": pad(local),
+                "tid": self.tid if tid is None else tid, "flags": flags | dims << K.CLT_LAUNCH_DIM_SHIFT},
+                b"", tid)
+            return seq
         self.record("clt_launch", K.CLT_REC_LAUNCH, {
-            "seq": seq, "t_enqueue_ns": t, "t_return_ns": t + 500, "queue": queue, "kernel": kernel,
+            "seq": seq, "t_enqueue_ns": t, "t_return_ns": t + return_dns, "queue": queue, "kernel": kernel,
             "arg_bytes": arg_bytes, "offset": pad(offset), "global": pad(global_), "local": pad(local),
             "tid": self.tid if tid is None else tid, "error": error, "work_dim": dims, "flags": flags}, b"", tid)
         return seq

@@ -57,7 +57,7 @@ def test_newer_format(tmp_path):
     p = b.write(tmp_path / "x.clt")
     with pytest.raises(NewerCaptureFormat) as e:
         open_capture(p)
-    assert str(e.value) == f"{p} was written by a newer cltrace (capture format 7, this cltrace reads up to 1)"
+    assert str(e.value) == f"{p} was written by a newer cltrace (capture format 7, this cltrace reads up to 2)"
 
 
 def _many_records(chunk_size=4096, threads=3, n=60):

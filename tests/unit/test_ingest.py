@@ -6,6 +6,7 @@ from capture_factory import CaptureBuilder, simple_capture
 
 import cltrace
 from cltrace.capture import K
+from cltrace.capture.format import FORMAT_VERSION, REC_DTYPE
 from cltrace.errors import NewerCaptureFormat
 from cltrace.store import ingest as ingest_mod
 from cltrace.store.db import create_db, insert_run
@@ -214,7 +215,7 @@ def test_unreadable_file_in_dir_is_noted_newer_format_raises(tmp_path):
         stats = ingest_capture_dir(conn, run_id, cap)
     assert stats.processes == 1 and any("bad magic" in w for w in stats.warnings)
     newer = simple_capture()
-    newer.version = 2
+    newer.version = FORMAT_VERSION + 1
     newer.write(cap / "2.clt")
     with pytest.raises(NewerCaptureFormat):
         ingest_capture_dir(conn, run_id, cap)
@@ -304,6 +305,49 @@ def test_native_and_python_insert_write_the_same_rows(tmp_path, monkeypatch):
     t_py, s2 = _ingest(tmp_path / "b" if (tmp_path / "b").mkdir() is None else None, _varied_capture())
     assert s1.launches == s2.launches == 503
     assert _all_launches(t_native) == _all_launches(t_py)
+
+
+def _size_mix_capture(small):
+    """Launches in every shape the shim records; with small, those a clt_launch_small can hold are written
+    as one (the shim's choice), the others (an offset, a size past 32 bits, a slow call) stay clt_launch."""
+    b = CaptureBuilder()
+    b.process(["./app"])
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "conv")
+    b.region_begin(1, "layer", "channels=64", tid=7)
+    for shape in [dict(global_=(8, 4), local=(8, 4), tid=7), dict(global_=(16,), tid=7, error=-54),
+                  dict(global_=(8, 8, 8), local=(2, 2, 2), offset=(0, 0, 0), arg_bytes=4096),
+                  dict(global_=(1,), local=(1,), flags=K.CLT_LAUNCH_API_TASK | K.CLT_LAUNCH_OWN_EVENT),
+                  dict(global_=(4096, 4096), local=(16, 16), return_dns=2**32 - 1)]:
+        s = b.launch(0x10, 0x20, small=small, **shape)
+        b.times(s, 10_000 + 1000 * s, 10_500 + 1000 * s)
+    b.region_end(1, tid=7)
+    for shape in [dict(global_=(64,), offset=(2,)), dict(global_=(2**33,), local=(64,)),
+                  dict(global_=(64,), return_dns=2**32)]:
+        b.launch(0x10, 0x20, **shape)
+    b.exit_note()
+    return b
+
+
+@pytest.mark.parametrize("path", ["native", "python"])
+def test_small_launch_records_read_as_the_wide_ones(tmp_path, monkeypatch, path):
+    if path == "python":
+        monkeypatch.setattr(ingest_mod.fast, "available", lambda conn: False)
+    elif not ingest_mod.fast._lib():
+        pytest.skip("libcltrace_store.so not built")
+    wide, small = _size_mix_capture(False), _size_mix_capture(True)
+    assert sum(len(c[1]) for c in small.chunks) == sum(len(c[1]) for c in wide.chunks) - 5 * (REC_DTYPE[K.CLT_REC_LAUNCH].itemsize - REC_DTYPE[K.CLT_REC_LAUNCH_SMALL].itemsize)
+    (tmp_path / "w").mkdir()
+    (tmp_path / "s").mkdir()
+    t_wide, s_wide = _ingest(tmp_path / "w", wide)
+    t_small, s_small = _ingest(tmp_path / "s", small)
+    assert s_wide.launches == s_small.launches == 8
+    assert _all_launches(t_small) == _all_launches(t_wide)
+    L = t_small.launches.sort_values("seq")
+    assert L["work_dim"].tolist() == [2, 1, 3, 1, 2, 1, 1, 1]
+    assert L["global0"].tolist()[-2] == 2**33 and L["offset0"].tolist()[-3] == 2
+    assert (L["host_return_ns"] - L["host_enqueue_ns"]).tolist()[4] == 2**32 - 1
 
 
 @pytest.mark.skipif(not ingest_mod.fast._lib(), reason="libcltrace_store.so not built")
