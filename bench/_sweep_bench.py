@@ -117,7 +117,8 @@ def modes(choice):
 class Sweeper:
     """Runs `cltrace sweep` into temporary trace files and analyses them."""
 
-    def __init__(self, keep=None):
+    def __init__(self, keep=None, order=None):
+        self.order = order          # None: the sweep's default --order; "shuffle": a new --seed per sweep
         self.dir = keep or tempfile.mkdtemp(prefix="cltrace-bench-")
         os.makedirs(self.dir, exist_ok=True)
         self.keep = keep is not None
@@ -130,7 +131,10 @@ class Sweeper:
         args = ["sweep", "-q", "-f", "-o", db]
         for p in params:
             args += ["-p", p]
-        args += ["--repeat", str(repeat), *extra, "--", *program]
+        args += ["--repeat", str(repeat), *extra]
+        if self.order:
+            args += ["--order", self.order] + (["--seed", str(self.n)] if self.order == "shuffle" else [])
+        args += ["--", *program]
         line = prefix + "cltrace " + " ".join(shlex.quote(rel(a) if a == BENCH else a) for a in args)
         return env, CLI + args, line
 

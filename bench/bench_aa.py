@@ -33,12 +33,15 @@ def main():
     ap.add_argument("--scale", default="0.5")
     ap.add_argument("--iters", type=int, default=5, help="measured iterations (regions) per process")
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
+    ap.add_argument("--order", choices=("default", "interleave", "shuffle"), default="shuffle",
+                    help="cltrace sweep --order; shuffle: a new --seed per sweep (the analysis' permutation "
+                         "test is exact only for rounds in random order: docs/analysis.md)")
     a = ap.parse_args()
     if a.sweeps < 1 or a.repeat < 1:
         ap.error("--sweeps and --repeat must be >= 1")
 
     sb.ensure_bench()
-    sw = sb.Sweeper(a.keep)
+    sw = sb.Sweeper(a.keep, None if a.order == "default" else a.order)
     program = ["env", "CLTRACE_AA_DUMMY={dummy}", sb.BENCH, "--layer", a.layer, "--scale", a.scale,
                "--out-channels", str(a.channels), "--method", a.method, "--iters", str(a.iters), "--warmup", "2"]
     params = [f"dummy={a.values}"]

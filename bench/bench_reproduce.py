@@ -73,6 +73,9 @@ def main():
     ap.add_argument("--gemm-scale", default="1", help="--scale of the gemm workload")
     ap.add_argument("--gemm-channels", type=parse_range, default=(9, 16), help="channel range a:b of gemm")
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
+    ap.add_argument("--order", choices=("default", "interleave", "shuffle"), default="shuffle",
+                    help="cltrace sweep --order; shuffle: a new --seed per sweep (the analysis' permutation "
+                         "test is exact only for rounds in random order: docs/analysis.md)")
     a = ap.parse_args()
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
     if not a.workloads or set(a.workloads) - {"wave", "gemm"}:
@@ -82,7 +85,7 @@ def main():
 
     sb.ensure_bench()
     cu = sb.compute_units()
-    sw = sb.Sweeper(a.keep)
+    sw = sb.Sweeper(a.keep, None if a.order == "default" else a.order)
     wl = workloads(a, cu)
     print(f"reproducibility: {a.pairs} pairs of independent sweeps per workload, --repeat {a.repeat}, "
           f"--iters {a.iters}; device: {cu} compute units")

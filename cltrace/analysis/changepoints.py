@@ -13,12 +13,12 @@ Method (docs/analysis.md states it in full):
   and a long stair are both seen; the narrowest interval over the threshold gives
   the location (narrowest-over-threshold, Baranowski et al. 2019).
 - Threshold: the (1 - alpha) quantile of the largest statistic over all intervals
-  when the units are permuted inside each current segment. Under "no further
-  change" the units of a segment are exchangeable whatever their distribution
-  (bimodal processes, heavy tails), so the chance of any false change point in a
-  group is at most alpha, without a noise model. After each new change point the
-  threshold is recomputed with the units permuted inside the new segments (a
-  restricted permutation): a big stair elsewhere does not inflate the threshold.
+  under "no change": the within-configuration residuals permuted over all units, or,
+  when ``rounds`` show rounds run in random order, the units permuted inside each
+  round (the randomisation test of that design: exact whatever the noise does in
+  time). Rounds run in the order of the swept value keep the free permutation
+  (rounds.py says why). Either way the chance of any false change point in a group
+  is at most alpha under its assumption, without a noise model.
 - Location: every split of the two adjacent segments whose single-change fit is
   within chi2(1, 0.95) of the best, with the noise taken as the spread between
   processes of one configuration.
@@ -30,6 +30,8 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .rounds import blocks as _blocks
 
 CHI2_1_95 = 3.841458820694124
 SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
@@ -122,6 +124,9 @@ class Segmentation:
     threshold: float = float("nan")
     noise_sigma: float = float("nan")                      # pooled SD of log medians within configurations
     n_permutations: int = 0
+    n_rounds: int = 0                                      # rounds of the units (0: run order unknown)
+    ordered_rounds: int = 0                                # of them run in the order of the swept value
+    within_rounds: bool = False                            # the permutation stayed inside rounds
 
 
 def _pooled_sigma(values: list) -> float:
@@ -160,9 +165,13 @@ class _Design:
         return (_contrast(self.cum_n, cum_s, P) / self.sigma(y, sums)[..., None],
                 _effect(self.cum_n, cum_s, P) if effect else None)
 
-    def null_max(self, P: _Positions, n_perm: int, seed: int) -> np.ndarray:
-        """Largest |t| over the positions when the within-configuration residuals are permuted over
-        all units: data with this sweep's noise (its tails, bimodal processes) and no change at all."""
+    def null_max(self, P: _Positions, n_perm: int, seed: int, blocks: list | None = None) -> np.ndarray:
+        """Largest |t| over the positions under "no change at all". Without ``blocks``: the
+        within-configuration residuals permuted over all units (data with this sweep's noise, its tails
+        and bimodal processes; assumes units exchangeable in time). With ``blocks`` (the unit positions of
+        each round, whose configurations ran in random order): the units themselves permuted inside each
+        round, the randomisation test of that design, exact whatever the noise does in time (drift,
+        bursts over neighbouring runs, round levels)."""
         rng = np.random.default_rng(seed)
         n = len(self.y)
         n_l = (self.cum_n[P.j + 1] - self.cum_n[P.s]).astype(float)
@@ -175,7 +184,10 @@ class _Design:
         step = max(1, _CHUNK // max(len(P.s), n, 1))
         for lo in range(0, n_perm, step):
             hi = min(n_perm, lo + step)
-            yp = rng.permuted(np.broadcast_to(self.residuals, (hi - lo, n)), axis=1)
+            if blocks is None:
+                yp = rng.permuted(np.broadcast_to(self.residuals, (hi - lo, n)), axis=1)
+            else:
+                yp = self.y[_block_index(blocks, hi - lo, n, rng)]
             sums = self.sums(yp)
             cum = np.concatenate((np.zeros((hi - lo, 1)), np.cumsum(sums, axis=1)), axis=1).astype(np.float32)
             c = cum[:, P.e + 1] * a_e
@@ -185,11 +197,21 @@ class _Design:
         return out
 
 
+def _block_index(blocks: list, rows: int, n: int, rng) -> np.ndarray:
+    """(rows x n) indices into the units: each round's units permuted among themselves."""
+    idx = np.broadcast_to(np.arange(n), (rows, n)).copy()
+    for pos in blocks:
+        if len(pos) > 1:
+            idx[:, pos] = pos[rng.permuted(np.broadcast_to(np.arange(len(pos)), (rows, len(pos))), axis=1)]
+    return idx
+
+
 def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_perm: int = N_PERMUTATIONS,
-            seed: int | str = 0) -> Segmentation:
+            seed: int | str = 0, rounds: list | None = None, times: list | None = None) -> Segmentation:
     """Change points of a sequence of configurations; ``values[i]`` holds the log medians of the
     processes of configuration i (at least two each for a test). ``alpha`` bounds the chance of any
-    false change point in this sequence."""
+    false change point in this sequence. ``rounds[i]`` / ``times[i]`` (rounds.py), aligned with
+    ``values[i]``, give each unit's round and run-order rank: the permutation then stays inside rounds."""
     m = len(values)
     result = Segmentation(noise_sigma=_pooled_sigma(values), n_permutations=n_perm)
     if m == 0:
@@ -203,7 +225,15 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
     if m < 2 or D.df <= 0:
         result.segments.append((0, m - 1, level(0, m - 1), int(D.cum_n[-1])))
         return result
-    null = D.null_max(P_all, n_perm, zlib.crc32(str(seed).encode()))
+    blk = None
+    if rounds is not None:
+        found = _blocks(rounds, times if times is not None else rounds)
+        result.n_rounds = len(found)
+        result.ordered_rounds = int(sum(o for _, o in found))
+        if not result.ordered_rounds:             # a round in value order is no randomised block
+            blk = [pos for pos, _ in found]
+    result.within_rounds = blk is not None
+    null = D.null_max(P_all, n_perm, zlib.crc32(str(seed).encode()), blk)
     threshold = float(np.quantile(null, 1 - alpha, method="higher"))
     result.threshold = threshold
     t_all, eff_all = D.t(D.y, P_all)

@@ -13,6 +13,7 @@ from .dispatch_changes import CHANGE_COLUMNS, dispatch_changes, link_steps
 from .recommend import best_config, hazard_candidates, hazards, pareto, speedups, stair_edges
 from .samples import param_columns, to_number
 from .steps import STEP_COLUMNS, StepVerdicts, detect_steps, group_label
+from .rounds import unit_rounds
 from .units import process_units, unit_estimates
 
 # Parameters that number repetitions rather than configurations.
@@ -202,7 +203,7 @@ def _with_units(samples: pd.DataFrame, configs: pd.DataFrame, key: list[str]):
         cid = samples.groupby(key, dropna=False, sort=True).ngroup().to_numpy()
     else:
         cid = np.zeros(len(samples), dtype=np.int64)
-    units = process_units(samples, cid)
+    units = unit_rounds(process_units(samples, cid))
     est = unit_estimates(units, configs["config_id"].tolist())
     logs = dict(tuple(units.groupby("config_id")["log_median"])) if len(units) else {}
     configs = configs.merge(est, on="config_id", how="left")
@@ -244,6 +245,12 @@ def _verdict_notes(configs: pd.DataFrame, verdicts: StepVerdicts, alpha: float) 
     for label, (sigma, thr, n_perm) in verdicts.noise.items():
         notes.append(f"noise ({label}): between processes of one configuration, sigma of log latency "
                      f"{sigma:.4f}; a step needs |t| > {thr:.2f} ({n_perm} permutations)")
+    for label, (n_rounds, ordered, within) in verdicts.rounds.items():
+        if ordered:
+            notes.append(f"rounds ({label}): {ordered} of {n_rounds} ran their configurations in the order of "
+                         "the swept value: noise shared by neighbouring runs (load bursts, drift) then looks "
+                         "like a step, and the test cannot tell (A/A sweeps here: up to 1 false step in 10); "
+                         "sweep with --order shuffle for a test that is exact in every round")
     if len(verdicts.untested):
         few = verdicts.untested
         notes.append(f"{len(few)} configuration(s) ran in fewer than 2 processes and get no verdict: "
@@ -336,7 +343,7 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
         return StaircaseResult(None, by, configs, pd.DataFrame(columns=STEP_COLUMNS), empty, empty, empty,
                                empty, empty, notes, summary, units=units)
     verdicts = detect_steps(configs, param, by, alpha=alpha, min_effect=min_effect, merge_ramps=merge_ramps,
-                            n_perm=n_perm)
+                            n_perm=n_perm, units=units)
     configs = _segment_columns(configs, verdicts)
     cu = _group_compute_units(samples, configs, key, gb, compute_units)
     steps = _attribute_steps(verdicts.steps, verdicts.pairs, configs, cu)

@@ -65,6 +65,7 @@ class StepVerdicts:
     untested: pd.DataFrame               # configurations without enough processes: group_label, value, config_id
     noise: dict = field(default_factory=dict)     # group_label -> (sigma between processes, threshold, n_perm)
     alpha_group: float = float("nan")
+    rounds: dict = field(default_factory=dict)    # group_label -> (rounds, value-ordered rounds, permuted within)
 
 
 def _merge_ramps(rows: list[dict]) -> list[dict]:
@@ -87,8 +88,13 @@ def _merge_ramps(rows: list[dict]) -> list[dict]:
 
 def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None, *, alpha: float = 0.01,
                  min_effect: float = 0.02, merge_ramps: bool = True, min_processes: int = MIN_PROCESSES,
-                 n_perm: int | None = None) -> StepVerdicts:
-    """Steps along ``param`` in every group of ``by``; ``configs`` needs ``process_logs``."""
+                 n_perm: int | None = None, units: pd.DataFrame | None = None) -> StepVerdicts:
+    """Steps along ``param`` in every group of ``by``; ``configs`` needs ``process_logs``. ``units``
+    (rounds.unit_rounds of the units behind ``process_logs``, in the same order) keeps the permutation
+    test inside rounds; without it the units of a group are permuted freely (no run order known)."""
+    per_config = {}
+    if units is not None and len(units) and {"round", "time"} <= set(units.columns):
+        per_config = dict(tuple(units.groupby("config_id", sort=False)))
     by = [b for b in (by or []) if b != param]
     groups = []
     untested = []
@@ -101,16 +107,20 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
         groups.append((group, g, g[k >= min_processes]))
     n_tested = sum(len(t) >= 2 for _, _, t in groups)
     alpha_g = alpha / max(n_tested, 1)
-    steps, pairs, segs, undecided, noise = [], [], [], [], {}
+    steps, pairs, segs, undecided, noise, rounds = [], [], [], [], {}, {}
     for group, g, t in groups:
         label = group_label(group)
         recs = g.to_dict("records")
         step_pairs = set()
         if len(t) >= 2:
             kw = {} if n_perm is None else {"n_perm": n_perm}
+            if per_config:
+                kw.update(rounds=[per_config[c]["round"].to_numpy() for c in t["config_id"]],
+                          times=[per_config[c]["time"].to_numpy() for c in t["config_id"]])
             seg = segment([np.asarray(v, dtype=float) for v in t["process_logs"]], alpha=alpha_g,
                           min_effect=min_effect, seed=label, **kw)
             noise[label] = (seg.noise_sigma, seg.threshold, seg.n_permutations)
+            rounds[label] = (seg.n_rounds, seg.ordered_rounds, seg.within_rounds)
             tr = t.to_dict("records")
             rows = []
             for cp in seg.change_points:
@@ -174,4 +184,4 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
                         undecided=pd.DataFrame(undecided, columns=UNDECIDED_COLUMNS),
                         untested=pd.DataFrame(untested, columns=["group", "group_label", "value", "config_id",
                                                                  "n_processes"]),
-                        noise=noise, alpha_group=alpha_g)
+                        noise=noise, alpha_group=alpha_g, rounds=rounds)

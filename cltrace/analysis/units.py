@@ -14,6 +14,9 @@ nearly as efficient as the mean on clean data. Tests work on its logarithm
 (``log_median``), where ratios are differences and the spread is roughly the same
 at every latency level.
 
+``run_id`` and ``first_sample`` (the smallest sample_id of the unit) place it in run order: rounds.py
+derives the rounds a permutation test permutes within.
+
 ``within_sigma`` is the spread of the iterations inside the process (1.4826 x MAD of
 their logs): shown in reports, never used as the noise of a test.
 """
@@ -22,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-UNIT_COLUMNS = ["config_id", "unit", "n_samples", "median_ns", "log_median", "within_sigma"]
+UNIT_COLUMNS = ["config_id", "unit", "n_samples", "median_ns", "log_median", "within_sigma", "run_id",
+                "first_sample"]
 
 
 def unit_keys(samples: pd.DataFrame) -> pd.Series:
@@ -54,8 +58,14 @@ def process_units(samples: pd.DataFrame, config_ids: np.ndarray) -> pd.DataFrame
     if samples.empty:
         return pd.DataFrame(columns=UNIT_COLUMNS)
     use = usable_mask(samples, config_ids)
+    n = len(samples)
+    run = pd.to_numeric(samples["run_id"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64) \
+        if "run_id" in samples.columns else np.full(n, -1, dtype=np.int64)
+    sid = pd.to_numeric(samples["sample_id"], errors="coerce").fillna(0).to_numpy(dtype=np.int64) \
+        if "sample_id" in samples.columns else np.arange(n, dtype=np.int64)
     frame = pd.DataFrame({"config_id": config_ids[use], "unit": unit_keys(samples).to_numpy()[use],
-                          "y": np.log(samples["latency_ns"].to_numpy(dtype=float)[use])})
+                          "y": np.log(samples["latency_ns"].to_numpy(dtype=float)[use]),
+                          "run": run[use], "sid": sid[use]})
     if frame.empty:
         return pd.DataFrame(columns=UNIT_COLUMNS)
     keys = ["config_id", "unit"]
@@ -63,7 +73,9 @@ def process_units(samples: pd.DataFrame, config_ids: np.ndarray) -> pd.DataFrame
     med = g.median()
     frame["dev"] = (frame["y"] - g.transform("median")).abs()
     mad = frame.groupby(keys, sort=True)["dev"].median() * 1.4826
-    out = pd.DataFrame({"n_samples": g.size(), "log_median": med, "within_sigma": mad}).reset_index()
+    first = frame.groupby(keys, sort=True)[["run", "sid"]].min()
+    out = pd.DataFrame({"n_samples": g.size(), "log_median": med, "within_sigma": mad,
+                        "run_id": first["run"], "first_sample": first["sid"]}).reset_index()
     out["median_ns"] = np.exp(out["log_median"])
     out["config_id"] = out["config_id"].astype("int64")
     return out[UNIT_COLUMNS]
