@@ -148,10 +148,14 @@ class SweepCommand(Command):
                        help="a swept parameter: a:b (inclusive), a:b:step (descending when a>b) or a,b,c")
         p.add_argument("--repeat", type=int, default=3, metavar="N",
                        help="runs (processes) per configuration (default: 3)")
-        p.add_argument("--order", choices=ORDERS, default="interleave",
-                       help="interleave: one pass over all configurations per repetition (default; spreads "
-                            "machine drift); sequential; shuffle: interleave in seeded random order")
-        p.add_argument("--seed", type=int, default=0, help="seed for --order shuffle (default: 0)")
+        p.add_argument("--order", choices=ORDERS, default="shuffle",
+                       help="shuffle (default): one pass over all configurations per repetition, each pass in "
+                            "a random order, so that the machine's drift over time cannot line up with the "
+                            "swept value (the step test relies on it: docs/analysis.md); interleave: each pass "
+                            "in value order; sequential: all repeats of a configuration back to back")
+        p.add_argument("--seed", type=int, default=None,
+                       help="seed of --order shuffle (default: a new one for each sweep, printed; give it to "
+                            "run the same order again)")
         p.add_argument("-o", "--output", default="sweep.db", metavar="PATH", help="trace file (default: sweep.db)")
         p.add_argument("-f", "--force", action="store_true", help="overwrite the trace file if it exists")
         p.add_argument("--append", action="store_true", help="add the runs to an existing trace file")
@@ -207,6 +211,8 @@ class SweepCommand(Command):
         cluster = self._cluster = cluster_plan(args, params, names, extra_tags)   # --cluster: the board is a
         if cluster is not None:                                                  # parameter (cltrace/cluster)
             params, names = cluster.params, cluster.names
+        if args.seed is None:
+            args.seed = random.SystemRandom().randrange(1, 2**31) if args.order == "shuffle" else 0
         runs = plan(params, args.repeat, args.order, args.seed)
         adaptive = self._adaptive_options(args, params, len(runs))
         if args.dry_run:
@@ -264,6 +270,8 @@ class SweepCommand(Command):
                     conn.close()
             else:
                 info(f"resume: 0 runs already done, {len(runs)} to go")
+        if args.order == "shuffle":
+            info(f"order: shuffled, seed {args.seed} (--seed {args.seed} runs the same order)")
         for i, r in enumerate(runs):
             on = f" (on board {r.params['board']})" if args.cluster else ""
             print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}{on}")
@@ -297,6 +305,8 @@ class SweepCommand(Command):
                 SweepProgress(len(runs), enabled=not args.quiet, grows=adaptive is not None) as progress, \
                 tempfile.TemporaryDirectory(prefix="cltrace-sweep-") as tmp:
             progress.log(stab.summary())
+            if args.order == "shuffle":
+                progress.log(f"order: shuffled, seed {args.seed} (--seed {args.seed} runs the same order)")
             sweep = _Sweep(conn, template, names, configs, extra_tags, settings, args, stab, progress, tmp,
                            planned=len(runs))
             for r in runs:

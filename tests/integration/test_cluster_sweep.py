@@ -112,7 +112,7 @@ def _runs(path):
 
 
 def test_farm_sweep_equals_the_local_sweep(farm, cli, conv_bench, tmp_path):
-    common = ["-q", "-p", "channels=4,8", "--repeat", "2"]
+    common = ["-q", "--order", "interleave", "-p", "channels=4,8", "--repeat", "2"]
     t0 = time.monotonic()
     local = cli("sweep", *common, "-p", "board=a,b", "--allow-unused-param", "-o", "local.db", "--",
                 conv_bench, *CONV, cwd=tmp_path)
@@ -185,7 +185,7 @@ def _count_runs(path):
 
 
 def test_ctrl_c_keeps_finished_runs_and_resume_completes_the_farm_sweep(farm, cli, tmp_path):
-    args = ["sweep", "-q", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file, "--board", "a", "--board", "b",
+    args = ["sweep", "-q", "--order", "interleave", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file, "--board", "a", "--board", "b",
             "-o", "int.db", "--", PY, "-c", SLEEPER, "{c}", "0.8"]
     sweep = subprocess.Popen(CLTRACE + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -229,7 +229,8 @@ def test_an_unreachable_scheduler_is_one_line(cli, tmp_path):
 
 
 def test_dry_run_lists_each_run_with_its_board(cli, tmp_path):
-    p = cli("sweep", "--dry-run", "-p", "c=1:2", "--repeat", "1", "--cluster", "tcp://127.0.0.1:9", "--board", "a",
+    p = cli("sweep", "--dry-run", "--order", "interleave", "-p", "c=1:2", "--repeat", "1", "--cluster",
+            "tcp://127.0.0.1:9", "--board", "a",
             "--board", "b", "--", "prog", "{c}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == ["[1/4] prog 1 (on board a)", "[2/4] prog 1 (on board b)",

@@ -62,7 +62,7 @@ def sweep(programs, tmp_path, capsys):
 
     def run(*options, command=None):
         capsys.readouterr()
-        rc = main(["sweep", "-q", "-o", str(tmp_path / "a.db"), *map(str, options), "--",
+        rc = main(["sweep", "-q", "--order", "interleave", "-o", str(tmp_path / "a.db"), *map(str, options), "--",
                    *(command or [loop, "{c}", "2"])])
         out = capsys.readouterr()
         return rc, out.err.splitlines(), out.out

@@ -4,6 +4,7 @@ stabilisers and their provenance, bad input.
 Every sweep here reads a fake system tree (CLTRACE_SYSTEM_ROOT), never the real /sys: tests must not change
 a machine's CPU governor."""
 import json
+import re
 import os
 import signal
 import sqlite3
@@ -56,8 +57,10 @@ def test_sweep_tags_runs_and_goes_on_after_a_failure(tmp_path, cli):
     assert p.returncode == 1                      # a run failed
     lines = p.stderr.splitlines()
     assert lines[0].startswith("cltrace: stabilisers: ")
-    assert lines[1] == "cltrace: 16/16 runs recorded in s.db; 4 failed"
-    assert lines[2].startswith("cltrace:   failed: c=3 m=a (exit 5)")
+    seed = re.fullmatch(r"cltrace: order: shuffled, seed (\d+) \(--seed (\d+) runs the same order\)", lines[1])
+    assert seed and seed.group(1) == seed.group(2)            # the default order, and how to run it again
+    assert lines[2] == "cltrace: 16/16 runs recorded in s.db; 4 failed"
+    assert re.match(r"cltrace:   failed: c=3 m=[ab] \(exit 5\)", lines[3])
     t = cltrace.open(str(tmp_path / "s.db"))
     assert len(t.runs) == 16
     params = t.params
@@ -114,13 +117,30 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_sets_the_governor_back(tmp
 
 
 def test_dry_run_prints_the_plan(tmp_path, cli):
-    p = cli("sweep", "--dry-run", "-p", "c=2:1", "-p", "m=x", "--", "prog", "--c={c}", "{m}", cwd=tmp_path)
-    assert p.returncode == 0
+    p = cli("sweep", "--dry-run", "--order", "interleave", "-p", "c=2:1", "-p", "m=x", "--", "prog", "--c={c}",
+            "{m}", cwd=tmp_path)
+    assert p.returncode == 0 and p.stderr == ""
     assert p.stdout.splitlines()[:2] == ["[1/6] prog --c=2 x", "[2/6] prog --c=1 x"]
 
 
+def test_default_order_is_a_fresh_shuffle_that_its_seed_repeats(tmp_path, cli):
+    """Each pass over the values in a random order (the step test's randomisation), a new seed per sweep,
+    printed; --seed runs that order again."""
+    args = ["sweep", "--dry-run", "--repeat", "3", "-p", "c=1:12", "--", "prog", "{c}"]
+    p = cli(*args, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    seed = re.fullmatch(r"cltrace: order: shuffled, seed (\d+) \(--seed \d+ runs the same order\)\n", p.stderr)
+    assert seed
+    plan = [int(line.split()[-1]) for line in p.stdout.splitlines()]
+    passes = [plan[i:i + 12] for i in (0, 12, 24)]
+    assert all(sorted(x) == list(range(1, 13)) for x in passes)      # every pass visits every value once
+    assert any(x != sorted(x) for x in passes)                       # in a shuffled order (1 in 12!^3 fails)
+    again = cli(*args[:2], "--seed", seed.group(1), *args[2:], cwd=tmp_path)
+    assert again.stdout == p.stdout and again.stderr == p.stderr
+
+
 def test_resume_dry_run_lists_only_the_runs_still_to_do(tmp_path, cli):
-    args = ["-p", "c=4:6", "-o", "r.db", "--", PY, "-c", PROG, "{c}", "0"]
+    args = ["-p", "c=4:6", "-o", "r.db", "--order", "interleave", "--", PY, "-c", PROG, "{c}", "0"]
     assert cli("sweep", "-q", "--repeat", "1", *args, cwd=tmp_path).returncode == 0
     p = cli("sweep", "--dry-run", "--resume", "--repeat", "2", *args, cwd=tmp_path)
     assert p.returncode == 0
@@ -213,14 +233,15 @@ def test_a_parameter_missing_from_the_command_is_an_error(tmp_path, cli):
         "other way\n")
     p = cli("sweep", "--dry-run", "--allow-unused-param", "-p", "c=1:2", "-p", "m=a,b", "--", "echo", "{c}",
             cwd=tmp_path)
-    assert p.returncode == 0 and p.stderr == "" and len(p.stdout.splitlines()) == 4 * 3
+    assert p.returncode == 0 and p.stderr.startswith("cltrace: order: shuffled") and len(p.stdout.splitlines()) == 4 * 3
 
 
 def test_a_step_against_the_range_is_an_error(tmp_path, cli):
     assert _usage_error(cli, tmp_path, "--dry-run", "-p", "c=5:10:-1", "--", "echo", "{c}") == (
         "cltrace: -p c=5:10:-1: the step -1 counts down but 5:10 counts up; write c=5:10:1 to count up or "
         "c=10:5:1 to count down\n")
-    p = cli("sweep", "--dry-run", "--repeat", "1", "-p", "c=10:5:-2", "--", "echo", "{c}", cwd=tmp_path)
+    p = cli("sweep", "--dry-run", "--order", "interleave", "--repeat", "1", "-p", "c=10:5:-2", "--", "echo", "{c}",
+            cwd=tmp_path)
     assert p.stdout.splitlines() == ["[1/3] echo 10", "[2/3] echo 8", "[3/3] echo 6"]
 
 
