@@ -249,8 +249,9 @@ def _verdict_notes(configs: pd.DataFrame, verdicts: StepVerdicts, alpha: float) 
         if ordered:
             notes.append(f"rounds ({label}): {ordered} of {n_rounds} ran their configurations in the order of "
                          "the swept value: noise shared by neighbouring runs (load bursts, drift) then looks "
-                         "like a step, and the test cannot tell (A/A sweeps here: up to 1 false step in 10); "
-                         "sweep with --order shuffle for a test that is exact in every round")
+                         "like a step, the test cannot tell, and the chance of a false step can exceed the "
+                         "one stated below; sweep with --order shuffle (cltrace sweep's default) for a test "
+                         "that is exact in every round")
     if len(verdicts.untested):
         few = verdicts.untested
         notes.append(f"{len(few)} configuration(s) ran in fewer than 2 processes and get no verdict: "
