@@ -27,12 +27,12 @@ from cltrace.store.db import create_db, insert_run  # noqa: E402
 from cltrace.store.ingest import ingest_capture_dir  # noqa: E402
 
 
-def build(directory, n, threads):
+def build(directory, n, threads, small=True):
     b, handles = bulk_capture()
     per = n // threads
     for t in range(threads):
         b.region_begin(t + 1, f"layer{t}", f"channels={64 + t}", tid=2000 + t)
-        b.bulk_launches(per, 0x10, handles, tid=2000 + t)
+        b.bulk_launches(per, 0x10, handles, tid=2000 + t, small=small)
         b.region_end(t + 1, tid=2000 + t)
     b.exit_note()
     return b.write(os.path.join(directory, "1000.clt"))
@@ -63,6 +63,9 @@ def main():
     ap.add_argument("--keep", help="directory to keep the capture and trace in")
     ap.add_argument("--big", action="store_true", help="10M launches")
     ap.add_argument("--python", action="store_true", help="pure-Python insert path")
+    ap.add_argument("--records", choices=("small", "wide"), default="small",
+                    help="launch records as the shim writes most of them (small, capture format 2) or all "
+                         "in the wide clt_launch (format 1's only kind)")
     ap.add_argument("--floor", action="store_true",
                     help="also time SQLite copying the same launch_rows table-to-table (the storage floor)")
     args = ap.parse_args()
@@ -72,8 +75,8 @@ def main():
         os.environ["CLTRACE_NATIVE_STORE"] = "0"
     d = args.keep or tempfile.mkdtemp(prefix="cltrace-bench-")
     os.makedirs(d, exist_ok=True)
-    path = build(d, args.launches, args.threads)
-    print(f"capture: {path} ({os.path.getsize(path) / 1e6:.0f} MB)")
+    path = build(d, args.launches, args.threads, small=args.records == "small")
+    print(f"capture: {path} ({os.path.getsize(path) / 1e6:.0f} MB, {args.records} launch records)")
     t = time.perf_counter()
     with open_capture(path) as cap:
         records = cap.records

@@ -161,8 +161,9 @@ class CaptureBuilder:
 
     # -- bulk ---------------------------------------------------------------------
     def bulk_launches(self, n, queue, kernels, global_=(1024, 16), local=(16, 4), tid=None, timed=True,
-                      duration_ns=1000):
-        """n launches cycling over `kernels` (handles), each followed by its times record."""
+                      duration_ns=1000, small=False):
+        """n launches cycling over `kernels` (handles), each followed by its times record; small: as
+        clt_launch_small records, the shim's choice for such launches."""
         tid = self.tid if tid is None else tid
         ld, td = REC_DTYPE[K.CLT_REC_LAUNCH], REC_DTYPE[K.CLT_REC_LAUNCH_TIMES]
         seqs = self.seq + 1 + np.arange(n, dtype=np.uint64)
@@ -182,6 +183,15 @@ class CaptureBuilder:
             L["flags"] = K.CLT_LAUNCH_OFFSET_NULL
         L["tid"], L["work_dim"] = tid, len(global_)
         units = L.view(np.uint8).reshape(n, ld.itemsize)
+        if small:
+            sd = REC_DTYPE[K.CLT_REC_LAUNCH_SMALL]
+            S = np.zeros(n, sd)
+            S["h"]["type"], S["h"]["size"] = K.CLT_REC_LAUNCH_SMALL, sd.itemsize
+            for f in ("seq", "t_enqueue_ns", "queue", "kernel", "global", "local", "tid"):
+                S[f] = L[f]
+            S["return_dns"] = L["t_return_ns"] - L["t_enqueue_ns"]
+            S["flags"] = L["flags"] | L["work_dim"] << K.CLT_LAUNCH_DIM_SHIFT
+            units = S.view(np.uint8).reshape(n, sd.itemsize)
         if timed:
             T = np.zeros(n, td)
             T["h"]["type"], T["h"]["size"] = K.CLT_REC_LAUNCH_TIMES, td.itemsize

@@ -436,3 +436,23 @@ def test_launches_without_times_after_a_clean_exit_are_pending_at_exit(tmp_path,
                        else None, b)
         st = t.launches.set_index("seq").times_status
         assert (st[done], st[ring], st[in_callback], st[untimed]) == ("ok", "pending-at-exit", expect, "untimed")
+
+
+def test_bulk_small_launches_ingest_as_the_wide_ones(tmp_path):
+    """The benchmarks' bulk writer in both record kinds gives the same trace (bench_ingest measures small)."""
+    traces = []
+    for small in (False, True):
+        b = CaptureBuilder()
+        b.process(["./bench"])
+        b.device(0xD0)
+        b.queue(0x10, 0xD0)
+        b.kernel(0x20, "a")
+        b.kernel(0x21, "b")
+        b.bulk_launches(300, 0x10, [0x20, 0x21], small=small)
+        b.bulk_launches(5, 0x10, [0x21], local=None, small=small)
+        b.exit_note()
+        d = tmp_path / str(small)
+        d.mkdir()
+        traces.append(_ingest(d, b)[0])
+    assert len(traces[0].launches) == 305
+    assert _all_launches(traces[0]) == _all_launches(traces[1])
