@@ -237,6 +237,18 @@ static inline void put_dims32(uint32_t dst[CLT_MAX_DIMS], const size_t *src, cl_
     dst[2] = dim > 2 ? (uint32_t)src[2] : 0;
 }
 
+/* The fields both launch records share. */
+#define PUT_LAUNCH_COMMON(r)                                                                               \
+    do {                                                                                                   \
+        (r)->seq = seq;                                                                                    \
+        (r)->t_enqueue_ns = t0;                                                                            \
+        (r)->queue = (uintptr_t)q;                                                                         \
+        (r)->kernel = (uintptr_t)k;                                                                        \
+        (r)->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(t, k) : 0;                        \
+        (r)->tid = t->tid;                                                                                 \
+        (r)->error = err;                                                                                  \
+    } while (0)
+
 uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_command_queue q, cl_kernel k, cl_uint dim,
                              const size_t *off, const size_t *gws, const size_t *lws, cl_int err,
                              uint32_t flags)
@@ -252,16 +264,10 @@ uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_com
         seq = clt_next_seq();
         if (!r)
             return seq;
-        r->seq = seq;
-        r->t_enqueue_ns = t0;
-        r->queue = (uintptr_t)q;
-        r->kernel = (uintptr_t)k;
-        r->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(t, k) : 0;
+        PUT_LAUNCH_COMMON(r);
         r->return_dns = (uint32_t)(t1 - t0);
-        r->error = err;
         put_dims32(r->global, gws, dim);
         put_dims32(r->local, lws, dim);
-        r->tid = t->tid;
         r->flags = flags | (uint32_t)dim << CLT_LAUNCH_DIM_SHIFT;
         clt_commit(r, CLT_REC_LAUNCH_SMALL, sz);
         return seq;
@@ -271,17 +277,11 @@ uint64_t clt_write_launch(struct clt_thread *t, uint64_t t0, uint64_t t1, cl_com
     seq = clt_next_seq();
     if (!r)
         return seq;
-    r->seq = seq;
-    r->t_enqueue_ns = t0;
+    PUT_LAUNCH_COMMON(r);
     r->t_return_ns = t1;
-    r->queue = (uintptr_t)q;
-    r->kernel = (uintptr_t)k;
-    r->arg_bytes = clt_opt.CLTRACE_ARG_BYTES ? clt_kernel_argbytes(t, k) : 0;
     put_dims(r->offset, off, dim);
     put_dims(r->global, gws, dim);
     put_dims(r->local, lws, dim);
-    r->tid = t->tid;
-    r->error = err;
     r->work_dim = dim;
     r->flags = flags;
     clt_commit(r, CLT_REC_LAUNCH, sz);

@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from capture_factory import CaptureBuilder, simple_capture
+from capture_factory import CaptureBuilder, bulk_capture, simple_capture
 
 import cltrace
 from cltrace.capture import K
@@ -442,14 +442,9 @@ def test_bulk_small_launches_ingest_as_the_wide_ones(tmp_path):
     """The benchmarks' bulk writer in both record kinds gives the same trace (bench_ingest measures small)."""
     traces = []
     for small in (False, True):
-        b = CaptureBuilder()
-        b.process(["./bench"])
-        b.device(0xD0)
-        b.queue(0x10, 0xD0)
-        b.kernel(0x20, "a")
-        b.kernel(0x21, "b")
-        b.bulk_launches(300, 0x10, [0x20, 0x21], small=small)
-        b.bulk_launches(5, 0x10, [0x21], local=None, small=small)
+        b, handles = bulk_capture(n_kernels=2, chunk_size=16384)
+        b.bulk_launches(300, 0x10, handles, small=small)
+        b.bulk_launches(5, 0x10, handles[1:], local=None, small=small)
         b.exit_note()
         d = tmp_path / str(small)
         d.mkdir()
