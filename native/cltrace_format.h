@@ -216,7 +216,7 @@ typedef struct {
     uint32_t flags;           /* CLT_LAUNCH_* */
 } clt_launch;
 
-/* The same launch as a clt_launch, written instead of one (160 bytes) when every offset is 0 and every
+/* The same launch as a clt_launch, written instead of one (144 bytes) when every offset is 0 and every
  * size and the enqueue call's duration fit in 32 bits: most launches. The bytes a launch takes are most of
  * what tracing costs (each new page of the capture costs the kernel microseconds), so the common case is
  * kept small. Readers expand it: offset = 0 (flags still tell NULL from explicit zeros), global/local

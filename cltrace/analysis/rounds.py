@@ -15,7 +15,8 @@ Pure functions over the units table (units.py, with its ``run_id`` and ``first_s
   the k-th process of every configuration is in round k, whatever the --order) and its time (rank
   of the unit in run order);
 - ``value_ordered``: whether a round ran its configurations in the order of the swept value (or
-  its reverse). Such a round must be permuted by rotating it in time, not by shuffling it.
+  its reverse). Such a round is no randomised block: a group with one keeps the free permutation
+  (changepoints.segment), and the report says that drift can then look like a step.
 """
 from __future__ import annotations
 
