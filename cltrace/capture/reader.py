@@ -169,20 +169,10 @@ class Capture:
             arr = arr[np.argsort(arr["seq"], kind="stable")]
         return arr
 
-    def by_seq(self, rtype: int) -> Tuple[np.ndarray, np.ndarray]:
-        """File offsets (int64) and seqs (uint64) of one record type, sorted by seq (stable: file order
-        among equal seqs), read without decoding the records."""
-        offs = self.offsets[self.types == rtype].astype(np.int64)
-        seq_word = REC_DTYPE[rtype].fields["seq"][1] // 8
-        seqs = self._words[offs // 8 + seq_word].astype(np.uint64) if len(offs) else np.zeros(0, np.uint64)
-        if len(seqs) > 1 and not (seqs[1:] >= seqs[:-1]).all():
-            order = np.argsort(seqs, kind="stable")
-            offs, seqs = offs[order], seqs[order]
-        return offs, seqs
-
-    def launches_by_seq(self) -> Tuple[np.ndarray, np.ndarray]:
-        """by_seq() over both launch record types (clt_launch and clt_launch_small) together."""
-        offs = self.offsets[np.isin(self.types, LAUNCH_TYPES)].astype(np.int64)
+    def by_seq(self, rtypes) -> Tuple[np.ndarray, np.ndarray]:
+        """File offsets (int64) and seqs (uint64) of the records of one type (or of a tuple of types, e.g.
+        LAUNCH_TYPES), sorted by seq (stable: file order among equal seqs), read without decoding them."""
+        offs = self.offsets[np.isin(self.types, rtypes)].astype(np.int64)
         seqs = self._words[offs // 8 + _SEQ_WORD].astype(np.uint64) if len(offs) else np.zeros(0, np.uint64)
         if len(seqs) > 1 and not (seqs[1:] >= seqs[:-1]).all():
             order = np.argsort(seqs, kind="stable")
@@ -190,7 +180,7 @@ class Capture:
         return offs, seqs
 
     def launch_records(self, offsets: np.ndarray) -> np.ndarray:
-        """The launch records at these offsets (from launches_by_seq) as clt_launch rows: a clt_launch_small
+        """The launch records at these offsets (from by_seq(LAUNCH_TYPES)) as clt_launch rows: a clt_launch_small
         is expanded (offsets 0, sizes widened, t_return_ns and work_dim restored, the dimension bits taken
         off its flags)."""
         offsets = np.asarray(offsets, np.int64)

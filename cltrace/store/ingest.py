@@ -15,7 +15,7 @@ from typing import List
 import numpy as np
 
 from ..capture.format import K
-from ..capture.reader import open_capture
+from ..capture.reader import LAUNCH_TYPES, open_capture
 from ..capture.stopped import exited, stop_warning
 from ..errors import CaptureError, NewerCaptureFormat
 from . import fast
@@ -336,7 +336,7 @@ class _Launches:
 
     def __init__(self, cap, Kr, k_ids, k_names, Q, q_ids, q_dev, regions, pending_at_exit=False):
         self.cap = cap
-        self.offsets, seqs = cap.launches_by_seq()
+        self.offsets, seqs = cap.by_seq(LAUNCH_TYPES)
         self.n = len(self.offsets)
         t_off, t_seq = cap.by_seq(K.CLT_REC_LAUNCH_TIMES)
         if len(t_seq):  # a repeated times record: the last one wins
