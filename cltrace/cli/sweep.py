@@ -132,6 +132,11 @@ class _Sweep:
         self.progress.done(r.label(), run_latency_ms(self.conn, traced.run_id))
 
 
+def _order_line(seed: int) -> str:
+    """What a shuffled sweep says about its order, so that it can be run again."""
+    return f"order: shuffled, seed {seed} (--seed {seed} runs the same order)"
+
+
 class SweepCommand(Command):
     name = "sweep"
     help = "run a program over parameter values (e.g. channel counts), every run traced and tagged"
@@ -271,7 +276,7 @@ class SweepCommand(Command):
             else:
                 info(f"resume: 0 runs already done, {len(runs)} to go")
         if args.order == "shuffle":
-            info(f"order: shuffled, seed {args.seed} (--seed {args.seed} runs the same order)")
+            info(_order_line(args.seed))
         for i, r in enumerate(runs):
             on = f" (on board {r.params['board']})" if args.cluster else ""
             print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}{on}")
@@ -306,7 +311,7 @@ class SweepCommand(Command):
                 tempfile.TemporaryDirectory(prefix="cltrace-sweep-") as tmp:
             progress.log(stab.summary())
             if args.order == "shuffle":
-                progress.log(f"order: shuffled, seed {args.seed} (--seed {args.seed} runs the same order)")
+                progress.log(_order_line(args.seed))
             sweep = _Sweep(conn, template, names, configs, extra_tags, settings, args, stab, progress, tmp,
                            planned=len(runs))
             for r in runs:
