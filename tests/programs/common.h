@@ -53,9 +53,9 @@ __attribute__((unused)) static cl_kernel tp_kernel(tp_env *t, cl_mem *buf, size_
     return k;
 }
 
-/* Set up, enqueue `inc` n times over `global` items (local and event NULL), clFinish. Objects are left
- * alive: the programs that use this exit, exec or die right after. */
-__attribute__((unused)) static void tp_launches(int n, size_t global)
+/* Set up, enqueue `inc` n times over `global` items (local and event NULL); returns the queue, nothing
+ * waited for. Objects are left alive: the programs that use this exit, exec or die right after. */
+__attribute__((unused)) static cl_command_queue tp_enqueue(int n, size_t global)
 {
     tp_env t;
     cl_mem buf;
@@ -64,6 +64,12 @@ __attribute__((unused)) static void tp_launches(int n, size_t global)
     cl_kernel k = tp_kernel(&t, &buf, global);
     for (int i = 0; i < n; i++)
         CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL));
-    CHECK(clFinish(q));
+    return q;
+}
+
+/* tp_enqueue, then clFinish. */
+__attribute__((unused)) static void tp_launches(int n, size_t global)
+{
+    CHECK(clFinish(tp_enqueue(n, global)));
 }
 #endif
