@@ -13,8 +13,8 @@ cltrace's analysis:
   say NULL / driver, and analyse() must call such a step unexplained, never tile padding.
 
 Shapes are small so that the whole file runs in well under a minute on 2 cores (the clblast
-window costs m*n*k ~ 896^3 multiply-adds per GEMM whatever the shape; n=196, k=18432 keeps the
-GEMMs at ~0.3 s). Every sweep runs at least 2 processes per count (the analysis gives no verdict
+window costs m*n*k ~ XGEMM_MIN_INDIRECT_SIZE^3 multiply-adds per GEMM whatever the shape, 512^3 to
+896^3 on the hosts seen; n=196, k=18432 keeps the GEMMs at ~0.3 s or less). Every sweep runs at least 2 processes per count (the analysis gives no verdict
 on fewer). Dispatch changes are facts and asserted always; latency steps depend on the machine's
 load, so a sweep that finds no step at first is extended with `cltrace sweep --resume --repeat N+1`
 a bounded number of times and only the attribution of the steps found is asserted.
@@ -39,7 +39,9 @@ CLI_ENV = {"POCL_CACHE_DIR": POCL_CACHE}
 
 # clblast window: n = 14*14 = 196, k = 2048*3*3 = 18432 (small N, large K, moderate M).
 CLBLAST_SHAPE = ["--input", "14x14x2048", "--kernel", "3", "--pad", "1"]
-CLBLAST_SEARCH = (100, 400)        # bisection bounds: one GEMM kernel at 100, the indirect path at 400
+# bisection bounds: one GEMM kernel at 2, the indirect path at 400. Where it switches between them is the
+# device's CLBlast tuning (m*n*k below XGEMM_MIN_INDIRECT_SIZE^3): m=199 -> 200 on one host, 32 -> 64 on another
+CLBLAST_SEARCH = (2, 400)
 GEMM_SHAPE = ["--input", "12x12x16", "--kernel", "3", "--pad", "1"]
 DIRECT_SHAPE = ["--input", "28x28x16", "--kernel", "3", "--pad", "1"]   # global C x 28 x 28, ~7 ms
 DIRECT_ITERS = 20
@@ -180,7 +182,9 @@ def clblast_switch(bench):
     lo, hi = CLBLAST_SEARCH
     if not kernels(lo) and not kernels(hi):
         pytest.skip("POCL_DEBUG=general printed no 'Preparing kernel' lines (PoCL built without debug output)")
-    assert len(kernels(lo)) == 1 and kernels(lo)[0].startswith("XgemmDirect"), (lo, kernels(lo))
+    if len(kernels(lo)) != 1:
+        pytest.skip(f"this device's CLBlast tuning takes the indirect GEMM path already at m={lo}: {kernels(lo)}")
+    assert kernels(lo)[0].startswith("XgemmDirect"), (lo, kernels(lo))
     assert len(kernels(hi)) >= 3 and "Xgemm" in kernels(hi), (hi, kernels(hi))
     while hi - lo > 1:          # CLBlast: direct iff m*n*k < threshold, monotone in m
         mid = (lo + hi) // 2
@@ -192,8 +196,8 @@ def clblast_switch(bench):
         kernels(m)
     FIGURES["clblast oracle (POCL_DEBUG) kernels"] = {m: oracle[m] for m in sorted(oracle)}
     FIGURES["clblast switch (n=196, k=18432)"] = (f"one kernel up to m={lo}, indirect from m={hi}; "
-                                                  f"m*n*k at the switch: {lo * 196 * 18432} < "
-                                                  f"896^3={896 ** 3} <= {hi * 196 * 18432}")
+                                                  f"m*n*k at the switch: {lo * 196 * 18432} < threshold <= "
+                                                  f"{hi * 196 * 18432}")
     return lo, hi, oracle
 
 
