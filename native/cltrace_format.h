@@ -32,7 +32,7 @@
 
 /* CFFI-BEGIN */
 enum {
-    CLT_FORMAT_VERSION   = 2,           /* 2: CLT_REC_LAUNCH_SMALL */
+    CLT_FORMAT_VERSION   = 3,           /* 2: CLT_REC_LAUNCH_SMALL; 3: staging chunks copied out */
     CLT_FILE_HEADER_SIZE = 128,
     CLT_CHUNK_MAGIC      = 0x4b544c43,  /* "CLTK" */
     CLT_MAX_DIMS         = 3
@@ -124,7 +124,9 @@ typedef struct {
 typedef struct {
     uint32_t magic;           /* CLT_CHUNK_MAGIC; 0 = chunk never used */
     uint32_t tid;             /* writer thread (gettid) */
-    uint64_t index;           /* chunk number, as placed in the file */
+    uint64_t index;           /* unique per fill of a chunk; a full staging chunk is copied out with its
+                                 index (format 3), so a writer killed mid-copy can leave two chunks with
+                                 one index: they hold the same records, read the one with more */
 } clt_chunk_header;           /* 16 bytes */
 
 typedef struct {

@@ -344,11 +344,32 @@ def open_capture(path) -> Capture:
 def _scan(cap, words, header_size, chunk_size, size):
     found = native_scan.walk(cap._data(), size, header_size, chunk_size)
     if found is None:
-        return _scan_numpy(cap, words, header_size, chunk_size, size)
-    offsets, types, lost = found
-    for kind, chunk, offset, n in lost:
-        _lost(cap, chunk, offset, n, kind)
-    return offsets, types
+        offsets, types = _scan_numpy(cap, words, header_size, chunk_size, size)
+    else:
+        offsets, types, lost = found
+        for kind, chunk, offset, n in lost:
+            _lost(cap, chunk, offset, n, kind)
+    return _drop_duplicate_chunks(cap, words, offsets, types, header_size, chunk_size)
+
+
+def _drop_duplicate_chunks(cap, words, offsets, types, header_size, chunk_size):
+    """The shim copies a thread's full staging chunk to a new chunk, header and index included, and
+    only then gives the staging chunk a new index: killed in between, it leaves two chunks with one
+    index and the same records (one of them possibly cut short). Keep the one with more records,
+    the first in the file on a tie."""
+    if not len(offsets):
+        return offsets, types
+    chunk = (offsets - header_size) // chunk_size
+    used, counts = np.unique(chunk, return_counts=True)
+    index = words[(header_size + used * chunk_size) // 8 + 1]   # clt_chunk_header.index
+    if len(np.unique(index)) == len(index):
+        return offsets, types
+    order = np.lexsort((used, -counts, index))
+    first_of_index = np.r_[True, index[order][1:] != index[order][:-1]]
+    drop = used[order][~first_of_index]
+    cap.problems[:] = [p for p in cap.problems if p.chunk not in set(drop.tolist())]
+    keep = ~np.isin(chunk, drop)
+    return offsets[keep], types[keep]
 
 
 def _scan_numpy(cap, words, header_size, chunk_size, size):

@@ -9,9 +9,11 @@ import pytest
 from cltrace.pytest_plugin import python_command
 
 
-@pytest.mark.parametrize("mode", ["layer", "preload"])
-def test_eight_threads_thousand_launches_each(cltrace_run, programs, mode):
-    trace = cltrace_run([programs("threads"), "8", "1000"], mode=mode)
+@pytest.mark.parametrize("mode, chunk_kb", [("layer", None), ("preload", None), ("layer", "4"), ("preload", "4")])
+def test_eight_threads_thousand_launches_each(cltrace_run, programs, mode, chunk_kb):
+    """4 KiB chunks: each thread's staging chunk fills and is copied out ~35 times."""
+    settings = {"CLTRACE_CHUNK_KB": chunk_kb} if chunk_kb else None
+    trace = cltrace_run([programs("threads"), "8", "1000"], mode=mode, settings=settings)
     L = trace.launches
     assert len(L) == 8000
     assert L["seq"].is_unique
@@ -49,8 +51,10 @@ def test_subprocess_child(cltrace_run, programs):
 
 @pytest.mark.parametrize("death, status", [("abort", 128 + signal.SIGABRT), ("segv", 128 + signal.SIGSEGV),
                                            ("kill", 128 + signal.SIGKILL), ("exit", 7)])
-def test_death_keeps_every_complete_launch(cltrace_run, programs, death, status):
-    trace = cltrace_run([programs("crash"), "100", death], expect_exit=None)
+@pytest.mark.parametrize("chunk_kb", [None, "4"])
+def test_death_keeps_every_complete_launch(cltrace_run, programs, death, status, chunk_kb):
+    settings = {"CLTRACE_CHUNK_KB": chunk_kb} if chunk_kb else None
+    trace = cltrace_run([programs("crash"), "100", death], expect_exit=None, settings=settings)
     assert trace.exit_status == status      # "exit" is _exit(7): no atexit flush either
     L = trace.launches
     assert len(L) == 100

@@ -57,7 +57,7 @@ def test_newer_format(tmp_path):
     p = b.write(tmp_path / "x.clt")
     with pytest.raises(NewerCaptureFormat) as e:
         open_capture(p)
-    assert str(e.value) == f"{p} was written by a newer cltrace (capture format 7, this cltrace reads up to 2)"
+    assert str(e.value) == f"{p} was written by a newer cltrace (capture format 7, this cltrace reads up to 3)"
 
 
 def _many_records(chunk_size=4096, threads=3, n=60):
@@ -237,3 +237,31 @@ def test_vector_scan_matches_walk(tmp_path, monkeypatch):
 def _w(path, data):
     path.write_bytes(data)
     return path
+
+
+
+def _cut(chunk, keep_records):
+    """chunk (bytes) with only its first keep_records records, the rest zero."""
+    pos = 16
+    for _ in range(keep_records):
+        pos += int(np.frombuffer(chunk[pos + 4:pos + 8], "<u4")[0])
+    return chunk[:pos] + bytes(len(chunk) - pos)
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+@pytest.mark.parametrize("cut", [None, "copy", "first"])
+def test_a_chunk_copied_twice_is_read_once(tmp_path, monkeypatch, native, cut):
+    """The shim copies a full staging chunk, index included, before the staging chunk takes a new index:
+    killed in between, the file holds the chunk twice, either copy possibly cut short. The fuller is read."""
+    monkeypatch.setenv("CLTRACE_NATIVE_SCAN", native)
+    b = _many_records()
+    data = b.to_bytes()
+    start = K.CLT_FILE_HEADER_SIZE + b.chunk_size        # chunk 1
+    chunk = data[start:start + b.chunk_size]
+    first, copy = (_cut(chunk, 3), chunk) if cut == "first" else (chunk, _cut(chunk, 3) if cut else chunk)
+    dup = open_capture(_w(tmp_path / "b.clt", data[:start] + first + data[start + b.chunk_size:] + copy))
+    whole = open_capture(_w(tmp_path / "a.clt", data))
+    assert sorted(whole.fixed(K.CLT_REC_LAUNCH)["seq"]) == sorted(dup.fixed(K.CLT_REC_LAUNCH)["seq"])
+    assert len(dup.offsets) == len(whole.offsets) and dup.problems == []
+    chunk_of = set(((dup.offsets - K.CLT_FILE_HEADER_SIZE) // b.chunk_size).tolist())
+    assert (1 in chunk_of, len(b.chunks) in chunk_of) == ((False, True) if cut == "first" else (True, False))
