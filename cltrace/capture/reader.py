@@ -359,11 +359,15 @@ def _drop_duplicate_chunks(cap, words, offsets, types, header_size, chunk_size):
     the first in the file on a tie."""
     if not len(offsets):
         return offsets, types
+    # first, from the chunk headers alone (a few hundred words), whether any index repeats at all
+    head = header_size // 8 + np.arange(-(-(cap.size - header_size) // chunk_size)) * (chunk_size // 8)
+    head = head[head + 1 < len(words)]         # a cut last chunk counts when its header is whole
+    started = (words[head] & 0xFFFFFFFF) == CHUNK_MAGIC
+    if len(np.unique(words[head[started] + 1])) == int(started.sum()):
+        return offsets, types
     chunk = (offsets - header_size) // chunk_size
     used, counts = np.unique(chunk, return_counts=True)
     index = words[(header_size + used * chunk_size) // 8 + 1]   # clt_chunk_header.index
-    if len(np.unique(index)) == len(index):
-        return offsets, types
     order = np.lexsort((used, -counts, index))
     first_of_index = np.r_[True, index[order][1:] != index[order][:-1]]
     drop = used[order][~first_of_index]
