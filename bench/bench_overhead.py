@@ -58,6 +58,11 @@ driver do: events, profiling reads), measurable to ~0.1 us where PoCL's wake-ups
 --pin CPUS runs every driver process under `taskset -c CPUS` (e.g. 1: the app and PoCL's workers on one
 CPU; a wake-up is then a context switch, not a cross-CPU interrupt).
 
+--self-timed adds a mode `self-timed`: the untraced program doing itself what any tool that reports device
+times makes the driver do (a profiling queue, an event per launch kept until the clFinish, its four
+timestamps read, then released). What a traced mode adds beyond it is the tool's own part; what
+self-timed adds over untraced is the driver's price for device times, paid by CLIntercept -d too.
+
 After the table, "intervals" gives each difference as a median with a 95% bootstrap interval over
 processes (the process is the unit of replication here too: a process's loop time is one observation):
 traced - untraced, and traced - CLIntercept -d, in wall time and in the launching thread's CPU time, with
@@ -92,6 +97,7 @@ WORKLOADS = {
 }
 DEFAULT_WORKLOADS = "trivial,sync,event"
 CLINTERCEPT = "clintercept"     # the mode running CLINTERCEPT_LOADER -d
+SELF_TIMED = "self-timed"       # the untraced program doing what a device-timing tool makes the driver do
 FAKE_ICD_DIR = os.path.join(ROOT, "tests", "programs")
 FAKE_ICD = "libcltrace_fake_icd.so"
 
@@ -139,6 +145,8 @@ def run_once(workload, launches, mode, tmp, tag, cltrace_args, env, natives, wra
     db = None
     if mode == "untraced":
         cmd = prog
+    elif mode == SELF_TIMED:
+        cmd = prog + ["--self-timed"]
     elif mode == CLINTERCEPT:
         # device timing only; its report goes to a dump directory under tmp, not the user's home
         cmd = [clintercept_loader(), "-d"] + prog
@@ -191,6 +199,10 @@ def main():
                          "quiet (no threads, no device work: what is left is the tools' own cost)")
     ap.add_argument("--pin", metavar="CPUS",
                     help="run every driver process under `taskset -c CPUS` (all its threads, every mode alike)")
+    ap.add_argument("--self-timed", action="store_true",
+                    help="also run the untraced program timing itself (profiling queue, an event per launch, its four "
+                         "timestamps read and released at each clFinish): what the driver charges any tool that "
+                         "reports device times; the intervals then add each tool's cost beyond it")
     ap.add_argument("--callgrind", type=int, metavar="N",
                     help="count instructions per launch under valgrind (N and 2N launches) instead of timing")
     args = ap.parse_args()
@@ -213,6 +225,8 @@ def main():
     cli = clintercept_loader()
     if cli:
         modes.append(CLINTERCEPT)
+    if args.self_timed:
+        modes.insert(1, SELF_TIMED)
     pin = ["taskset", "-c", args.pin] if args.pin else []
     if pin and not shutil.which("taskset"):
         sys.exit("--pin needs taskset on PATH (Debian: util-linux)")
@@ -249,7 +263,7 @@ def main():
                 for m in order:
                     res = run_once(w, n, m, tmp, f"{w}-{m}-{r}", args.cltrace_args, env, natives, wrap=pin)
                     results.setdefault((w, m), []).append(res)
-                    if m not in ("untraced", CLINTERCEPT) and res["records"] != res["expected"]:
+                    if m not in ("untraced", CLINTERCEPT, SELF_TIMED) and res["records"] != res["expected"]:
                         lost.append((w, m, r, res["records"], res["expected"]))
                     print(f"  {w:9s} {m:8s} #{r}: {res['us_per_launch']:10.3f} us/launch"
                           f"  main cpu {res.get('main_cpu_us', float('nan')):6.3f} us"
@@ -294,6 +308,8 @@ def main():
                 drss = f"{rss - base_rss:+.1f}"
                 if m == CLINTERCEPT:
                     rec = "(aggregates)"
+                elif m == SELF_TIMED:
+                    rec = "(the program)"
                 else:
                     got = sum(x["records"] for x in rs)
                     exp = sum(x["expected"] for x in rs)
@@ -326,11 +342,15 @@ def main():
 def print_intervals(workloads, modes, results):
     """How well this run resolves the differences: 95% bootstrap intervals, over processes, of each traced mode's
     added cost (wall and launching-thread CPU) and, with CLIntercept measured, of its cost minus CLIntercept's."""
+    floor = SELF_TIMED in modes
     hdr = ["workload", "mode", "added us [95%]", "cpu added [95%]", "minus CLI us [95%]", "cpu minus CLI [95%]",
-           "verdict vs CLI"]
-    widths = [9, max([8] + [len(m) for m in modes]), 22, 22, 22, 22, 24]
+           "verdict vs CLI"] + (["beyond self-timed [95%]", "cpu beyond [95%]"] if floor else [])
+    widths = [9, max([8] + [len(m) for m in modes]), 22, 22, 22, 22, 24] + ([23, 22] if floor else [])
     print("intervals: median differences with 95% bootstrap intervals (each mode's processes resampled; the")
     print("process is the unit of replication). An interval that spans 0 means this run cannot tell the two apart.")
+    if floor:
+        print("beyond self-timed: a tool's cost minus what the driver charges the program that reads its own device")
+        print("times (profiling queue, an event per launch, four timestamps, release): the tool's own part.")
     print(fmt_row(hdr, widths))
     print(fmt_row(["-" * x for x in widths], widths))
 
@@ -346,7 +366,7 @@ def print_intervals(workloads, modes, results):
             rs = results[(w, m)]
             row = [w, m, fmt_ci(*median_diff_ci(col(rs, "us_per_launch"), col(base, "us_per_launch"))),
                    fmt_ci(*median_diff_ci(col(rs, "main_cpu_us"), col(base, "main_cpu_us")), 3)]
-            if cli and m != CLINTERCEPT:
+            if cli and m not in (CLINTERCEPT, SELF_TIMED):
                 wall = median_diff_ci(col(rs, "us_per_launch"), col(cli, "us_per_launch"))
                 cpu = median_diff_ci(col(rs, "main_cpu_us"), col(cli, "main_cpu_us"))
                 verdict = ("cheaper (wall)" if wall[2] < 0 else "costlier (wall)" if wall[1] > 0
@@ -354,6 +374,12 @@ def print_intervals(workloads, modes, results):
                 row += [fmt_ci(*wall), fmt_ci(*cpu, 3), verdict]
             else:
                 row += ["-", "-", "-"]
+            if floor and m != SELF_TIMED:
+                st = results[(w, SELF_TIMED)]
+                row += [fmt_ci(*median_diff_ci(col(rs, "us_per_launch"), col(st, "us_per_launch"))),
+                        fmt_ci(*median_diff_ci(col(rs, "main_cpu_us"), col(st, "main_cpu_us")), 3)]
+            elif floor:
+                row += ["-", "-"]
             print(fmt_row(row, widths))
 
 
@@ -403,7 +429,7 @@ def callgrind_main(args, workloads, modes, natives, env, tmp, pin):
 
         for m in modes:
             v = [med(p[i] for p in rows[(w, m)]) for i in range(4)]
-            ours = m not in ("untraced", CLINTERCEPT)
+            ours = m not in ("untraced", CLINTERCEPT, SELF_TIMED)
             print(fmt_row([w, m, f"{v[0]:.0f}", "-" if m == "untraced" else f"{v[0] - base[0]:+.0f}",
                            vs_cli(v[0] - base[0], 0) if ours else "-",
                            f"{v[1]:.0f}" if ours else "-", f"{v[2]:.0f}" if ours else "-",
