@@ -26,13 +26,14 @@ import numpy as np
 
 from ..errors import BadCaptureMagic, CaptureNotFound, CorruptCaptureHeader, NewerCaptureFormat
 from . import native_scan
-from .format import (CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE, FORMAT_VERSION, MAGIC,
-                     MAX_REC_TYPE, REC_DTYPE, REC_MIN_SIZE, STRING_FIELDS, K)
+from .format import (CHUNK_HEADER_DTYPE, CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE,
+                     FORMAT_VERSION, MAGIC, MAX_REC_TYPE, REC_DTYPE, REC_MIN_SIZE, STRING_FIELDS, K)
 
 _MIN_SIZE = np.full(65536, np.iinfo(np.uint32).max, dtype=np.uint64)
 for _t, _s in REC_MIN_SIZE.items():
     _MIN_SIZE[_t] = _s
 _HEADER_WORDS = CHUNK_HEADER_SIZE // 8
+_INDEX_WORD = CHUNK_HEADER_DTYPE.fields["index"][1] // 8    # clt_chunk_header.index, in words
 _LOOKBACK = 4          # false candidates tolerated inside one record by the guess
 _BATCH_WORDS = 1 << 22  # 32 MiB of words scanned at a time
 _SEQ_WORD = 1          # every record's seq is the word after its header
@@ -363,11 +364,11 @@ def _drop_duplicate_chunks(cap, words, offsets, types, header_size, chunk_size):
     head = header_size // 8 + np.arange(-(-(cap.size - header_size) // chunk_size)) * (chunk_size // 8)
     head = head[head + 1 < len(words)]         # a cut last chunk counts when its header is whole
     started = (words[head] & 0xFFFFFFFF) == CHUNK_MAGIC
-    if len(np.unique(words[head[started] + 1])) == int(started.sum()):
+    if len(np.unique(words[head[started] + _INDEX_WORD])) == int(started.sum()):
         return offsets, types
     chunk = (offsets - header_size) // chunk_size
     used, counts = np.unique(chunk, return_counts=True)
-    index = words[(header_size + used * chunk_size) // 8 + 1]   # clt_chunk_header.index
+    index = words[(header_size + used * chunk_size) // 8 + _INDEX_WORD]
     order = np.lexsort((used, -counts, index))
     first_of_index = np.r_[True, index[order][1:] != index[order][:-1]]
     drop = used[order][~first_of_index]
