@@ -14,10 +14,11 @@ cltrace's analysis:
 
 Shapes are small so that the whole file runs in well under a minute on 2 cores (the clblast
 window costs m*n*k ~ XGEMM_MIN_INDIRECT_SIZE^3 multiply-adds per GEMM whatever the shape, 512^3 to
-896^3 on the hosts seen; n=196, k=18432 keeps the GEMMs at ~0.3 s or less). Every sweep runs at least 2 processes per count (the analysis gives no verdict
-on fewer). Dispatch changes are facts and asserted always; latency steps depend on the machine's
-load, so a sweep that finds no step at first is extended with `cltrace sweep --resume --repeat N+1`
-a bounded number of times and only the attribution of the steps found is asserted.
+896^3 on the hosts seen; n=196, k=18432 keeps the GEMMs at ~0.3 s or less). Every sweep runs at
+least 2 processes per count (the analysis gives no verdict on fewer). Dispatch changes are facts
+and asserted always; latency steps depend on the machine's load, so a sweep that finds no step at
+first is extended with `cltrace sweep --resume --repeat N+1` a bounded number of times and only the
+attribution of the steps found is asserted.
 """
 import json
 import os
