@@ -83,21 +83,23 @@ static long arg_long(int argc, char **argv, const char *name, long def)
     return def;
 }
 
-/* --self-timed: the four profiling timestamps of each held event, then release it; returns a sum of them so
- * that the reads cannot be optimised away. */
-static cl_ulong read_and_release(cl_event *held, long *n_held)
+/* --self-timed: read the four profiling timestamps of each held event, then release it. Counts the reads
+ * that succeeded and adds up the device time (end - start) of the events. */
+static void read_and_release(cl_event *held, long *n_held, long *reads, cl_ulong *device_ns)
 {
     static const cl_profiling_info what[4] = { CL_PROFILING_COMMAND_QUEUED, CL_PROFILING_COMMAND_SUBMIT,
                                                CL_PROFILING_COMMAND_START, CL_PROFILING_COMMAND_END };
-    cl_ulong sum = 0, t;
+    cl_ulong t[4];
     for (long i = 0; held && i < *n_held; i++) {
+        int ok = 0;
         for (int j = 0; j < 4; j++)
-            if (clGetEventProfilingInfo(held[i], what[j], sizeof t, &t, NULL) == CL_SUCCESS)
-                sum += t;
+            ok += clGetEventProfilingInfo(held[i], what[j], sizeof t[j], &t[j], NULL) == CL_SUCCESS;
+        *reads += ok;
+        if (ok == 4)
+            *device_ns += t[3] - t[2];
         clReleaseEvent(held[i]);
     }
     *n_held = 0;
-    return sum;
 }
 
 int main(int argc, char **argv)
@@ -121,8 +123,12 @@ int main(int argc, char **argv)
     if (every < 1)
         every = 1;
     cl_event *held = self_timed ? calloc((size_t)every, sizeof *held) : NULL;
-    long n_held = 0;
-    cl_ulong stamp_sum = 0;
+    long n_held = 0, stamp_reads = 0;
+    cl_ulong device_ns = 0;
+    if (self_timed && !held) {
+        fprintf(stderr, "overhead: no memory for %ld events (--finish-every)\n", every);
+        return 1;
+    }
 
     cl_int err;
     cl_platform_id plat;
@@ -170,11 +176,11 @@ int main(int argc, char **argv)
             clReleaseEvent(ev);
         if ((i + 1) % every == 0) {
             clFinish(q);
-            stamp_sum += read_and_release(held, &n_held);
+            read_and_release(held, &n_held, &stamp_reads, &device_ns);
         }
     }
     clFinish(q);
-    stamp_sum += read_and_release(held, &n_held);
+    read_and_release(held, &n_held, &stamp_reads, &device_ns);
     double loop_ns = now_ns() - t0;
     getrusage(RUSAGE_THREAD, &th1);
     getrusage(RUSAGE_SELF, &pr1);
@@ -200,11 +206,11 @@ int main(int argc, char **argv)
     }
     printf("OVERHEAD workload=%s finish_every=%ld app_event=%d launches=%ld loop_ns=%.0f us_per_launch=%.3f maxrss_kb=%ld vmhwm_kb=%ld"
            " warmup=%ld main_cpu_us=%.3f main_sys_us=%.3f proc_cpu_us=%.3f vcsw=%ld ivcsw=%ld self_timed=%d"
-           " stamp_checksum=%llu\n", argv[1], every, app_event, n, loop_ns,
+           " stamp_reads=%ld device_ns_per_launch=%.1f\n", argv[1], every, app_event, n, loop_ns,
            loop_ns / 1e3 / (double)n, ru.ru_maxrss, hwm_kb, warmup, (cpu_us(&th1) - cpu_us(&th0)) / (double)n,
            (sys_us(&th1) - sys_us(&th0)) / (double)n, (cpu_us(&pr1) - cpu_us(&pr0)) / (double)n,
-           pr1.ru_nvcsw - pr0.ru_nvcsw, pr1.ru_nivcsw - pr0.ru_nivcsw, self_timed,
-           (unsigned long long)(stamp_sum & 0xffff));
+           pr1.ru_nvcsw - pr0.ru_nvcsw, pr1.ru_nivcsw - pr0.ru_nivcsw, self_timed, stamp_reads,
+           (double)device_ns / (double)n);
     fflush(stdout);
     free(held);
     return 0;

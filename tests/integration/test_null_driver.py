@@ -40,3 +40,17 @@ def test_null_driver_records_every_launch(cli, programs, overhead, tmp_path, mod
     assert set(L["times_status"]) == {"ok"}
     assert (L["duration_ns"] == GLOBAL * NS_PER_ITEM).all()
     assert (L["own_event"] == (0 if "--app-event" in pattern else 1)).all()
+
+
+@pytest.mark.parametrize("pattern", [[], ["--finish-every", "1"], ["--app-event"]], ids=["trivial", "sync", "event"])
+def test_self_timed_reads_the_device_times_of_every_launch(programs, overhead, tmp_path, pattern):
+    """bench_overhead.py --self-timed: the untraced program itself reads four timestamps of every timed launch."""
+    vendors = tmp_path / "vendors"
+    vendors.mkdir()
+    (vendors / "null.icd").write_text(programs("libcltrace_fake_icd.so") + "\n")
+    env = dict(os.environ, OCL_ICD_VENDORS=str(vendors), FAKE_ICD_LOG="off")
+    p = subprocess.run([overhead, "trivial", "--launches", str(LAUNCHES), "--self-timed", *pattern],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert " self_timed=1 " in p.stdout and f" stamp_reads={4 * LAUNCHES} " in p.stdout
+    assert f" device_ns_per_launch={GLOBAL * NS_PER_ITEM}.0" in p.stdout
