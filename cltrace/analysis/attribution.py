@@ -26,10 +26,11 @@ Several causes may hold at once; each comes with a human sentence.
 """
 from __future__ import annotations
 
-import functools
 import math
-import re
 from dataclasses import asdict, dataclass
+
+from .facts import Change, kernel_family
+from .jobs import job_changes
 
 
 @dataclass(frozen=True)
@@ -42,60 +43,6 @@ class Cause:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One difference between two dispatch signatures (a fact, see pair_changes)."""
-    kind: str
-    text: str
-    kernel: str | None = None           # the kernel's name (on the after side when it runs there)
-    family: str | None = None           # kernel_family(kernel)
-    before: str | None = None           # launches, local or global size, or work-group count: see kind
-    after: str | None = None
-    work_groups_before: int | None = None
-    work_groups_after: int | None = None
-    rounds_before: int | None = None    # ceil(work_groups / compute_units), when both are known
-    rounds_after: int | None = None
-    renamed_from: str | None = None     # the before side's name when it differs within the family
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-# -- kernel families ---------------------------------------------------------------------------------------
-# A name is split at "_" into tokens.  Shape tokens become "#" (a run of them one "#"):
-#   - a plain number: "_61_", tinygrad's "r_16_4_8", ocl4dnn's block sizes "_2_4_4_1", TVM's dedup "_1";
-#   - a number with tinygrad's dedup suffix: "4n1";
-#   - three or more numbers joined by "x": "64x56x56" (a tensor shape; two, "3x3" or "4x4", name a
-#     filter or tile variant and stay);
-#   - short tags (1-3 letters) each followed by numbers: "M61", "K576", "N3136", "cn64", "in64x64",
-#     "k3x3", "M64N32K8" -> "M#", "K#", ...; except a single precision / version / vector-width tag
-#     ("f32", "fp16", "FP32", "bf16", "i8", "u8", "int8", "v4", "vec4", "x4"), which names a variant.
-# Tags of 4+ letters ("SIMD16", "activ0", "kernel0" -- TVM's kernel index within one function) and numbers
-# inside words ("im2col", "conv2d", "convolution3x3") are no shape tokens.
-_NUMBER = re.compile(r"\d+(?:n\d+)?|\d+x\d+(?:x\d+)+")
-_TAGGED = re.compile(r"(?:[A-Za-z]{1,3}\d+(?:x\d+)*)+")
-_VARIANT_TAG = re.compile(r"(?i)(?:f|fp|bf|tf|i|u|int|uint|q|v|vec|x)\d+")
-
-
-@functools.lru_cache(maxsize=65536)
-def kernel_family(name: str) -> str:
-    """The name with its shape tokens replaced by "#": per-shape specialisations of one kernel are one
-    family (ocl4dnn "conv_M61_..." and "conv_M62_..."), genuinely different kernels stay apart ("gemm_v4",
-    "gemm_tail"; "Xgemm", "XgemmDirectTN"; "direct_convolution1x1", "direct_convolution3x3_f32_bifrost")."""
-    if not isinstance(name, str) or not any(ch.isdigit() for ch in name):
-        return name
-    out: list[str] = []
-    for tok in name.split("_"):
-        if _NUMBER.fullmatch(tok):
-            tok = "#"
-        elif _TAGGED.fullmatch(tok) and not _VARIANT_TAG.fullmatch(tok):
-            tok = re.sub(r"\d+(?:x\d+)*", "#", tok)
-        if tok == "#" and out and out[-1] == "#":
-            continue
-        out.append(tok)
-    return "_".join(out)
 
 
 def _by_kernel(sig) -> dict[str, list[tuple]]:
@@ -254,11 +201,13 @@ def pair_changes(before, after, routine=frozenset(), steady=frozenset(),
     return out
 
 
-_CAUSE_KIND = {"extra-dispatch": "dispatch-count", "dispatch-removed": "dispatch-count"}
+_CAUSE_KIND = {"extra-dispatch": "dispatch-count", "dispatch-removed": "dispatch-count",
+               "extra-job": "job-count", "job-removed": "job-count"}
 
 
 def attribute(before, after, routine_global=False, steady_global=frozenset(),
-              compute_units: int | None = None) -> list[Cause]:
+              compute_units: int | None = None, jobs_policy: str | None = None,
+              job_cores: int | None = None) -> list[Cause]:
     """Causes of the latency change between signature ``before`` and ``after`` (pair_changes, with
     added and removed launches both ``dispatch-count`` and routine growth left out).
     ``routine_global``: True (every kernel) or a set of kernel names whose global-size changes
@@ -267,11 +216,15 @@ def attribute(before, after, routine_global=False, steady_global=frozenset(),
     ``steady_global`` names it: its work-group count is unknown, so without evidence that its
     global size holds still, a change of it is no more than the sweep growing it.
     ``compute_units``: with it, a work-group count that crosses a multiple of the compute units is
-    called ``waves`` (pair_changes), even for a kernel whose global size is routine."""
+    called ``waves`` (pair_changes), even for a kernel whose global size is routine.
+    ``jobs_policy``: how the device runs a non-uniform range (jobs.POLICIES); with ``split``, a launch run as
+    another number of driver jobs is a ``job-count`` cause (jobs.job_changes, rounds over ``job_cores``)."""
     before, after = tuple(before or ()), tuple(after or ())
     causes: list[Cause] = []
     only_routine = renamed = False
-    for c in pair_changes(before, after, routine_global, steady_global, compute_units):
+    changes = pair_changes(before, after, routine_global, steady_global, compute_units)
+    changes += job_changes(before, after, jobs_policy, job_cores)
+    for c in changes:
         if c.kind == "routine-growth":
             only_routine |= c.before != c.after
             renamed |= c.renamed_from is not None
@@ -302,12 +255,14 @@ def summarise(causes: list[Cause]) -> str:
 def short_label(causes: list[Cause]) -> str:
     """Compact label for plots: the cause kinds, '+'-joined."""
     names = {"variant-switch": "variant", "dispatch-count": "dispatch", "work-group-split": "wg split",
-             "tile-padding": "padding", "waves": "waves", "unexplained": "driver/device"}
+             "tile-padding": "padding", "waves": "waves", "unexplained": "driver/device", "job-count": "jobs"}
     kinds = []
     for c in causes:
         n = names.get(c.kind, c.kind)
         if c.kind == "dispatch-count" and c.kernel:
             n = ("+" if c.text.startswith("extra") else "-") + c.kernel
+        elif c.kind == "job-count":
+            n = ("+" if c.text.startswith("extra") else "-") + "job"
         if n not in kinds:
             kinds.append(n)
     return " + ".join(kinds)

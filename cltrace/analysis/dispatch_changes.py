@@ -4,7 +4,9 @@ For every neighbour pair of configurations (ascending sweep parameter, within ea
 dispatch signatures differ, one row per difference, whether or not the latency stepped there. The pair
 classifier is attribution.pair_changes, the one attribute() uses for steps, so a step's causes and the
 changes listed at its pair agree. Kinds: ``extra-dispatch``, ``dispatch-removed``, ``variant-switch``,
-``work-group-split``, ``tile-padding``, ``waves``, ``routine-growth`` (see attribution).
+``work-group-split``, ``tile-padding``, ``waves``, ``routine-growth`` (see attribution), and, given a job context
+(dispatch_jobs.JobContext), ``extra-job`` / ``job-removed``: the same launch run as another number of driver jobs
+(jobs.job_changes: a non-uniform range split into uniform regions).
 
 Kernels compare by family (kernel_family): a per-shape specialisation (``conv_M61_...`` -> ``conv_M62_...``)
 is the same kernel, not a variant switch.
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .attribution import kernel_family, pair_changes, routine_global_kernels, routine_work_group_kernels
+from .jobs import job_changes
 
 __all__ = ["CHANGE_COLUMNS", "dispatch_changes", "kernel_family", "link_steps"]
 
@@ -43,12 +46,14 @@ def _signature(s) -> tuple:
 
 
 def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = None,
-                     compute_units: int | dict | None = None, share: float = 0.5) -> pd.DataFrame:
+                     compute_units: int | dict | None = None, share: float = 0.5, jobs=None) -> pd.DataFrame:
     """Every dispatch change between neighbour configurations (CHANGE_COLUMNS), in group order, then by
     ``from_value``. ``configs``: config_stats output (``signature``, ``signature_varies``, ``config_id`` and
     ``param``), with ``group_label`` (else made from ``by``). ``compute_units``: of the device that ran the
     sweep (Trace.compute_units()), or a dict group_label -> compute units; None: no wave is claimed. ``share``: a kernel whose global size changes on
-    at least that share of the pairs where it runs is routine (routine_global_kernels)."""
+    at least that share of the pairs where it runs is routine (routine_global_kernels). ``jobs``: a
+    dispatch_jobs.JobContext; with it, job-count changes under each group's policy are listed too (their rounds
+    over the context's cores)."""
     by = [b for b in (by or []) if b != param]
     if configs is None or configs.empty or param not in configs.columns:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
@@ -73,7 +78,10 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
                     "signature_varies": bool(a["signature_varies"] or b["signature_varies"]),
                     "_g": gi}
             cu = compute_units.get(label) if isinstance(compute_units, dict) else compute_units
-            for c in pair_changes(sa, sb, routine, steady, cu, wg_routine):
+            found = pair_changes(sa, sb, routine, steady, cu, wg_routine)
+            if jobs is not None:
+                found += job_changes(sa, sb, jobs.policy_of(label), jobs.cores_of(label))
+            for c in found:
                 if c.kind == "routine-growth":
                     growth.setdefault(c.family, []).append((base, c))
                     continue

@@ -10,6 +10,7 @@ import pandas as pd
 from .attribution import attribute, routine_global_kernels, short_label, summarise
 from .configs import config_stats
 from .dispatch_changes import CHANGE_COLUMNS, dispatch_changes, link_steps
+from .dispatch_jobs import JOB_COLUMNS, JobContext, config_jobs, job_summary
 from .recommend import best_config, hazard_candidates, hazards, pareto, speedups, stair_edges
 from .samples import param_columns, to_number
 from .steps import STEP_COLUMNS, StepVerdicts, detect_steps, group_label
@@ -66,6 +67,9 @@ class StaircaseResult:
     dispatch_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
     compute_units: int | None = None
     hazard_candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    jobs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=JOB_COLUMNS))
+    job_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    job_context: JobContext | None = None
 
     def best(self, budget_ns: float | None = None, min_value: float | None = None) -> pd.DataFrame:
         """Recommended value per group under a latency budget and/or a minimum count."""
@@ -106,7 +110,16 @@ class StaircaseResult:
             "speedups": grouped(self.speedups), "segments": grouped(self.segments),
             "undecided": grouped(self.undecided), "dispatch_changes": grouped(self.dispatch_changes),
             "compute_units": _jsonable(self.compute_units),
+            "jobs": self._jobs_dict(grouped),
         }
+
+    def _jobs_dict(self, grouped) -> dict | None:
+        ctx = self.job_context
+        if ctx is None:
+            return None
+        return {"target": None if ctx.target is None else ctx.target.name,
+                "what_if": None if ctx.what_if is None else ctx.what_if.label,
+                "groups": grouped(self.job_summary), "launches": grouped(self.jobs)}
 
 
 def choose_param(samples: pd.DataFrame, params: list[str]) -> str | None:
@@ -122,7 +135,7 @@ def choose_param(samples: pd.DataFrame, params: list[str]) -> str | None:
 
 
 def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame,
-                     compute_units: int | dict | None = None) -> pd.DataFrame:
+                     compute_units: int | dict | None = None, jobs: JobContext | None = None) -> pd.DataFrame:
     sig = dict(zip(configs["config_id"], configs["signature"]))
     varies = dict(zip(configs["config_id"], configs["signature_varies"]))
     # judged over every neighbour pair of the group, steps included: a sweep whose pairs are all
@@ -139,7 +152,9 @@ def _attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataF
     for r in steps.to_dict("records"):
         cu = compute_units.get(r["group_label"]) if isinstance(compute_units, dict) else compute_units
         c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], set()),
-                      steady.get(r["group_label"], set()), compute_units=cu)
+                      steady.get(r["group_label"], set()), compute_units=cu,
+                      jobs_policy=None if jobs is None else jobs.policy_of(r["group_label"]),
+                      job_cores=None if jobs is None else jobs.cores_of(r["group_label"]))
         shift, share, warning = time_shift(per_kernel.get(r["from_config_id"]) or {},
                                            per_kernel.get(r["to_config_id"]) or {}, c)
         causes.append([x.to_dict() for x in c])
@@ -299,10 +314,13 @@ def _drop_unplaced(samples: pd.DataFrame, group_by: list[str], notes: list[str])
 def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | None = None,
             alpha: float = 0.01, min_effect: float = 0.02, merge_ramps: bool = True,
             ignore=DEFAULT_IGNORE, n_perm: int | None = None,
-            compute_units: int | dict | None = None) -> StaircaseResult:
+            compute_units: int | dict | None = None, jobs: JobContext | None = None) -> StaircaseResult:
     """Find staircases along ``param`` (default: the numeric parameter with most values).
     ``compute_units`` lets dispatch changes name work-group waves: an int (Trace.compute_units()) or
-    run_id -> int (Trace.compute_units_by_run()), a group getting a value when all its runs agree."""
+    run_id -> int (Trace.compute_units_by_run()), a group getting a value when all its runs agree.
+    ``jobs``: how launches become driver jobs (dispatch_jobs.JobContext, per group or from a target); with it
+    the result lists every configuration's jobs, job changes count among the dispatch changes and step
+    causes, and a what-if local size in it rewrites the signatures the causes and changes come from."""
     notes = list(samples.attrs.get("notes", []))
     samples = samples.copy()
     params = [p for p in param_columns(samples) if p not in ignore and samples[p].notna().any()]
@@ -347,8 +365,19 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
                             n_perm=n_perm, units=units)
     configs = _segment_columns(configs, verdicts)
     cu = _group_compute_units(samples, configs, key, gb, compute_units)
-    steps = _attribute_steps(verdicts.steps, verdicts.pairs, configs, cu)
-    changes = dispatch_changes(configs, param, by, cu)
+    if jobs is not None:
+        jobs = jobs.resolved(lambda by_run: _group_compute_units(samples, configs, key, gb, by_run))
+        if jobs.target is not None and jobs.target.cores:
+            cu = jobs.target.cores
+            notes.append(f"rounds and waves are counted over target {jobs.target.name}'s {cu} cores, not over the "
+                         "traced device's compute units")
+        if jobs.what_if is not None:
+            configs["signature"] = [jobs.what_if.apply(s) for s in configs["signature"]]
+            notes.append(f"{jobs.what_if.label}: the dispatch changes, step causes and jobs below are computed as "
+                         "if the library had asked for that local size; latencies and the dispatch column are "
+                         "as measured")
+    steps = _attribute_steps(verdicts.steps, verdicts.pairs, configs, cu, jobs)
+    changes = dispatch_changes(configs, param, by, cu, jobs=jobs)
     spans = steps.assign(from_value=steps["location_from"], to_value=steps["location_to"])
     steps["dispatch_change_ids"], changes["at_step"] = link_steps(spans, changes)
     notes += _verdict_notes(configs, verdicts, alpha)
@@ -374,4 +403,11 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
         hazard_candidates=hazard_candidates(configs, found, param, by, min_effect=min_effect),
         speedups=speedups(configs, param, by), notes=notes, summary=summary,
         segments=verdicts.segments, undecided=verdicts.undecided, units=units, dispatch_changes=changes,
-        compute_units=cu)
+        compute_units=cu, **_job_tables(configs, param, jobs))
+
+
+def _job_tables(configs: pd.DataFrame, param: str, jobs: JobContext | None) -> dict:
+    if jobs is None:
+        return {}
+    table = config_jobs(configs, param, jobs)
+    return {"jobs": table, "job_summary": job_summary(table, configs, param, jobs), "job_context": jobs}

@@ -91,7 +91,8 @@ def test_to_dict_is_json_and_layout():
     res = analyse(paper_example().samples)
     d = json.loads(json.dumps(res.to_dict()))
     assert set(d) == {"param", "by", "summary", "notes", "configs", "steps", "edges", "pareto", "hazards",
-                      "hazard_candidates", "speedups", "segments", "undecided", "dispatch_changes", "compute_units"}
+                      "hazard_candidates", "speedups", "segments", "undecided", "dispatch_changes", "compute_units",
+                      "jobs"}
     # every per-group table carries the group both ways: a dict and its label
     for table in ("configs", "steps", "edges", "pareto", "hazards", "speedups", "segments", "dispatch_changes"):
         assert all(r["group"] == {"method": r["group_label"].split("=")[1]} for r in d[table]), table
