@@ -76,6 +76,25 @@ def dispatch_list(launches: pd.DataFrame) -> Tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows, columns=cols), info
 
 
+def with_jobs(table: pd.DataFrame, policy, cores=None, what_if=None) -> pd.DataFrame:
+    """The dispatch list with ``jobs`` (driver jobs under ``policy``, jobs.launch_jobs; '-' for a driver-chosen
+    local size, 'refused' where the policy refuses it) and ``remainder`` (share of the work-items outside the
+    bulk region). ``what_if`` (whatif.WhatIf) rewrites the local sizes and work-group counts first."""
+    from .jobs import launch_jobs
+    out = table.copy()
+    if what_if is not None and len(out):
+        sig = what_if.apply(list(zip(out["kernel"], out["global"], out["local"], out["work_groups"])))
+        out["local"] = [e[2] for e in sig]
+        out["work_groups"] = [str(e[3]) for e in sig]
+    jobs, rem = [], []
+    for k, g, l in zip(out["kernel"], out["global"], out["local"]):
+        j = launch_jobs(k, g, l, policy, cores)
+        jobs.append("-" if j is None else ("refused" if j.jobs is None else j.jobs))
+        rem.append("-" if j is None else f"{j.remainder_share:.1%}")
+    out["jobs"], out["remainder"] = jobs, rem
+    return out
+
+
 def side_by_side(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Align two dispatch lists (difflib on (kernel, global, local)); `change` marks what differs:
     '' same, '~' same kernel with other sizes (or a per-shape name of its family, attribution.kernel_family),
@@ -84,14 +103,20 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     ka, kb = key(a), key(b)
     ra, rb = a.to_dict("records"), b.to_dict("records")
     rows = []
-    blank = {"kernel": "", "global": "", "local": "", "work_groups": "", "median_ms": None}
+    blank = {"kernel": "", "global": "", "local": "", "work_groups": "", "median_ms": None, "jobs": "",
+             "remainder": ""}
+    jobs = "jobs" in a.columns and "jobs" in b.columns
 
     def row(x, y, change):
         x, y = x or blank, y or blank
-        rows.append({"change": change, "A kernel": x["kernel"], "A global": x["global"], "A local": x["local"],
-                     "A wg": x["work_groups"], "A ms": x["median_ms"], "B kernel": y["kernel"],
-                     "B global": y["global"], "B local": y["local"], "B wg": y["work_groups"],
-                     "B ms": y["median_ms"]})
+        r = {"change": change}
+        for side, d in (("A", x), ("B", y)):
+            r.update({f"{side} kernel": d["kernel"], f"{side} global": d["global"], f"{side} local": d["local"],
+                      f"{side} wg": d["work_groups"]})
+            if jobs:
+                r.update({f"{side} jobs": d["jobs"], f"{side} rem": d["remainder"]})
+            r[f"{side} ms"] = d["median_ms"]
+        rows.append(r)
 
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ka, b=kb, autojunk=False).get_opcodes():
         if op == "equal":

@@ -5,6 +5,7 @@ import sys
 from ..errors import CltraceError, UsageError
 from .base import EXIT_OK, Command, info
 from .diff import parse_selector  # noqa: F401  (kept importable from here)
+from .job_options import add_job_arguments, job_context
 from .outputs import check_output_file, write_error
 from .printable import printable
 from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
@@ -40,13 +41,16 @@ class PlotCommand(Command):
                    "Dots: per-configuration medians, coloured by dispatch pattern; whiskers: the fastest to the "
                    "slowest process (each process counted by its median); dark bars: the level between "
                    "significant steps; dotted lines: steps (label: ratio and cause, red up, green down); stars: "
-                   "best counts; red bands: hazards; dashed line: the unpruned latency.")
+                   "best counts; red bands: hazards; dashed line: the unpruned latency; purple triangles: counts "
+                   "whose launches carry an extra driver job (a non-uniform range split into uniform regions) on "
+                   "the traced device or --target.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")
         p.add_argument("-o", "--output", default="staircase.png", metavar="PATH",
                        help="png, svg or html file (default: staircase.png)")
         p.add_argument("--param", help="the swept parameter (default: the numeric one with most values)")
+        add_job_arguments(p)
 
     def run(self, args) -> int:
         ext = os.path.splitext(args.output)[1].lower()
@@ -56,8 +60,9 @@ class PlotCommand(Command):
         from ..report.plot import plot_staircase
         trace = open_trace(args.trace)
         check_output_file(args.output)
+        jobs = job_context(args, trace)
         try:
-            result = analyse(_samples(trace), args.param, compute_units=trace.compute_units_by_run())
+            result = analyse(_samples(trace), args.param, compute_units=trace.compute_units_by_run(), jobs=jobs)
         except ValueError as e:
             raise UsageError(str(e)) from None
         if result.param is None:

@@ -4,6 +4,7 @@ import os
 from ..errors import CltraceError, UsageError
 from ..report.formats import FORMATS
 from .base import EXIT_OK, Command
+from .job_options import add_job_arguments, job_context
 
 SELECTOR_HELP = (
     "A SELECTOR is KEY=VALUE[,KEY=VALUE...] over the run tags: the names given to cltrace sweep -p or cltrace "
@@ -39,13 +40,21 @@ def one_configuration(params, run_ids, sel: dict, path: str) -> None:
                      f"to pick one, e.g. {_label(full[0][0])}")
 
 
+def _agreed(by_run: dict, run_ids) -> dict:
+    """{"*": the value these runs agree on} (None where they differ): one side of a diff is one configuration."""
+    vals = {by_run.get(r) for r in run_ids}
+    return {"*": next(iter(vals)) if len(vals) == 1 else None}
+
+
 class DiffCommand(Command):
     name = "diff"
     help = "two configurations' dispatch lists side by side (what an extra dispatch or split looks like)"
     description = ("Compares the kernels dispatched by two configurations: `cltrace diff l16.db channels=92 "
                    "channels=93` (two selections in one trace) or `cltrace diff a.db b.db [SEL_A SEL_B]`. "
                    "change: '+' only in B, '-' only in A, '~' same kernel with other sizes, '-/+' another kernel "
-                   "in its place. " + SELECTOR_HELP)
+                   "in its place. jobs: the driver jobs each launch becomes on the device (or --target) when its "
+                   "global size is not a multiple of its local size; rem: the share of its work-items left to "
+                   "the remainder jobs. " + SELECTOR_HELP)
 
     def add_arguments(self, p):
         p.add_argument("args", nargs="+", metavar="TRACE_OR_SELECTOR",
@@ -53,6 +62,7 @@ class DiffCommand(Command):
         p.add_argument("--format", choices=FORMATS, default="text",
                        help="text (a table, fitted to the terminal), json (the same rows as records), csv or "
                             "markdown (default: text)")
+        add_job_arguments(p)
 
     def _sides(self, items):
         from .analysis_commands import open_trace
@@ -68,7 +78,7 @@ class DiffCommand(Command):
         raise UsageError("give TRACE SEL_A SEL_B, or TRACE_A TRACE_B [SEL_A SEL_B]")
 
     def run(self, args) -> int:
-        from ..analysis.dispatch_diff import dispatch_list, match_runs, side_by_side
+        from ..analysis.dispatch_diff import dispatch_list, match_runs, side_by_side, with_jobs
         from ..report.document import Document, Section
         from .analysis_commands import render
         sides = self._sides(args.args)
@@ -88,11 +98,13 @@ class DiffCommand(Command):
             table, meta = dispatch_list(ls)
             if table.empty:
                 raise CltraceError(f"the runs matching {label} in {trace.path} have no kernel launches")
+            ctx = job_context(args, trace).resolved(lambda by_run: _agreed(by_run, run_ids))
+            table = with_jobs(table, ctx.policy_of(None), ctx.cores_of(None), ctx.what_if)
             lists.append(table)
             total = table["median_ms"].sum()
             fields[name] = (f"{label} ({os.path.basename(trace.path)}): {len(table)} dispatches, "
                             f"{total:.3f} ms, {meta['samples']} samples")
-        doc = Document(title="cltrace diff")
+        doc = Document(title="cltrace diff" + (f" ({ctx.what_if.label})" if ctx.what_if is not None else ""))
         doc.add(Section("Sides", "fields", fields=fields, key="sides"))
         doc.add(Section("Dispatches", "table", table=side_by_side(lists[0], lists[1]), key="dispatches", keys=2))
         render(doc, args.format)

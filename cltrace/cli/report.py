@@ -4,6 +4,7 @@ import math
 from ..errors import CltraceError, UsageError
 from ..report.formats import FORMATS
 from .base import EXIT_OK, Command
+from .job_options import add_job_arguments, job_context
 
 
 class ReportCommand(Command):
@@ -34,6 +35,7 @@ class ReportCommand(Command):
                        help="recommend the most channels whose median latency fits this budget")
         p.add_argument("--min", type=float, dest="min_value", metavar="N",
                        help="recommend the fastest count of at least N (with --budget-ms: the most within it)")
+        add_job_arguments(p)
 
     def run(self, args) -> int:
         from ..report.render import render
@@ -46,9 +48,10 @@ class ReportCommand(Command):
         trace = open_trace(args.trace)
         if args.run is not None and args.run not in set(trace.runs["run_id"].tolist()):
             raise CltraceError(f"{args.trace} has no run {args.run}")
+        jobs = job_context(args, trace, args.run)
         try:
             doc = build_report(trace, run=args.run, staircase=not args.no_staircase, param=args.param,
-                               budget_ms=args.budget_ms, min_value=args.min_value)
+                               budget_ms=args.budget_ms, min_value=args.min_value, jobs=jobs)
         except ValueError as e:          # analyse(): unknown or non-numeric --param
             raise UsageError(str(e)) from None
         render(doc, args.format)

@@ -60,11 +60,33 @@ def legend_handles(patterns, pcolour, result) -> list:
                        label="best count (stair right edge)"),
                 Patch(color="#d62728", alpha=0.2, label="hazard: significantly slower than unpruned"),
                 Line2D([], [], color="#555555", ls="--", label="unpruned latency (largest count)")]
+    marks = job_marks(result)
+    if marks:
+        handles.append(Line2D([], [], marker="^", ls="", color=JOB_COLOUR, ms=6, label=marks[0]))
     steps = result.steps
     if len(steps) and "location_from" in steps.columns and \
             ((steps["location_from"] != steps["from_value"]) | (steps["location_to"] != steps["to_value"])).any():
         handles.append(Patch(color="#888888", alpha=0.15, label="grey band: where a step may lie"))
     return handles
+
+
+JOB_COLOUR = "#6a3d9a"
+
+
+def job_marks(result):
+    """(legend text, group_label -> values with an extra driver job) when the result carries job facts worth
+    drawing (report.staircase_section.job_sections decides alike), else None."""
+    ctx = getattr(result, "job_context", None)
+    summary = getattr(result, "job_summary", None)
+    if ctx is None or summary is None or summary.empty:
+        return None
+    values = {r["group_label"]: r["extra_job_values"] for r in summary.to_dict("records")}
+    if not any(values.values()) and ctx.target is None and ctx.what_if is None:
+        return None
+    where = f"target {ctx.target.name}" if ctx.target is not None else "the traced device"
+    text = f"extra driver job on {where} (computed from the traced sizes"
+    text += f"; {ctx.what_if.label})" if ctx.what_if is not None else ")"
+    return escape_controls(text), values
 
 
 def _scale(configs):
@@ -136,6 +158,11 @@ def figure(result, title: str | None = None):
             ax.annotate(txt, (xm, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -4),
                         textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7.5,
                         color="#b22222" if s["direction"] == "up" else "#1a7f37")
+        marks = job_marks(result)
+        extra = marks[1].get(lab, []) if marks else []
+        if extra:
+            ax.scatter(extra, [0.03] * len(extra), transform=ax.get_xaxis_transform(), marker="^", s=22,
+                       color=JOB_COLOUR, zorder=4, clip_on=False)
         ax.set_ylim(0, ymax * 1.45)
         ax.set_title(escape_controls(lab) if lab != "all" else (title or ""), fontsize=10, loc="left")
         ax.set_ylabel(f"latency ({unit}, median)")

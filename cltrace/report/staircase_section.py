@@ -25,13 +25,13 @@ def _prefix(r) -> str:
     return f"[{label}] " if label not in (None, "", "all") else ""
 
 
-def staircase_result(samples, param=None, compute_units=None):
+def staircase_result(samples, param=None, compute_units=None, jobs=None):
     """Analyse the samples (Trace.samples) along their sweep parameter; None when there is nothing to sweep."""
     from ..analysis.staircase import analyse
 
     if samples.empty:
         return None
-    result = analyse(samples, param, compute_units=compute_units)
+    result = analyse(samples, param, compute_units=compute_units, jobs=jobs)
     return result if result.param is not None else None
 
 
@@ -190,14 +190,81 @@ def hazard_lines(result) -> List[str]:
     return lines
 
 
+JOBS_CAPTION = ("jobs = uniform regions the driver runs for this one launch (bulk + remainders); work_groups = "
+                "over all its jobs; rounds = ceil(work-groups / cores) per job, summed; remainder = share of the "
+                "work-items outside the bulk region. Computed from the traced sizes, not measured")
+
+
+def _jobs_title(result) -> str:
+    ctx = result.job_context
+    where = f"on target {ctx.target.name}" if ctx.target is not None else "on the traced devices"
+    return f"Driver jobs {where}" + (f" ({ctx.what_if.label})" if ctx.what_if is not None else "")
+
+
+def _job_lines(result) -> List[str]:
+    p, lines = result.param, []
+    from ..analysis.dispatch_jobs import ranges_text
+    for r in result.job_summary.to_dict("records"):
+        g = _prefix(r)
+        lines.append(f"{g}{r['described']}")
+        if r["policy"] == "refuse" and r["refused_values"]:
+            lines.append(f"{g}refused (non-uniform launch) at {p}={ranges_text(r['refused_values'])}")
+        elif r["extra_job_values"]:
+            by_count: dict = {}
+            for v, n in r["extra_jobs"].items():
+                by_count.setdefault(n, []).append(v)
+            parts = [f"{n or 'none'} at {p}={ranges_text(vs)}" for n, vs in sorted(by_count.items())]
+            lines.append(f"{g}extra jobs beyond one per launch: {'; '.join(parts)}")
+        else:
+            lines.append(f"{g}one job per launch at every {p}")
+    target = result.job_context.target
+    if target is not None:
+        lines += [f"source: {x}" for x in target.sources] + [f"uncertain: {x}" for x in target.uncertain]
+    return lines
+
+
+def _job_table(result) -> pd.DataFrame:
+    """Launches of the kernels that are non-uniform somewhere in their group: the seed paper's Tables I-IV with
+    the job count it needed a simulator for."""
+    jobs = result.jobs
+    if jobs is None or jobs.empty:
+        return pd.DataFrame()
+    odd = jobs.loc[~jobs["uniform"].astype(bool), ["group_label", "kernel"]].drop_duplicates()
+    keep = jobs.merge(odd, on=["group_label", "kernel"])
+    t = pd.DataFrame({"group": _group_col(keep), result.param: keep["value"], "kernel": keep["kernel"],
+                      "global": keep["global"], "local": keep["local"],
+                      "jobs": keep["jobs"].astype(object).where(keep["jobs"].notna(), "refused"),
+                      "work_groups": keep["work_groups"], "rounds": keep["rounds"],
+                      "remainder": [f"{v:.1%}" for v in keep["remainder_share"]]})
+    return t.drop(columns=["group"]) if (t["group"] == "").all() else t
+
+
+def job_sections(result) -> List[Section]:
+    """The job facts, when there are any to show: a target or what-if was asked for, or a launch is non-uniform."""
+    ctx = result.job_context
+    if ctx is None:
+        return []
+    jobs = result.jobs
+    odd = jobs is not None and len(jobs) and not jobs["uniform"].astype(bool).all()
+    if not odd and ctx.target is None and ctx.what_if is None:
+        return []
+    out = [Section(_jobs_title(result), "lines", lines=_job_lines(result), key="jobs")]
+    t = _job_table(result)
+    if len(t):
+        out.append(Section("Jobs per launch (non-uniform kernels)", "table", table=t, key="job_launches",
+                           caption=JOBS_CAPTION, keys=_keys(t, 2)))
+    return out
+
+
 def _keys(table: pd.DataFrame, n: int) -> int:
     """Leading columns a split table repeats: the group (when shown) and the n that name a row."""
     return n + int("group" in table.columns)
 
 
-def staircase_sections(samples, param=None, budget_ms=None, min_value=None, compute_units=None) -> List[Section]:
+def staircase_sections(samples, param=None, budget_ms=None, min_value=None, compute_units=None,
+                       jobs=None) -> List[Section]:
     """Analyse the samples and lay the result out (result_sections)."""
-    result = staircase_result(samples, param, compute_units)
+    result = staircase_result(samples, param, compute_units, jobs)
     return [] if result is None else result_sections(result, budget_ms, min_value)
 
 
@@ -209,13 +276,18 @@ def result_sections(result, budget_ms=None, min_value=None) -> List[Section]:
         out.append(Section(f"Latency by {p}", "table", table=cfg, key="configs", caption=CONFIGS_CAPTION,
                            keys=_keys(cfg, 1)))
     st = _step_table(result)
-    out.append(Section(f"Steps along {p} ({len(st)})", "table", table=st, key="steps",
+    causes_what_if = (f"; causes {result.job_context.what_if.label}"
+                      if result.job_context is not None and result.job_context.what_if is not None else "")
+    out.append(Section(f"Steps along {p} ({len(st)}{causes_what_if})", "table", table=st, key="steps",
                        caption=STEPS_CAPTION if len(st) else "", keys=_keys(st, 2)))
     undecided = _undecided_lines(result)
     if undecided:
         out.append(Section("Undecided (more processes would decide these)", "lines", lines=undecided, key="undecided"))
-    out.append(Section(f"Dispatch changes along {p} (facts, from the traced launches)", "lines",
+    what_if = result.job_context.what_if if result.job_context is not None else None
+    out.append(Section(f"Dispatch changes along {p} (facts, from the traced launches"
+                       + (f"; {what_if.label})" if what_if is not None else ")"), "lines",
                        lines=_change_lines(result), key="dispatch_changes"))
+    out += job_sections(result)
     out.append(Section("Best counts (stair right edges)", "lines", lines=_edge_lines(result), key="edges"))
     pareto = []
     for label, g in result.pareto.groupby("group_label", sort=True) if not result.pareto.empty else []:

@@ -89,7 +89,7 @@ def _adaptive_runs(trace) -> set:
 
 
 def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
-           budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> ReportData:
+           budget_ms: Optional[float] = None, min_value: Optional[float] = None, jobs=None) -> ReportData:
     from ..analysis.progress import sweep_progress
     runs = trace.runs
     if run is not None:
@@ -122,7 +122,7 @@ def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Opti
         samples = trace.samples(run, rows)
         del rows
         cu = trace.compute_units(run) if run is not None else trace.compute_units_by_run()
-        data.result = staircase_result(samples, param, cu)
+        data.result = staircase_result(samples, param, cu, jobs)
     if data.result is not None:
         from .staircase_section import hazard_lines
         if not data.result.hazard_candidates.empty:
@@ -169,5 +169,6 @@ def document(data: ReportData) -> Document:
 
 
 def build_report(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
-                 budget_ms: Optional[float] = None, min_value: Optional[float] = None) -> Document:
-    return document(gather(trace, run, staircase, param, budget_ms, min_value))
+                 budget_ms: Optional[float] = None, min_value: Optional[float] = None, jobs=None) -> Document:
+    """``jobs``: a dispatch_jobs.JobContext (cli/job_options.job_context), or None for no job facts."""
+    return document(gather(trace, run, staircase, param, budget_ms, min_value, jobs))

@@ -145,3 +145,44 @@ def test_vendor_driver_board_preload_and_shadow(tmp_path, program):
     assert runs["mode"].tolist() == ["preload"]
     emu = json.loads(notes.loc[notes["kind"] == "emulation", "message"].iloc[0])
     assert emu["arch"] == "aarch64" and emu["emulator"].endswith("qemu-aarch64-static")
+
+
+def regions_per_launch(launches):
+    """Uniform regions of each launch, from the recorded sizes alone (not cltrace.analysis.jobs): per dimension
+    a bulk region when global >= local and a remainder when local does not divide global."""
+    out = []
+    for _, g, l in launches:
+        n = 1
+        for gd, ld in zip(g, l or g):
+            n *= (gd >= ld) + (gd % ld != 0)
+        out.append(n)
+    return out
+
+
+@needs_acl
+def test_acl_job_changes_named_at_every_pair_where_they_happen(tmp_path):
+    """ACL 20.08 on a G72 asks for local 8x8 for its Bifrost GEMM; y (196) never divides, x (ceil(C/4)) only at
+    93..96: the job count changes at 92 -> 93 and 96 -> 97, and the report names every such pair (the device
+    is recorded as a Mali that advertises non-uniform work-groups, so its policy is split)."""
+    channels = [91, 92, 93, 96, 97]
+    db = sweep(tmp_path, ",".join(map(str, channels)), "gemm", "Mali-G72")
+    got, _ = launches_by_config(db)
+    jobs = [regions_per_launch(got[(c, "Mali-G72")]) for c in channels]
+    expected = {(a, b) for (a, ja), (b, jb) in zip(zip(channels, jobs), zip(channels[1:], jobs[1:])) if ja != jb}
+    assert expected == {(92, 93), (96, 97)}
+    report = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", db, "--format", "json"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    st = json.loads(report.stdout)["staircase"]
+    named = {(c["from_value"], c["to_value"]) for c in st["dispatch_changes"] if c["kind"] in ("extra-job", "job-removed")}
+    assert named == expected
+    assert st["jobs"]["groups"][0]["policy"] == "split" and st["jobs"]["target"] is None
+    # The seed's case from this 20.08 trace: ACL 19.02's hint of 4, projected onto the HiKey 970's G72.
+    seed = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", db, "--format", "json", "--target",
+                           "mali-g72-mp12", "--what-if-local", "gemm_mm_floating_point_f32_bifrost=4"],
+                          capture_output=True, text=True, timeout=300)
+    assert seed.returncode == 0, seed.stderr
+    jobs = json.loads(seed.stdout)["staircase"]["jobs"]
+    assert jobs["groups"][0]["fast_values"] == [93, 96]
+    at92 = [r for r in jobs["launches"] if r["value"] == 92 and r["kernel"] == "gemm_mm_floating_point_f32_bifrost"]
+    assert [(r["local"], r["jobs"], f"{r['remainder_share']:.1%}") for r in at92] == [("4x1x1", 2, "13.0%")]

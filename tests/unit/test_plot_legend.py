@@ -30,3 +30,28 @@ def test_legend_explains_whiskers_and_dotted_steps(tmp_path):
         assert titles == ["method=a\\x1b[2J", "method=b"]
     finally:
         plt.close(fig)
+
+
+def test_extra_driver_jobs_are_marked_where_the_target_runs_them(tmp_path):
+    from cltrace.analysis.dispatch_jobs import job_context
+    from cltrace.analysis.targets import target
+    from cltrace.analysis.whatif import parse_what_if
+    path = sweep_trace(str(tmp_path / "t.db"), str(tmp_path), channels=(1, 2, 3, 4, 5, 6), repeats=2)
+    with cltrace.open(path) as t:
+        result = analyse(t.samples(), jobs=job_context(target("mali-g72-mp12"), parse_what_if(["conv=3"])))
+    fig = figure(result)
+    try:
+        label = ("extra driver job on target mali-g72-mp12 (computed from the traced sizes; what-if local "
+                 "conv=3x1x1)")
+        handles = {h.get_label(): h for h in fig.legends[0].legend_handles}
+        assert handles[label].get_marker() == "^"
+        # global 64*C with local 3 leaves a remainder unless 3 divides C: 1, 2, 4, 5 carry a second job
+        marks = [c for ax in fig.axes for c in ax.collections if tuple(c.get_offsets()[:, 1]) == (0.03,) * 4]
+        assert [list(c.get_offsets()[:, 0]) for c in marks] == [[1, 2, 4, 5]]
+    finally:
+        plt.close(fig)
+    plain = figure(analyse(cltrace.open(path).samples()))
+    try:
+        assert not any(h.get_label().startswith("extra driver job") for h in plain.legends[0].legend_handles)
+    finally:
+        plt.close(plain)
