@@ -147,3 +147,42 @@ def test_fake_driver_refusals_are_null(cli, programs, tmp_path, mode):
     assert row.isna()["opencl_version"] and row.isna()["opencl_c_version"] and row.isna()["extensions"]
     assert int(row["non_uniform_wg"]) == 1
     assert row["name"] == "fake command-buffer device" and int(row["compute_units"]) == 4
+
+
+# -- cltrace devices: what the driver says, nothing derived ----------------------------------------------------
+
+def test_devices_command_shows_what_pocl_reports(cli):
+    level = _pyopencl_level()
+    doc = json.loads(cli("devices", "--format", "json").stdout)
+    devs = [d for p in doc["platforms"] if p["platform"] == POCL for d in p["devices"] if d["name"] == level["name"]]
+    assert len(devs) == 1
+    d = devs[0]
+    assert d["opencl_version"] == level["version"].strip()
+    assert d["opencl_c_version"] == level["c_version"].strip()
+    assert d["extensions"] == level["extensions"].split()
+    assert d["non_uniform_wg"] is (None if level["non_uniform"] is None else bool(level["non_uniform"]))
+    text = cli("devices").stdout
+    expected = {True: "supported (CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT = CL_TRUE)",
+                False: "not supported (CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT = CL_FALSE)",
+                None: "not reported"}[d["non_uniform_wg"]]
+    line = next(ln for ln in text.splitlines() if ln.startswith(level["name"] + ": "))
+    assert f"; non-uniform work-groups: {expected}" in line
+    assert line.startswith(f"{level['name']}: {' '.join(level['version'].split()[:2])}, "
+                           f"{' '.join(level['c_version'].split()[:3])}; ")
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("1", "supported (CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT = CL_TRUE)"),
+    (None, "not reported (the driver does not answer CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT, an OpenCL 3.0 query)"),
+])
+def test_devices_command_on_a_driver_that_answers_or_refuses(cli, programs, tmp_path, answer, expected):
+    extra = {"FAKE_ICD_EXTENSIONS": "cl_khr_fp64 cl_arm_non_uniform_work_group_size"}
+    if answer is not None:
+        extra["FAKE_ICD_NON_UNIFORM"] = answer
+    env = _fake_env(tmp_path, programs, **extra)
+    p = cli("devices", env=env)
+    assert p.returncode == 0, p.stderr
+    assert (f"fake command-buffer device: OpenCL 3.0, OpenCL C 1.2; non-uniform work-groups: {expected}; "
+            f"extension cl_arm_non_uniform_work_group_size") in p.stdout.splitlines()
+    d = json.loads(cli("devices", "--format", "json", env=env).stdout)["platforms"][0]["devices"][0]
+    assert d["non_uniform_wg"] is (None if answer is None else True)
