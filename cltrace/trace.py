@@ -31,14 +31,15 @@ SCHEMA_DTYPES: Dict[str, Dict[str, str]] = {
                   "last_launch_id": _I},
     "devices": {"device_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
                 "platform_name": _S, "name": _S, "vendor": _S, "driver_version": _S, "device_type": _I,
-                "compute_units": _I, "max_clock_mhz": _I, "max_work_group_size": _I, "global_mem_bytes": _I},
+                "compute_units": _I, "max_clock_mhz": _I, "max_work_group_size": _I, "global_mem_bytes": _I,
+                "opencl_version": _S, "opencl_c_version": _S, "non_uniform_wg": _I, "extensions": _S},
     "queues": {"queue_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
                "device_id": _I, "app_properties": _I, "used_properties": _I, "created_ns": _I, "error": _I},
     "programs": {"program_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64", "kind": _S,
-                 "options": _S, "start_ns": _I, "end_ns": _I, "build_ms": _F, "error": _I},
+                 "options": _S, "start_ns": _I, "end_ns": _I, "build_ms": _F, "error": _I, "seq": _I},
     "kernels": {"kernel_id": "int64", "run_id": "int64", "process_id": "int64", "handle": "int64",
                 "program_handle": _I, "name": _S, "attributes": _S, "work_group_size": _I,
-                "preferred_multiple": _I, "num_args": _I},
+                "preferred_multiple": _I, "num_args": _I, "seq": _I},
     "regions": {"region_id": "int64", "run_id": "int64", "process_id": "int64", "tid": _I, "name": _S,
                 "tags": _S, "begin_ns": _I, "end_ns": _I, "begin_seq": _I, "end_seq": _I},
     "launches": {"launch_id": "int64", "run_id": "int64", "process_id": "int64", "seq": "int64", "tid": _I,
@@ -328,6 +329,18 @@ class Trace:
     @property
     def notes(self) -> pd.DataFrame:
         return self._table("notes")
+
+    def kernel_build_options(self, run: Optional[int] = None) -> pd.DataFrame:
+        """Per kernel object (of one run, or all), the options of the last successful build, compile or link of
+        its program before the kernel was created: columns run_id, process_id, kernel_id, kernel_name,
+        program_kind, options. See store.queries.kernel_build_options for what a linked program gives."""
+        from .store.queries import kernel_build_options
+        if run is not None and self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (int(run),)).fetchone() is None:
+            raise NoSuchRun(self.path, run)
+        try:
+            return kernel_build_options(self.db, run)
+        except (sqlite3.DatabaseError, ValueError, TypeError) as e:
+            raise DamagedTrace(self.path, "programs", e) from None
 
     @property
     def meta(self) -> Dict[str, str]:

@@ -32,7 +32,8 @@
 
 /* CFFI-BEGIN */
 enum {
-    CLT_FORMAT_VERSION   = 3,           /* 2: CLT_REC_LAUNCH_SMALL; 3: staging chunks copied out */
+    CLT_FORMAT_VERSION   = 4,           /* 2: CLT_REC_LAUNCH_SMALL; 3: staging chunks copied out;
+                                           4: CLT_REC_DEVICE_CL */
     CLT_FILE_HEADER_SIZE = 128,
     CLT_CHUNK_MAGIC      = 0x4b544c43,  /* "CLTK" */
     CLT_MAX_DIMS         = 3
@@ -50,7 +51,8 @@ enum {
     CLT_REC_REGION       = 8,   /* clt_region       + name, tags                 */
     CLT_REC_NOTE         = 9,   /* clt_note         + message                    */
     CLT_REC_MEM          = 10,  /* clt_mem (buffer created: handle, size)        */
-    CLT_REC_LAUNCH_SMALL = 11   /* clt_launch_small: a clt_launch in 88 bytes    */
+    CLT_REC_LAUNCH_SMALL = 11,  /* clt_launch_small: a clt_launch in 88 bytes    */
+    CLT_REC_DEVICE_CL    = 12   /* clt_device_cl    + version, C version, extensions (format 4) */
 };
 
 /* clt_launch.flags */
@@ -75,6 +77,14 @@ enum {
 
 /* clt_program.kind */
 enum { CLT_BUILD = 1, CLT_COMPILE = 2, CLT_LINK = 3, CLT_CREATE = 4 };
+
+/* clt_device_cl.failed: which of its queries the driver did not answer (the value is then unknown) */
+enum {
+    CLT_DEVCL_NO_VERSION     = 1,   /* CL_DEVICE_VERSION */
+    CLT_DEVCL_NO_C_VERSION   = 2,   /* CL_DEVICE_OPENCL_C_VERSION */
+    CLT_DEVCL_NO_EXTENSIONS  = 4,   /* CL_DEVICE_EXTENSIONS */
+    CLT_DEVCL_NO_NON_UNIFORM = 8    /* CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT (OpenCL 3.0; older drivers refuse it) */
+};
 
 /* clt_region.kind */
 enum { CLT_REGION_BEGIN = 1, CLT_REGION_END = 2 };
@@ -162,6 +172,19 @@ typedef struct {
     uint32_t max_clock_mhz;
     uint32_t len_name, len_vendor, len_driver, len_platform;  /* strings follow in this order */
 } clt_device;
+
+/* The device's OpenCL level, from which the analysis decides whether a launch whose global size is not a
+ * multiple of its local size may run there: written right after the clt_device record of the same device
+ * (format 4 and later; files of older formats have none). */
+typedef struct {
+    clt_record_header h;
+    uint64_t seq;
+    uint64_t device;          /* cl_device_id: describes the latest clt_device record of this handle */
+    uint32_t failed;          /* CLT_DEVCL_* bits: queries that failed (their string is empty, the flag 0) */
+    uint32_t non_uniform_wg;  /* CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT: 1 or 0 */
+    uint32_t len_version, len_c_version, len_extensions;  /* strings follow in this order */
+    uint32_t pad;
+} clt_device_cl;
 
 typedef struct {
     clt_record_header h;

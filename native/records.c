@@ -7,6 +7,97 @@
 
 #define NX(obj) clt_next(obj)
 
+/* A device info string, whole: in buf when it fits, else in memory from malloc (device recording is once per
+ * device and process, never on the launch path). NULL when the query fails or gives no string. */
+static char *device_string(const struct _cl_icd_dispatch *d, cl_device_id dev, cl_device_info what, char *buf,
+                           size_t bufsize)
+{
+    size_t need = 0;
+    char *p = buf;
+    if (d->clGetDeviceInfo(dev, what, 0, NULL, &need) != CL_SUCCESS || need == 0 || need > (64u << 20))
+        return NULL;
+    if (need > bufsize && !(p = malloc(need)))
+        return NULL;
+    if (d->clGetDeviceInfo(dev, what, need, p, NULL) != CL_SUCCESS) {
+        if (p != buf)
+            free(p);
+        return NULL;
+    }
+    p[need - 1] = '\0';
+    return p;
+}
+
+/* Length of s as stored: at most the longest string a record may carry; a
+ * longer one is cut and ends with a visible marker (written by put_cut). */
+#define CUT_MARK_MAX 40
+static size_t cut_len(size_t len)
+{
+    size_t m = clt_max_string();
+    return len <= m ? len : m;
+}
+
+static void put_cut(char *dst, const char *s, size_t len)
+{
+    size_t stored = cut_len(len);
+    if (stored == len) {
+        memcpy(dst, s, len);
+    } else {
+        char mark[CUT_MARK_MAX];
+        int n = snprintf(mark, sizeof mark, "...[cut: %zu bytes]", len);
+        size_t keep = stored > (size_t)n ? stored - (size_t)n : 0;
+        memcpy(dst, s, keep);
+        memcpy(dst + keep, mark, stored - keep);
+    }
+    dst[stored] = '\0';
+}
+
+/* The device's OpenCL level (clt_device_cl), right after its clt_device record: the version strings, the
+ * extensions and CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT, each query through the next dispatch like the
+ * others, its failure recorded as such (an OpenCL 1.x/2.x driver refuses the 3.0 query: unknown, not 0). */
+static void clt_write_device_cl(const struct _cl_icd_dispatch *d, cl_device_id dev)
+{
+    char vbuf[256], cbuf[256], ebuf[2048];
+    char *ver = device_string(d, dev, CL_DEVICE_VERSION, vbuf, sizeof vbuf);
+    char *cver = device_string(d, dev, CL_DEVICE_OPENCL_C_VERSION, cbuf, sizeof cbuf);
+    char *ext = device_string(d, dev, CL_DEVICE_EXTENSIONS, ebuf, sizeof ebuf);
+    cl_bool nu = CL_FALSE;
+    size_t nu_size = 0;
+    uint32_t failed = 0, sz;
+    size_t lv, lc, le;
+    clt_device_cl *r;
+
+    if (d->clGetDeviceInfo(dev, CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT, sizeof nu, &nu, &nu_size) != CL_SUCCESS
+            || nu_size != sizeof nu) {
+        failed |= CLT_DEVCL_NO_NON_UNIFORM;
+        nu = CL_FALSE;
+    }
+    failed |= (ver ? 0 : CLT_DEVCL_NO_VERSION) | (cver ? 0 : CLT_DEVCL_NO_C_VERSION) |
+              (ext ? 0 : CLT_DEVCL_NO_EXTENSIONS);
+    lv = ver ? strlen(ver) : 0, lc = cver ? strlen(cver) : 0, le = ext ? strlen(ext) : 0;
+    sz = clt_rec_size(sizeof *r, cut_len(lv) + cut_len(lc) + cut_len(le) + 3);
+    if ((r = clt_reserve(sz))) {
+        char *s = (char *)(r + 1);
+        r->seq = clt_next_seq();
+        r->device = (uintptr_t)dev;
+        r->failed = failed;
+        r->non_uniform_wg = nu ? 1 : 0;
+        r->len_version = (uint32_t)cut_len(lv);
+        r->len_c_version = (uint32_t)cut_len(lc);
+        r->len_extensions = (uint32_t)cut_len(le);
+        r->pad = 0;
+        put_cut(s, ver ? ver : "", lv), s += cut_len(lv) + 1;
+        put_cut(s, cver ? cver : "", lc), s += cut_len(lc) + 1;
+        put_cut(s, ext ? ext : "", le);
+        clt_commit(r, CLT_REC_DEVICE_CL, sz);
+    }
+    if (ver && ver != vbuf)
+        free(ver);
+    if (cver && cver != cbuf)
+        free(cver);
+    if (ext && ext != ebuf)
+        free(ext);
+}
+
 void clt_write_device(cl_device_id dev)
 {
     const struct _cl_icd_dispatch *d = NX(dev);
@@ -51,6 +142,7 @@ void clt_write_device(cl_device_id dev)
     memcpy(s, driver, ld + 1), s += ld + 1;
     memcpy(s, plat, lp + 1);
     clt_commit(r, CLT_REC_DEVICE, sz);
+    clt_write_device_cl(d, dev);
 }
 
 void clt_write_queue(cl_command_queue q, cl_context ctx, cl_device_id dev,
@@ -116,30 +208,6 @@ static char *kernel_string(const struct _cl_icd_dispatch *d, cl_kernel k, cl_ker
         p[0] = '\0';
     p[need - 1] = '\0';
     return p;
-}
-
-/* Length of s as stored: at most the longest string a record may carry; a
- * longer one is cut and ends with a visible marker (written by put_cut). */
-#define CUT_MARK_MAX 40
-static size_t cut_len(size_t len)
-{
-    size_t m = clt_max_string();
-    return len <= m ? len : m;
-}
-
-static void put_cut(char *dst, const char *s, size_t len)
-{
-    size_t stored = cut_len(len);
-    if (stored == len) {
-        memcpy(dst, s, len);
-    } else {
-        char mark[CUT_MARK_MAX];
-        int n = snprintf(mark, sizeof mark, "...[cut: %zu bytes]", len);
-        size_t keep = stored > (size_t)n ? stored - (size_t)n : 0;
-        memcpy(dst, s, keep);
-        memcpy(dst + keep, mark, stored - keep);
-    }
-    dst[stored] = '\0';
 }
 
 void clt_write_kernel(cl_kernel k)

@@ -102,6 +102,7 @@ CHUNK_HEADER_DTYPE = dtype_of("clt_chunk_header")
 # PROCESS is special (argc + 1 + n_env strings in strings_len bytes).
 STRING_FIELDS = {
     K.CLT_REC_DEVICE: ("len_name", "len_vendor", "len_driver", "len_platform"),
+    K.CLT_REC_DEVICE_CL: ("len_version", "len_c_version", "len_extensions"),
     K.CLT_REC_PROGRAM: ("len_options",),
     K.CLT_REC_KERNEL: ("len_name", "len_attributes"),
     K.CLT_REC_REGION: ("len_name", "len_tags"),

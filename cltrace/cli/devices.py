@@ -2,11 +2,48 @@
 import glob
 import json
 import os
+import re
 
 from ..capture import emulation
 from ..capture.loader import system_loader
 from ..capture.modes import resolve_mode
 from .base import EXIT_ERROR, EXIT_OK, Command
+
+
+def _info(d, read):
+    """A device query through pyopencl, or None when the driver (or this pyopencl) cannot answer it."""
+    import pyopencl as cl
+    try:
+        return read(d)
+    except (cl.Error, AttributeError, ValueError):
+        return None
+
+
+def _non_uniform(d):
+    import pyopencl as cl
+    value = d.get_info(cl.device_info.NON_UNIFORM_WORK_GROUP_SUPPORT)
+    return bool(value)
+
+
+def non_uniform_text(d) -> str:
+    """What the device says about work-groups that do not divide the global size, as the driver reports it."""
+    q = "CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT"
+    if d.get("non_uniform_wg") is True:
+        text = f"supported ({q} = CL_TRUE)"
+    elif d.get("non_uniform_wg") is False:
+        text = f"not supported ({q} = CL_FALSE)"
+    else:
+        text = f"not reported (the driver does not answer {q}, an OpenCL 3.0 query)"
+    arm = [e for e in d.get("extensions") or [] if "non_uniform_work_group" in e]
+    if arm:
+        text += "; extension " + ", ".join(arm)
+    return text
+
+
+def _short_version(text):
+    """"OpenCL 3.0" of "OpenCL 3.0 PoCL HSTR: ...", "OpenCL C 1.2" of "OpenCL C 1.2 PoCL"; else the text whole."""
+    m = re.match(r"OpenCL (C )?\d+\.\d+", text)
+    return m.group(0) if m else text
 
 
 def list_platforms():
@@ -28,7 +65,11 @@ def list_platforms():
                              "vendor": d.vendor.strip(), "driver": d.driver_version,
                              "compute_units": d.max_compute_units,
                              "max_work_group_size": d.max_work_group_size,
-                             "global_mem_mib": d.global_mem_size // (1 << 20)})
+                             "global_mem_mib": d.global_mem_size // (1 << 20),
+                             "opencl_version": _info(d, lambda d: d.version.strip()),
+                             "opencl_c_version": _info(d, lambda d: d.opencl_c_version.strip()),
+                             "non_uniform_wg": _info(d, _non_uniform),
+                             "extensions": (_info(d, lambda d: d.extensions) or "").split() or None})
         except cl.Error:
             pass
         out.append({"platform": p.name.strip(), "version": p.version.strip(), "devices": devs})
@@ -68,6 +109,12 @@ class DevicesCommand(Command):
                               str(d.get("compute_units", "")), str(d.get("max_work_group_size", "")),
                               f"{d['global_mem_mib']} MiB" if d else "", d.get("driver", ""))
             console.print(t)
+            for p in platforms:
+                for d in p["devices"]:
+                    level = ", ".join(_short_version(v) for v in (d.get("opencl_version"), d.get("opencl_c_version"))
+                                      if v)
+                    console.print(f"{d['name']}: {level or 'OpenCL version not reported'}; non-uniform work-groups: "
+                                  f"{non_uniform_text(d)}", highlight=False, markup=False, soft_wrap=True)
         else:
             console.print(f"[bold red]{problem}[/]: check that an ICD is installed (Debian: apt-get install "
                           f"pocl-opencl-icd) and listed in {vendors}", highlight=False)

@@ -9,7 +9,7 @@ from typing import Mapping
 from .._version import __version__
 from ..errors import DamagedTrace, NewerSchema, NotATrace, NotSQLite, TraceNotFound
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.sql")
 
 RUN_COLUMNS = ("command", "argv", "cwd", "host", "mode", "started_at", "ended_at", "wall_s", "exit_status",

@@ -203,13 +203,14 @@ def _ingest_one(conn, run_id, cap, ids, stats):
 
     D, Ds = cap.fixed_with_strings(K.CLT_REC_DEVICE)
     dev_ids = ids.take("devices", len(D))
+    levels = _device_levels(cap, D)
     conn.executemany(
         "INSERT INTO devices (device_id, run_id, process_id, handle, platform_name, name, vendor, driver_version,"
-        " device_type, compute_units, max_clock_mhz, max_work_group_size, global_mem_bytes)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " device_type, compute_units, max_clock_mhz, max_work_group_size, global_mem_bytes, opencl_version,"
+        " opencl_c_version, non_uniform_wg, extensions) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [(int(i), run_id, process_id, _i(r["device"]), s[3], s[0], s[1], s[2], _i(r["device_type"]),
           int(r["compute_units"]), int(r["max_clock_mhz"]), _i(r["max_work_group_size"]),
-          _i(r["global_mem_size"])) for i, r, s in zip(dev_ids, D, Ds)])
+          _i(r["global_mem_size"])) + lv for i, r, s, lv in zip(dev_ids, D, Ds, levels)])
 
     Q = cap.fixed(K.CLT_REC_QUEUE)
     q_ids = ids.take("queues", len(Q))
@@ -224,18 +225,18 @@ def _ingest_one(conn, run_id, cap, ids, stats):
     P, Ps = cap.fixed_with_strings(K.CLT_REC_PROGRAM)
     conn.executemany(
         "INSERT INTO programs (program_id, run_id, process_id, handle, kind, options, start_ns, end_ns, build_ms,"
-        " error) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " error, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [(int(i), run_id, process_id, _i(r["program"]), PROGRAM_KIND.get(int(r["kind"]), f"kind-{int(r['kind'])}"),
           s[0], _i(r["t_start_ns"]), _i(r["t_end_ns"]), (int(r["t_end_ns"]) - int(r["t_start_ns"])) / 1e6,
-          int(r["error"])) for i, r, s in zip(ids.take("programs", len(P)), P, Ps)])
+          int(r["error"]), _i(r["seq"])) for i, r, s in zip(ids.take("programs", len(P)), P, Ps)])
 
     Kr, Ks = cap.fixed_with_strings(K.CLT_REC_KERNEL)
     k_ids = ids.take("kernels", len(Kr))
     conn.executemany(
         "INSERT INTO kernels (kernel_id, run_id, process_id, handle, program_handle, name, attributes,"
-        " work_group_size, preferred_multiple, num_args) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " work_group_size, preferred_multiple, num_args, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [(int(i), run_id, process_id, _i(r["kernel"]), _i(r["program"]), s[0], s[1] or None,
-          _nz(r["work_group_size"]), _nz(r["preferred_multiple"]), int(r["num_args"]))
+          _nz(r["work_group_size"]), _nz(r["preferred_multiple"]), int(r["num_args"]), _i(r["seq"]))
          for i, r, s in zip(k_ids, Kr, Ks)])
     stats.kernels += len(Kr)
 
@@ -286,6 +287,27 @@ def _ingest_one(conn, run_id, cap, ids, stats):
     stats.untimed_launches += untimed
     stats.records += cap.records
     stats.truncated_bytes += cap.truncated_bytes
+
+
+def _device_levels(cap, D):
+    """(opencl_version, opencl_c_version, non_uniform_wg, extensions) for each device record of D (sorted by
+    seq): from the clt_device_cl record that follows it (format 4). A clt_device_cl describes the latest device
+    record of its handle written before it; a query the driver refused, and every fact of a device described
+    by an older shim, is None."""
+    out = [(None, None, None, None)] * len(D)
+    C, Cs = cap.fixed_with_strings(K.CLT_REC_DEVICE_CL)
+    if not len(C) or not len(D):
+        return out
+    which = asof(D["device"], D["seq"], C["device"], C["seq"])
+    for r, s, d in zip(C, Cs, which):
+        if d < 0:
+            continue
+        failed = int(r["failed"])
+        out[d] = (None if failed & K.CLT_DEVCL_NO_VERSION else s[0],
+                  None if failed & K.CLT_DEVCL_NO_C_VERSION else s[1],
+                  None if failed & K.CLT_DEVCL_NO_NON_UNIFORM else int(r["non_uniform_wg"] != 0),
+                  None if failed & K.CLT_DEVCL_NO_EXTENSIONS else s[2])
+    return out
 
 
 def _regions(conn, run_id, process_id, cap, ids, stats):

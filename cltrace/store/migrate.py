@@ -1,10 +1,13 @@
-"""Upgrade an older trace database in place to the current schema (today: version 1 -> 2).
+"""Upgrade an older trace database in place to the current schema (today: 1 -> 2 -> 3).
 
 Schema 1 kept one wide `launches` row per kernel launch. Schema 2 splits a launch into its `dispatches` row
 (kernel, queue, sizes, flags: shared by every launch of that shape in a process) and a narrow `launch_rows`
 row (seq, thread, region, status code, host enqueue time and deltas), and `launches` becomes a view with the
-schema-1 columns. `upgrade` rewrites a schema-1 file that way in one transaction: either the whole file is
-schema 2 afterwards, or nothing changed.
+schema-1 columns. Schema 3 adds nullable columns: the device's OpenCL level (`devices.opencl_version`,
+`opencl_c_version`, `non_uniform_wg`, `extensions`) and the record order of programs and kernels
+(`programs.seq`, `kernels.seq`); an upgraded trace has NULL there (not known: older cltrace did not record them).
+`upgrade` takes a file through every step from its version to the current one in one transaction: either the
+whole file is at the current schema afterwards, or nothing changed.
 """
 import os
 import sqlite3
@@ -39,27 +42,54 @@ def schema_statements(path):
     return out
 
 
+# Columns each schema version added to existing tables: (table, column, SQL type), all nullable; and the
+# indexes it added.
+_ADDED_COLUMNS = {
+    3: (("devices", "opencl_version", "TEXT"), ("devices", "opencl_c_version", "TEXT"),
+        ("devices", "non_uniform_wg", "INTEGER"), ("devices", "extensions", "TEXT"),
+        ("programs", "seq", "INTEGER"), ("kernels", "seq", "INTEGER")),
+}
+_ADDED_INDEXES = {
+    3: ("CREATE INDEX IF NOT EXISTS programs_handle ON programs(process_id, handle)",),
+}
+
+
 def upgrade(conn, path) -> bool:
-    """Convert the schema-1 trace open on `conn` (writable, autocommit: isolation_level None) to schema 2, in
-    one transaction. Returns False (and changes nothing) when another process upgraded it first. Raises
-    sqlite3 errors as they come (the caller decides what they mean) and DamagedTrace when the converted
-    rows do not add up."""
+    """Convert the trace open on `conn` (writable, autocommit: isolation_level None) from its schema version to
+    the current one, step by step (1 -> 2 -> 3), in one transaction. Returns False (and changes nothing) when
+    it is at the current version already (another process upgraded it first). Raises sqlite3 errors as they
+    come (the caller decides what they mean) and DamagedTrace when converted rows do not add up."""
     from .db import SCHEMA_PATH, SCHEMA_VERSION
-    assert SCHEMA_VERSION == 2, "migrate.upgrade converts schema 1 to 2 only"
+    steps = {1: lambda: _v1_to_v2(conn, path, SCHEMA_PATH), 2: lambda: _add_columns(conn, path, 3)}
+    assert sorted(steps) == list(range(1, SCHEMA_VERSION)), "migrate.upgrade needs one step per older version"
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None or str(row[0]).strip() != "1":
+        version = int(str(row[0]).strip()) if row is not None and str(row[0]).strip().isdigit() else None
+        if version is None or not 1 <= version < SCHEMA_VERSION:
             conn.execute("ROLLBACK")
             return False
-        _v1_to_v2(conn, path, SCHEMA_PATH)
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        for v in range(version, SCHEMA_VERSION):
+            steps[v]()
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
     return True
+
+
+def _add_columns(conn, path, version):
+    """The step to `version` that only adds nullable columns (NULL: not known in a trace written before)."""
+    for table, column, sqltype in _ADDED_COLUMNS[version]:
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            raise DamagedTrace(path, table, f"schema {version - 1} trace without its table")
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sqltype}")
+    for stmt in _ADDED_INDEXES.get(version, ()):
+        conn.execute(stmt)
 
 
 def _v1_to_v2(conn, path, schema_path):

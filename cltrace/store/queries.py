@@ -1,4 +1,5 @@
-"""Small read queries the sweep needs while it runs (the Trace API serves bulk reads)."""
+"""Small read queries: those the sweep needs while it runs, and facts the analysis joins (the Trace API serves
+bulk reads)."""
 import sqlite3
 from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -72,3 +73,49 @@ def provenance_notes(conn: sqlite3.Connection, run_id: Optional[int] = None) -> 
     where, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
     return conn.execute(f"SELECT run_id, message FROM notes WHERE kind = 'provenance' {where} "
                         f"ORDER BY run_id, rowid", args).fetchall()
+
+
+# The build events a kernel's options come from, and the events that make a (new) program behind a handle.
+_BUILDS = "('build', 'compile', 'link')"
+_MAKES = "('create', 'link')"
+KERNEL_BUILD_OPTIONS_COLUMNS = ("run_id", "process_id", "kernel_id", "kernel_name", "program_kind", "options")
+
+
+def kernel_build_options(conn: sqlite3.Connection, run: Optional[int] = None):
+    """Per kernel object (`kernels` row; of one run, or all), the options its program was built with, as a
+    DataFrame with columns run_id, process_id, kernel_id, kernel_name, program_kind, options, in kernel_id order.
+
+    The options are those of the last `programs` event of kind build, compile or link with error 0, of the same
+    process and handle as the kernel's program (`kernels.program_handle`), recorded before the kernel and not
+    before the latest event that made a program behind that handle (`create` or `link`): a handle a driver
+    reused for a later program does not lend it the options of the earlier one. program_kind says which kind of
+    event it was. "Successful" is the call's return code: an asynchronous build (with a callback) that fails
+    later still counts.
+
+    A program made by `clLinkProgram` gives the options of the link (e.g. `-cl-uniform-work-group-size` may be
+    given there); the options its input programs were compiled with (`-cl-std=CL2.0`, `-D...`) belong to
+    those programs' handles, and the trace does not record which programs a link took, so they are not
+    attached. A kernel whose program has no such event (never built through the shim, a built-in-kernel
+    program, the program query failed) gets program_kind and options NULL. A kernel name may have several rows
+    (one per kernel object), possibly with different options.
+
+    Traces upgraded from schema 1 or 2 have no record order (`seq` NULL): the last successful event of the
+    handle in the process is taken, which is wrong only where the driver reused a program handle.
+    """
+    import pandas as pd
+    where, args = ("WHERE k.run_id = ?", (int(run),)) if run is not None else ("", ())
+    made = (f"SELECT MAX(c.seq) FROM programs c WHERE c.process_id = k.process_id AND c.handle = k.program_handle"
+            f" AND c.kind IN {_MAKES} AND c.seq < k.seq")
+    rows = conn.execute(
+        "SELECT k.run_id, k.process_id, k.kernel_id, k.name, p.kind, p.options FROM kernels k "
+        "LEFT JOIN programs p ON p.program_id = ("
+        " SELECT b.program_id FROM programs b WHERE b.process_id = k.process_id AND b.handle = k.program_handle"
+        f" AND b.kind IN {_BUILDS} AND b.error = 0 AND (k.seq IS NULL OR b.seq IS NULL OR"
+        f" (b.seq < k.seq AND b.seq >= COALESCE(({made}), 0)))"
+        " ORDER BY b.seq DESC, b.program_id DESC LIMIT 1) "
+        f"{where} ORDER BY k.kernel_id", args).fetchall()
+    df = pd.DataFrame.from_records(rows, columns=list(KERNEL_BUILD_OPTIONS_COLUMNS))
+    for c, dt in (("run_id", "int64"), ("process_id", "int64"), ("kernel_id", "int64"), ("kernel_name", "string"),
+                  ("program_kind", "string"), ("options", "string")):
+        df[c] = df[c].astype(dt)
+    return df

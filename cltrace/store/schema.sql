@@ -1,4 +1,4 @@
--- cltrace trace database, schema version 2 (meta.schema_version).
+-- cltrace trace database, schema version 3 (meta.schema_version).
 -- Times: host *_ns are CLOCK_MONOTONIC nanoseconds of the traced machine; device
 -- *_ns are the device's own clock (PoCL on the CPU: CLOCK_MONOTONIC_RAW); *_at are ISO-8601 UTC wall-clock strings.
 -- Sizes are columns, not strings. NULL means "not known", never a guess.
@@ -66,7 +66,11 @@ CREATE TABLE IF NOT EXISTS devices (
     compute_units  INTEGER,
     max_clock_mhz  INTEGER,
     max_work_group_size INTEGER,
-    global_mem_bytes INTEGER
+    global_mem_bytes INTEGER,
+    opencl_version TEXT,               -- CL_DEVICE_VERSION; these four since schema 3, NULL when not known
+    opencl_c_version TEXT,             -- CL_DEVICE_OPENCL_C_VERSION
+    non_uniform_wg INTEGER,            -- CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT: 1/0
+    extensions    TEXT                 -- CL_DEVICE_EXTENSIONS
 );
 
 CREATE TABLE IF NOT EXISTS queues (
@@ -91,7 +95,8 @@ CREATE TABLE IF NOT EXISTS programs (
     start_ns      INTEGER,
     end_ns        INTEGER,
     build_ms      REAL,
-    error         INTEGER
+    error         INTEGER,
+    seq           INTEGER              -- the record's order in its process (schema 3; NULL in older traces)
 );
 
 CREATE TABLE IF NOT EXISTS kernels (
@@ -104,7 +109,8 @@ CREATE TABLE IF NOT EXISTS kernels (
     attributes    TEXT,
     work_group_size INTEGER,
     preferred_multiple INTEGER,
-    num_args      INTEGER
+    num_args      INTEGER,
+    seq           INTEGER              -- the record's order in its process (schema 3; NULL in older traces)
 );
 
 CREATE TABLE IF NOT EXISTS regions (
@@ -188,3 +194,4 @@ CREATE TABLE IF NOT EXISTS notes (
 
 CREATE INDEX IF NOT EXISTS dispatches_run ON dispatches(run_id);
 CREATE INDEX IF NOT EXISTS run_tags_kv ON run_tags(key, value);
+CREATE INDEX IF NOT EXISTS programs_handle ON programs(process_id, handle);

@@ -26,6 +26,11 @@
  * Environment: FAKE_ICD_LOG (log file; "off": no log), FAKE_ICD_SUFFIX (CL_PLATFORM_ICD_SUFFIX_KHR, default "FAKE";
  * ocl-icd's clGetExtensionFunctionAddress only reaches a vendor whose suffix ends the function name,
  * so "KHR" makes clGetExtensionFunctionAddress("clCommandNDRangeKernelKHR") find ours).
+ * The device's OpenCL level, for the shim's device record: FAKE_ICD_NON_UNIFORM ("1" or "0": the answer to
+ * CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT; unset: the query fails with CL_INVALID_VALUE, as on a pre-3.0
+ * driver), FAKE_ICD_EXTENSIONS (CL_DEVICE_EXTENSIONS instead of "cl_khr_command_buffer"; may be long),
+ * FAKE_ICD_FAIL_INFO (comma-separated: "version", "c_version", "extensions": those queries fail with
+ * CL_INVALID_VALUE).
  *
  * Only clIcdGetPlatformIDsKHR, clGetPlatformInfo and clGetExtensionFunctionAddress (what ocl-icd looks
  * up) and the call counter fake_icd_cmd_ndrange_calls are exported; everything else is reached through the dispatch table, so a preloaded shim
@@ -402,21 +407,48 @@ static cl_int CL_API_CALL f_GetDeviceIDs(cl_platform_id p, cl_device_type type, 
     return CL_SUCCESS;
 }
 
+/* FAKE_ICD_FAIL_INFO names this query: it fails. */
+static int info_fails(const char *name)
+{
+    const char *s = getenv("FAKE_ICD_FAIL_INFO");
+    size_t n = strlen(name);
+    while (s && *s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len == n && !strncmp(s, name, n))
+            return 1;
+        s = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 static cl_int CL_API_CALL f_GetDeviceInfo(cl_device_id d, cl_device_info what, size_t size, void *val,
                                           size_t *size_ret)
 {
     static const size_t items[3] = { 256, 256, 256 };
+    const char *env;
     if (d != &device)
         return CL_INVALID_DEVICE;
     switch (what) {
+    case CL_DEVICE_VERSION:
+        return info_fails("version") ? CL_INVALID_VALUE : INFO_STR("OpenCL 3.0 cltrace-fake");
+    case CL_DEVICE_OPENCL_C_VERSION:
+        return info_fails("c_version") ? CL_INVALID_VALUE : INFO_STR("OpenCL C 1.2 cltrace-fake");
+    case CL_DEVICE_EXTENSIONS:
+        if (info_fails("extensions"))
+            return CL_INVALID_VALUE;
+        env = getenv("FAKE_ICD_EXTENSIONS");
+        return INFO_STR(env ? env : "cl_khr_command_buffer");
+    case CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT:
+        env = getenv("FAKE_ICD_NON_UNIFORM");
+        if (!env || (strcmp(env, "0") && strcmp(env, "1")))
+            return CL_INVALID_VALUE;
+        INFO_VAL(cl_bool, env[0] == '1' ? CL_TRUE : CL_FALSE);
     case CL_DEVICE_TYPE: INFO_VAL(cl_device_type, CL_DEVICE_TYPE_ACCELERATOR);
     case CL_DEVICE_NAME: return INFO_STR("fake command-buffer device");
     case CL_DEVICE_VENDOR: return INFO_STR("cltrace tests");
     case CL_DRIVER_VERSION: return INFO_STR("1.0-fake");
-    case CL_DEVICE_VERSION: return INFO_STR("OpenCL 3.0 cltrace-fake");
-    case CL_DEVICE_OPENCL_C_VERSION: return INFO_STR("OpenCL C 1.2 cltrace-fake");
     case CL_DEVICE_PROFILE: return INFO_STR("FULL_PROFILE");
-    case CL_DEVICE_EXTENSIONS: return INFO_STR("cl_khr_command_buffer");
     case CL_DEVICE_PLATFORM: INFO_VAL(cl_platform_id, &platform);
     case CL_DEVICE_VENDOR_ID: INFO_VAL(cl_uint, 0xfa4e);
     case CL_DEVICE_MAX_WORK_GROUP_SIZE: INFO_VAL(size_t, 256);

@@ -82,6 +82,23 @@ class CaptureBuilder:
             "len_name": len(name), "len_vendor": len(vendor), "len_driver": len(driver),
             "len_platform": len(platform)}, _strings(name, vendor, driver, platform), tid)
 
+    def device_cl(self, handle, version="OpenCL 3.0 PoCL", c_version="OpenCL C 1.2 PoCL",
+                  extensions="cl_khr_fp64 cl_khr_byte_addressable_store", non_uniform_wg=0, failed=0, tid=None):
+        """The device's OpenCL level (format 4), as the shim writes it right after device(handle). None for a
+        value makes its query fail (its CLT_DEVCL_NO_* bit in `failed`)."""
+        bits = {"version": K.CLT_DEVCL_NO_VERSION, "c_version": K.CLT_DEVCL_NO_C_VERSION,
+                "extensions": K.CLT_DEVCL_NO_EXTENSIONS, "non_uniform_wg": K.CLT_DEVCL_NO_NON_UNIFORM}
+        values = {"version": version, "c_version": c_version, "extensions": extensions,
+                  "non_uniform_wg": non_uniform_wg}
+        for k, v in values.items():
+            if v is None:
+                failed |= bits[k]
+        version, c_version, extensions = version or "", c_version or "", extensions or ""
+        return self.record("clt_device_cl", K.CLT_REC_DEVICE_CL, {
+            "seq": self.next_seq(), "device": handle, "failed": failed, "non_uniform_wg": non_uniform_wg or 0,
+            "len_version": len(version), "len_c_version": len(c_version), "len_extensions": len(extensions)},
+            _strings(version, c_version, extensions), tid)
+
     def queue(self, handle, device, context=0x5, app_properties=0, used_properties=2, error=0, tid=None):
         return self.record("clt_queue", K.CLT_REC_QUEUE, {
             "seq": self.next_seq(), "t_ns": self.now(), "queue": handle, "context": context, "device": device,

@@ -57,7 +57,32 @@ def test_newer_format(tmp_path):
     p = b.write(tmp_path / "x.clt")
     with pytest.raises(NewerCaptureFormat) as e:
         open_capture(p)
-    assert str(e.value) == f"{p} was written by a newer cltrace (capture format 7, this cltrace reads up to 3)"
+    assert str(e.value) == f"{p} was written by a newer cltrace (capture format 7, this cltrace reads up to 4)"
+
+
+def test_format_4_device_level_record_and_older_formats(tmp_path):
+    """Format 4 adds the device level record (clt_device_cl: its strings in order, the refused queries' bits);
+    files of formats 2 and 3 are read as before. (The bump makes a format-3 reader reject a format-4 file as
+    newer instead of reading the record type it does not know as damage.)"""
+    assert K.CLT_FORMAT_VERSION == 4
+    assert REC_DTYPE[K.CLT_REC_DEVICE_CL].itemsize == ffi.sizeof("clt_device_cl") == 48
+    b = CaptureBuilder()
+    b.device(0xD0)
+    b.device_cl(0xD0, version="OpenCL 3.0 PoCL", c_version=None, extensions="cl_khr_fp64 cl_khr_fp16",
+                non_uniform_wg=1)
+    cap = open_capture(b.write(tmp_path / "v4.clt"))
+    recs = list(cap.iter_records())
+    assert [r.name for r in recs] == ["device", "device_cl"]
+    r = recs[1]
+    assert r.strings == ("OpenCL 3.0 PoCL", "", "cl_khr_fp64 cl_khr_fp16")
+    assert (int(r.fields["device"]), int(r.fields["non_uniform_wg"]), int(r.fields["failed"])) == (
+        0xD0, 1, K.CLT_DEVCL_NO_C_VERSION)
+    assert cap.problems == []
+    for version in (2, 3):
+        old = simple_capture(launches=2)
+        old.version = version
+        cap = open_capture(old.write(tmp_path / f"v{version}.clt"))
+        assert cap.header["version"] == version and cap.launches == 2 and cap.problems == []
 
 
 def _many_records(chunk_size=4096, threads=3, n=60):

@@ -1,6 +1,7 @@
 """Capture files -> trace rows: resolution by seq, times, regions, atomicity."""
 import json
 
+import pandas as pd
 import pytest
 from capture_factory import CaptureBuilder, bulk_capture, simple_capture
 
@@ -451,3 +452,96 @@ def test_bulk_small_launches_ingest_as_the_wide_ones(tmp_path):
         traces.append(_ingest(d, b)[0])
     assert len(traces[0].launches) == 305
     assert _all_launches(traces[0]) == _all_launches(traces[1])
+
+
+# -- the device level (format 4) and the options a kernel's program was built with ------------------------------
+
+def _device_level_capture(version=FORMAT_VERSION):
+    b = CaptureBuilder(version=version)
+    b.process(["./app"])
+    b.device(0xD0, "cpu")
+    if version >= 4:
+        b.device_cl(0xD0, version="OpenCL 3.0 X", c_version="OpenCL C 3.0 X", extensions="cl_khr_fp64",
+                    non_uniform_wg=1)
+    b.device(0xD1, "gpu")
+    if version >= 4:          # an older driver: no answer to the 3.0 query, nor to the C version
+        b.device_cl(0xD1, version="OpenCL 2.1 Y", c_version=None, extensions="", non_uniform_wg=None)
+    b.queue(0x10, 0xD0)
+    b.queue(0x11, 0xD1)
+    b.kernel(0x20, "k")
+    b.launch(0x10, 0x20, (8,), (8,))
+    b.launch(0x11, 0x20, (8,), (8,))
+    return b
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native-insert", "python-insert"])
+def test_device_level_is_ingested(tmp_path, monkeypatch, native):
+    if not native:
+        monkeypatch.setattr(ingest_mod.fast, "available", lambda conn: False)
+    t, stats = _ingest(tmp_path, _device_level_capture())
+    D = t.devices.set_index("name")
+    cpu, gpu = D.loc["cpu"], D.loc["gpu"]
+    assert (cpu.opencl_version, cpu.opencl_c_version, cpu.extensions, cpu.non_uniform_wg) == (
+        "OpenCL 3.0 X", "OpenCL C 3.0 X", "cl_khr_fp64", 1)
+    # a refused query is NULL; an empty answer is "" (the driver said: none)
+    assert gpu.opencl_version == "OpenCL 2.1 Y" and gpu.extensions == ""
+    assert gpu.isna()["opencl_c_version"] and gpu.isna()["non_uniform_wg"]
+    assert t.launches["device_id"].tolist() == [cpu.device_id, gpu.device_id]
+
+
+def test_device_level_is_null_in_an_older_capture(tmp_path):
+    """Format 3 (shims before the device level record) is still read: the facts are not known."""
+    t, stats = _ingest(tmp_path, _device_level_capture(version=3))
+    assert stats.launches == 2
+    D = t.devices
+    assert D["name"].tolist() == ["cpu", "gpu"]
+    assert D[["opencl_version", "opencl_c_version", "non_uniform_wg", "extensions"]].isna().all().all()
+
+
+def test_device_level_follows_its_device_record(tmp_path):
+    """A device described again (a reused handle) gets the level record written after it, not the first one."""
+    b = CaptureBuilder()
+    b.device(0xD0, "first")
+    b.device_cl(0xD0, version="OpenCL 1.2 A", non_uniform_wg=None)
+    b.device(0xD0, "second")
+    b.device_cl(0xD0, version="OpenCL 3.0 B", non_uniform_wg=0)
+    t, _ = _ingest(tmp_path, b)
+    D = t.devices
+    assert D["name"].tolist() == ["first", "second"]
+    assert D["opencl_version"].tolist() == ["OpenCL 1.2 A", "OpenCL 3.0 B"]
+    assert D["non_uniform_wg"].isna().tolist() == [True, False] and D["non_uniform_wg"].iloc[1] == 0
+
+
+def test_kernel_build_options_follow_the_record_order(tmp_path):
+    """Per kernel, the options of the last successful build of its program before the kernel: a program handle
+    the driver reused does not lend its options; a failed build does not count; a linked program gives its link
+    options; a program never built gives NULL."""
+    b = CaptureBuilder()
+    b.program(0x30, kind=K.CLT_CREATE)
+    b.program(0x30, options="-cl-std=CL2.0 -DTILE=4")
+    b.kernel(0x20, "tile4", program=0x30)
+    b.program(0x30, options="-DBROKEN", error=-11)           # a failed rebuild
+    b.kernel(0x21, "tile4_again", program=0x30)
+    b.program(0x30, kind=K.CLT_CREATE)                        # released; a new program at the same address
+    b.program(0x30, options="-DTILE=8")
+    b.kernel(0x22, "tile8", program=0x30)
+    b.program(0x40, kind=K.CLT_CREATE)
+    b.program(0x40, kind=K.CLT_COMPILE, options="-cl-std=CL2.0")
+    b.program(0x50, kind=K.CLT_LINK, options="-cl-uniform-work-group-size")
+    b.kernel(0x23, "linked", program=0x50)
+    b.program(0x60, kind=K.CLT_CREATE)
+    b.kernel(0x24, "unbuilt", program=0x60)
+    b.program(0x30, options="-DLATER")                        # after every kernel: lends nothing
+    t, _ = _ingest(tmp_path, b)
+    B = t.kernel_build_options()
+    assert list(B.columns) == ["run_id", "process_id", "kernel_id", "kernel_name", "program_kind", "options"]
+    got = [(r.kernel_name, None if r.program_kind is pd.NA else r.program_kind,
+            None if r.options is pd.NA else r.options) for r in B.itertuples()]
+    assert got == [("tile4", "build", "-cl-std=CL2.0 -DTILE=4"), ("tile4_again", "build", "-cl-std=CL2.0 -DTILE=4"),
+                   ("tile8", "build", "-DTILE=8"), ("linked", "link", "-cl-uniform-work-group-size"),
+                   ("unbuilt", None, None)]
+    assert B["kernel_id"].tolist() == t.kernels["kernel_id"].tolist()
+    assert t.kernels["seq"].is_monotonic_increasing and t.programs["seq"].notna().all()
+    with pytest.raises(cltrace.errors.NoSuchRun):
+        t.kernel_build_options(run=99)
+    assert len(t.kernel_build_options(run=1)) == 5

@@ -116,8 +116,8 @@ def test_v1_trace_is_upgraded_in_place_once(tmp_path, capsys):
     assert {r[-2] for r in rows} >= {"ok", "missing", "untimed", "failed"}
 
     t = cltrace.open(path)
-    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 2\n"
-    assert t.meta["schema_version"] == "2"
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 3\n"
+    assert t.meta["schema_version"] == "3"
 
     # the launches frame is the schema-1 table, column by column
     L = t.launches
@@ -185,7 +185,7 @@ def test_write_open_upgrades_too(tmp_path, capsys):
     path = tmp_path / "old.db"
     rows = _v1_db(path)
     conn = store_db.open_db(path, write=True)
-    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 2\n"
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 3\n"
     assert conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == len(rows)
     with conn:
         store_db.insert_run(conn, command="more", status="ok")
@@ -201,7 +201,7 @@ def test_failed_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
     conn.close()
     with pytest.raises(DamagedTrace) as e:
         cltrace.open(path)
-    assert str(e.value).startswith(f"{path} is damaged: its launches table cannot be read (upgrading it to schema 2")
+    assert str(e.value).startswith(f"{path} is damaged: its launches table cannot be read (upgrading it to schema 3")
     assert capsys.readouterr().err == ""
     assert dict(_sql(path, "SELECT name, type FROM sqlite_master WHERE name IN ('launches', 'dispatches')")) == {
         "launches": "table"}
@@ -209,7 +209,7 @@ def test_failed_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
 
 
 def _message(path, reason):
-    return (f"{path} uses trace schema 1; this cltrace reads schema 2 and could not upgrade it in place ({reason}); "
+    return (f"{path} uses trace schema 1; this cltrace reads schema 3 and could not upgrade it in place ({reason}); "
             f"copy it somewhere writable and run any cltrace command on the copy")
 
 
@@ -264,3 +264,144 @@ def test_unwritable_v1_trace_gives_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.undo()
     assert len(cltrace.open(path).launches) == len(rows)
     assert "upgraded" in capsys.readouterr().err
+
+
+# -- schema 2 -> 3 (and 1 -> 3): the device level and the record order of programs and kernels ------------------
+
+SCHEMA_V2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "schema_v2.sql")
+NEW_DEVICE_COLUMNS = ("opencl_version", "opencl_c_version", "non_uniform_wg", "extensions")
+DEVICE_V2 = (1, 1, 1, 0x5000, "Portable Computing Language", "cpu", "pocl", "3.1", 2, 4, 3000, 4096, 1 << 30)
+# (program_id, process_id, handle, kind, options, error): the program behind handle 0x30 is built twice (the
+# second build wins), a failed build does not count, handle 0x40 is a linked program
+PROGRAMS_V2 = [(1, 1, 0x30, "create", "", 0), (2, 1, 0x30, "build", "-cl-std=CL2.0 -DTILE=4", 0),
+               (3, 1, 0x30, "build", "-DTILE=8", 0), (4, 1, 0x30, "build", "-DBROKEN", -11),
+               (5, 1, 0x40, "link", "-cl-uniform-work-group-size", 0)]
+KERNELS_V2 = [(1, 1, 0x60, 0x30, "conv"), (2, 1, 0x61, 0x40, "gemm"), (3, 1, 0x62, 0x99, "orphan")]
+
+
+def _v2_db(path):
+    """A schema-2 trace as cltrace wrote it before schema 3 (tests/unit/data/schema_v2.sql is the schema.sql
+    of the last schema-2 commit): a run with a device, programs, kernels, dispatches and launches."""
+    conn = sqlite3.connect(path)
+    with open(SCHEMA_V2) as f:
+        conn.executescript(f.read())
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", "2"), ("cltrace_version", "0.2.0"),
+                                                        ("created_at", "2026-06-01T00:00:00+00:00")])
+    conn.execute("INSERT INTO runs (run_id, command, argv, status) VALUES (1, 'prog', '[\"prog\"]', 'ok')")
+    conn.execute("INSERT INTO processes (process_id, run_id, pid, launches, first_launch_id, last_launch_id) "
+                 "VALUES (1, 1, 100, 2, 1, 2)")
+    conn.execute("INSERT INTO devices (device_id, run_id, process_id, handle, platform_name, name, vendor, "
+                 "driver_version, device_type, compute_units, max_clock_mhz, max_work_group_size, global_mem_bytes) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", DEVICE_V2)
+    conn.executemany("INSERT INTO programs (program_id, run_id, process_id, handle, kind, options, start_ns, end_ns,"
+                     " build_ms, error) VALUES (?, 1, ?, ?, ?, ?, 0, 0, 0.0, ?)", PROGRAMS_V2)
+    conn.executemany("INSERT INTO kernels (kernel_id, run_id, process_id, handle, program_handle, name, num_args) "
+                     "VALUES (?, 1, ?, ?, ?, ?, 1)", KERNELS_V2)
+    conn.execute("INSERT INTO dispatches (dispatch_id, run_id, process_id, device_id, kernel_id, kernel_name, api,"
+                 " work_dim, global0, local0, driver_local, work_groups) VALUES (1, 1, 1, 1, 1, 'conv', 'ndrange',"
+                 " 1, 23, 4, 0, 6)")
+    conn.executemany("INSERT INTO launch_rows (launch_id, process_id, dispatch_id, seq, status, enqueue_ns,"
+                     " return_dns, queued_ns, submit_dns, start_dns, end_dns) VALUES (?, 1, 1, ?, 0, ?, 5, 10, 1,"
+                     " 1, ?)", [(1, 7, 1000, 500), (2, 8, 2000, 600)])
+    conn.commit()
+    conn.close()
+
+
+def test_v2_trace_is_upgraded_to_3(tmp_path, capsys):
+    path = tmp_path / "v2.db"
+    _v2_db(path)
+    t = cltrace.open(path)
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 2 to 3\n"
+    assert t.meta["schema_version"] == "3"
+    # the new columns exist, in schema.sql's order, and say "not known"
+    D = t.devices
+    assert list(D.columns) == list(store_db_columns("devices"))
+    assert tuple(D.iloc[0][: len(DEVICE_V2)]) == DEVICE_V2
+    assert D[list(NEW_DEVICE_COLUMNS)].isna().all().all()
+    assert t.programs["seq"].isna().all() and t.kernels["seq"].isna().all()
+    assert list(t.programs.columns) == list(store_db_columns("programs"))
+    assert list(t.kernels.columns) == list(store_db_columns("kernels"))
+    # everything else as before
+    assert t.launches["duration_ns"].tolist() == [500, 600]
+    assert t.programs["options"].tolist() == [p[4] for p in PROGRAMS_V2]
+    # without a record order: the last successful build of the handle; a link gives its own options
+    B = t.kernel_build_options()
+    assert B[["kernel_name", "program_kind", "options"]].astype(object).where(B.notna(), None).values.tolist() == [
+        ["conv", "build", "-DTILE=8"], ["gemm", "link", "-cl-uniform-work-group-size"], ["orphan", None, None]]
+    t.close()
+    assert "programs_handle" in {r[0] for r in _sql(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert [r[0] for r in _sql(path, "PRAGMA integrity_check")] == ["ok"]
+    # at 3 now: the next open changes nothing and says nothing
+    cltrace.open(path).close()
+    assert capsys.readouterr().err == ""
+
+
+def store_db_columns(table):
+    """The columns schema.sql declares for `table`, in order (from a fresh trace)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        conn = store_db.create_db(os.path.join(d, "fresh.db"))
+        try:
+            return tuple(r[1] for r in conn.execute(f"PRAGMA table_info({table})"))
+        finally:
+            conn.close()
+
+
+def test_v1_trace_with_devices_and_programs_is_upgraded_to_3(tmp_path, capsys):
+    """1 -> 2 -> 3 in one go: the schema-1 device, program and kernel rows are kept, the new columns NULL."""
+    path = tmp_path / "old.db"
+    rows = _v1_db(path, processes=((1, 1, 3),), launches_per_process=10)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO devices (device_id, run_id, process_id, handle, name, compute_units) "
+                     "VALUES (1, 1, 1, 20480, 'cpu', 2)")
+        conn.execute("INSERT INTO programs (program_id, run_id, process_id, handle, kind, options, error) "
+                     "VALUES (1, 1, 1, 48, 'build', '-DOLD=1', 0)")
+        conn.execute("INSERT INTO kernels (kernel_id, run_id, process_id, handle, program_handle, name) "
+                     "VALUES (1, 1, 1, 96, 48, 'conv')")
+    conn.close()
+    t = cltrace.open(path)
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 3\n"
+    assert t.meta["schema_version"] == "3"
+    assert len(t.launches) == len(rows)
+    D = t.devices
+    assert list(D.columns) == list(store_db_columns("devices"))
+    assert (D["name"].tolist(), D["compute_units"].tolist()) == (["cpu"], [2])
+    assert D[list(NEW_DEVICE_COLUMNS)].isna().all().all()
+    B = t.kernel_build_options()
+    assert (B["kernel_name"].tolist(), B["program_kind"].tolist(), B["options"].tolist()) == (
+        ["conv"], ["build"], ["-DOLD=1"])
+    t.close()
+
+
+def test_current_trace_is_left_alone(tmp_path, capsys):
+    path = tmp_path / "new.db"
+    store_db.create_db(path).close()
+    dump = lambda: (_sql(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name"),  # noqa: E731
+                    _sql(path, "SELECT key, value FROM meta ORDER BY key"))
+    before = dump()
+    conn = migrate._connect_rw(path)
+    try:
+        assert migrate.upgrade(conn, path) is False
+    finally:
+        conn.close()
+    cltrace.open(path).close()
+    assert capsys.readouterr().err == ""
+    assert dump() == before
+    assert _sql(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+
+
+def test_failed_v2_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
+    """A schema-2 trace without its devices table: damaged, and nothing of the upgrade stays."""
+    path = tmp_path / "v2.db"
+    _v2_db(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DROP TABLE kernels")
+    conn.close()
+    with pytest.raises(DamagedTrace) as e:
+        cltrace.open(path)
+    assert str(e.value) == f"{path} is damaged: its kernels table cannot be read (schema 2 trace without its table)"
+    assert capsys.readouterr().err == ""
+    assert _sql(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert "opencl_version" not in {r[1] for r in _sql(path, "PRAGMA table_info(devices)")}
