@@ -53,6 +53,7 @@ class JobContext:
         if self.target is not None:
             return f"target {self.target.name} ({self.target.description}; {cores}): {what}"
         why = self.reason.get(label, self.reason.get("*", ""))
+        cores = "compute units unknown" if c is None else f"{c} compute units of the traced device"
         return f"{what}; {cores}" + (f" ({why})" if why else "")
 
 
