@@ -201,7 +201,8 @@ def document(data: ReportData) -> Document:
     if data.load is not None:
         doc.add(data.load)
     kt, title, keys = _kernel_view(data)
-    doc.add(Section(title, "table", table=kt, key="kernels", keys=keys))
+    doc.add(Section(title, "table", table=kt, key="kernels", keys=keys,
+                    caption=captions.kernels("run_id" in kt.columns, len(summaries))))
     if data.result is not None:
         for section in result_sections(data.result, data.budget_ms, data.min_value):
             doc.add(section)
