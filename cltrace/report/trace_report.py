@@ -53,6 +53,11 @@ def _command_template(summaries) -> str:
     return " ".join(words)
 
 
+def _runs_caption(summaries) -> str:
+    command = _command_template(summaries).strip()
+    return f"command: {command}; {captions.RUNS}" if command else captions.RUNS
+
+
 def _runs_table(summaries) -> pd.DataFrame:
     """A few runs: one line each (the full block of one with --run N)."""
     rows = [{"run": s["run_id"], "status": s["status"], "exit": s["exit_status"],
@@ -189,7 +194,7 @@ def document(data: ReportData) -> Document:
     elif len(summaries) > 1:
         doc.add(Section(f"Runs ({len(summaries)}; one in full with --run N)", "table", table=_runs_table(summaries),
                         key="runs", keys=1,
-                        caption=f"command: {_command_template(summaries)}; {captions.RUNS}"))
+                        caption=_runs_caption(summaries)))
     else:       # one run (--run N, or a trace of one run): its full block
         for s in summaries:
             fields = {k: v for k, v in s.items() if k not in ("run_id", "argv") and v not in (None, {}, [])}
