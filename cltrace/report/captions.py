@@ -16,9 +16,9 @@ DISPATCH = ("dispatch = the kernels one sample ran, in order: g = global size, l
             "app passed NULL), wg = work-groups (? = unknown: the driver chose the local size); 'k\u00d7 (...)' "
             "and '\u00d7n' = repeated")
 
-CONFIGS = ("one row per configuration; median_ms = median of the per-process medians (each process counts once); procs = processes; "
-           "procs_min/max_ms = the fastest and slowest process; within = spread of the iterations inside one "
-           "process")
+CONFIGS = ("one row per configuration; median_ms = median of the per-process medians (each process counts once); "
+           "procs = processes; procs_min/max_ms = the fastest and slowest process; within = spread of the "
+           "iterations inside one process")
 
 STEPS = ("from -> to = the neighbouring {param} values the step lies between; before_ms and after_ms = the "
          "segment levels either side (geometric mean of the per-process medians over all "

@@ -38,8 +38,10 @@ LEVELS = ("the level of the stair (segment) the count lies in: the geometric mea
 def test_best_counts_and_pareto_say_their_figures_are_stair_levels(tmp_path):
     doc, lines = _report(tmp_path)
     best = _section(lines, "Best counts (stair right edges)")
-    assert best[0] == "  channels=2: 0.050 ms (right edge of a stair: the most channels at this latency, x2.00 slower at channels=3)"
-    assert best[-1] == ("  best count = the most channels at a stair's latency (the next count steps up); ms = " + LEVELS)
+    assert best[0] == ("  channels=2: 0.050 ms (right edge of a stair: the most channels at this latency, x2.00 slower "
+                       "at channels=3)")
+    assert best[-1] == ("  best count = the most channels at a stair's latency (the next count steps up); ms = "
+                        + LEVELS)
     pareto = _section(lines, "Pareto frontier (channels vs latency: no other count is both larger and faster)")
     assert pareto == ["  2 (0.050 ms), 4 (0.100 ms)", "  N (ms) = a channels count and " + LEVELS]
     rec = _section(lines, "Recommendation (latency <= 0.2 ms)")
