@@ -10,7 +10,8 @@ The default shows two mechanical staircases that survive a re-run (examples/READ
   and 200 output channels here; the indirect path is about 2x faster, so pruning 200 -> 199 channels is a
   hazard: the seed paper's "pruned layer runs slower".
 Each configuration runs in 6 (tiled) and 4 (clblast) processes: the process is the unit of replication.
-About 1.5-2 minutes on a 2-core CPU. --quick halves the processes; --methods tiled (or clblast) runs one part.
+--quick halves the processes; --methods tiled (or clblast) runs one part. It ends by printing the plot's and
+the trace's paths and its own wall time ("demo wall time N s"; docs/quickstart.md shows these last lines).
 """
 import argparse
 import os

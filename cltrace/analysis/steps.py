@@ -41,7 +41,8 @@ LOCATION_OPEN = "step found, its place is open"
 
 
 def group_label(group: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in group.items()) if group else "all"
+    """'method=gemm, region=L15'; a parameter the group's runs do not carry is 'method unset' (not 'None')."""
+    return ", ".join(f"{k} unset" if v is None else f"{k}={v}" for k, v in group.items()) if group else "all"
 
 
 def iter_groups(configs: pd.DataFrame, by: list[str]):

@@ -25,7 +25,9 @@ class ReportCommand(Command):
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE", help="trace file written by cltrace run/sweep")
-        p.add_argument("--run", type=int, metavar="N", help="only run N")
+        p.add_argument("--run", type=int, metavar="N",
+                       help="only run N, with its full block (without --run the text gives each run one line, "
+                            "or totals above 20 runs)")
         p.add_argument("--format", choices=FORMATS, default="text",
                        help="text (rich in a terminal, plain when piped; width: $COLUMNS, else the terminal's), "
                             "json (schema: docs/report-json.md), csv or markdown")

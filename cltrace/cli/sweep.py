@@ -175,7 +175,9 @@ class SweepCommand(Command):
         p.add_argument("--show-output", action="store_true", help="let the program's stdout through")
         p.add_argument("--dry-run", action="store_true",
                        help="print the planned commands and exit (with --resume: only the runs still to do)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        p.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress (a bar on a terminal; in a log, a plain line per tenth of the runs "
+                            "or 30 s, and a summary line)")
         p.add_argument("--no-stabilise", dest="stabilise", action="store_false", default=True,
                        help="Turn off (on by default): the noise stabilisers for the driver in use: "
                             "POCL_AFFINITY=1 for PoCL (traced program only); the CPU frequency and GPU devfreq "

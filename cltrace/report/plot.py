@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .safe_text import escape_controls  # noqa: E402
 
@@ -167,6 +168,8 @@ def figure(result, title: str | None = None):
         ax.set_title(escape_controls(lab) if lab != "all" else (title or ""), fontsize=10, loc="left")
         ax.set_ylabel(f"latency ({unit}, median)")
         ax.set_xlabel(escape_controls(param))
+        if len(x) and np.all(np.isfinite(x)) and np.all(x == np.round(x)):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))      # channel counts: no 87.5
         ax.grid(True, axis="y", color="#eeeeee", lw=0.6)
         for sp in ("top", "right"):
             ax.spines[sp].set_visible(False)

@@ -112,6 +112,8 @@ def to_markdown(doc: Document) -> str:
                 out += ["", f"*{_md(s.caption)}*"]
         else:
             out += [f"- {_md(line)}" for line in s.lines] or ["(none)"]
+            if s.caption:
+                out += ["", f"*{_md(s.caption)}*"]
         out.append("")
     return "\n".join(out)
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..analysis.recommend import CANDIDATE_SAME_SEGMENT
 from ..analysis.steps import LOCATION_OPEN
+from . import captions
 from .document import Section
 
 
@@ -87,12 +88,8 @@ def _best_lines(result, budget_ms, min_value) -> List[str]:
     return lines
 
 
-STEPS_CAPTION = ("ratio = after/before level; confidence = 1 - p, p being how often this sweep's own noise "
-                 "(its spread between processes, permuted) gives a change this large anywhere: >=0.999 is the "
-                 "most the permutations can show; procs = processes before/after the step (the unit of "
-                 "replication); within = the range the step may lie in")
-CONFIGS_CAPTION = ("median_ms = median of the per-process medians; procs_min/max_ms = the fastest and slowest "
-                   "process; within = spread of the iterations inside one process")
+STEPS_CAPTION = captions.STEPS          # every caption: captions.py
+CONFIGS_CAPTION = captions.CONFIGS
 
 
 def _config_table(result) -> pd.DataFrame:
@@ -190,10 +187,6 @@ def hazard_lines(result) -> List[str]:
     return lines
 
 
-JOBS_CAPTION = ("jobs = uniform regions the driver runs for this one launch (bulk + remainders); work_groups = "
-                "over all its jobs; rounds = ceil(work-groups / cores) per job, summed; remainder = share of the "
-                "work-items outside the bulk region. Computed from the traced sizes, not measured")
-
 
 def _jobs_title(result) -> str:
     ctx = result.job_context
@@ -248,11 +241,11 @@ def job_sections(result) -> List[Section]:
     odd = jobs is not None and len(jobs) and not jobs["uniform"].astype(bool).all()
     if not odd and ctx.target is None and ctx.what_if is None:
         return []
-    out = [Section(_jobs_title(result), "lines", lines=_job_lines(result), key="jobs")]
+    out = [Section(_jobs_title(result), "lines", lines=_job_lines(result), key="jobs", caption=captions.JOB_LINES)]
     t = _job_table(result)
     if len(t):
         out.append(Section("Jobs per launch (non-uniform kernels)", "table", table=t, key="job_launches",
-                           caption=JOBS_CAPTION, keys=_keys(t, 2)))
+                           caption=captions.JOBS, keys=_keys(t, 2)))
     return out
 
 
@@ -273,39 +266,43 @@ def result_sections(result, budget_ms=None, min_value=None) -> List[Section]:
     out = []
     if not result.configs.empty:
         cfg = _config_table(result)
-        out.append(Section(f"Latency by {p}", "table", table=cfg, key="configs", caption=CONFIGS_CAPTION,
-                           keys=_keys(cfg, 1)))
+        out.append(Section(f"Latency by {p}", "table", table=cfg, key="configs",
+                           caption=captions.configs("dispatch" in cfg.columns), keys=_keys(cfg, 1)))
     st = _step_table(result)
     causes_what_if = (f"; causes {result.job_context.what_if.label}"
                       if result.job_context is not None and result.job_context.what_if is not None else "")
     out.append(Section(f"Steps along {p} ({len(st)}{causes_what_if})", "table", table=st, key="steps",
-                       caption=STEPS_CAPTION if len(st) else "", keys=_keys(st, 2)))
+                       caption=STEPS_CAPTION.format(param=p) if len(st) else "", keys=_keys(st, 2)))
     undecided = _undecided_lines(result)
     if undecided:
-        out.append(Section("Undecided (more processes would decide these)", "lines", lines=undecided, key="undecided"))
+        out.append(Section("Undecided (more processes would decide these)", "lines", lines=undecided, key="undecided",
+                           caption=captions.UNDECIDED))
     what_if = result.job_context.what_if if result.job_context is not None else None
+    changes = _change_lines(result)
     out.append(Section(f"Dispatch changes along {p} (facts, from the traced launches"
                        + (f"; {what_if.label})" if what_if is not None else ")"), "lines",
-                       lines=_change_lines(result), key="dispatch_changes"))
+                       lines=changes, key="dispatch_changes", caption=captions.DISPATCH_CHANGES if changes else ""))
     out += job_sections(result)
-    out.append(Section("Best counts (stair right edges)", "lines", lines=_edge_lines(result), key="edges"))
+    edges = _edge_lines(result)
+    out.append(Section("Best counts (stair right edges)", "lines", lines=edges, key="edges",
+                       caption=captions.EDGES.format(param=p) if edges else ""))
     pareto = []
     for label, g in result.pareto.groupby("group_label", sort=True) if not result.pareto.empty else []:
         pts = ", ".join(f"{v:g} ({_ms(l):.3f} ms)" for v, l in zip(g["value"], g["latency_ns"]))
         pareto.append(f"{_prefix({'group_label': label})}{pts}")
     out.append(Section(f"Pareto frontier ({p} vs latency: no other count is both larger and faster)", "lines",
-                       lines=pareto, key="pareto"))
-    out.append(Section("Hazards (slower than the unpruned configuration)", "lines", lines=hazard_lines(result),
-                       key="hazards"))
+                       lines=pareto, key="pareto", caption=captions.PARETO.format(param=p) if pareto else ""))
+    hazards = hazard_lines(result)
+    out.append(Section("Hazards (slower than the unpruned configuration)", "lines", lines=hazards,
+                       key="hazards", caption=captions.HAZARDS if hazards else ""))
     sp = _speedup_table(result)
     out.append(Section("Speedup vs pruning", "table", table=sp, key="speedups", keys=_keys(sp, 1),
-                       caption="speedup = median latency of the unpruned (largest) count / this count's; "
-                               "below 1 is slower (descriptive: the Hazards section says what is significant)"))
+                       caption=captions.SPEEDUPS.format(param=p)))
     if budget_ms is not None or min_value is not None:
         what = " and ".join(x for x in (f"latency <= {budget_ms:g} ms" if budget_ms is not None else "",
                                          f"{p} >= {min_value:g}" if min_value is not None else "") if x)
         out.append(Section(f"Recommendation ({what})", "lines", lines=_best_lines(result, budget_ms, min_value),
-                           key="best"))
+                           key="best", caption=captions.RECOMMENDATION))
     if result.notes:
         out.append(Section("Analysis notes", "lines", lines=list(result.notes), key="notes"))
     return out

@@ -67,6 +67,13 @@ class TextRenderer:
     def _lines(self, s: Section) -> None:
         for line in s.lines or ["(none)"]:
             self.console.print(Padding(Text(self.clean(line)), (0, 0, 0, 2), expand=False))
+        self._caption(s)
+
+    def _caption(self, s: Section) -> None:
+        """The line saying what the section's figures are (captions.py), under its table or list."""
+        if s.caption:
+            self.console.print(Padding(Text(self.clean(s.caption), style="dim" if self.terminal else ""),
+                                       (0, 0, 0, 2), expand=False))
 
     def _table(self, s: Section) -> None:
         t = s.table if s.table is not None else pd.DataFrame()
@@ -82,9 +89,7 @@ class TextRenderer:
                     self.console.print(Text(f"  (continued, part {n + 1} of {len(parts)}: the same rows, "
                                             f"more columns)"))
                 self.console.print(self._rich_table(columns, part))
-        if s.caption:
-            self.console.print(Padding(Text(self.clean(s.caption), style="dim" if self.terminal else ""),
-                                       (0, 0, 0, 2), expand=False))
+        self._caption(s)
 
     def _rich_table(self, columns, part) -> Table:
         table = Table(box=box.SIMPLE_HEAD if self.terminal else box.ASCII2, show_edge=self.terminal,

@@ -6,10 +6,11 @@ import pandas as pd
 
 from ..analysis.kernel_stats import kernel_table_grouped, run_summaries_grouped
 from ..store.launch_layout import GROUP_ROW_COLUMNS, STAIRCASE_ROW_COLUMNS
+from . import captions
 from .document import Document, Section
 from .emulation_notice import emulation_section
 
-MAX_RUN_HEADERS = 20
+MAX_RUN_HEADERS = 20      # up to this many runs: one line each; more: one block of totals
 
 
 def _runs_overview(summaries) -> dict:
@@ -31,6 +32,47 @@ def _runs_overview(summaries) -> dict:
             f"{s['run_id']} ({', '.join(f'{k}={v}' for k, v in s['tags'].items())}: exit {s['exit_status']})"
             for s in failed[:10]) + (" ..." if len(failed) > 10 else "")
     return fields
+
+
+def _command_template(summaries) -> str:
+    """The runs' command with the arguments that differ between runs written as `{tag}` (the tag whose value
+    they are in every run) or `{...}`: `./app --channels {channels}`. Commands of different lengths: the first
+    one and how many others differ."""
+    argvs = [list(s.get("argv") or str(s["command"]).split()) for s in summaries]
+    if len({len(a) for a in argvs}) != 1:
+        return f"{summaries[0]['command']} (and {len(summaries) - 1} other command lines)"
+    words = []
+    for i, first in enumerate(argvs[0]):
+        column = [a[i] for a in argvs]
+        if all(w == first for w in column):
+            words.append(first)
+            continue
+        keys = [k for k in summaries[0]["tags"]
+                if all(str(s["tags"].get(k)) == w for s, w in zip(summaries, column))]
+        words.append("{" + (keys[0] if keys else "...") + "}")
+    return " ".join(words)
+
+
+def _runs_caption(summaries) -> str:
+    command = _command_template(summaries).strip()
+    return f"command: {command}; {captions.RUNS}" if command else captions.RUNS
+
+
+def _runs_table(summaries) -> pd.DataFrame:
+    """A few runs: one line each (the full block of one with --run N)."""
+    rows = [{"run": s["run_id"], "status": s["status"], "exit": s["exit_status"],
+             "tags": ", ".join(f"{k}={v}" for k, v in s["tags"].items()), "procs": s["processes"],
+             "launches": s["launches"], "untimed": s["untimed_launches"], "device_ms": s["device_time_ms"],
+             "wall_s": s["wall_s"]} for s in summaries]
+    t = pd.DataFrame(rows, columns=["run", "status", "exit", "tags", "procs", "launches", "untimed", "device_ms",
+                                    "wall_s"])
+    for c in ("exit", "procs", "launches", "untimed"):
+        t[c] = t[c].astype("Int64")
+    t["device_ms"] = t["device_ms"].astype("Float64")
+    t["wall_s"] = pd.to_numeric(t["wall_s"], errors="coerce").astype("Float64")
+    if (t["tags"] == "").all():
+        t = t.drop(columns=["tags"])
+    return t
 
 
 def _load_section(trace, run: Optional[int]) -> Optional[Section]:
@@ -149,7 +191,11 @@ def document(data: ReportData) -> Document:
     if len(summaries) > MAX_RUN_HEADERS:
         doc.add(Section(f"Runs ({len(summaries)}; one with --run N)", "fields", fields=_runs_overview(summaries),
                         key="runs"))
-    else:
+    elif len(summaries) > 1:
+        doc.add(Section(f"Runs ({len(summaries)}; one in full with --run N)", "table", table=_runs_table(summaries),
+                        key="runs", keys=1,
+                        caption=_runs_caption(summaries)))
+    else:       # one run (--run N, or a trace of one run): its full block
         for s in summaries:
             fields = {k: v for k, v in s.items() if k not in ("run_id", "argv") and v not in (None, {}, [])}
             doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
@@ -160,7 +206,8 @@ def document(data: ReportData) -> Document:
     if data.load is not None:
         doc.add(data.load)
     kt, title, keys = _kernel_view(data)
-    doc.add(Section(title, "table", table=kt, key="kernels", keys=keys))
+    doc.add(Section(title, "table", table=kt, key="kernels", keys=keys,
+                    caption=captions.kernels("run_id" in kt.columns, len(summaries))))
     if data.result is not None:
         for section in result_sections(data.result, data.budget_ms, data.min_value):
             doc.add(section)

@@ -264,3 +264,21 @@ def test_adaptive_usage_errors(tmp_path, cli, args, message):
     names = [a.split("=")[0] for a in args[args.index("-p") + 1:args.index("-p") + 2]]
     command = ["--", "echo"] + ["{" + n + "}" for n in names]
     assert _usage_error(cli, tmp_path, "--dry-run", *args, *command) == f"cltrace: {message}\n"
+
+
+def test_progress_in_a_log_is_plain_lines_and_a_summary(tmp_path, cli):
+    """stderr captured (not a terminal): no bar cut off at an unknown width (`sweep ━━━━━ 102/1… 0:00…`), but
+    whole `cltrace: sweep N/M runs` lines, one per tenth of the runs at most here, and a summary line."""
+    p = cli("sweep", "-p", "c=1:4", "--repeat", "3", "--order", "sequential", "-o", "s.db", "--",
+            PY, "-c", PROG, "{c}", "0", cwd=tmp_path)
+    assert p.returncode == 1                      # c=3 fails, 3 times
+    assert "\u2501" not in p.stderr and "\u2026" not in p.stderr
+    lines = p.stderr.splitlines()
+    progress = [ln for ln in lines if ln.startswith("cltrace: sweep ") and " runs (" in ln]
+    assert [ln.split(",")[0] for ln in progress] == [f"cltrace: sweep {n}/12 runs ({100 * n // 12}%)"
+                                                      for n in (2, 3, 4, 5, 6, 8, 9, 10, 11, 12)]   # tenths
+    assert all(re.fullmatch(r"cltrace: sweep \d+/12 runs \(\d+%\), \d:\d\d:\d\d elapsed, eta \d:\d\d:\d\d; "
+                            r"last: c=\d -> no device time", ln) for ln in progress), progress
+    assert sum(ln.startswith("cltrace: failed c=3 (exit 5)") for ln in lines) == 3
+    assert re.fullmatch(r"cltrace: sweep finished: 12/12 runs in \d:\d\d:\d\d, 3 failed", lines[-5]), lines
+    assert lines[-4] == "cltrace: 12/12 runs recorded in s.db; 3 failed"

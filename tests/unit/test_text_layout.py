@@ -77,7 +77,7 @@ def test_control_characters_and_markup_from_the_trace_are_shown_not_obeyed(trace
         plain = re.sub(r"\x1b\[[0-9;]*m", "", text)          # rich's own colours on a terminal
         assert "\x07" not in text and "\x1b]" not in text and "\x1b[2J" not in text and "\x1b[31m" not in text
         assert "note=\\x1b]0;pwned\\x07[bold red]boom[/]\\x1b[2J" in plain     # the tag, written out
-        assert "./app\\x1b[31m --channels 1" in plain                          # the command too
+        assert "command: ./app\\x1b[31m --channels {channels}" in plain         # the command too
     for fmt in ("markdown", "csv"):
         buf = io.StringIO()
         with cltrace.open(trace_path) as t:

@@ -13,11 +13,12 @@ from cltrace.store.ingest import ingest_capture_dir
 
 
 def sweep_trace(path, work, channels=(1, 2, 3, 4), repeats=2, kernel="conv", extra_tags=None, step_at=2,
-                fail=(), skip=(), command="./app", iterations=4, slow=None, variants=({},)):
+                fail=(), skip=(), command="./app", iterations=4, slow=None, variants=({},), local=(8,)):
     """A trace of runs (variants x channels) x repeats, interleaved as `cltrace sweep` runs them. Counts above
     `step_at` (or those in `slow`, when given) take twice as long. `variants`: more tags (e.g. [{"method":
     "a"}, {"method": "b"}]); `fail`: channel counts whose runs fail without launches; `skip`: (channels,
-    repeat) pairs not recorded (a sweep still in progress)."""
+    repeat) pairs not recorded (a sweep still in progress); `local`: the launches' local size (None: NULL, the
+    driver chooses)."""
     conn = create_db(path)
     n = 0
     try:
@@ -44,7 +45,7 @@ def sweep_trace(path, work, channels=(1, 2, 3, 4), repeats=2, kernel="conv", ext
             factor = 2 if (ch in slow if slow is not None else ch > step_at) else 1
             for i in range(iterations):
                 b.region_begin(1 + i, "layer", f"channels={ch}")
-                s = b.launch(0x10, 0x20, (64 * ch,), (8,))
+                s = b.launch(0x10, 0x20, (64 * ch,), local)
                 t0 = 10_000 + i * 100_000 + s * 1000
                 b.times(s, t0, t0 + 50_000 * factor + 97 * ((n * 7 + i) % 5))
                 b.region_end(1 + i)
