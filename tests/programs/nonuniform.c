@@ -75,7 +75,9 @@ int main(int argc, char **argv)
     cl_kernel k = clCreateKernel(prog, "write_ids", &err), kref = clCreateKernel(prog, "write_ids_ref", &err);
     CHECK(err);
     size_t n = g[0] * g[1];
-    cl_mem a = clCreateBuffer(c, CL_MEM_READ_WRITE, n * 4, NULL, &err), b = clCreateBuffer(c, CL_MEM_READ_WRITE, n * 4, NULL, &err);
+    cl_mem a = clCreateBuffer(c, CL_MEM_READ_WRITE, n * 4, NULL, &err);
+    CHECK(err);
+    cl_mem b = clCreateBuffer(c, CL_MEM_READ_WRITE, n * 4, NULL, &err);
     CHECK(err);
     cl_uint gx = (cl_uint)g[0];
     CHECK(clSetKernelArg(k, 0, sizeof a, &a));
