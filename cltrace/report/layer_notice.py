@@ -11,7 +11,7 @@ from .emulation_notice import _ranges
 def _values(vals: List[str]) -> str:
     """Tag values, integer runs as ranges: 72-76, 81."""
     try:
-        return _ranges([int(v) for v in vals])
+        return _ranges(sorted({int(v) for v in vals}))
     except ValueError:
         return ", ".join(sorted(set(vals)))
 
@@ -23,7 +23,7 @@ def _where(run_ids: List[int], tags: Dict[int, Dict[str, str]]) -> str:
     if len(varying) == 1 and all(varying[0] in tags.get(r, {}) for r in run_ids):
         k = varying[0]
         return f"{k}={_values([tags[r][k] for r in run_ids])}"
-    return f"run{'s' if len(run_ids) > 1 else ''} {_ranges(run_ids)}"
+    return f"run{'s' if len(run_ids) > 1 else ''} {_ranges(sorted(set(run_ids)))}"
 
 
 def _per_launch(jobs: int, launches: int) -> str:

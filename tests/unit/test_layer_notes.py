@@ -60,8 +60,8 @@ def test_each_object_becomes_a_layer_note_and_broken_files_a_warning(tmp_path):
 
 def test_report_gives_jobs_per_launch_by_configuration(tmp_path):
     conn = create_db(tmp_path / "t.db")
-    for c in (91, 92, 93, 96, 97):
-        cap = capture_dir(tmp_path, f"cap{c}", split_note(c, 12, 1 if c in (93, 96) else 2))
+    for i, c in enumerate((91, 92, 93, 96, 97, 92)):      # 92 twice: a repeat
+        cap = capture_dir(tmp_path, f"cap{i}", split_note(c, 12, 1 if c in (93, 96) else 2))
         with conn:
             run_id = insert_run(conn, command="conv_bench", status="ok")
             set_run_tags(conn, run_id, {"channels": c, "method": "bifrost"})
@@ -69,10 +69,10 @@ def test_report_gives_jobs_per_launch_by_configuration(tmp_path):
     s = layer_summary(conn)
     conn.close()
     (lay,) = s["layers"]
-    assert lay["runs"] == [1, 2, 3, 4, 5] and lay["launches"] == 120 and lay["split_launches"] == 36
-    assert lay["jobs"] == 60 + 36 * 2 + 24
+    assert lay["runs"] == [1, 2, 3, 4, 5, 6] and lay["launches"] == 144 and lay["split_launches"] == 48
+    assert lay["jobs"] == 72 + 48 * 2 + 24
     k = {x["name"]: x for x in lay["kernels"]}["gemm_mm_f32_bifrost_like"]
-    assert k["jobs_per_launch"] == {"2": [1, 2, 5], "1": [3, 4]}
+    assert k["jobs_per_launch"] == {"2": [1, 2, 5, 6], "1": [3, 4]}
     assert "  gemm_mm_f32_bifrost_like: device jobs per launch: 1 at channels=93, 96; 2 at channels=91-92, 97" \
         in s["lines"]
     assert not any(line.startswith("  im2col") for line in s["lines"])        # never split: not listed
