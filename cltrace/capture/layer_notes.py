@@ -4,7 +4,9 @@ cltrace sees what the program asks for; a layer loaded nearer the driver (OPENCL
 cltrace layer, e.g. the split layer of examples/acl_compat) can change what the driver receives, and only it
 knows what it did. cltrace gives every traced program a private directory in CLTRACE_LAYER_NOTES (inside the run's
 capture directory); a layer may leave there, at exit, one JSON object per process in a file `NAME.json`
-(written whole, e.g. by rename). After the run cltrace records each object as a note of kind `layer`
+(written whole, e.g. by rename; the split layer makes the directory when it is missing, as under a hand-set
+CLTRACE_LAYER_NOTES=$CLTRACE_DIR/.layer-notes for `cltrace ingest`). After the run (and at `cltrace ingest` of a
+capture directory) cltrace records each object as a note of kind `layer`
 (docs/capture.md), whose `value` is the object's `jobs` when it has one. The split layer writes
 {"layer", "pid", "launches", "split_launches", "jobs", "kernels": [{"name", "launches", "split_launches",
 "jobs"}]} (docs/acl.md).

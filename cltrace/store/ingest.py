@@ -116,7 +116,7 @@ def ingest_capture_dir(db, run_id: int, capture_dir) -> IngestStats:
                         continue
                     _ingest_one(conn, run_id, cap, ids, stats)
                 if from_dir:
-                    _layer_notes(conn, run_id, capture_dir, stats)
+                    ingest_layer_notes(conn, run_id, capture_dir, stats)
         finally:
             for cap in caps:
                 if not isinstance(cap, CaptureError):
@@ -130,7 +130,7 @@ def ingest_capture_dir(db, run_id: int, capture_dir) -> IngestStats:
     return stats
 
 
-def _layer_notes(conn, run_id, capture_dir, stats):
+def ingest_layer_notes(conn, run_id, capture_dir, stats):
     """The `layer` notes that layers below cltrace left in the run's capture directory (capture/layer_notes.py)."""
     notes, problems = layer_notes.read_notes(os.fspath(capture_dir))
     for obj in notes:

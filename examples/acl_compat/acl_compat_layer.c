@@ -37,6 +37,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #define CL_TARGET_OPENCL_VERSION 300
 #define CL_USE_DEPRECATED_OPENCL_1_0_APIS
 #define CL_USE_DEPRECATED_OPENCL_1_1_APIS
@@ -128,6 +129,7 @@ static void report(void)
     if (dir && *dir) {
         char path[4096], tmp[4200];
         FILE *f;
+        mkdir(dir, 0700);               /* cltrace run makes it; a hand-set CLTRACE_LAYER_NOTES may not exist */
         snprintf(path, sizeof path, "%s/%s-%ld.json", dir, LAYER_ID, (long)getpid());
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
         if ((f = fopen(tmp, "w")) != NULL) {

@@ -77,3 +77,15 @@ def test_report_gives_jobs_per_launch_by_configuration(tmp_path):
         in s["lines"]
     assert not any(line.startswith("  im2col") for line in s["lines"])        # never split: not listed
 
+
+
+def test_cltrace_ingest_of_a_capture_directory_keeps_its_layer_notes(tmp_path):
+    import subprocess
+    import sys
+    cap = capture_dir(tmp_path, "cap", split_note(5, 3, 2))
+    db = tmp_path / "t.db"
+    p = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "ingest", "-o", str(db), str(cap)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    notes = cltrace.open(db).notes
+    assert json.loads(notes.loc[notes["kind"] == "layer", "message"].iloc[0]) == split_note(5, 3, 2)
