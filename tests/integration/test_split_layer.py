@@ -144,3 +144,14 @@ def test_bifrost_traced_through_the_split_layer(conv_bench, split_layer, cli, tm
     assert k["launches"] == iters + warmup
     assert k["jobs"] == jobs * (iters + warmup)
     assert k["split_launches"] == (iters + warmup if jobs == 2 else 0)
+
+
+def test_pocl_runs_the_regions_the_layer_counts(conv_bench, split_layer):
+    """PoCL's own account (POCL_DEBUG=general prints each launch it prepares, with its local size and work-group
+    counts): at 92 channels each iteration is a 20-wide job of local 4 and a 3-wide one of local 3."""
+    p = run([conv_bench, *SHAPE, "--out-channels", "92", "--method", "bifrost", "--iters", "2", "--warmup", "1"],
+            layers=split_layer, POCL_DEBUG="general")
+    assert p.returncode == 0, p.stderr
+    jobs = re.findall(rf"Preparing kernel {BIFROST} with local size (\d+) x 1 x 1 group sizes (\d+) x 49 x 1",
+                      p.stderr)
+    assert sorted(jobs) == [("3", "1")] * 3 + [("4", "5")] * 3
