@@ -59,6 +59,7 @@
 static const struct _cl_icd_dispatch *next;
 static struct _cl_icd_dispatch table;
 static unsigned long n_launches, n_split, n_jobs, n_sources, n_options;
+static unsigned long n_tracked;      /* split launches whose event the caller still holds */
 
 /* ---- counts per kernel (by name; a fixed table, the rest counted under "(other)") ---- */
 #define MAX_KERNEL_STATS 64
@@ -121,8 +122,10 @@ static void report(void)
     const char *log = getenv("ACL_COMPAT_LOG");
     if (log && *log && strcmp(log, "0") != 0) {
         fprintf(stderr, "%s: %lu launches ran as %lu jobs (%lu split into uniform regions); "
-                        "%lu program sources and %lu build option strings rewritten\n",
-                LAYER_ID, n_launches, n_jobs, n_split, n_sources, n_options);
+                        "%lu program sources and %lu build option strings rewritten; "
+                        "%lu split launches' events not yet released by their callers\n",
+                LAYER_ID, n_launches, n_jobs, n_split, n_sources, n_options,
+                __atomic_load_n(&n_tracked, __ATOMIC_RELAXED));
         fprintf(stderr, "%s: counts ", LAYER_ID);
         write_counts(stderr);
     }
@@ -156,7 +159,6 @@ struct tracked {
 #define BUCKETS 256
 static struct tracked *buckets[BUCKETS];
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long n_tracked;
 
 static unsigned bucket(cl_event ev)
 {
