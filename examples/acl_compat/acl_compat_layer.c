@@ -71,14 +71,15 @@ static struct kstat kstats[MAX_KERNEL_STATS + 1];
 static unsigned n_kstats;
 static pthread_mutex_t kstat_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void count_launch(cl_kernel k, unsigned jobs)
+/* jobs: regions launched; non_uniform: the launch's local size did not divide its global size */
+static void count_launch(cl_kernel k, unsigned jobs, int non_uniform)
 {
     char name[64] = "";
     size_t len = 0;
     unsigned i;
     __atomic_add_fetch(&n_launches, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&n_jobs, jobs, __ATOMIC_RELAXED);
-    if (jobs > 1)
+    if (non_uniform)
         __atomic_add_fetch(&n_split, 1, __ATOMIC_RELAXED);
     if (next->clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, &len) != CL_SUCCESS)
         strcpy(name, "(unknown)");
@@ -95,7 +96,7 @@ static void count_launch(cl_kernel k, unsigned jobs)
             i = MAX_KERNEL_STATS, strcpy(kstats[i].name, "(other)");
     }
     kstats[i].launches++;
-    kstats[i].split += jobs > 1;
+    kstats[i].split += non_uniform != 0;
     kstats[i].jobs += jobs;
     pthread_mutex_unlock(&kstat_lock);
 }
@@ -455,7 +456,7 @@ static cl_int split_launch(cl_command_queue q, cl_kernel k, cl_uint dims, const 
                 next->clReleaseEvent(evs[i]);
         return err;
     }
-    count_launch(k, n);
+    count_launch(k, n, 1);
     if (!ev)
         return CL_SUCCESS;
     next->clGetCommandQueueInfo(q, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
@@ -486,9 +487,16 @@ static cl_int CL_API_CALL enqueue_nd_range(cl_command_queue q, cl_kernel k, cl_u
     cl_int err;
     if (n >= 2)
         return split_launch(q, k, dims, r, n, n_wait, wait, ev);
+    if (n == 1 && memcmp(r[0].local, local, dims * sizeof *local) != 0) {
+        /* all remainder (local larger than global where it does not divide): one region, its own local size */
+        err = next->clEnqueueNDRangeKernel(q, k, dims, r[0].offset, r[0].global, r[0].local, n_wait, wait, ev);
+        if (err == CL_SUCCESS)
+            count_launch(k, 1, 1);
+        return err;
+    }
     err = next->clEnqueueNDRangeKernel(q, k, dims, offset, global, local, n_wait, wait, ev);
     if (err == CL_SUCCESS)
-        count_launch(k, 1);
+        count_launch(k, 1, 0);
     return err;
 }
 

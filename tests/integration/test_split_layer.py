@@ -45,7 +45,7 @@ def test_pocl_alone_refuses_the_non_uniform_range(programs):
 
 
 @pytest.mark.parametrize("queue", ["in-order", "out-of-order"])
-@pytest.mark.parametrize("sizes", [("23x196", "8x8"), ("25", "4"), ("5x7", "4x8")])
+@pytest.mark.parametrize("sizes", [("23x196", "8x8"), ("25", "4"), ("5x7", "4x8"), ("3x5", "4x8")])
 def test_split_gives_the_buffer_of_a_uniform_run(programs, split_layer, queue, sizes):
     extra = ["--out-of-order"] if queue == "out-of-order" else []
     p = run([programs("nonuniform"), *sizes, "--spin", "1000", *extra], layers=split_layer)
@@ -54,6 +54,14 @@ def test_split_gives_the_buffer_of_a_uniform_run(programs, split_layer, queue, s
     assert f["same"] == "1"
     assert f["command_type"] == "ndrange"       # a marker on an out-of-order queue still says NDRANGE_KERNEL
     assert f["queued_le_start"] == "1"
+
+
+def test_local_larger_than_global_runs_as_one_region_of_its_own_size(programs, split_layer):
+    p = run([programs("nonuniform"), "3x5", "4x8", "--spin", "1000"], layers=split_layer, ACL_COMPAT_LOG="1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    counts = json.loads(p.stderr.split("split: counts ", 1)[1].splitlines()[0])
+    ids = {k["name"]: k for k in counts["kernels"]}["write_ids"]
+    assert ids == {"name": "write_ids", "launches": 2, "split_launches": 2, "jobs": 2}     # non-uniform, one job
 
 
 def test_split_event_covers_every_region_on_an_in_order_queue(programs, split_layer):
