@@ -1,6 +1,6 @@
 /*
  * conv_bench: run one CNN convolution layer on OpenCL with a given number of
- * output channels, by one of four methods, and time it; each measured
+ * output channels, by one of five methods, and time it; each measured
  * iteration is one cltrace region, so `cltrace run` can explain the latency
  * staircase of a channel sweep (Radu et al., IISWC 2019).
  *
@@ -23,11 +23,15 @@
 static const char conv_cl_source[] =
 #include "conv_cl.inc"
     ;
+static const char conv_cl2_source[] =
+#include "conv_cl2.inc"
+    ;
 
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
-    "                  [--out-channels N] [--method gemm|direct|clblast|tiled] [--iters N] [--warmup N]\n"
-    "                  [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
+    "                  [--out-channels N] [--method gemm|direct|clblast|tiled|bifrost] [--iters N]\n"
+    "                  [--warmup N]"
+    " [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
     "Runs one convolution layer on OpenCL and prints the median latency of --iters runs\n"
@@ -44,6 +48,11 @@ static const char usage_text[] =
     "                       tiled: one work-group per tile of 4 channels over the whole output,\n"
     "                       global (64, ceil(N/4)), local (64, 1): ceil(N/4) work-groups run in\n"
     "                       ceil(ceil(N/4) / compute units) rounds (steps at N = 4*CU*r -> 4*CU*r+1)\n"
+    "                       bifrost: im2col + gemm_mm_f32_bifrost_like, shaped like ACL's Bifrost GEMM:\n"
+    "                       4 channels per work-item, global (ceil(N/4), Ho*Wo), local (4, 1), built\n"
+    "                       with -cl-std=CL2.0: non-uniform unless ceil(N/4) % 4 == 0, 2 jobs where a\n"
+    "                       runtime splits it. PoCL refuses non-uniform ranges: run it with\n"
+    "                       OPENCL_LAYERS=$PWD/examples/bin/libsplit_layer.so (docs/acl.md)\n"
     "                       (default gemm)\n"
     "  --local L            work-group size of --method direct: null = local_work_size NULL, the runtime\n"
     "                       chooses (default); auto = explicit, ACL-like: channels dim = largest of\n"
@@ -120,7 +129,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
         else if (!strcmp(a, "--method")) {
             if (conv_method_parse(v, &o->method) != 0)
-                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct, clblast or tiled)", v);
+                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct, clblast, tiled or bifrost)", v);
         } else if (!strcmp(a, "--local")) {
             if (conv_local_parse(v, &o->local) != 0)
                 die(EXIT_USAGE, "invalid value '%s' for --local (expected null or auto)", v);
@@ -274,7 +283,7 @@ int main(int argc, char **argv)
     struct cl_env env;
     struct conv_runner r;
     cl_env_open(&env, o.platform);
-    conv_runner_init(&r, &env, o.method, o.local, &pb, input, weights, conv_cl_source);
+    conv_runner_init(&r, &env, o.method, o.local, &pb, input, weights, conv_cl_source, conv_cl2_source);
 
     /* Warm-up runs stay outside regions: they carry kernel compilation and are no sample. */
     for (int i = 0; i < o.warmup; ++i) {

@@ -136,10 +136,10 @@ def parse_args(argv):
     p.add_argument("--platform")
     p.add_argument("--list-layers", action="store_true")
     args = p.parse_args(argv)
-    if args.method not in ("gemm", "direct", "clblast", "tiled"):
-        die(2, f"unknown method '{args.method}' (expected gemm, direct, clblast or tiled)")
-    if args.method == "clblast":
-        die(2, "method clblast is not available in conv_bench.py (use examples/bin/conv_bench)")
+    if args.method not in ("gemm", "direct", "clblast", "tiled", "bifrost"):
+        die(2, f"unknown method '{args.method}' (expected gemm, direct, clblast, tiled or bifrost)")
+    if args.method in ("clblast", "bifrost"):
+        die(2, f"method {args.method} is not available in conv_bench.py (use examples/bin/conv_bench)")
     return args
 
 

@@ -2,7 +2,8 @@
  * conv_methods.c: gemm (im2col + float4 GEMM + scalar tail dispatch), direct
  * (local = NULL, runtime-chosen work-groups, or an explicit ACL-like choice with
  * --local auto), clblast (im2col + CLBlastSgemm) and tiled (few, large work-groups
- * of 4 output channels each: latency in rounds of CL_DEVICE_MAX_COMPUTE_UNITS work-groups).
+ * of 4 output channels each: latency in rounds of CL_DEVICE_MAX_COMPUTE_UNITS work-groups) and bifrost
+ * (im2col + a GEMM shaped like ACL's Bifrost one: local 4 over ceil(M/4) work-items, non-uniform).
  */
 #include "conv_methods.h"
 
@@ -14,7 +15,7 @@
 #include <clblast_c.h>
 #endif
 
-static const char *names[] = {"gemm", "direct", "clblast", "tiled"};
+static const char *names[] = {"gemm", "direct", "clblast", "tiled", "bifrost"};
 
 int conv_method_parse(const char *name, enum conv_method *out)
 {
@@ -207,6 +208,44 @@ static void setup_tiled(struct conv_runner *r, const float *weights)
              r->compute_units == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s");
 }
 
+static void setup_bifrost(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
+    int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
+    size_t bulk = (size_t)groups / BIFROST_LOCAL_X * BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
+
+    /* Weights reshaped once to (C*K*K) x Mp, Mp = M rounded up to 4 with zero columns (a whole last float4). */
+    float *wt = calloc((size_t)kd * mp, sizeof(float));
+    if (!wt)
+        die(EXIT_RUNTIME, "out of host memory (%zu floats)", (size_t)kd * mp);
+    for (int i = 0; i < m; ++i)
+        for (int k = 0; k < kd; ++k)
+            wt[(size_t)k * mp + i] = weights[(size_t)i * kd + k];
+    r->w = cl_buffer(r->env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, (size_t)kd * mp * sizeof(float), wt);
+    free(wt);
+    r->out = cl_buffer(r->env, CL_MEM_READ_WRITE, (size_t)m * n * sizeof(float), NULL);
+    setup_im2col(r);
+    r->k_bifrost = cl_kernel_get(r->program2, "gemm_mm_f32_bifrost_like");
+    SET_ARG(r->k_bifrost, 0, r->w);
+    SET_ARG(r->k_bifrost, 1, r->col);
+    SET_ARG(r->k_bifrost, 2, r->out);
+    SET_ARG(r->k_bifrost, 3, m);
+    SET_ARG(r->k_bifrost, 4, n);
+    SET_ARG(r->k_bifrost, 5, kd);
+    SET_ARG(r->k_bifrost, 6, mp);
+    r->bifrost_global[0] = (size_t)groups;
+    r->bifrost_global[1] = (size_t)n;
+    r->dispatches = 2;
+    if (rem)
+        snprintf(r->plan, sizeof r->plan,
+                 "im2col, gemm_mm_f32_bifrost_like global %dx%d, local %dx1: non-uniform in x (%zu + %zu), "
+                 "2 jobs where the runtime splits it", groups, n, BIFROST_LOCAL_X, bulk, rem);
+    else
+        snprintf(r->plan, sizeof r->plan, "im2col, gemm_mm_f32_bifrost_like global %dx%d, local %dx1: uniform, 1 job",
+                 groups, n, BIFROST_LOCAL_X);
+}
+
 static void setup_clblast(struct conv_runner *r, const float *weights)
 {
     const struct conv_problem *pb = &r->pb;
@@ -221,7 +260,7 @@ static void setup_clblast(struct conv_runner *r, const float *weights)
 
 void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv_method method,
                       enum conv_local local, const struct conv_problem *pb, const float *input,
-                      const float *weights, const char *cl_source)
+                      const float *weights, const char *cl_source, const char *cl2_source)
 {
     memset(r, 0, sizeof *r);
     r->method = method;
@@ -229,6 +268,9 @@ void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv
     r->env = env;
     r->pb = *pb;
     r->program = cl_build(env, cl_source, "-cl-std=CL1.2");
+    /* bifrost: OpenCL 2.0 allows its non-uniform range (-cl-std=CL2.0 without -cl-uniform-work-group-size) */
+    if (method == METHOD_BIFROST)
+        r->program2 = cl_build(env, cl2_source, "-cl-std=CL2.0");
     r->in = cl_buffer(env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                       (size_t)pb->c * pb->h * pb->w * sizeof(float), (void *)input);
     switch (method) {
@@ -236,6 +278,7 @@ void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv
     case METHOD_DIRECT: setup_direct(r, weights); break;
     case METHOD_CLBLAST: setup_clblast(r, weights); break;
     case METHOD_TILED: setup_tiled(r, weights); break;
+    case METHOD_BIFROST: setup_bifrost(r, weights); break;
     }
 }
 
@@ -265,6 +308,21 @@ void conv_runner_run(struct conv_runner *r)
         launch(r, r->k_tiled, 2, r->tiled_global, local_tiled, "clEnqueueNDRangeKernel(conv_tiled)");
         break;
     }
+    case METHOD_BIFROST: {
+        static const size_t local_bifrost[2] = {BIFROST_LOCAL_X, 1};
+        launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");
+        cl_int err = clEnqueueNDRangeKernel(r->env->queue, r->k_bifrost, 2, NULL, r->bifrost_global, local_bifrost, 0,
+                                            NULL, NULL);
+        if (err == CL_INVALID_WORK_GROUP_SIZE && r->bifrost_global[0] % BIFROST_LOCAL_X)
+            die(EXIT_RUNTIME,
+                "the device refused the non-uniform range of gemm_mm_f32_bifrost_like (global %zux%zu, local %dx1: "
+                "%zu is not a multiple of %d): CL_INVALID_WORK_GROUP_SIZE. PoCL has no non-uniform work-groups; "
+                "run through the split layer, which runs the range as its uniform regions: "
+                "OPENCL_LAYERS=/path/to/examples/bin/libsplit_layer.so (make -C examples; docs/acl.md)",
+                r->bifrost_global[0], r->bifrost_global[1], BIFROST_LOCAL_X, r->bifrost_global[0], BIFROST_LOCAL_X);
+        cl_check(err, "clEnqueueNDRangeKernel(gemm_mm_f32_bifrost_like)");
+        break;
+    }
     case METHOD_CLBLAST: {
         launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");
 #ifdef HAVE_CLBLAST
@@ -291,7 +349,7 @@ void conv_runner_read(struct conv_runner *r, float *out)
 
 void conv_runner_release(struct conv_runner *r)
 {
-    cl_kernel ks[] = {r->k_im2col, r->k_gemm, r->k_tail, r->k_direct, r->k_tiled};
+    cl_kernel ks[] = {r->k_im2col, r->k_gemm, r->k_tail, r->k_direct, r->k_tiled, r->k_bifrost};
     cl_mem ms[] = {r->in, r->w, r->col, r->out};
     for (size_t i = 0; i < sizeof ks / sizeof *ks; ++i)
         if (ks[i])
@@ -301,6 +359,8 @@ void conv_runner_release(struct conv_runner *r)
             clReleaseMemObject(ms[i]);
     if (r->program)
         clReleaseProgram(r->program);
+    if (r->program2)
+        clReleaseProgram(r->program2);
 #ifdef HAVE_CLBLAST
     if (r->method == METHOD_CLBLAST)
         CLBlastClearCache(); /* drops CLBlast's compiled programs, which hold the context */

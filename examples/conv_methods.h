@@ -1,4 +1,4 @@
-/* conv_methods.h: the four ways conv_bench runs one convolution layer on OpenCL. */
+/* conv_methods.h: the five ways conv_bench runs one convolution layer on OpenCL. */
 #ifndef CONV_METHODS_H
 #define CONV_METHODS_H
 
@@ -11,7 +11,7 @@ struct conv_problem {
     int ho, wo;         /* output height, width */
 };
 
-enum conv_method { METHOD_GEMM, METHOD_DIRECT, METHOD_CLBLAST, METHOD_TILED };
+enum conv_method { METHOD_GEMM, METHOD_DIRECT, METHOD_CLBLAST, METHOD_TILED, METHOD_BIFROST };
 
 /* 0 on success; *out untouched on failure. */
 int conv_method_parse(const char *name, enum conv_method *out);
@@ -46,14 +46,23 @@ void conv_auto_local(size_t max_wg, const size_t global[3], size_t local[3]);
 #define TILED_VEC 4
 #define TILED_LOCAL_X 64
 
+/* --method bifrost: im2col, then gemm_mm_f32_bifrost_like, shaped like ACL's Bifrost F32 GEMM
+ * (gemm_mm_floating_point_f32_bifrost, operands not reshaped): BIFROST_VEC output channels per work-item in x,
+ * global (ceil(M / BIFROST_VEC), Ho*Wo), local (BIFROST_LOCAL_X, 1) as ACL 19.02's cl::NDRange(4) hint. The
+ * range is non-uniform whenever ceil(M/4) % 4 != 0; the program is built with -cl-std=CL2.0 so that OpenCL
+ * allows it. A runtime that splits non-uniform ranges (Intel NEO, clvk, a Mali driver; on PoCL the split layer)
+ * runs it as 2 jobs there and 1 where ceil(M/4) % 4 == 0. */
+#define BIFROST_VEC 4
+#define BIFROST_LOCAL_X 4
+
 struct conv_runner {
     enum conv_method method;
     const struct cl_env *env;
     struct conv_problem pb;
-    cl_program program;
-    cl_kernel k_im2col, k_gemm, k_tail, k_direct, k_tiled;
+    cl_program program, program2;     /* program2: conv_cl2.cl, built with -cl-std=CL2.0 (bifrost) */
+    cl_kernel k_im2col, k_gemm, k_tail, k_direct, k_tiled, k_bifrost;
     cl_mem in, w, col, out;
-    size_t im2col_global[2], gemm_global[2], tail_global[2], direct_global[3], tiled_global[2];
+    size_t im2col_global[2], gemm_global[2], tail_global[2], direct_global[3], tiled_global[2], bifrost_global[2];
     enum conv_local local_mode; /* direct only */
     size_t direct_local[3];     /* LOCAL_AUTO: the explicit local size passed to the runtime */
     unsigned compute_units;     /* tiled: CL_DEVICE_MAX_COMPUTE_UNITS */
@@ -62,10 +71,11 @@ struct conv_runner {
 };
 
 /* input: C*H*W floats; weights: M*C*K*K floats (w[m][c][ky][kx]). */
+/* cl_source: kernels/conv.cl (OpenCL C 1.2); cl2_source: kernels/conv_cl2.cl (OpenCL C 2.0, bifrost only). */
 /* local: work-group policy of METHOD_DIRECT (the other methods use their own explicit sizes; pass LOCAL_NULL). */
 void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv_method method,
                       enum conv_local local, const struct conv_problem *pb, const float *input, const float *weights,
-                      const char *cl_source);
+                      const char *cl_source, const char *cl2_source);
 /* Enqueue one execution of the layer (does not wait). */
 void conv_runner_run(struct conv_runner *r);
 /* Blocking read of the M*Ho*Wo output. */

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..errors import CltraceError
-from . import emulation
+from . import emulation, layer_notes
 from .modes import resolve_mode, shim_environment
 
 # Only these variables of the traced program's environment are ever recorded.
@@ -86,6 +86,8 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
     capture_dir = capture_dir or make_capture_dir()
     guest = {"loader": emu.loader, "native_dir": emu.shim_dir} if emu else {}     # the guest's own shim and loader
     child_env = shim_environment(mode, capture_dir, settings or {}, base_env, **guest)
+    # a layer below cltrace (OPENCL_LAYERS) may say what it did there (capture/layer_notes.py)
+    child_env[layer_notes.LAYER_NOTES_ENV] = layer_notes.prepare(capture_dir)
     result = ChildResult(list(argv), mode, capture_dir, _now_iso(), env=recorded_env(child_env),
                          emulation=emu.note(child_env) if emu else None)
     t0 = time.monotonic()

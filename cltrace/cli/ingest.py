@@ -8,7 +8,7 @@ from .. import __version__
 from ..capture import leftovers
 from ..errors import CltraceError
 from ..store import db as store_db
-from ..store.ingest import ingest_capture_dir
+from ..store.ingest import ingest_capture_dir, ingest_layer_notes
 from ..store.writer_lock import open_locked
 from .base import EXIT_OK, Command, info
 from .outputs import open_output, parse_tags
@@ -97,6 +97,9 @@ class IngestCommand(Command):
                 if tags:
                     store_db.set_run_tags(conn, run_id, tags)
                 stats = ingest_capture_dir(conn, run_id, files)
+                for d in args.captures:        # what layers below cltrace left there (capture/layer_notes.py)
+                    if os.path.isdir(d):
+                        ingest_layer_notes(conn, run_id, d, stats)
         finally:
             conn.close()
             lock.release()

@@ -9,6 +9,7 @@ from ..store.launch_layout import GROUP_ROW_COLUMNS, STAIRCASE_ROW_COLUMNS
 from . import captions
 from .document import Document, Section
 from .emulation_notice import emulation_section
+from .layer_notice import layer_section
 
 MAX_RUN_HEADERS = 20      # up to this many runs: one line each; more: one block of totals
 
@@ -118,6 +119,7 @@ class ReportData:
     kernels_all: Optional[pd.DataFrame] = None    # per (kernel, global, local) over all runs (a big sweep)
     load: Optional[Section] = None
     emulation: Optional[Section] = None      # the runs ran under qemu (emulation_notice.py)
+    layers: Optional[Section] = None         # what layers below cltrace did (layer_notice.py)
     progress: Optional[dict] = None
     result: object = None                    # StaircaseResult, or None
     budget_ms: Optional[float] = None
@@ -152,6 +154,9 @@ def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Opti
     data.emulation = emulation_section(trace.db, run)
     if data.emulation is not None:
         data.notes += [("emulation", line) for line in data.emulation.lines]
+    data.layers = layer_section(trace.db, run)
+    if data.layers is not None:
+        data.notes += [("layers", line.strip()) for line in data.layers.lines]
     if data.load is not None:
         data.notes += [("conditions", line) for line in data.load.lines]
     if run is None:
@@ -203,6 +208,8 @@ def document(data: ReportData) -> Document:
         doc.add(Section("Sweep progress", "lines", lines=[data.progress["text"]], key="progress"))
     if data.emulation is not None:
         doc.add(data.emulation)
+    if data.layers is not None:
+        doc.add(data.layers)
     if data.load is not None:
         doc.add(data.load)
     kt, title, keys = _kernel_view(data)

@@ -14,6 +14,7 @@ from typing import List
 
 import numpy as np
 
+from ..capture import layer_notes
 from ..capture.format import K
 from ..capture.reader import LAUNCH_TYPES, open_capture
 from ..capture.stopped import exited, stop_warning
@@ -114,6 +115,8 @@ def ingest_capture_dir(db, run_id: int, capture_dir) -> IngestStats:
                         stats.warnings.append(str(cap))
                         continue
                     _ingest_one(conn, run_id, cap, ids, stats)
+                if from_dir:
+                    ingest_layer_notes(conn, run_id, capture_dir, stats)
         finally:
             for cap in caps:
                 if not isinstance(cap, CaptureError):
@@ -125,6 +128,18 @@ def ingest_capture_dir(db, run_id: int, capture_dir) -> IngestStats:
             conn.close()
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def ingest_layer_notes(conn, run_id, capture_dir, stats):
+    """The `layer` notes that layers below cltrace left in the run's capture directory (capture/layer_notes.py)."""
+    notes, problems = layer_notes.read_notes(os.fspath(capture_dir))
+    for obj in notes:
+        jobs = obj.get("jobs")
+        _note(conn, run_id, None, "layer", jobs if isinstance(jobs, int) and not isinstance(jobs, bool) else None,
+              json.dumps(obj, sort_keys=True))
+    for p in problems:
+        _note(conn, run_id, None, "unreadable-layer-note", None, p)
+        stats.warnings.append(p)
 
 
 def _order(cap):

@@ -70,26 +70,47 @@ char *acl_compat_rewrite_source(const char *src, int *changed)
     return out;
 }
 
-static size_t gcd(size_t a, size_t b)
+unsigned acl_compat_split_regions(unsigned dims, const size_t *offset, const size_t *global, const size_t *local,
+                                  struct acl_compat_region *out)
 {
-    while (b) {
-        size_t t = a % b;
-        a = b, b = t;
-    }
-    return a;
-}
-
-int acl_compat_fit_local(unsigned dims, const size_t *global, const size_t *local, size_t *fitted)
-{
-    int changed = 0;
+    /* per dimension: up to two parts, (start, size, local) */
+    size_t start[3][2], size[3][2], loc[3][2];
+    unsigned parts[3], n = 1;
+    if (dims < 1 || dims > 3 || !global || !local)
+        return 0;
     for (unsigned d = 0; d < dims; ++d) {
-        fitted[d] = local[d];
-        if (local[d] && global[d] % local[d]) {
-            fitted[d] = gcd(global[d], local[d]);
-            changed = 1;
+        size_t g = global[d], l = local[d], bulk, rem;
+        if (g == 0 || l == 0)
+            return 0;
+        bulk = g - g % l;
+        rem = g % l;
+        parts[d] = 0;
+        if (bulk) {
+            start[d][parts[d]] = 0, size[d][parts[d]] = bulk, loc[d][parts[d]] = l;
+            ++parts[d];
+        }
+        if (rem) {
+            start[d][parts[d]] = bulk, size[d][parts[d]] = rem, loc[d][parts[d]] = rem;
+            ++parts[d];
+        }
+        n *= parts[d];
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        unsigned rest = i;
+        for (unsigned d = 0; d < 3; ++d) {
+            unsigned j = 0;
+            if (d < dims) {
+                j = rest % parts[d];
+                rest /= parts[d];
+                out[i].offset[d] = (offset ? offset[d] : 0) + start[d][j];
+                out[i].global[d] = size[d][j];
+                out[i].local[d] = loc[d][j];
+            } else {
+                out[i].offset[d] = 0, out[i].global[d] = 1, out[i].local[d] = 1;
+            }
         }
     }
-    return changed;
+    return n;
 }
 
 char *acl_compat_append_extension(const char *extensions, const char *extension)

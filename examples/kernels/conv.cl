@@ -14,6 +14,8 @@
  * The GEMM path mirrors Arm Compute Library's: the main kernel computes 4 output
  * channels per work-item (float4) for the channel count rounded down to a multiple
  * of 4; the 1-3 remaining channels take a second, scalar dispatch (gemm_tail).
+ *
+ * The bifrost method's GEMM is in conv_cl2.cl (an OpenCL C 2.0 program).
  */
 
 /* One work-item per (output pixel, input channel): writes the K*K rows of that channel. */

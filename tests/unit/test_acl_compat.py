@@ -1,4 +1,5 @@
-"""The ACL-on-PoCL compatibility layer's rewrites (examples/acl_compat/acl_compat_rewrite.c), through a host build."""
+"""The ACL-on-PoCL compatibility layer's pure functions (examples/acl_compat/acl_compat_rewrite.c): the rewrites and
+the split of a non-uniform launch into uniform regions, through a host build."""
 import ctypes
 import os
 import subprocess
@@ -7,6 +8,10 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB = os.path.join(ROOT, "examples", "bin", "libacl_compat_rewrite.so")
+
+
+class Region(ctypes.Structure):
+    _fields_ = [("offset", ctypes.c_size_t * 3), ("global_", ctypes.c_size_t * 3), ("local", ctypes.c_size_t * 3)]
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +26,10 @@ def compat():
     lib.acl_compat_strip_options.argtypes = [ctypes.c_char_p]
     lib.acl_compat_rewrite_source.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
     lib.acl_compat_append_extension.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    lib.acl_compat_fit_local.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_size_t),
-                                         ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
+    lib.acl_compat_split_regions.restype = ctypes.c_uint
+    lib.acl_compat_split_regions.argtypes = [ctypes.c_uint, ctypes.POINTER(ctypes.c_size_t),
+                                             ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t),
+                                             ctypes.POINTER(Region)]
 
     def take(ptr):
         try:
@@ -42,12 +49,14 @@ def compat():
         def append(self, exts, e):
             return take(lib.acl_compat_append_extension(exts.encode(), e.encode()))
 
-        def fit(self, glob, loc):
+        def split(self, glob, loc, offset=None):
+            """[(offset, global, local)] over the launch's dimensions; [] when the layer passes it on unchanged."""
             dims = len(glob)
-            arr = ctypes.c_size_t * dims
-            out = arr()
-            changed = lib.acl_compat_fit_local(dims, arr(*glob), arr(*loc), out)
-            return list(out), changed
+            arr = ctypes.c_size_t * max(dims, 1)
+            out = (Region * 8)()
+            n = lib.acl_compat_split_regions(dims, arr(*offset) if offset else None, arr(*glob),
+                                             arr(*loc) if loc is not None else None, out)
+            return [(tuple(r.offset[:dims]), tuple(r.global_[:dims]), tuple(r.local[:dims])) for r in out[:n]]
     return API()
 
 
@@ -77,10 +86,50 @@ def test_source_without_the_macro_is_unchanged(compat):
     assert compat.rewrite(src) == (src, 0)
 
 
-def test_local_size_is_fitted_only_where_it_does_not_divide(compat):
-    assert compat.fit([288, 196, 1], [128, 1, 1]) == ([32, 1, 1], 1)
-    assert compat.fit([12, 784, 1], [1, 8, 1]) == ([1, 8, 1], 0)
-    assert compat.fit([23, 196], [8, 8]) == ([1, 4], 1)
+def test_acl_bifrost_gemm_at_92_channels_splits_into_four_regions(compat):
+    # ACL 20.08 on a Mali-G72: gemm_mm_floating_point_f32_bifrost global 23x196, local 8x8
+    assert compat.split([23, 196], [8, 8]) == [
+        ((0, 0), (16, 192), (8, 8)),        # bulk x bulk
+        ((16, 0), (7, 192), (7, 8)),        # x remainder
+        ((0, 192), (16, 4), (8, 4)),        # y remainder
+        ((16, 192), (7, 4), (7, 4)),        # both
+    ]
+
+
+def test_one_dimension_bulk_and_remainder(compat):
+    assert compat.split([25], [4]) == [((0,), (24,), (4,)), ((24,), (1,), (1,))]
+    assert compat.split([23], [4]) == [((0,), (20,), (4,)), ((20,), (3,), (3,))]   # ACL 19.02's hint at 92
+
+
+def test_uniform_launch_is_its_one_region(compat):
+    assert compat.split([24], [4]) == [((0,), (24,), (4,))]
+    assert compat.split([12, 784, 1], [1, 8, 1]) == [((0, 0, 0), (12, 784, 1), (1, 8, 1))]
+
+
+def test_local_larger_than_global_is_all_remainder(compat):
+    assert compat.split([3, 8], [4, 8]) == [((0, 0), (3, 8), (3, 8))]
+
+
+def test_offsets_are_added_and_three_dimensions_give_eight_regions(compat):
+    regions = compat.split([5, 6, 7], [2, 4, 4], offset=[10, 20, 30])
+    assert len(regions) == 8
+    assert regions[0] == ((10, 20, 30), (4, 4, 4), (2, 4, 4))
+    assert regions[1] == ((14, 20, 30), (1, 4, 4), (1, 4, 4))
+    assert regions[-1] == ((14, 24, 34), (1, 2, 3), (1, 2, 3))
+    # the regions tile the range exactly once
+    seen = set()
+    for off, g, _ in regions:
+        for x in range(off[0], off[0] + g[0]):
+            for y in range(off[1], off[1] + g[1]):
+                for z in range(off[2], off[2] + g[2]):
+                    assert (x, y, z) not in seen
+                    seen.add((x, y, z))
+    assert seen == {(x, y, z) for x in range(10, 15) for y in range(20, 26) for z in range(30, 37)}
+
+
+@pytest.mark.parametrize("glob, loc", [([23], None), ([0], [4]), ([23], [0]), ([1, 1, 1, 1], [1, 1, 1, 1]), ([], [])])
+def test_launches_the_layer_passes_on_unchanged(compat, glob, loc):
+    assert compat.split(glob, loc) == []
 
 
 def test_extension_is_appended_once(compat):
