@@ -129,10 +129,11 @@ def default_policy(name=None, vendor=None, platform=None, opencl_version=None, n
         return None, f"unknown runtime for device {name!r}: choose --target"
     policy, who = runtime
     if policy == "refuse":
-        if accepts and _known(extensions) and "cl_arm_non_uniform_work_group_size" in str(extensions).split():
-            # PoCL has no such extension itself: a layer below the tracer advertises it and splits the range
-            return "split", (f"{who} refuses non-uniform ranges itself, but the device advertises "
-                             "cl_arm_non_uniform_work_group_size: a layer (acl_compat) runs them as uniform regions")
+        if accepts:
+            # PoCL says no itself (CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT 0, no such extension): a yes comes from
+            # a layer below the tracer (examples/acl_compat, split) that runs the range as uniform regions
+            return "split", (f"{who} refuses non-uniform ranges itself, but this device says it accepts them: a "
+                             "layer below the tracer (examples/acl_compat) runs them as uniform regions")
         return "refuse", f"{who} refuses non-uniform ranges (CL_INVALID_WORK_GROUP_SIZE)"
     why = "the program asks for non-uniform work-groups" if asks else "build options unknown"
     return policy, f"{who}: {'one job per uniform region' if policy == 'split' else 'one masked job'} ({why})"

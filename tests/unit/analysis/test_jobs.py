@@ -153,6 +153,8 @@ def test_build_options_that_ask_for_non_uniform_work_groups():
           options="-cl-arm-non-uniform-work-group-size"), "split"),
     (dict(name="cpu-znver2-AMD EPYC", platform="Portable Computing Language", non_uniform_wg=0,
           extensions="cl_khr_fp64 cl_arm_non_uniform_work_group_size", options="-cl-std=CL2.0"), "split"),
+    (dict(name="pthread-skylake-avx512-AMD EPYC", platform="Portable Computing Language", non_uniform_wg=1,
+          extensions="cl_khr_fp64", options="-cl-std=CL2.0"), "split"),
     (dict(name="Intel(R) UHD Graphics 620", platform="Intel(R) OpenCL Graphics", opencl_version="OpenCL 3.0 NEO",
           non_uniform_wg=1, options="-cl-std=CL2.0"), "split"),
     (dict(name="AMD Radeon (radeonsi)", platform="rusticl", non_uniform_wg=1, options="-cl-std=CL3.0"), "masked"),
