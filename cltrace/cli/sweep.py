@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ..capture.session import trace_into
-from ..capture.stabilise import RunMeter, Stabilisers, System, provenance_json
+from ..sweep.stabilise import RunMeter, Stabilisers, System, provenance_json
 from ..capture import emulation
-from ..capture.sweep_plan import (ORDERS, PlannedRun, check_template, configurations, match_configs,
+from ..sweep.plan import (ORDERS, PlannedRun, check_template, configurations, match_configs,
                                   numeric_params, parse_param, plan, render_command)
 from ..errors import CltraceError, UsageError
 from ..store import db as store_db
@@ -21,9 +21,9 @@ from ..store.queries import (add_note, completed_configs, last_note_value, next_
                              runs_by_config)
 from .base import EXIT_OK, Command, info
 from ..store.writer_lock import open_locked
-from ..cluster.options import add_cluster_options, cluster_plan
+from ..sweep.cluster import add_cluster_options, cluster_plan
 from .outputs import open_output, parse_tags
-from .printable import printable
+from ..printable import printable
 from .run import split_command
 from .shim_options import add_shim_options, requested_mode, shim_settings
 

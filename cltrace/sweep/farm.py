@@ -12,10 +12,10 @@ import time
 import uuid
 from typing import Dict, List
 
-from ..capture.sweep_plan import PlannedRun, render_command
+from .plan import PlannedRun, render_command
 from ..errors import CltraceError
 from ..store.queries import run_latency_ms
-from .options import RESOURCE_PREFIX
+from .cluster import RESOURCE_PREFIX
 from .record import record_result
 
 KEY_PREFIX = "cltrace-run"

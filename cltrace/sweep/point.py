@@ -1,4 +1,4 @@
-"""One sweep point on a board, in a process of its own: `python -m cltrace.cluster.point REQUEST RESULT`.
+"""One sweep point on a board, in a process of its own: `python -m cltrace.sweep.point REQUEST RESULT`.
 
 A Dask worker runs its tasks in threads, and a traced program must be run from a main thread (run_traced
 passes SIGINT/SIGTERM on to the program), so the worker's task (task.py) starts this module. It applies the
@@ -12,7 +12,7 @@ import sys
 
 from ..capture.launcher import run_traced
 from ..capture.session import run_fields
-from ..capture.stabilise import RunMeter, Stabilisers, System, provenance_json
+from .stabilise import RunMeter, Stabilisers, System, provenance_json
 from ..cli.sweep import _stderr_tail
 
 
