@@ -13,7 +13,7 @@ import sys
 from ..capture.launcher import run_traced
 from ..capture.session import run_fields
 from .stabilise import RunMeter, Stabilisers, System, provenance_json
-from ..cli.sweep import _stderr_tail
+from .engine import stderr_tail
 
 
 def run_point(request: dict) -> dict:
@@ -36,7 +36,7 @@ def run_point(request: dict) -> dict:
     out["emulation"] = child.emulation
     out["status"], out["exit_status"] = child.status, child.exit_status
     ended_badly = child.status not in ("ok", "interrupted")
-    out["stderr_tail"] = _stderr_tail(err_path) if ended_badly else ""
+    out["stderr_tail"] = stderr_tail(err_path) if ended_badly else ""
     out["warnings"] = warnings
     try:
         os.unlink(err_path)
