@@ -449,3 +449,23 @@ def test_v1_and_v2_traces_reach_4(tmp_path, capsys):
     assert t.sweeps.empty and t.runs["sweep_id"].isna().all()
     t.close()
 
+
+def test_an_upgraded_unfinished_sweep_is_inferred_and_says_so(tmp_path, capsys):
+    """No stored plan: the report infers it from the tags, marked as inferred; a complete one says nothing."""
+    from cltrace.report.trace_report import gather
+    path = tmp_path / "v3.db"
+    _v3_db(path, [(1, 0, "ok"), (2, 0, "ok"), (3, 0, "ok"), (1, 1, "ok"), (2, 1, "failed")])
+    with cltrace.open(path) as t:
+        data = gather(t, staircase=False)
+    assert data.sweeps == [] and data.sweeps_text is None
+    assert data.progress["inferred"] is True and data.progress["sweep_ids"] == []
+    assert data.progress["text"] == (
+        "this sweep looks unfinished (inferred from its runs' tags: the trace was written before cltrace stored "
+        "sweep plans): 2 of 6 planned runs are missing or failed (2 of 3 configurations have fewer than 2 "
+        "successful runs, 0 none yet: channels=2 (1), channels=3 (1)). It is still running, stopped early, or runs "
+        "failed: the verdicts below may change. Report again when it ends, or complete it with cltrace sweep "
+        "--resume and the same options.".replace(", 0 none yet", ""))
+    done = tmp_path / "done.db"
+    _v3_db(done, [(1, 0, "ok"), (2, 0, "ok")])
+    with cltrace.open(done) as t:
+        assert gather(t, staircase=False).progress is None
