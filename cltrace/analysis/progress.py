@@ -23,11 +23,6 @@ from .values import typed_values
 STATES = ("complete", "running", "interrupted", "failed-runs")
 
 
-def _shape(values: List[str]) -> str:
-    from ..sweep.stored import _shape as shape
-    return shape(values)
-
-
 def sweep_label(plan_params, repeat: int) -> str:
     from ..sweep.stored import label
     return label(plan_params, repeat)

@@ -4,6 +4,7 @@ starts and its end state when it stops; --resume reads the plan back and runs ex
 A planned run (position i of the plan) is done when a run of the sweep with `sweep_index` i ended `ok`. Runs
 added by --adaptive belong to the sweep too, with positions past the plan: they never complete a planned run."""
 import datetime
+import itertools
 import json
 import os
 import shlex
@@ -43,9 +44,7 @@ class StoredSweep:
 def plan_json(params: Sequence[Tuple[str, List[str]]], runs: Sequence[PlannedRun]) -> str:
     """The plan as stored: the -p parameters and their values, every configuration, and every planned run as
     [configuration index, repeat index] in run order."""
-    names = [n for n, _ in params]
     configs: Dict[tuple, int] = {}
-    import itertools
     for combo in itertools.product(*[v for _, v in params]):
         configs[tuple(combo)] = len(configs)
     pairs = [[configs[tuple(v for _, v in r.config)], r.repeat] for r in runs]
