@@ -55,8 +55,9 @@ class SweepCommand(Command):
         p.add_argument("--resume", nargs="?", const="last", default=None, metavar="SWEEP",
                        help="continue a sweep of the trace (the last unfinished one, or sweep number SWEEP): run "
                             "exactly the planned runs of its stored plan that have no successful run yet; -p, "
-                            "--repeat, --tag and COMMAND may be left out (given, they must match the stored plan). "
-                            "An --adaptive sweep then goes on with its rounds")
+                            "--repeat, --tag and COMMAND may be left out (given, they must match the stored plan), "
+                            "and without capture options the stored ones apply. An --adaptive sweep then goes on "
+                            "with its rounds")
         p.add_argument("--tag", action="append", metavar="KEY=VALUE", help="extra label for every run")
         p.add_argument("--allow-unused-param", action="store_true",
                        help="accept a parameter that COMMAND does not mention as {name} (the program gets the "
@@ -131,7 +132,9 @@ class SweepCommand(Command):
         adaptive = self._adaptive_options(args, params, len(runs))
         if args.dry_run:
             return self._dry_run(args, runs, template, names, adaptive, previous)
-        settings = shim_settings(args)
+        settings, mode = shim_settings(args), requested_mode(args)
+        if previous is not None and not settings and mode == "auto":   # no capture option given: the stored ones
+            settings, mode = dict(previous.settings or {}), previous.mode or mode
         if cluster is not None:
             cluster.connect()           # the scheduler and a worker of every --board, before the trace is touched
         if runs and cluster is None:    # a guest program that cannot be traced: say so before the trace is touched
@@ -146,7 +149,7 @@ class SweepCommand(Command):
                 runs, adopt = skip_done(conn, runs, names)
             ctx = SweepContext(conn=conn, output=args.output, template=template, names=names,
                                configs=configurations(params), extra_tags=extra_tags, settings=settings,
-                               mode=requested_mode(args), order=args.order, seed=args.seed,
+                               mode=mode, order=args.order, seed=args.seed,
                                fail_fast=args.fail_fast, show_output=args.show_output, stabilise=args.stabilise,
                                quiet=args.quiet, cluster=cluster, params=params, repeat=repeat,
                                planned_runs=planned, adopt=adopt,

@@ -35,6 +35,8 @@ class StoredSweep:
     tags: Dict[str, str]
     cluster: Optional[dict]
     status: str
+    mode: Optional[str] = None
+    settings: Optional[Dict[str, str]] = None
 
     @property
     def names(self) -> List[str]:
@@ -97,16 +99,17 @@ def finish(conn, sweep_id: int, interrupted: bool) -> str:
 
 
 def load(conn, sweep_id: int) -> StoredSweep:
-    row = conn.execute("SELECT argv, plan, repeat, run_order, seed, tags, cluster, status FROM sweeps "
+    row = conn.execute("SELECT argv, plan, repeat, run_order, seed, tags, cluster, status, mode, settings FROM sweeps "
                        "WHERE sweep_id = ?", (sweep_id,)).fetchone()
-    argv, plan, repeat, order, seed, tags, cluster, status = row
+    argv, plan, repeat, order, seed, tags, cluster, status, mode, settings = row
     plan = json.loads(plan)
     params = [(n, list(v)) for n, v in plan["params"]]
     names = [n for n, _ in params]
     configs = [tuple(zip(names, c)) for c in plan["configurations"]]
     runs = [PlannedRun(i, configs[c], r) for i, (c, r) in enumerate(plan["runs"])]
     return StoredSweep(sweep_id, json.loads(argv), params, runs, int(repeat), order, int(seed),
-                       json.loads(tags or "{}"), json.loads(cluster) if cluster else None, status)
+                       json.loads(tags or "{}"), json.loads(cluster) if cluster else None, status, mode,
+                       json.loads(settings) if settings else {})
 
 
 def sweep_ids(conn) -> List[int]:

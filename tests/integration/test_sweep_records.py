@@ -85,7 +85,7 @@ def _wait_for_runs(path, n, proc, deadline_s=120):
 def test_an_interrupted_sweep_says_so_and_resume_completes_its_stored_plan(tmp_path, cli):
     db = tmp_path / "i.db"
     cmd = [PY, "-m", "cltrace.cli.main", "sweep", "-q", "-p", "c=4:13", "--repeat", "1", "--seed", "7",
-           "-o", str(db), "--", PY, "-c", PROG, "{c}", "0.3"]
+           "--mode", "preload", "-o", str(db), "--", PY, "-c", PROG, "{c}", "0.3"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     _wait_for_runs(db, 2, proc)
     proc.send_signal(signal.SIGINT)
@@ -115,6 +115,7 @@ def test_an_interrupted_sweep_says_so_and_resume_completes_its_stored_plan(tmp_p
         ok = t.runs[t.runs["status"] == "ok"]
         assert sorted(ok["sweep_index"].tolist()) == list(range(10))          # each planned position once
         assert set(t.runs["sweep_id"]) == {1}
+        assert set(t.runs["mode"]) == {"preload"}              # no capture option given: the stored ones
     text, doc = _report(cli, db, tmp_path)
     assert _section(text, "Sweeps") == "1 sweep: 4..13 x1, complete"
     assert "Sweep progress" not in text and doc["progress"] is None
