@@ -122,7 +122,7 @@ def breakdown(template, n, mode, tmp, env_overrides):
     """One sweep run in-process with timers around its phases; returns per-config medians (ms)."""
     os.environ.update(env_overrides)
     import cltrace.capture.session as session
-    import cltrace.cli.sweep as sweep_mod
+    import cltrace.sweep.local as sweep_mod
     from cltrace.cli import main as cli_main
 
     times = {"run_traced": [], "child_wall": [], "ingest": [], "trace_into": [], "latency": []}

@@ -23,7 +23,11 @@ _C = "category"
 SCHEMA_DTYPES: Dict[str, Dict[str, str]] = {
     "runs": {"run_id": "int64", "command": _S, "argv": _S, "cwd": _S, "host": _S, "mode": _S, "started_at": _S,
              "ended_at": _S, "wall_s": _F, "exit_status": _I, "signal": _I, "status": _S, "env": _S,
-             "cltrace_version": _S, "sweep_index": _I, "repeat_index": _I},
+             "cltrace_version": _S, "sweep_index": _I, "repeat_index": _I, "sweep_id": _I},
+    "sweeps": {"sweep_id": "int64", "command": _S, "argv": _S, "plan": _S, "runs_planned": "int64", "repeat": "int64",
+               "run_order": _S, "seed": "int64", "tags": _S, "mode": _S, "settings": _S, "stabilise": "int64",
+               "stabilisers": _S, "adaptive": _S, "cluster": _S, "cwd": _S, "host": _S, "started_at": _S,
+               "ended_at": _S, "status": _S, "cltrace_version": _S},
     "run_tags": {"run_id": "int64", "key": _S, "value": _S},
     "processes": {"process_id": "int64", "run_id": "int64", "pid": "int64", "ppid": _I, "argv": _S,
                   "start_ns": _I, "mode": _S, "capture_file": _S, "records": _I, "truncated_bytes": _I,
@@ -61,7 +65,8 @@ SCHEMA_DTYPES: Dict[str, Dict[str, str]] = {
 }
 _KEYS = {"runs": "run_id", "processes": "process_id", "devices": "device_id", "queues": "queue_id",
          "programs": "program_id", "kernels": "kernel_id", "regions": "region_id", "launches": "launch_id",
-         "run_tags": "run_id, key", "notes": "rowid", "dispatches": "dispatch_id", "launch_rows": "launch_id"}
+         "run_tags": "run_id, key", "notes": "rowid", "dispatches": "dispatch_id", "launch_rows": "launch_id",
+         "sweeps": "sweep_id"}
 _CHUNK = 500_000
 
 
@@ -274,6 +279,11 @@ class Trace:
     @property
     def runs(self) -> pd.DataFrame:
         return self._table("runs")
+
+    @property
+    def sweeps(self) -> pd.DataFrame:
+        """One row per `cltrace sweep` with its stored plan (schema 4; empty for sweeps older than that)."""
+        return self._table("sweeps")
 
     @property
     def run_tags(self) -> pd.DataFrame:

@@ -39,11 +39,12 @@ def trace_path(conn) -> Optional[str]:
     return None
 
 
-def run_fields(child: ChildResult, cwd: Optional[str], sweep_index=None, repeat_index=None) -> Dict:
+def run_fields(child: ChildResult, cwd: Optional[str], sweep_index=None, repeat_index=None, sweep_id=None) -> Dict:
     return dict(command=shlex.join(child.argv), argv=list(child.argv), cwd=cwd or os.getcwd(),
                 host=socket.gethostname(), mode=child.mode, started_at=child.started_at, ended_at=child.ended_at,
                 wall_s=child.wall_s, exit_status=child.exit_status, signal=child.signal, status=child.status,
-                env=child.env, cltrace_version=__version__, sweep_index=sweep_index, repeat_index=repeat_index)
+                env=child.env, cltrace_version=__version__, sweep_index=sweep_index, repeat_index=repeat_index,
+                sweep_id=sweep_id)
 
 
 def record_run(conn, fields: Dict, tags: Optional[Dict[str, str]], capture_dir: str,
@@ -62,21 +63,23 @@ def record_run(conn, fields: Dict, tags: Optional[Dict[str, str]], capture_dir: 
 def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional[Mapping[str, str]] = None,
                tags: Optional[Dict[str, str]] = None, env: Optional[Mapping[str, str]] = None,
                cwd: Optional[str] = None, sweep_index: Optional[int] = None,
-               repeat_index: Optional[int] = None, stdout=None, stderr=None) -> TracedRun:
+               repeat_index: Optional[int] = None, stdout=None, stderr=None,
+               sweep_id: Optional[int] = None) -> TracedRun:
     """Run argv under the shim and add it as one run to the open trace `conn`."""
     output = trace_path(conn)
     capture_dir = make_capture_dir()
     leftovers.write_marker(capture_dir, {"output": output, "command": shlex.join(list(argv)), "argv": list(argv),
                                          "cwd": cwd or os.getcwd(), "host": socket.gethostname(),
                                          "tags": dict(tags or {}), "sweep_index": sweep_index,
-                                         "repeat_index": repeat_index, "status": "interrupted"})
+                                         "repeat_index": repeat_index, "sweep_id": sweep_id,
+                                         "status": "interrupted"})
     try:
         child = run_traced(argv, mode=mode, settings=settings, env=env, cwd=cwd, stdout=stdout, stderr=stderr,
                            capture_dir=capture_dir)
     except BaseException:
         leftovers.remove(capture_dir)       # nothing ran
         raise
-    fields = run_fields(child, cwd, sweep_index, repeat_index)
+    fields = run_fields(child, cwd, sweep_index, repeat_index, sweep_id)
     run_id, stats = record_keeping_captures(
         conn, fields, tags, capture_dir, output, child.emulation,
         before=lambda: leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items()

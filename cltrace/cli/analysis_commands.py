@@ -7,7 +7,7 @@ from .base import EXIT_OK, Command, info
 from .diff import parse_selector  # noqa: F401  (kept importable from here)
 from .job_options import add_job_arguments, job_context
 from .outputs import check_output_file, write_error
-from .printable import printable
+from ..printable import printable
 from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
 
 PLOT_EXTENSIONS = (".png", ".svg", ".html")

@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from .printable import printable
+from ..printable import printable
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

@@ -15,7 +15,7 @@ from .outputs import open_output, parse_tags
 
 # what a capture directory's marker may restore of the run it was (capture/leftovers.py)
 _RUN_FIELDS = ("command", "argv", "cwd", "host", "mode", "started_at", "ended_at", "wall_s", "exit_status",
-               "signal", "status", "env", "sweep_index", "repeat_index")
+               "signal", "status", "env", "sweep_index", "repeat_index", "sweep_id")
 
 
 def _capture_files(captures):

@@ -59,6 +59,14 @@ def _staircase(data) -> Optional[dict]:
     return out
 
 
+def _sweeps(data):
+    """The stored sweeps the report covers, or None (no stored sweep, or --run N)."""
+    if not getattr(data, "sweeps_text", None):
+        return None
+    from ..analysis.progress import public
+    return {"text": data.sweeps_text, "sweeps": public(data.sweeps)}
+
+
 def report_json(data) -> dict:
     """The report as its versioned JSON object (data: trace_report.ReportData)."""
     from .render import _jsonable
@@ -72,6 +80,7 @@ def report_json(data) -> dict:
         "kernels": _kernels(data.kernels),
         "conditions": _conditions(data.load),
         "emulation": data.emulation.data if data.emulation is not None else None,
+        "sweeps": _sweeps(data),
         "progress": data.progress,
         "staircase": _staircase(data),
         "notes": [{"kind": kind, "text": text} for kind, text in data.notes],

@@ -80,7 +80,7 @@ def _load_section(trace, run: Optional[int]) -> Optional[Section]:
     """One warning line when the machine was busy while the runs ran (their `provenance` notes, cltrace sweep)."""
     import sqlite3
 
-    from ..capture.stabilise import judge_load
+    from ..sweep.stabilise import judge_load
     from ..store.queries import provenance_notes
     try:
         verdict = judge_load(provenance_notes(trace.db, run))
@@ -121,6 +121,8 @@ class ReportData:
     emulation: Optional[Section] = None      # the runs ran under qemu (emulation_notice.py)
     layers: Optional[Section] = None         # what layers below cltrace did (layer_notice.py)
     progress: Optional[dict] = None
+    sweeps: List[dict] = field(default_factory=list)     # the stored sweeps the report covers (analysis.progress)
+    sweeps_text: Optional[str] = None
     result: object = None                    # StaircaseResult, or None
     budget_ms: Optional[float] = None
     min_value: Optional[float] = None
@@ -134,7 +136,7 @@ def _adaptive_runs(trace) -> set:
 
 def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Optional[str] = None,
            budget_ms: Optional[float] = None, min_value: Optional[float] = None, jobs=None) -> ReportData:
-    from ..analysis.progress import sweep_progress
+    from ..analysis.progress import stored_sweeps, sweep_progress, sweeps_text
     runs = trace.runs
     if run is not None:
         runs = runs[runs["run_id"] == run]
@@ -160,7 +162,10 @@ def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Opti
     if data.load is not None:
         data.notes += [("conditions", line) for line in data.load.lines]
     if run is None:
-        data.progress = sweep_progress(trace.runs, trace.params, _adaptive_runs(trace))
+        sweeps = trace.sweeps
+        data.sweeps = stored_sweeps(sweeps, trace.runs)
+        data.sweeps_text = sweeps_text(data.sweeps)
+        data.progress = sweep_progress(trace.runs, trace.params, _adaptive_runs(trace), sweeps, trace.path)
         if data.progress is not None:
             data.notes.append(("progress", data.progress["text"]))
     del keys, group, dur, timed, start, start_ok, end, end_ok
@@ -204,6 +209,8 @@ def document(data: ReportData) -> Document:
         for s in summaries:
             fields = {k: v for k, v in s.items() if k not in ("run_id", "argv") and v not in (None, {}, [])}
             doc.add(Section(f"Run {s['run_id']}", "fields", fields=fields, key=f"run{s['run_id']}"))
+    if data.sweeps_text is not None:
+        doc.add(Section("Sweeps", "lines", lines=[data.sweeps_text], key="sweeps"))
     if data.progress is not None:
         doc.add(Section("Sweep progress", "lines", lines=[data.progress["text"]], key="progress"))
     if data.emulation is not None:

@@ -9,11 +9,11 @@ from typing import Mapping
 from .._version import __version__
 from ..errors import DamagedTrace, NewerSchema, NotATrace, NotSQLite, TraceNotFound
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.sql")
 
 RUN_COLUMNS = ("command", "argv", "cwd", "host", "mode", "started_at", "ended_at", "wall_s", "exit_status",
-               "signal", "status", "env", "cltrace_version", "sweep_index", "repeat_index")
+               "signal", "status", "env", "cltrace_version", "sweep_index", "repeat_index", "sweep_id")
 _JSON_COLUMNS = ("argv", "env")
 
 

@@ -1,4 +1,4 @@
-"""Upgrade an older trace database in place to the current schema (today: 1 -> 2 -> 3).
+"""Upgrade an older trace database in place to the current schema (today: 1 -> 2 -> 3 -> 4).
 
 Schema 1 kept one wide `launches` row per kernel launch. Schema 2 splits a launch into its `dispatches` row
 (kernel, queue, sizes, flags: shared by every launch of that shape in a process) and a narrow `launch_rows`
@@ -6,6 +6,8 @@ row (seq, thread, region, status code, host enqueue time and deltas), and `launc
 schema-1 columns. Schema 3 adds nullable columns: the device's OpenCL level (`devices.opencl_version`,
 `opencl_c_version`, `non_uniform_wg`, `extensions`) and the record order of programs and kernels
 (`programs.seq`, `kernels.seq`); an upgraded trace has NULL there (not known: older cltrace did not record them).
+Schema 4 adds the `sweeps` table (one stored plan per `cltrace sweep`) and `runs.sweep_id`; an upgraded trace has
+no sweeps and NULL sweep ids: its sweeps' plans were never stored (the report infers them, and says so).
 `upgrade` takes a file through every step from its version to the current one in one transaction: either the
 whole file is at the current schema afterwards, or nothing changed.
 """
@@ -51,16 +53,29 @@ _ADDED_COLUMNS = {
 }
 _ADDED_INDEXES = {
     3: ("CREATE INDEX IF NOT EXISTS programs_handle ON programs(process_id, handle)",),
+    4: ("CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, sweep_index)",),
 }
+_ADDED_COLUMNS[4] = (("runs", "sweep_id", "INTEGER"),)
+# New tables of a version: created from schema.sql's own statement
+_ADDED_TABLES = {4: ("sweeps",)}
+
+
+def _table_statement(schema_path, table):
+    for stmt in schema_statements(schema_path):
+        body = "\n".join(l for l in stmt.splitlines() if not l.strip().startswith("--"))
+        if body.startswith(f"CREATE TABLE IF NOT EXISTS {table} "):
+            return body
+    raise AssertionError(f"schema.sql has no table {table}")
 
 
 def upgrade(conn, path) -> bool:
     """Convert the trace open on `conn` (writable, autocommit: isolation_level None) from its schema version to
-    the current one, step by step (1 -> 2 -> 3), in one transaction. Returns False (and changes nothing) when
+    the current one, step by step (1 -> 2 -> 3 -> 4), in one transaction. Returns False (and changes nothing) when
     it is at the current version already (another process upgraded it first). Raises sqlite3 errors as they
     come (the caller decides what they mean) and DamagedTrace when converted rows do not add up."""
     from .db import SCHEMA_PATH, SCHEMA_VERSION
-    steps = {1: lambda: _v1_to_v2(conn, path, SCHEMA_PATH), 2: lambda: _add_columns(conn, path, 3)}
+    steps = {1: lambda: _v1_to_v2(conn, path, SCHEMA_PATH), 2: lambda: _add_columns(conn, path, 3),
+             3: lambda: _add_columns(conn, path, 4, SCHEMA_PATH)}
     assert sorted(steps) == list(range(1, SCHEMA_VERSION)), "migrate.upgrade needs one step per older version"
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -80,8 +95,11 @@ def upgrade(conn, path) -> bool:
     return True
 
 
-def _add_columns(conn, path, version):
-    """The step to `version` that only adds nullable columns (NULL: not known in a trace written before)."""
+def _add_columns(conn, path, version, schema_path=None):
+    """The step to `version` that adds nullable columns (NULL: not known in a trace written before), and the
+    version's new tables (empty) and indexes."""
+    for table in _ADDED_TABLES.get(version, ()):
+        conn.execute(_table_statement(schema_path, table))
     for table, column, sqltype in _ADDED_COLUMNS[version]:
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         if not have:
@@ -102,8 +120,10 @@ def _v1_to_v2(conn, path, schema_path):
     for c in ("first_launch_id", "last_launch_id"):
         if c not in pcols:
             conn.execute(f"ALTER TABLE processes ADD COLUMN {c} INTEGER")
+    later = {i for v, stmts in _ADDED_INDEXES.items() if v > 2 for i in stmts}
     for stmt in schema_statements(schema_path):
-        conn.execute(stmt)
+        if stmt.rstrip(";") not in later:          # indexes on columns that later steps add
+            conn.execute(stmt)
 
     # A process's launches must have consecutive launch_ids (processes.first_launch_id .. last_launch_id).
     # cltrace 1 allocated them that way; keep its ids when that holds, else renumber process by process.

@@ -1,23 +1,28 @@
 """Small read queries: those the sweep needs while it runs, and facts the analysis joins (the Trace API serves
 bulk reads)."""
 import sqlite3
-from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
 
 
-def completed_configs(conn: sqlite3.Connection, names: Sequence[str]) -> Counter:
-    """How many successful runs each configuration (tuple of values of `names`) already has."""
+def completed_configs(conn: sqlite3.Connection, names: Sequence[str]) -> Dict[tuple, List[int]]:
+    """The successful runs (run ids, in run order) of each configuration (tuple of values of `names`) that
+    belong to no stored sweep (runs.sweep_id NULL: a trace older than schema 4)."""
     rows = conn.execute(
         "SELECT r.run_id, t.key, t.value FROM runs r JOIN run_tags t ON t.run_id = r.run_id "
-        "WHERE r.status = 'ok'").fetchall()
+        "WHERE r.status = 'ok' AND r.sweep_id IS NULL ORDER BY r.run_id").fetchall()
     per_run = {}
     for run_id, key, value in rows:
         per_run.setdefault(run_id, {})[key] = value
-    done = Counter()
-    for tags in per_run.values():
+    done: Dict[tuple, List[int]] = {}
+    for run_id, tags in per_run.items():
         if all(n in tags for n in names):
-            done[tuple(tags[n] for n in names)] += 1
-    return done
+            done.setdefault(tuple(tags[n] for n in names), []).append(run_id)
+    return _Missing(done)
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return []
 
 
 def run_latency_ms(conn: sqlite3.Connection, run_id: int) -> Optional[float]:
@@ -56,8 +61,12 @@ def runs_by_config(conn: sqlite3.Connection, names: Sequence[str]) -> Dict[tuple
     return out
 
 
-def next_sweep_index(conn: sqlite3.Connection) -> int:
-    """One past the highest runs.sweep_index of the trace (0 when there is none)."""
+def next_sweep_index(conn: sqlite3.Connection, sweep_id: Optional[int] = None) -> int:
+    """One past the highest runs.sweep_index of the sweep (of the trace, without one; 0 when there is none)."""
+    if sweep_id is not None:           # past the plan (an adaptive run never takes a planned position)
+        top, planned = conn.execute("SELECT (SELECT MAX(sweep_index) FROM runs WHERE sweep_id = ?), runs_planned "
+                                    "FROM sweeps WHERE sweep_id = ?", (sweep_id, sweep_id)).fetchone()
+        return max(-1 if top is None else int(top), int(planned) - 1) + 1
     top = conn.execute("SELECT MAX(sweep_index) FROM runs").fetchone()[0]
     return 0 if top is None else int(top) + 1
 

@@ -1,4 +1,4 @@
--- cltrace trace database, schema version 3 (meta.schema_version).
+-- cltrace trace database, schema version 4 (meta.schema_version).
 -- Times: host *_ns are CLOCK_MONOTONIC nanoseconds of the traced machine; device
 -- *_ns are the device's own clock (PoCL on the CPU: CLOCK_MONOTONIC_RAW); *_at are ISO-8601 UTC wall-clock strings.
 -- Sizes are columns, not strings. NULL means "not known", never a guess.
@@ -24,8 +24,36 @@ CREATE TABLE IF NOT EXISTS runs (
     status       TEXT NOT NULL,        -- ok | failed | interrupted | not-found | not-executable
     env          TEXT,                 -- JSON object: CLTRACE_*, OCL_ICD_*, POCL_*, OPENCL_* only
     cltrace_version TEXT,
-    sweep_index  INTEGER,              -- position in a sweep (NULL outside sweeps)
-    repeat_index INTEGER               -- repetition number of this configuration in a sweep
+    sweep_index  INTEGER,              -- position in its sweep's plan (NULL outside sweeps)
+    repeat_index INTEGER,              -- repetition number of this configuration in a sweep
+    sweep_id     INTEGER               -- the sweep it belongs to (sweeps.sweep_id); NULL for cltrace run/ingest
+);
+
+-- One row per `cltrace sweep` (a new one per sweep, --append included; --resume continues its row): the
+-- stored plan that progress, "unfinished" and --resume are read from.
+CREATE TABLE IF NOT EXISTS sweeps (
+    sweep_id     INTEGER PRIMARY KEY,
+    command      TEXT NOT NULL,        -- the command template, shell-quoted, {name} placeholders kept
+    argv         TEXT NOT NULL,        -- the template as a JSON list
+    plan         TEXT NOT NULL,        -- JSON: {"params": [[name, [values]]], "configurations": [[values]],
+                                       --        "runs": [[configuration index, repeat index]]} in run order
+    runs_planned INTEGER NOT NULL,     -- len(plan.runs)
+    repeat       INTEGER NOT NULL,     -- --repeat
+    run_order    TEXT NOT NULL,        -- --order: interleave | sequential | shuffle
+    seed         INTEGER NOT NULL,     -- --seed of the shuffle (0 for the other orders)
+    tags         TEXT NOT NULL,        -- JSON object: --tag
+    mode         TEXT,                 -- --mode as given: auto | layer | preload
+    settings     TEXT,                 -- JSON object: the CLTRACE_* capture options given
+    stabilise    INTEGER NOT NULL,     -- 1, or 0 for --no-stabilise
+    stabilisers  TEXT,                 -- JSON list of [setting, applied] at the start (NULL with --cluster)
+    adaptive     TEXT,                 -- JSON {param, max_runs, max_minutes}; NULL without --adaptive
+    cluster      TEXT,                 -- JSON {address, boards}; NULL when run on this machine
+    cwd          TEXT,
+    host         TEXT,
+    started_at   TEXT NOT NULL,
+    ended_at     TEXT,                 -- NULL while it runs, or when cltrace was killed
+    status       TEXT NOT NULL,        -- running | complete | interrupted | failed-runs
+    cltrace_version TEXT
 );
 
 CREATE TABLE IF NOT EXISTS run_tags (     -- --tag k=v and sweep parameters
@@ -195,3 +223,4 @@ CREATE TABLE IF NOT EXISTS notes (
 CREATE INDEX IF NOT EXISTS dispatches_run ON dispatches(run_id);
 CREATE INDEX IF NOT EXISTS run_tags_kv ON run_tags(key, value);
 CREATE INDEX IF NOT EXISTS programs_handle ON programs(process_id, handle);
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id, sweep_index);

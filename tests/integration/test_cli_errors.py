@@ -93,7 +93,7 @@ def test_report_newer_schema(tmp_path):
     conn.close()
     p = cltrace("report", "new.db", cwd=tmp_path)
     assert p.returncode == 1
-    assert p.stderr == "cltrace: new.db was written by a newer cltrace (schema 99, this cltrace reads up to 3)\n"
+    assert p.stderr == "cltrace: new.db was written by a newer cltrace (schema 99, this cltrace reads up to 4)\n"
 
 
 def test_unknown_command_is_usage_error(tmp_path):

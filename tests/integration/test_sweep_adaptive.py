@@ -106,17 +106,20 @@ def test_the_run_budget_stops_it_and_resume_goes_on(sweep, policy, tmp_path):
         "left: 2 candidate steps undecided",
         f"cltrace: 5/5 runs recorded in {tmp_path / 'a.db'}"]
     assert [c for c, *_ in table(tmp_path)] == [1, 2, 1, 2, 1]
-    # --resume with a larger --repeat: first the rest of the planned first pass, then the rounds, numbered on
+    # --resume: the stored plan is complete (adaptive runs never count for it), so the rounds go on, numbered on,
+    # at positions past the plan and past the earlier rounds
     policy([2], [])
-    rc, err, _ = sweep("-p", "c=1:2", "--repeat", "3", "--adaptive", "--max-runs", "8", "--resume")
+    rc, err, _ = sweep("-p", "c=1:2", "--repeat", "1", "--adaptive", "--max-runs", "8", "--resume")
     assert rc == 0, err
-    assert err[0] == "cltrace: resume: 5 runs already done, 1 to go"
+    assert err[0] == "cltrace: resume: 2 runs already done, 0 to go"
     assert err[2:] == [
         "cltrace: adaptive round 3: 0 candidate steps undecided; re-running 1 configuration",
         "cltrace: adaptive: stopped after 1 round (+1 runs): every verdict is decided",
-        f"cltrace: 2/2 runs recorded in {tmp_path / 'a.db'}"]
+        f"cltrace: 1/1 runs recorded in {tmp_path / 'a.db'}"]
     rows = table(tmp_path)
-    assert rows[5:] == [(2, 5, 2, 0), (2, 6, 3, 3)]
+    assert rows[5:] == [(2, 5, 2, 3)]
+    with cltrace.open(str(tmp_path / "a.db")) as t:
+        assert t.sweeps["status"].tolist() == ["complete"] and set(t.runs["sweep_id"]) == {1}
 
 
 def test_the_time_budget_stops_it(sweep, policy, tmp_path):

@@ -78,10 +78,13 @@ def test_resume_skips_completed_configurations(tmp_path, cli):
     assert p.returncode == 0
     assert "cltrace: resume: 4 runs already done, 0 to go" in p.stderr
     assert len(cltrace.open(str(tmp_path / "r.db")).runs) == 4
-    p = cli(*[a if a != "--repeat" else a for a in args[:4]], "--repeat", "3", "-o", "r.db", "--resume", "--",
-            PY, "-c", PROG, "{c}", "0", cwd=tmp_path)
-    assert "resume: 4 runs already done, 2 to go" in p.stderr
-    assert len(cltrace.open(str(tmp_path / "r.db")).runs) == 6
+    # --resume completes the stored plan exactly: a larger --repeat is another sweep
+    p = cli(*args[:4], "--repeat", "3", "-o", "r.db", "--resume", "--", PY, "-c", PROG, "{c}", "0", cwd=tmp_path)
+    assert p.returncode == 2 and p.stderr == (
+        "cltrace: --resume completes the stored plan of sweep 1 (1,2 x2) exactly, and this command line plans "
+        "another sweep: --repeat 3 instead of 2. Leave out -p, --repeat, --tag and the command to resume sweep 1 "
+        "as stored, or start a new sweep with --append\n")
+    assert len(cltrace.open(str(tmp_path / "r.db")).runs) == 4
 
 
 def _runs_recorded(path) -> int:
@@ -140,14 +143,17 @@ def test_default_order_is_a_fresh_shuffle_that_its_seed_repeats(tmp_path, cli):
 
 
 def test_resume_dry_run_lists_only_the_runs_still_to_do(tmp_path, cli):
-    args = ["-p", "c=4:6", "-o", "r.db", "--order", "interleave", "--", PY, "-c", PROG, "{c}", "0"]
-    assert cli("sweep", "-q", "--repeat", "1", *args, cwd=tmp_path).returncode == 0
+    args = ["-p", "c=2:4", "-o", "r.db", "--order", "interleave", "--", PY, "-c", PROG, "{c}", "0"]
+    assert cli("sweep", "-q", "--repeat", "2", *args, cwd=tmp_path).returncode == 1      # c=3 fails twice
     p = cli("sweep", "--dry-run", "--resume", "--repeat", "2", *args, cwd=tmp_path)
     assert p.returncode == 0
-    assert p.stderr == "cltrace: resume: 3 runs already done, 3 to go\n"
+    assert p.stderr == "cltrace: resume: 4 runs already done, 2 to go\n"
     assert [line.split(" ")[0] + " " + line.split(" ")[-2] for line in p.stdout.splitlines()] == \
-        ["[1/3] 4", "[2/3] 5", "[3/3] 6"]
-    assert _runs_recorded(tmp_path / "r.db") == 3              # a dry run writes nothing
+        ["[1/2] 3", "[2/2] 3"]
+    p = cli("sweep", "--dry-run", "--resume", "-o", "r.db", cwd=tmp_path)     # the stored plan alone
+    assert p.returncode == 0 and p.stderr == "cltrace: resume: 4 runs already done, 2 to go\n"
+    assert len(p.stdout.splitlines()) == 2
+    assert _runs_recorded(tmp_path / "r.db") == 6              # a dry run writes nothing
     p = cli("sweep", "--dry-run", "--resume", "--repeat", "1", *args[:2], "-o", "new.db", *args[4:], cwd=tmp_path)
     assert p.stderr == "cltrace: resume: 0 runs already done, 3 to go\n" and len(p.stdout.splitlines()) == 3
     assert not (tmp_path / "new.db").exists()

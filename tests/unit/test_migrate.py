@@ -116,8 +116,8 @@ def test_v1_trace_is_upgraded_in_place_once(tmp_path, capsys):
     assert {r[-2] for r in rows} >= {"ok", "missing", "untimed", "failed"}
 
     t = cltrace.open(path)
-    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 3\n"
-    assert t.meta["schema_version"] == "3"
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 4\n"
+    assert t.meta["schema_version"] == "4"
 
     # the launches frame is the schema-1 table, column by column
     L = t.launches
@@ -185,7 +185,7 @@ def test_write_open_upgrades_too(tmp_path, capsys):
     path = tmp_path / "old.db"
     rows = _v1_db(path)
     conn = store_db.open_db(path, write=True)
-    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 3\n"
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 4\n"
     assert conn.execute("SELECT COUNT(*) FROM launches").fetchone()[0] == len(rows)
     with conn:
         store_db.insert_run(conn, command="more", status="ok")
@@ -201,7 +201,7 @@ def test_failed_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
     conn.close()
     with pytest.raises(DamagedTrace) as e:
         cltrace.open(path)
-    assert str(e.value).startswith(f"{path} is damaged: its launches table cannot be read (upgrading it to schema 3")
+    assert str(e.value).startswith(f"{path} is damaged: its launches table cannot be read (upgrading it to schema 4")
     assert capsys.readouterr().err == ""
     assert dict(_sql(path, "SELECT name, type FROM sqlite_master WHERE name IN ('launches', 'dispatches')")) == {
         "launches": "table"}
@@ -209,7 +209,7 @@ def test_failed_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
 
 
 def _message(path, reason):
-    return (f"{path} uses trace schema 1; this cltrace reads schema 3 and could not upgrade it in place ({reason}); "
+    return (f"{path} uses trace schema 1; this cltrace reads schema 4 and could not upgrade it in place ({reason}); "
             f"copy it somewhere writable and run any cltrace command on the copy")
 
 
@@ -311,8 +311,8 @@ def test_v2_trace_is_upgraded_to_3(tmp_path, capsys):
     path = tmp_path / "v2.db"
     _v2_db(path)
     t = cltrace.open(path)
-    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 2 to 3\n"
-    assert t.meta["schema_version"] == "3"
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 2 to 4\n"
+    assert t.meta["schema_version"] == "4"
     # the new columns exist, in schema.sql's order, and say "not known"
     D = t.devices
     assert list(D.columns) == list(store_db_columns("devices"))
@@ -361,8 +361,8 @@ def test_v1_trace_with_devices_and_programs_is_upgraded_to_3(tmp_path, capsys):
                      "VALUES (1, 1, 1, 96, 48, 'conv')")
     conn.close()
     t = cltrace.open(path)
-    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 3\n"
-    assert t.meta["schema_version"] == "3"
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 1 to 4\n"
+    assert t.meta["schema_version"] == "4"
     assert len(t.launches) == len(rows)
     D = t.devices
     assert list(D.columns) == list(store_db_columns("devices"))
@@ -388,7 +388,7 @@ def test_current_trace_is_left_alone(tmp_path, capsys):
     cltrace.open(path).close()
     assert capsys.readouterr().err == ""
     assert dump() == before
-    assert _sql(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert _sql(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
 
 
 def test_failed_v2_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
@@ -405,3 +405,67 @@ def test_failed_v2_upgrade_leaves_the_file_as_it_was(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     assert _sql(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
     assert "opencl_version" not in {r[1] for r in _sql(path, "PRAGMA table_info(devices)")}
+
+
+# -- schema 3 -> 4: sweeps as records (the sweeps table, runs.sweep_id) -----------------------------------------
+
+SCHEMA_V3 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "schema_v3.sql")
+
+
+def _v3_db(path, runs):
+    """A schema-3 trace as cltrace wrote it before schema 4 (tests/unit/data/schema_v3.sql is the schema.sql of
+    the last schema-3 commit): sweep runs with tags and repeat_index, and no stored plan."""
+    conn = sqlite3.connect(path)
+    with open(SCHEMA_V3) as f:
+        conn.executescript(f.read())
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", "3"), ("cltrace_version", "0.3.0"),
+                                                        ("created_at", "2026-10-01T00:00:00+00:00")])
+    for run_id, (channels, repeat, status) in enumerate(runs, 1):
+        conn.execute("INSERT INTO runs (run_id, command, argv, status, sweep_index, repeat_index) "
+                     "VALUES (?, 'prog', '[\"prog\"]', ?, ?, ?)", (run_id, status, run_id - 1, repeat))
+        conn.execute("INSERT INTO run_tags VALUES (?, 'channels', ?)", (run_id, str(channels)))
+    conn.commit()
+    conn.close()
+
+
+def test_v3_trace_is_upgraded_to_4_and_keeps_its_runs(tmp_path, capsys):
+    path = tmp_path / "v3.db"
+    _v3_db(path, [(1, 0, "ok"), (2, 0, "ok"), (1, 1, "ok"), (2, 1, "ok")])
+    t = cltrace.open(path)
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 3 to 4\n"
+    assert t.meta["schema_version"] == "4"
+    assert list(t.runs.columns) == list(store_db_columns("runs")) and t.runs["sweep_id"].isna().all()
+    assert t.runs["sweep_index"].tolist() == [0, 1, 2, 3] and t.runs["repeat_index"].tolist() == [0, 0, 1, 1]
+    assert t.sweeps.empty and list(t.sweeps.columns) == list(store_db_columns("sweeps"))
+    assert ("index", "runs_sweep") in [r[:2] for r in _sql(path, "SELECT type, name FROM sqlite_master")]
+    t.close()
+
+
+def test_v1_and_v2_traces_reach_4(tmp_path, capsys):
+    path = tmp_path / "v2.db"
+    _v2_db(path)
+    t = cltrace.open(path)
+    assert capsys.readouterr().err == f"cltrace: upgraded {path} from trace schema 2 to 4\n"
+    assert t.sweeps.empty and t.runs["sweep_id"].isna().all()
+    t.close()
+
+
+def test_an_upgraded_unfinished_sweep_is_inferred_and_says_so(tmp_path, capsys):
+    """No stored plan: the report infers it from the tags, marked as inferred; a complete one says nothing."""
+    from cltrace.report.trace_report import gather
+    path = tmp_path / "v3.db"
+    _v3_db(path, [(1, 0, "ok"), (2, 0, "ok"), (3, 0, "ok"), (1, 1, "ok"), (2, 1, "failed")])
+    with cltrace.open(path) as t:
+        data = gather(t, staircase=False)
+    assert data.sweeps == [] and data.sweeps_text is None
+    assert data.progress["inferred"] is True and data.progress["sweep_ids"] == []
+    assert data.progress["text"] == (
+        "this sweep looks unfinished (inferred from its runs' tags: the trace was written before cltrace stored "
+        "sweep plans): 2 of 6 planned runs are missing or failed (2 of 3 configurations have fewer than 2 "
+        "successful runs, 0 none yet: channels=2 (1), channels=3 (1)). It is still running, stopped early, or runs "
+        "failed: the verdicts below may change. Report again when it ends, or complete it with cltrace sweep "
+        "--resume and the same options.".replace(", 0 none yet", ""))
+    done = tmp_path / "done.db"
+    _v3_db(done, [(1, 0, "ok"), (2, 0, "ok")])
+    with cltrace.open(done) as t:
+        assert gather(t, staircase=False).progress is None

@@ -82,14 +82,16 @@ def test_synthetic_result_with_every_table_follows_the_schema():
 
 
 def test_sweep_in_progress_says_so(traces):
-    hint = ("this sweep looks unfinished: 3 of 12 planned runs are missing or failed (2 of 4 configurations have "
+    hint = ("this sweep looks unfinished (inferred from its runs' tags: the trace was written before cltrace stored "
+            "sweep plans): 3 of 12 planned runs are missing or failed (2 of 4 configurations have "
             "fewer than 3 successful runs: channels=3 (2), channels=4 (1)). It is still running, stopped early, or "
             "runs failed: the verdicts below may change. Report again when it ends, or complete it with cltrace "
             "sweep --resume and the same options.")
     assert _sections(traces["in_progress"])["progress"].lines == [hint]
     doc = _json(traces["in_progress"])
     assert doc["progress"]["missing_runs"] == 3 and doc["progress"]["incomplete"] == [
-        {"tags": {"channels": 3}, "ok_runs": 2}, {"tags": {"channels": 4}, "ok_runs": 1}]
+        {"tags": {"channels": 3}, "ok_runs": 2, "sweep_id": None}, {"tags": {"channels": 4}, "ok_runs": 1, "sweep_id": None}]
+    assert doc["progress"]["inferred"] is True and doc["sweeps"] is None     # runs without a stored sweep
     assert "progress" not in _sections(traces["sweep"]) and _json(traces["sweep"])["progress"] is None
 
 

@@ -47,7 +47,7 @@ def test_tags_are_typed_like_sweep_parameters():
     assert typed_values(["64", "92", None]) == [64, 92, None]
     assert typed_values(["0.5", "1"]) == [0.5, 1.0]
     assert typed_values(["92", "gemm"]) == ["92", "gemm"]          # one key never mixes types
-    assert typed_values(["inf", "1"]) == ["inf", "1"]              # not finite: text, as sweep_plan.is_number
+    assert typed_values(["inf", "1"]) == ["inf", "1"]              # not finite: text, as sweep.plan.is_number
     assert parse_value("1e3") == 1000.0 and parse_value("007") == 7 and parse_value("x") == "x"
     assert typed_tags([{"channels": "8", "method": "gemm"}, {"channels": "9"}]) == \
         [{"channels": 8, "method": "gemm"}, {"channels": 9}]

@@ -140,7 +140,7 @@ def schema_text():
 
 
 def test_parser_sees_the_whole_schema(schema, schema_text):
-    assert set(parse_tables(schema_text)) == {"meta", "runs", "run_tags", "processes", "devices", "queues",
+    assert set(parse_tables(schema_text)) == {"meta", "runs", "sweeps", "run_tags", "processes", "devices", "queues",
                                               "programs", "kernels", "regions", "dispatches", "launch_rows", "notes"}
     assert set(parse_views(schema_text)) == {"launches"}
     assert set(schema) == set(parse_tables(schema_text)) | {"launches"}

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from cltrace.capture import stabilise
-from cltrace.capture.stabilise import LoadVerdict, RunMeter, Stabilisers, System, judge_load, provenance
+from cltrace.sweep import stabilise
+from cltrace.sweep.stabilise import LoadVerdict, RunMeter, Stabilisers, System, judge_load, provenance
 
 
 def fake_system(root, governors=("schedutil", "schedutil"), available="performance schedutil powersave",

@@ -11,7 +11,7 @@ from cltrace.store.db import SCHEMA_VERSION, create_db, finish_run, insert_run, 
 def test_create_has_meta(tmp_path):
     conn = create_db(tmp_path / "t.db")
     meta = dict(conn.execute("SELECT key, value FROM meta"))
-    assert meta["schema_version"] == str(SCHEMA_VERSION) == "3"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "4"
     assert meta["cltrace_version"] == cltrace.__version__
     assert meta["created_at"].endswith("+00:00")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -55,7 +55,7 @@ def test_newer_schema(tmp_path):
     conn.close()
     with pytest.raises(NewerSchema) as e:
         open_db(p)
-    assert str(e.value) == f"{p} was written by a newer cltrace (schema 9, this cltrace reads up to 3)"
+    assert str(e.value) == f"{p} was written by a newer cltrace (schema 9, this cltrace reads up to 4)"
 
 
 def test_run_helpers_and_trace(tmp_path):

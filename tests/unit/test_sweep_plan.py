@@ -1,6 +1,6 @@
 import pytest
 
-from cltrace.capture.sweep_plan import (check_template, configurations, match_configs, numeric_params, parse_param,
+from cltrace.sweep.plan import (check_template, configurations, match_configs, numeric_params, parse_param,
                                         plan, render_command)
 from cltrace.errors import UsageError
 

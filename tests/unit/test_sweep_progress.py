@@ -2,7 +2,7 @@
 (a log), plain lines at most every tenth of the runs or PLAIN_INTERVAL_S, and a summary line at the end."""
 import io
 
-from cltrace.cli.sweep_progress import PLAIN_INTERVAL_S, SweepProgress
+from cltrace.sweep.progress import PLAIN_INTERVAL_S, SweepProgress
 
 
 def test_an_adaptive_round_grows_the_bar(capsys):

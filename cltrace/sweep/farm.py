@@ -1,7 +1,7 @@
 """The client of a farm sweep: reach the Dask scheduler, submit one task per planned run (restricted to its
 board's resource), record each run into the trace as it comes back.
 
-What a local sweep does, a farm sweep does the same way: the plan, --resume and --adaptive are cli/sweep.py's
+What a local sweep does, a farm sweep does the same way: the plan, --resume and --adaptive are engine.py's
 own (the board is one more parameter, options.py); failures are recorded and the sweep goes on (--fail-fast
 stops it); Ctrl-C or SIGTERM stops it with every finished run kept (--resume continues). Retries are Dask's:
 a task whose worker dies is re-run on another worker with that board resource (or on the board's worker once
@@ -12,10 +12,10 @@ import time
 import uuid
 from typing import Dict, List
 
-from ..capture.sweep_plan import PlannedRun, render_command
+from .plan import PlannedRun, render_command
 from ..errors import CltraceError
 from ..store.queries import run_latency_ms
-from .options import RESOURCE_PREFIX
+from .cluster import RESOURCE_PREFIX
 from .record import record_result
 
 KEY_PREFIX = "cltrace-run"
@@ -61,12 +61,11 @@ def connect(address: str, boards: List[str], timeout_s: float):
 
 
 class ClusterSweep:
-    """The running state of a farm sweep: the attributes cli/sweep.py's adaptive rounds use (conn, args,
-    names, configs, progress, planned, stopped, run()) and those its summary reads (finished, failed)."""
+    """The running state of a farm sweep: the attributes engine.py's adaptive rounds use (ctx, progress,
+    planned, stopped, run()) and those its summary reads (finished, failed)."""
 
-    def __init__(self, client, conn, template, names, configs, extra_tags, settings, args, progress, planned):
-        self.client, self.conn, self.template, self.names = client, conn, template, names
-        self.configs, self.extra_tags, self.settings, self.args = configs, extra_tags, settings, args
+    def __init__(self, client, ctx, progress, planned):
+        self.client, self.ctx = client, ctx
         self.progress, self.planned = progress, planned
         self.failed: list = []
         self.finished = 0
@@ -78,11 +77,11 @@ class ClusterSweep:
         return f"{KEY_PREFIX}-{self.token}-{r.index}"
 
     def _request(self, r: PlannedRun) -> dict:
-        from ..cli.shim_options import requested_mode
+        ctx = self.ctx
         params = {k: v for k, v in r.params.items() if k != "board"}
-        return dict(argv=render_command(self.template, params), mode=requested_mode(self.args),
-                    settings=dict(self.settings), stabilise=bool(self.args.stabilise), cwd=os.getcwd(),
-                    show_output=bool(self.args.show_output), sweep_index=r.index, repeat_index=r.repeat)
+        return dict(argv=render_command(ctx.template, params), mode=ctx.mode,
+                    settings=dict(ctx.settings), stabilise=bool(ctx.stabilise), cwd=os.getcwd(),
+                    show_output=bool(ctx.show_output), sweep_index=r.index, repeat_index=r.repeat)
 
     def run(self, r: PlannedRun, round_no: int = 0) -> None:
         self.run_all([r], round_no)
@@ -130,8 +129,8 @@ class ClusterSweep:
             if w not in self._said:
                 self._said.add(w)
                 self.progress.log(f"warning: {result['host']}: {w}")
-        tags = {**self.extra_tags, **r.params}
-        run_id = record_result(self.conn, result, tags, round_no)
+        tags = {**self.ctx.extra_tags, **r.params}
+        run_id = record_result(self.ctx.conn, result, tags, round_no, self.ctx.sweep_id)
         if result["status"] == "interrupted":     # the board's worker was being stopped: --resume re-runs it
             self.progress.log(f"{label}: interrupted on {result['host']} (recorded; --resume runs it again)")
             return
@@ -139,33 +138,32 @@ class ClusterSweep:
         if result["status"] != "ok":
             self.failed.append((r, result["exit_status"], result["stderr_tail"]))
             self.progress.failed(label, result["exit_status"], result["stderr_tail"])
-            if self.args.fail_fast:
+            if self.ctx.fail_fast:
                 self.stopped = "fail-fast"
-        self.progress.done(label, run_latency_ms(self.conn, run_id))
+        self.progress.done(label, run_latency_ms(self.ctx.conn, run_id))
 
 
-def execute(plan, command, conn, runs, template, names, configs, extra_tags, settings, args, adaptive) -> int:
-    """cli/sweep.py _execute for --cluster: the same progress, adaptive rounds and summary."""
-    from ..cli.sweep import _sigterm_as_interrupt
-    from ..cli.sweep_progress import SweepProgress
+def execute(ctx, runs, adaptive) -> int:
+    """engine.execute for --cluster: the same progress, adaptive rounds and summary as a local sweep."""
+    from .engine import adaptive_rounds, sigterm_as_interrupt, summary
+    from .progress import SweepProgress
+    plan = ctx.cluster
     t0 = time.monotonic()
     client = plan.client
     try:
-        with _sigterm_as_interrupt(), \
-                SweepProgress(len(runs), enabled=not args.quiet, grows=adaptive is not None) as progress:
+        with sigterm_as_interrupt(), \
+                SweepProgress(len(runs), enabled=not ctx.quiet, grows=adaptive is not None) as progress:
             offered = board_workers(client)
             progress.log("cluster: " + "; ".join(
                 f"{RESOURCE_PREFIX}{b} on {len(offered.get(b, []))} worker(s)" for b in plan.boards)
                 + f" ({plan.address}); stabilisers are applied on each board around its runs")
-            sweep = ClusterSweep(client, conn, template, names, configs, extra_tags, settings, args, progress,
-                                 planned=len(runs))
+            sweep = ClusterSweep(client, ctx, progress, planned=len(runs))
             try:
                 sweep.run_all(runs)
                 if adaptive is not None and not sweep.stopped:
-                    command._adaptive_rounds(sweep, adaptive, t0)
+                    adaptive_rounds(sweep, adaptive, t0)
             except KeyboardInterrupt:
                 sweep.stopped = "interrupted"
     finally:
         client.close()
-    return command._summary(args.output, sweep.finished, sweep.planned, sweep.failed,
-                            sweep.stopped == "interrupted")
+    return summary(ctx.output, sweep.finished, sweep.planned, sweep.failed, sweep.stopped == "interrupted")

@@ -48,10 +48,6 @@ class ClusterPlan:
         from .farm import connect
         self.client = connect(self.address, self.boards, self.timeout_s)
 
-    def execute(self, command, *a, **kw) -> int:
-        from .farm import execute
-        return execute(self, command, *a, **kw)
-
 
 def cluster_plan(args, params: List[Tuple[str, List[str]]], names: List[str],
                  extra_tags: dict) -> Optional[ClusterPlan]:

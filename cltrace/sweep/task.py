@@ -33,7 +33,7 @@ def run_on_board(request: dict) -> dict:
         req_path, res_path = os.path.join(work, "request.json"), os.path.join(work, "result.json")
         with open(req_path, "w") as f:
             json.dump(dict(request, capture_dir=capture_dir), f)
-        proc = subprocess.Popen([sys.executable, "-m", "cltrace.cluster.point", req_path, res_path],
+        proc = subprocess.Popen([sys.executable, "-m", "cltrace.sweep.point", req_path, res_path],
                                 stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_worker())
         try:
             _, err = proc.communicate()

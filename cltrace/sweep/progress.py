@@ -10,8 +10,8 @@ import sys
 import time
 from typing import Optional
 
-from .base import info
-from .printable import printable
+from ..printable import info
+from ..printable import printable
 
 PLAIN_INTERVAL_S = 30.0     # a plain progress line at least this often while runs finish...
 PLAIN_STEPS = 10            # ...and one each time another 1/PLAIN_STEPS of the runs has finished

@@ -1,4 +1,4 @@
-"""One sweep point on a board, in a process of its own: `python -m cltrace.cluster.point REQUEST RESULT`.
+"""One sweep point on a board, in a process of its own: `python -m cltrace.sweep.point REQUEST RESULT`.
 
 A Dask worker runs its tasks in threads, and a traced program must be run from a main thread (run_traced
 passes SIGINT/SIGTERM on to the program), so the worker's task (task.py) starts this module. It applies the
@@ -12,8 +12,8 @@ import sys
 
 from ..capture.launcher import run_traced
 from ..capture.session import run_fields
-from ..capture.stabilise import RunMeter, Stabilisers, System, provenance_json
-from ..cli.sweep import _stderr_tail
+from .stabilise import RunMeter, Stabilisers, System, provenance_json
+from .engine import stderr_tail
 
 
 def run_point(request: dict) -> dict:
@@ -36,7 +36,7 @@ def run_point(request: dict) -> dict:
     out["emulation"] = child.emulation
     out["status"], out["exit_status"] = child.status, child.exit_status
     ended_badly = child.status not in ("ok", "interrupted")
-    out["stderr_tail"] = _stderr_tail(err_path) if ended_badly else ""
+    out["stderr_tail"] = stderr_tail(err_path) if ended_badly else ""
     out["warnings"] = warnings
     try:
         os.unlink(err_path)

@@ -12,10 +12,10 @@ from ..capture.session import record_keeping_captures, trace_path
 from ..store.queries import add_note
 
 
-def record_result(conn, result: dict, tags: dict, round_no: int = 0) -> int:
+def record_result(conn, result: dict, tags: dict, round_no: int = 0, sweep_id=None) -> int:
     """Insert the run, its capture files and its notes in one transaction; returns the run_id."""
     output = trace_path(conn)
-    fields = dict(result["fields"])
+    fields = dict(result["fields"], sweep_id=sweep_id)
     capture_dir = make_capture_dir()
     for name, data in result["files"].items():
         with open(os.path.join(capture_dir, os.path.basename(name)), "wb") as f:
@@ -29,7 +29,7 @@ def record_result(conn, result: dict, tags: dict, round_no: int = 0) -> int:
 
 
 def _notes(conn, run_id: int, result: dict, round_no: int) -> None:
-    """The notes a local sweep adds to each run (cli/sweep.py _Sweep.run), plus the worker that ran it."""
+    """The notes a local sweep adds to each run (local.py LocalSweep.run), plus the worker that ran it."""
     add_note(conn, run_id, "provenance", result["provenance"])
     for text, applied in result["stabilisers"]:
         add_note(conn, run_id, "stabiliser", text, int(applied))

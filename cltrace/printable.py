@@ -11,3 +11,10 @@ def printable(text) -> str:
     s = text if isinstance(text, str) else str(text)
     return _CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
                          else f"\\u{ord(m.group(0)):04x}", s)
+
+
+def info(message) -> None:
+    """One `cltrace:` line on stderr, control characters shown escaped (the CLI's own info(), for the code
+    below the CLI that speaks to the user: the sweep's progress)."""
+    import sys
+    print(f"cltrace: {printable(message)}", file=sys.stderr)
