@@ -74,6 +74,30 @@ def dispatch_table(db: str, out_md: str) -> str:
     return text
 
 
+SEED_WHAT_IF = ["--target", "mali-g72-mp12", "--what-if-local", "gemm_mm_floating_point_f32_bifrost=4"]
+
+
+def seed_case(db, env):
+    """The seed paper's extra gemm_mm job (its Tables I-IV): ACL 19.02 asked for local 4 where 20.08 asks for 8x8;
+    the 20.08 trace's sizes with 19.02's hint, on the HiKey 970's Mali-G72, which runs a remainder as a job of
+    its own: the diff of 92 and 93 channels with the jobs column, and the counts that run without an extra job."""
+    import json
+    print("\n== The seed's case: ACL 19.02's local hint (4) on a Mali-G72 MP12, from this 20.08 trace ==", flush=True)
+    cltrace(["diff", db, "channels=92,method=gemm,device=Mali-G72", "channels=93,method=gemm,device=Mali-G72",
+             *SEED_WHAT_IF], env)
+    out = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", db, "--format", "json", *SEED_WHAT_IF],
+                         env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(out.stderr, file=sys.stderr)
+        return
+    from cltrace.analysis.dispatch_jobs import ranges_text
+    for g in json.loads(out.stdout)["staircase"]["jobs"]["groups"]:
+        if "gemm" in g["group_label"] and "Mali-G72" in g["group_label"]:
+            print(f"[{g['group_label']}] one job per launch (no remainder job) at channels="
+                  f"{ranges_text(g['fast_values'])}; extra jobs at channels={ranges_text(g['extra_job_values'])} "
+                  f"(cltrace report {' '.join(SEED_WHAT_IF)})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--layer", default="resnet50.L15", help="layer (default resnet50.L15: 3x3, 28x28x128)")
@@ -112,6 +136,9 @@ def main():
         for m in a.methods.split(","):
             cltrace(["diff", db, f"channels={first},method={m},device={devices[0]}",
                      f"channels={first},method={m},device={devices[1]}"], env)
+    counts = [int(c) for c in a.channels.split(":")] if ":" in a.channels else []
+    if "Mali-G72" in devices and "gemm" in a.methods.split(",") and counts and counts[0] <= 92 < counts[-1]:
+        seed_case(db, env)
     md = os.path.join(a.out, "acl-dispatch.md")
     print("\n== Kernels ACL dispatched per channel count ==")
     print(dispatch_table(db, md))

@@ -83,9 +83,10 @@ def with_jobs(table: pd.DataFrame, policy, cores=None, what_if=None) -> pd.DataF
     from .jobs import launch_jobs
     out = table.copy()
     if what_if is not None and len(out):
-        sig = what_if.apply(list(zip(out["kernel"], out["global"], out["local"], out["work_groups"])))
+        entries = list(zip(out["kernel"], out["global"], out["local"], out["work_groups"]))
+        sig = what_if.apply(entries)
         out["local"] = [e[2] for e in sig]
-        out["work_groups"] = [str(e[3]) for e in sig]
+        out["work_groups"] = [str(new[3]) if new != old else old[3] for old, new in zip(entries, sig)]
     jobs, rem = [], []
     for k, g, l in zip(out["kernel"], out["global"], out["local"]):
         j = launch_jobs(k, g, l, policy, cores)
