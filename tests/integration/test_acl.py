@@ -177,6 +177,16 @@ def test_acl_job_changes_named_at_every_pair_where_they_happen(tmp_path):
     named = {(c["from_value"], c["to_value"]) for c in st["dispatch_changes"] if c["kind"] in ("extra-job", "job-removed")}
     assert named == expected
     assert st["jobs"]["groups"][0]["policy"] == "split" and st["jobs"]["target"] is None
+    # The model's jobs equal the jobs acl_compat really ran (its layer note, counted in C as it split them).
+    model = {(r["value"], r["kernel"]): r["jobs"] for r in st["jobs"]["launches"]}
+    with Trace(db) as t:
+        notes, params = t.notes, t.params
+    ran = {}
+    layer = notes[notes["kind"] == "layer"]
+    for run_id, msg in zip(layer["run_id"], layer["message"]):
+        for k in json.loads(msg)["kernels"]:
+            ran[(int(params.loc[run_id, "channels"]), k["name"])] = k["jobs"]
+    assert {key: ran[key] for key in model} == model
     # The seed's case from this 20.08 trace: ACL 19.02's hint of 4, projected onto the HiKey 970's G72.
     seed = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", db, "--format", "json", "--target",
                            "mali-g72-mp12", "--what-if-local", "gemm_mm_floating_point_f32_bifrost=4"],
