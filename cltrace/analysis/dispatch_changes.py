@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .signatures import RepeatedSignature
 from .attribution import kernel_family, pair_changes, routine_global_kernels, routine_work_group_kernels
 
 __all__ = ["CHANGE_COLUMNS", "dispatch_changes", "kernel_family", "link_steps"]
@@ -39,6 +40,8 @@ def _label(r: dict, by: list[str]) -> str:
 
 
 def _signature(s) -> tuple:
+    if isinstance(s, RepeatedSignature):      # a long periodic sample's: compared without expanding it
+        return s
     return tuple(tuple(e) for e in s) if isinstance(s, (tuple, list, np.ndarray)) else ()
 
 
