@@ -69,7 +69,13 @@ class DurationCounts:
         c = np.concatenate((self.count, np.ones(len(group), np.int64)))
         lo, hi = int(v.min()), int(v.max())
         span = hi - lo + 1
-        if (int(g.max()) + 1) * span < 1 << 62:          # one int64 key per pair, counted by hashing
+        space = (int(g.max()) + 1) * span
+        if space <= 1 << 22:                             # few (group, duration) pairs possible: count directly
+            cnt = np.bincount(g * span + (v - lo), weights=c, minlength=space)
+            keys = np.flatnonzero(cnt)
+            self.group, self.value, self.count = keys // span, keys % span + lo, cnt[keys].astype(np.int64)
+            return
+        if space < 1 << 62:                              # one int64 key per pair, counted by hashing
             codes, uniq = pd.factorize((g * span) + (v - lo))
             uniq = np.asarray(uniq, np.int64)
             self.group, self.value = uniq // span, uniq % span + lo
@@ -78,6 +84,20 @@ class DurationCounts:
             self.group = np.asarray(uniq.get_level_values(0), np.int64)
             self.value = np.asarray(uniq.get_level_values(1), np.int64)
         self.count = np.bincount(codes, weights=c, minlength=len(self.group)).astype(np.int64)
+
+    def order_stats_ms(self, label_of_group: np.ndarray, m: int):
+        """(median, min, max) duration in ms of each label (0..m-1) over the groups mapped to it, as np.median,
+        min and max of the durations in ms give them (x / 1e6 keeps the order of x); NaN: none."""
+        med = self.medians_ms(label_of_group, m)
+        lo, hi = np.full(m, np.nan), np.full(m, np.nan)
+        if len(self.group):
+            lab = label_of_group[self.group]
+            vmin, vmax = np.full(m, np.iinfo(np.int64).max), np.full(m, np.iinfo(np.int64).min)
+            np.minimum.at(vmin, lab, self.value)
+            np.maximum.at(vmax, lab, self.value)
+            has = np.bincount(lab, minlength=m) > 0
+            lo[has], hi[has] = vmin[has] / 1e6, vmax[has] / 1e6
+        return med, lo, hi
 
     def medians_ms(self, label_of_group: np.ndarray, m: int) -> np.ndarray:
         """The median duration in ms of each label (0..m-1) over the groups mapped to it, as np.median of
@@ -105,34 +125,31 @@ class DurationCounts:
 
 
 class LabelStats:
-    """kernel_stats._label_stats of the launches, given chunk by chunk."""
+    """kernel_stats._label_stats of the launches, given chunk by chunk: only the sums of milliseconds are kept
+    here (continuing bincount's order); counts come from the group totals, order statistics from the
+    DurationCounts."""
 
     def __init__(self, lcode: np.ndarray, m: int):
         self.lcode, self.m = np.asarray(lcode, np.int64), m
-        self.size = np.zeros(m, np.int64)
-        self.count = np.zeros(m, np.int64)
         self.total = np.zeros(m)
-        self.lo, self.hi = np.full(m, np.inf), np.full(m, -np.inf)
 
     def add(self, group: np.ndarray, dur_ms: np.ndarray) -> None:
         m = self.m
         label = self.lcode[group]
-        ok = ~np.isnan(dur_ms)
-        self.size += np.bincount(label, minlength=m)
-        self.count += _count_true(label, ok, m)
         # np.bincount adds in order: starting from the totals so far gives the one-pass sums, bit for bit
         self.total = np.bincount(np.concatenate((np.arange(m), label)),
-                                 weights=np.concatenate((self.total, np.where(ok, dur_ms, 0.0))), minlength=m)
-        np.minimum.at(self.lo, label[ok], dur_ms[ok])
-        np.maximum.at(self.hi, label[ok], dur_ms[ok])
+                                 weights=np.concatenate((self.total, np.nan_to_num(dur_ms, nan=0.0))), minlength=m)
 
-    def stats(self, durations: DurationCounts) -> Dict[str, np.ndarray]:
-        has = self.count > 0
+    def stats(self, totals: Dict[str, np.ndarray], durations: DurationCounts) -> Dict[str, np.ndarray]:
+        m = self.m
+        size = np.bincount(self.lcode, weights=totals["calls"], minlength=m).astype(np.int64)
+        count = np.bincount(self.lcode, weights=totals["timed"], minlength=m).astype(np.int64)
+        has = count > 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(has, self.total / self.count, np.nan)
-        return {"size": self.size, "count": self.count, "sum": self.total, "mean": mean,
-                "median": durations.medians_ms(self.lcode, self.m),
-                "min": np.where(has, self.lo, np.nan), "max": np.where(has, self.hi, np.nan)}
+            mean = np.where(has, self.total / count, np.nan)
+        med, lo, hi = durations.order_stats_ms(self.lcode, m)
+        return {"size": size, "count": count, "sum": self.total, "mean": mean, "median": med,
+                "min": np.where(has, lo, np.nan), "max": np.where(has, hi, np.nan)}
 
 
 # -- the samples ---------------------------------------------------------------------------------------------
@@ -423,8 +440,9 @@ def read_launches(trace, run: Optional[int], staircase: bool, all_runs_table: bo
         totals = group_totals(m, *(np.zeros(0, t) for t in (np.int32, np.int64, bool, np.int64, bool,
                                                                    np.int64, bool)))
     if n_launches:
-        kernels = kernel_table_from_stats(keys, labels, lcode, per_run.stats(durations), True)
-        kernels_all = kernel_table_from_stats(keys, labels_all, lcode_all, over_all.stats(durations), False) \
+        kernels = kernel_table_from_stats(keys, labels, lcode, per_run.stats(totals, durations), True)
+        kernels_all = kernel_table_from_stats(keys, labels_all, lcode_all, over_all.stats(totals, durations),
+                                                 False) \
             if over_all is not None else None
     else:
         none = np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, bool)
