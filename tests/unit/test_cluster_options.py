@@ -112,3 +112,31 @@ def test_insecure_cluster_lets_a_remote_plaintext_address_through(capsys, tmp_pa
 def test_tls_options_need_their_cluster(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     assert _run(capsys, "sweep", "-p", "c=1:2", *argv, *CMD) == (2, f"cltrace: {message}\n")
+
+
+def test_farm_certs_only_makes_the_certificates_and_prints_the_commands(capsys, tmp_path):
+    pytest.importorskip("cryptography")
+    import os
+    import ssl
+    d = tmp_path / "certs"
+    assert main(["farm", "--dir", str(d), "--certs-only", "--port", "9999"]) == 0
+    out = capsys.readouterr()
+    assert out.err == f"cltrace: farm: made a CA and scheduler, worker and client certificates in {d}\n"
+    assert out.out.splitlines() == [
+        f"scheduler: tls://127.0.0.1:9999 (TLS; only holders of a certificate signed by {d}/ca.pem can connect); "
+        f"dashboard: off",
+        f"on each board, with ca.pem, worker.pem and worker-key.pem of {d} in its directory:",
+        "  dask worker tls://127.0.0.1:9999 --tls-ca-file ca.pem --tls-cert worker.pem --tls-key worker-key.pem "
+        "--nthreads 1 --resources board:KIND=1 --name KIND-1",
+        "the sweep, here:",
+        f"  cltrace sweep --cluster tls://127.0.0.1:9999 --cluster-tls {d} --board KIND ..."]
+    for role in ("ca", "scheduler", "worker", "client"):
+        assert oct(os.stat(d / f"{role}-key.pem").st_mode & 0o777) == "0o600"
+        if role != "ca":        # each certificate is signed by the farm's CA, and its key matches it
+            from cryptography import x509
+            ca = x509.load_pem_x509_certificate((d / "ca.pem").read_bytes())
+            x509.load_pem_x509_certificate((d / f"{role}.pem").read_bytes()).verify_directly_issued_by(ca)
+            ssl.create_default_context().load_cert_chain(str(d / f"{role}.pem"), str(d / f"{role}-key.pem"))
+    # a second time keeps them
+    assert main(["farm", "--dir", str(d), "--certs-only"]) == 0
+    assert capsys.readouterr().err == f"cltrace: farm: certificates in {d} (kept)\n"
