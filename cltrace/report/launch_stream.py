@@ -192,6 +192,7 @@ class SampleStream:
         self.seen: set = set()                   # (process, kernel/global/local) launched before
         self.regions: Dict[int, _Region] = {}
         self.pending: List[dict] = []            # launches of runs without regions, per chunk
+        self.pending_only: Optional[int] = None  # the one process they all belong to, if so
         self.rows: List[tuple] = []              # (sort key, {column: value}) of finished samples
         self.n_outside = self.n_periodic = self.n_single = 0
 
@@ -229,10 +230,16 @@ class SampleStream:
                               end[m], first[m])
         free = ~in_reg_run
         if free.any():
-            self.pending.append({"dispatch_id": rows["dispatch_id"][0][free], "seq": rows["launch_id"][0][free],
-                                 "pid": self.d_pid[at[free]], "start_ns": start[free], "end_ns": end[free],
-                                 "duration_ns": duration[free]})
-            self._flush(keep=int(self.d_pid[at[-1]]))
+            part = {"dispatch_id": rows["dispatch_id"][0][free], "seq": rows["launch_id"][0][free],
+                    "pid": self.d_pid[at[free]], "start_ns": start[free], "end_ns": end[free],
+                    "duration_ns": duration[free]}
+            p0 = int(part["pid"][0])
+            alone = bool((part["pid"] == p0).all()) and (not self.pending or self.pending_only == p0)
+            self.pending.append(part)
+            self.pending_only = p0 if alone else None
+            last = int(self.d_pid[at[-1]])
+            if self.pending_only != last:     # else only that process is held, and it may go on: no copy yet
+                self._flush(keep=last)
 
     def _add_regions(self, region, at, sig, durz, timed, start, end, first) -> None:
         E = self.E
@@ -305,13 +312,14 @@ class SampleStream:
             return
         parts = {c: np.concatenate([p[c] for p in self.pending]) for c in self.pending[0]}
         self.pending = []
+        self.pending_only = None
         if keep is not None:
             held = parts["pid"] == keep
             if held.all():
-                self.pending = [parts]
+                self.pending, self.pending_only = [parts], keep
                 return
             if held.any():
-                self.pending = [{c: v[held] for c, v in parts.items()}]
+                self.pending, self.pending_only = [{c: v[held] for c, v in parts.items()}], keep
                 parts = {c: v[~held] for c, v in parts.items()}
         pids = np.unique(parts["pid"])
         D = self.D[np.isin(self.d_pid, pids)]
