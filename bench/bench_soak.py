@@ -66,7 +66,7 @@ def run_soak(args, db, tmp, env):
     err_path = os.path.join(tmp, "soak.err")
     samples, cap_max, cap_dir = [], (0, 0, 0), None
     child = child_start = child_end = None
-    parent_max_kb = 0
+    parent_max_kb = parent_anon_kb = parent_file_kb = 0
     with open(out_path, "wb") as out_f, open(err_path, "wb") as err_f:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
@@ -89,6 +89,8 @@ def run_soak(args, db, tmp, env):
                 pst = status(proc.pid)
                 if pst and "VmRSS" in pst:
                     parent_max_kb = max(parent_max_kb, pst["VmRSS"])
+                    parent_anon_kb = max(parent_anon_kb, pst.get("RssAnon", 0))
+                    parent_file_kb = max(parent_file_kb, pst.get("RssFile", 0))
                 if cap_dir:
                     ds = dir_size(cap_dir)
                     if ds and ds[0] >= cap_max[0]:
@@ -118,7 +120,8 @@ def run_soak(args, db, tmp, env):
     return dict(launches=int(m.group(1)), prog_s=float(m.group(3)), threads=threads, samples=samples,
                 cap_apparent=cap_max[0], cap_alloc=cap_max[1], cap_files=cap_max[2],
                 life_s=(child_end or end) - (child_start or t0), ingest_s=end - (child_end or end),
-                parent_max_kb=parent_max_kb, stderr=stderr.strip())
+                parent_max_kb=parent_max_kb, parent_anon_kb=parent_anon_kb, parent_file_kb=parent_file_kb,
+                stderr=stderr.strip())
 
 
 def check_trace(db):
@@ -237,8 +240,10 @@ def main(argv=None):
         db_bytes = sum(os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
         print(f"CHECK ingest rate held: {n:,} launches in {r['ingest_s']:.1f} s after the program's exit = "
               f"{ingest:,.0f} launches/s (target >= {args.min_ingest:,.0f}); cltrace's peak sampled RSS "
-              f"{r['parent_max_kb'] / 1024:.0f} MB; trace {db_bytes / 1e6:,.0f} MB = {db_bytes / max(n, 1):.1f} "
-              f"bytes/launch: " + ("PASS" if ing_ok else "FAIL"))
+              f"{r['parent_max_kb'] / 1024:.0f} MB (anonymous {r['parent_anon_kb'] / 1024:.0f} MB = "
+              f"{r['parent_anon_kb'] * 1024 / max(n, 1):.0f} bytes/launch, file-backed: the capture mapped "
+              f"{r['parent_file_kb'] / 1024:.0f} MB); trace {db_bytes / 1e6:,.0f} MB = "
+              f"{db_bytes / max(n, 1):.1f} bytes/launch: " + ("PASS" if ing_ok else "FAIL"))
 
         rc, secs, rss_gb, out, err = run_report(db)
         gb, lim_s = report_bound(n)
