@@ -134,9 +134,12 @@ setup(
     install_requires=["pyopencl", "cffi", "numpy", "pandas", "rich", "matplotlib", "scipy"],
     # jsonschema: the tests validate `cltrace report --format json` against cltrace/report/report.schema.json
     # cluster: `cltrace sweep --cluster` on Dask distributed (docs/farm.md) and `cltrace export --format parquet`;
-    # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB
-    extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb"],
-                    "cluster": ["dask[distributed]", "pyarrow"]},
+    # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;
+    # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
+    # depend on it)
+    extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
+                             "cryptography"],
+                    "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],
         "pytest11": ["cltrace = cltrace.pytest_plugin"],

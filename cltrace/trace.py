@@ -189,13 +189,20 @@ class Trace:
         """launch_rows columns (of one run, or all) in launch_id order, as {name: (int64 values with 0 for
         NULL, NULL mask)}: numpy only, read once and shared by launch_groups and staircase_launches. Big
         reads are split over the CPUs (store.fast.collect_ranges)."""
-        from .store import fast
+        return self.launch_arrays_in(columns, self.launch_ranges(run_id))
+
+    def launch_ranges(self, run_id: Optional[int] = None):
+        """The launch_id ranges (inclusive, ascending) of the launches of one run, or of all."""
         if run_id is None:
             lo, hi = self.db.execute("SELECT (SELECT MIN(rowid) FROM launch_rows), "
                                      "(SELECT MAX(rowid) FROM launch_rows)").fetchone()
-            ranges = [] if lo is None else [(int(lo), int(hi))]
-        else:
-            ranges = layout.run_ranges(self.db, int(run_id))
+            return [] if lo is None else [(int(lo), int(hi))]
+        return layout.run_ranges(self.db, int(run_id))
+
+    def launch_arrays_in(self, columns: Sequence[str], ranges) -> Dict[str, tuple]:
+        """launch_arrays() of the launches whose launch_id lies in `ranges` (launch_ranges() or a part of
+        them: report/launch_stream.py reads a big trace in such parts)."""
+        from .store import fast
         if fast.available(self.db):
             try:
                 try:

@@ -26,11 +26,13 @@ Several causes may hold at once; each comes with a human sentence.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 
 from .facts import Change, kernel_family
 from .jobs import job_changes
+from .signatures import RepeatedSignature
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,45 @@ class Cause:
         return asdict(self)
 
 
+class _RepeatedList:
+    """`times` repetitions of the list `base`: a family's launches in a RepeatedSignature."""
+    __slots__ = ("base", "times")
+
+    def __init__(self, base: list, times: int):
+        self.base, self.times = base, times
+
+    def __len__(self):
+        return len(self.base) * self.times
+
+    def __iter__(self):
+        for _ in range(self.times):
+            yield from self.base
+
+
+def _aligned(a, b):
+    """zip(a, b); where a side repeats a period, only as far as a pair can still be new (the least common
+    multiple of the periods): every caller looks at the distinct aligned pairs in order of first appearance."""
+    if not isinstance(a, _RepeatedList) and not isinstance(b, _RepeatedList):
+        return zip(a, b)
+    pa = len(a.base) if isinstance(a, _RepeatedList) else len(a)
+    pb = len(b.base) if isinstance(b, _RepeatedList) else len(b)
+    n = min(len(a), len(b), math.lcm(max(pa, 1), max(pb, 1)))
+    return zip(itertools.islice(a, n), itertools.islice(b, n))
+
+
+def _as_signature(sig):
+    """A signature as a tuple, or as itself when it is a RepeatedSignature (never expanded)."""
+    return sig if isinstance(sig, RepeatedSignature) else tuple(sig or ())
+
+
+def _distinct_entries(sig) -> tuple:
+    return sig.distinct() if isinstance(sig, RepeatedSignature) else tuple(sig)
+
+
 def _by_kernel(sig) -> dict[str, list[tuple]]:
     """family -> [(name, global, local, work_groups)] in launch order."""
+    if isinstance(sig, RepeatedSignature):
+        return {f: _RepeatedList(v, sig.times) for f, v in _by_kernel(sig.period).items()}
     out: dict[str, list[tuple]] = {}
     for k, g, l, wg in sig:
         out.setdefault(kernel_family(k), []).append((k, g, l, wg))
@@ -61,7 +100,7 @@ def global_changed(before, after) -> bool:
 def kernels_with_global_change(before, after) -> set[str]:
     """Families common to both sides whose global size differs at some aligned launch."""
     a, b = _by_kernel(before), _by_kernel(after)
-    return {k for k in set(a) & set(b) if any(x[1] != y[1] for x, y in zip(a[k], b[k]))}
+    return {k for k in set(a) & set(b) if any(x[1] != y[1] for x, y in _aligned(a[k], b[k]))}
 
 
 def routine_global_kernels(pairs, share: float = 0.5, steady: bool = False) -> set[str]:
@@ -91,7 +130,7 @@ def routine_work_group_kernels(pairs, share: float = 0.5) -> set[str]:
     for before, after in pairs:
         kb, ka = _by_kernel(before), _by_kernel(after)
         for f in set(kb) & set(ka):
-            wgs = [(eb[3], ea[3]) for eb, ea in zip(kb[f], ka[f]) if eb[2] != "driver" and eb[2] == ea[2]
+            wgs = [(eb[3], ea[3]) for eb, ea in _aligned(kb[f], ka[f]) if eb[2] != "driver" and eb[2] == ea[2]
                    and eb[3] is not None and ea[3] is not None]
             if not wgs:
                 continue
@@ -101,6 +140,8 @@ def routine_work_group_kernels(pairs, share: float = 0.5) -> set[str]:
 
 
 def _names(entries) -> list[str]:
+    if isinstance(entries, _RepeatedList):
+        entries = entries.base
     return list(dict.fromkeys(e[0] for e in entries))
 
 
@@ -125,7 +166,7 @@ def pair_changes(before, after, routine=frozenset(), steady=frozenset(),
     driver's work-group count is unknown); other changes of the rounds are named in the text. ``wg_routine``:
     the families whose work-group count follows the sweep (routine_work_group_kernels); given, a routine
     global growth of another family that changes its work-group count is ``tile-padding`` of work-groups."""
-    before, after = tuple(before or ()), tuple(after or ())
+    before, after = _as_signature(before), _as_signature(after)
     kb, ka = _by_kernel(before), _by_kernel(after)
     if isinstance(routine, bool):
         routine = set(kb) | set(ka) if routine else set()
@@ -160,7 +201,7 @@ def pair_changes(before, after, routine=frozenset(), steady=frozenset(),
                               str(nb), str(na)))
     for f in common:
         seen = set()
-        for (name_b, gb, lb, wb), (name_a, ga, la, wa) in zip(kb[f], ka[f]):
+        for (name_b, gb, lb, wb), (name_a, ga, la, wa) in _aligned(kb[f], ka[f]):
             k, was = name_a, (name_b if name_b != name_a else None)
             shown = k if was is None else f"{k} (was {was})"
             rb, ra = _rounds(wb, lb, cu), _rounds(wa, la, cu)
@@ -219,7 +260,7 @@ def attribute(before, after, routine_global=False, steady_global=frozenset(),
     called ``waves`` (pair_changes), even for a kernel whose global size is routine.
     ``jobs_policy``: how the device runs a non-uniform range (jobs.POLICIES); with ``split``, a launch run as
     another number of driver jobs is a ``job-count`` cause (jobs.job_changes, rounds over ``job_cores``)."""
-    before, after = tuple(before or ()), tuple(after or ())
+    before, after = _as_signature(before), _as_signature(after)
     causes: list[Cause] = []
     only_routine = renamed = False
     changes = pair_changes(before, after, routine_global, steady_global, compute_units)
@@ -241,7 +282,7 @@ def attribute(before, after, routine_global=False, steady_global=frozenset(),
                     "driver or device")
         else:
             text = "unexplained: identical dispatches on both sides; inside the driver or device"
-        if any(l == "driver" for _, _, l, _ in before + after):
+        if any(l == "driver" for _, _, l, _ in _distinct_entries(before) + _distinct_entries(after)):
             text += " (local size chosen by the driver and not reported by OpenCL: its split is a candidate)"
         causes.append(Cause("unexplained", text))
     return causes

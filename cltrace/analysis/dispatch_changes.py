@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .signatures import RepeatedSignature
 from .attribution import kernel_family, pair_changes, routine_global_kernels, routine_work_group_kernels
 from .jobs import job_changes
 
@@ -42,6 +43,8 @@ def _label(r: dict, by: list[str]) -> str:
 
 
 def _signature(s) -> tuple:
+    if isinstance(s, RepeatedSignature):      # a long periodic sample's: compared without expanding it
+        return s
     return tuple(tuple(e) for e in s) if isinstance(s, (tuple, list, np.ndarray)) else ()
 
 

@@ -7,6 +7,7 @@ rewritten with (whatif.py), so every table built from it can say what it is.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -81,7 +82,7 @@ def config_jobs(configs: pd.DataFrame, param: str, ctx: JobContext) -> pd.DataFr
         if value is None or pd.isna(value):
             continue
         policy, cores = ctx.policy_of(label), ctx.cores_of(label)
-        for pos, j in enumerate(signature_jobs(sig if isinstance(sig, (tuple, list)) else (), policy, cores)):
+        for pos, j in enumerate(signature_jobs(sig if isinstance(sig, Sequence) else (), policy, cores)):
             if j is None:
                 continue
             rows.append({"group_label": label, "value": value, "config_id": int(cid), "position": pos,

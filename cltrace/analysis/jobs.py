@@ -114,27 +114,34 @@ def _region_work_groups_per_job(regions, local):
     return out
 
 
+def launches_of(signature) -> tuple:
+    """The entries a job table lists: a RepeatedSignature (a long region's repeated period, signatures.py) by
+    its period, which has every launch shape of it; any other signature whole."""
+    period = getattr(signature, "period", None)
+    return tuple(period) if period is not None else tuple(signature or ())
+
+
 def signature_jobs(signature, policy: str | None, cores: int | None = None) -> list[LaunchJobs | None]:
-    """launch_jobs for every entry of a dispatch signature, in order."""
-    return [launch_jobs(k, g, l, policy, cores) for k, g, l, *_ in (signature or ())]
+    """launch_jobs for every entry of a dispatch signature (of a RepeatedSignature's period), in order."""
+    return [launch_jobs(k, g, l, policy, cores) for k, g, l, *_ in launches_of(signature)]
 
 
 def total_jobs(signature, policy: str | None) -> int | None:
     """Jobs of a whole signature: a driver-chosen launch counts as one; None when a launch would be refused."""
     n = 0
-    for e, j in zip(signature or (), signature_jobs(signature, policy)):
+    for j in signature_jobs(signature, policy):
         if j is None:
             n += 1
         elif j.jobs is None:
             return None
         else:
             n += j.jobs
-    return n
+    return n * int(getattr(signature, "times", 1))
 
 
 def _by_family(signature) -> dict:
     out: dict = {}
-    for e in signature or ():
+    for e in launches_of(signature):
         out.setdefault(kernel_family(e[0]), []).append(e)
     return out
 
@@ -146,7 +153,8 @@ def _plural(n: int, word: str) -> str:
 def job_changes(before, after, policy: str | None, cores: int | None = None) -> list:
     """attribution.Change rows (kinds ``extra-job`` / ``job-removed``) for every launch of a kernel family on
     both sides whose job count differs under ``policy`` (launches aligned in order, as pair_changes aligns
-    them). Nothing under ``masked``, ``refuse`` or no policy: there a launch is one job (or none)."""
+    them; a RepeatedSignature by its period). Nothing under ``masked``, ``refuse`` or no policy: there a launch is
+    one job (or none)."""
     if policy != "split":
         return []
     kb, ka = _by_family(before), _by_family(after)

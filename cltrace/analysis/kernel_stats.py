@@ -169,6 +169,16 @@ def kernel_table_grouped(keys: pd.DataFrame, group: np.ndarray, duration_ns: np.
     row_label = lcode[group]
     dur_ms = np.where(timed, duration_ns, np.nan) / 1e6
     agg = _label_stats(row_label, dur_ms, len(labels))
+    return kernel_table_from_stats(keys, labels, lcode, agg, per_run)
+
+
+def kernel_table_from_stats(keys: pd.DataFrame, labels: pd.DataFrame, lcode: np.ndarray, agg: Dict[str, np.ndarray],
+                            per_run: bool = True) -> pd.DataFrame:
+    """The kernel table from the label groups (_label_groups(keys, per_run)) and their statistics in ms
+    (_label_stats' dict: size, count, sum, mean, median, min, max), however they were gathered."""
+    key_cols = (["run_id"] if per_run else []) + ["kernel", "global", "local"]
+    stats = ["calls", "timed", "total_ms", "mean_ms", "median_ms", "min_ms", "max_ms", "share"]
+    cols = key_cols + ([] if per_run else ["runs"]) + stats
     out = labels.copy()
     out["calls"] = agg["size"]
     out["timed"] = agg["count"]
@@ -195,18 +205,41 @@ def run_summaries_grouped(runs: pd.DataFrame, keys: pd.DataFrame, group: np.ndar
                           end_ok: np.ndarray, processes: pd.DataFrame, devices: pd.DataFrame,
                           run_tags: pd.DataFrame) -> List[Dict]:
     """run_summaries() from launch groups (see kernel_table_grouped)."""
-    m = len(keys)
-    calls = np.bincount(group, minlength=m)
-    ntimed = _count_true(group, timed, m)
-    total = np.bincount(group, weights=np.where(timed, duration_ns, 0), minlength=m)
+    g = group_totals(len(keys), group, duration_ns, timed, start_ns, start_ok, end_ns, end_ok)
+    return run_summaries_from_totals(runs, keys, g, processes, devices, run_tags)
+
+
+def group_totals(m: int, group: np.ndarray, duration_ns: np.ndarray, timed: np.ndarray, start_ns: np.ndarray,
+                 start_ok: np.ndarray, end_ns: np.ndarray, end_ok: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per launch group (0..m-1): calls, timed, total (device ns), smin (earliest start), emax (latest end),
+    nstart and nend (launches with a start / an end). Sums, minima and counts: the totals of consecutive
+    parts of the launches merge into those of the whole (merge_group_totals)."""
     smin = np.full(m, np.iinfo(np.int64).max)
     np.minimum.at(smin, *((group, start_ns) if start_ok.all() else (group[start_ok], start_ns[start_ok])))
     emax = np.full(m, np.iinfo(np.int64).min)
     np.maximum.at(emax, *((group, end_ns) if end_ok.all() else (group[end_ok], end_ns[end_ok])))
-    anystart = _count_true(group, start_ok, m) > 0
+    return {"calls": np.bincount(group, minlength=m), "timed": _count_true(group, timed, m),
+            "total": np.bincount(group, weights=np.where(timed, duration_ns, 0), minlength=m),
+            "smin": smin, "emax": emax, "nstart": _count_true(group, start_ok, m),
+            "nend": _count_true(group, end_ok, m)}
+
+
+def merge_group_totals(a: Dict[str, np.ndarray], b: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """group_totals of two parts of the launches, as one (totals of integers: exact in any order)."""
+    if a is None:
+        return b
+    out = {k: a[k] + b[k] for k in ("calls", "timed", "total", "nstart", "nend")}
+    out["smin"] = np.minimum(a["smin"], b["smin"])
+    out["emax"] = np.maximum(a["emax"], b["emax"])
+    return out
+
+
+def run_summaries_from_totals(runs: pd.DataFrame, keys: pd.DataFrame, g: Dict[str, np.ndarray],
+                              processes: pd.DataFrame, devices: pd.DataFrame, run_tags: pd.DataFrame) -> List[Dict]:
+    """run_summaries() from group_totals of the launch groups `keys`."""
     per = pd.DataFrame({"run_id": keys["run_id"].to_numpy(), "kernel_name": keys["kernel_name"].to_numpy(),
-                        "calls": calls, "timed": ntimed, "total": total, "smin": smin, "emax": emax,
-                        "anystart": anystart, "anyend": _count_true(group, end_ok, m) > 0})
+                        "calls": g["calls"], "timed": g["timed"], "total": g["total"], "smin": g["smin"],
+                        "emax": g["emax"], "anystart": g["nstart"] > 0, "anyend": g["nend"] > 0})
     empty = pd.DataFrame(columns=["run_id", "duration_ns", "start_ns", "end_ns", "kernel_name"])
     out = run_summaries(runs, empty, processes, devices, run_tags)
     for s in out:

@@ -260,23 +260,34 @@ def build_samples(launches: pd.DataFrame, runs: pd.DataFrame, params: pd.DataFra
         return _build_samples(launches, runs, params, regions, dispatches)
 
 
+def regions_frame(regions: pd.DataFrame | None) -> pd.DataFrame:
+    """The regions table, or an empty one with its columns."""
+    return regions if regions is not None and len(regions) else pd.DataFrame(
+        columns=["region_id", "run_id", "process_id", "name", "tags"])
+
+
 def _build_samples(launches, runs, params, regions, dispatches) -> pd.DataFrame:
+    cols: dict = {c: [] for c in _ROW_COLUMNS}
+    reg = regions_frame(regions)
+    runs_with_regions = set(reg["run_id"]) if len(reg) else set()
+    counts = (0, 0, 0)
+    if len(launches):
+        K = LaunchCodes(launches, dispatches)
+        sel, sizes, cols, counts = _assign(K, launches, reg, runs_with_regions)
+        _aggregate(K, sel, sizes, cols)
+        del K, sel
+    return finish_samples(cols, counts, runs, params)
+
+
+def finish_samples(cols: dict, counts: tuple, runs: pd.DataFrame, params) -> pd.DataFrame:
+    """The samples DataFrame from the per-sample columns (_ROW_COLUMNS + _SAMPLE_COLUMNS, one list each, in
+    sample order) and the counts (launches outside regions, periodic processes, single-sample processes):
+    failed runs' rows, status, parameters and notes. Shared by build_samples and the report's chunked
+    reader (report/launch_stream.py), which aggregates the samples without a per-launch frame."""
     notes: list[str] = []
     params = params if params is not None else pd.DataFrame()
     run_status = dict(zip(runs["run_id"], runs["status"].fillna("unknown").astype(str))) if len(runs) else {}
-    cols: dict = {c: [] for c in _ROW_COLUMNS}
-    reg = regions if regions is not None and len(regions) else pd.DataFrame(
-        columns=["region_id", "run_id", "process_id", "name", "tags"])
-    runs_with_regions = set(reg["run_id"]) if len(reg) else set()
-    n_outside = 0
-    n_periodic_runs = 0
-    n_single_runs = 0
-    if len(launches):
-        K = LaunchCodes(launches, dispatches)
-        sel, sizes, cols, (n_outside, n_periodic_runs, n_single_runs) = _assign(K, launches, reg,
-                                                                                runs_with_regions)
-        _aggregate(K, sel, sizes, cols)
-        del K, sel
+    n_outside, n_periodic_runs, n_single_runs = counts
     # a sample row of each run that failed without launches in a sample (no per-kernel times: NaN)
     failed_row = {"process_id": None, "region_id": None, "repeat": 0, "region": None, "latency_ns": np.nan,
                   "span_ns": np.nan, "n_launches": 0, "n_untimed": 0, "signature": (), "kernel_ns": np.nan,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -166,3 +167,53 @@ def _stretch(t: np.ndarray, budget: list):
 
 
 # Columns of a sample known from its grouping (_assign), then those from its launches (_aggregate).
+
+
+# A sample with more launches than this whose dispatch sequence repeats a period is given a
+# RepeatedSignature instead of a tuple (report/launch_stream.py): a region of 50M launches is then its period
+# and a count, not 50M references.
+LONG_SIGNATURE = 1 << 16
+
+
+class RepeatedSignature(Sequence):
+    """A signature that is `times` exact repetitions of `period` (a tuple of entries, the smallest period):
+    a read-only sequence of entries equal, entry by entry, to the tuple it stands for, kept as the period
+    and the count. analysis.attribution compares two of them without expanding them."""
+    __slots__ = ("period", "times")
+
+    def __init__(self, period: tuple, times: int):
+        self.period, self.times = tuple(period), int(times)
+
+    def __len__(self):
+        return len(self.period) * self.times
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("signature index out of range")
+        return self.period[i % len(self.period)]
+
+    def __iter__(self):
+        for _ in range(self.times):
+            yield from self.period
+
+    def __eq__(self, other):
+        if isinstance(other, RepeatedSignature):     # both periods are the smallest: equal sequences
+            return self.period == other.period and self.times == other.times
+        if isinstance(other, (tuple, list)):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((RepeatedSignature, self.period, self.times))
+
+    def __repr__(self):
+        return f"RepeatedSignature({self.times} x {len(self.period)} entries)"
+
+    def distinct(self):
+        """The entries, each once, in order of first appearance."""
+        return tuple(dict.fromkeys(self.period))

@@ -32,8 +32,11 @@ class WhatIf:
                 return local
         return None
 
-    def apply(self, signature) -> tuple:
-        """The signature with the matching entries' local sizes and work-group counts replaced."""
+    def apply(self, signature):
+        """The signature with the matching entries' local sizes and work-group counts replaced (a
+        RepeatedSignature stays one: its period is rewritten)."""
+        if getattr(signature, "period", None) is not None:
+            return type(signature)(self.apply(signature.period), signature.times)
         out = []
         for entry in signature or ():
             k, g, l, wg, *rest = entry

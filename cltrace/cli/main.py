@@ -18,8 +18,9 @@ def commands() -> List[Command]:
     from .analysis_commands import ExportCommand, PlotCommand
     from .diff import DiffCommand
     from .ingest import IngestCommand
+    from .farm import FarmCommand
     return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
-            DevicesCommand(), IngestCommand()]
+            DevicesCommand(), IngestCommand(), FarmCommand()]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -4,11 +4,11 @@ from typing import List, Optional, Tuple
 
 import pandas as pd
 
-from ..analysis.kernel_stats import kernel_table_grouped, run_summaries_grouped
-from ..store.launch_layout import GROUP_ROW_COLUMNS, STAIRCASE_ROW_COLUMNS
+from ..analysis.kernel_stats import run_summaries_from_totals
 from . import captions
 from .document import Document, Section
 from .emulation_notice import emulation_section
+from .launch_stream import read_launches
 from .layer_notice import layer_section
 
 MAX_RUN_HEADERS = 20      # up to this many runs: one line each; more: one block of totals
@@ -140,18 +140,17 @@ def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Opti
     runs = trace.runs
     if run is not None:
         runs = runs[runs["run_id"] == run]
-    # launches reduced to (run, kernel, sizes) groups plus the few per-launch numbers the tables need
+    # one pass over the launches in chunks (launch_stream.py): group totals, kernel tables and the
+    # staircase samples' columns, in memory that follows the kernels, runs and samples, not the launches
     stairs = staircase and _staircase_possible(trace, runs, param)
-    # one read of the per-launch columns serves the tables and the staircase
-    rows = trace.launch_arrays(STAIRCASE_ROW_COLUMNS if stairs else GROUP_ROW_COLUMNS, run)
-    keys, group, dur, timed, start, start_ok, end, end_ok = trace.launch_groups(run, rows)
-    n_launches = len(group)
-    summaries = run_summaries_grouped(runs, keys, group, dur, timed, start, start_ok, end, end_ok,
-                                      trace.processes, trace.devices, trace.run_tags)
-    data = ReportData(path=trace.path, run=run, summaries=summaries,
-                      kernels=kernel_table_grouped(keys, group, dur, timed), budget_ms=budget_ms, min_value=min_value)
+    many = len(runs) > MAX_RUN_HEADERS
+    got = read_launches(trace, run, stairs, many)
+    summaries = run_summaries_from_totals(runs, got.keys, got.totals, trace.processes, trace.devices,
+                                          trace.run_tags)
+    data = ReportData(path=trace.path, run=run, summaries=summaries, kernels=got.kernels, budget_ms=budget_ms,
+                      min_value=min_value)
     if len(summaries) > MAX_RUN_HEADERS:
-        data.kernels_all = kernel_table_grouped(keys, group, dur, timed, per_run=False)
+        data.kernels_all = got.kernels_all
     data.load = _load_section(trace, run)
     data.emulation = emulation_section(trace.db, run)
     if data.emulation is not None:
@@ -168,11 +167,12 @@ def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Opti
         data.progress = sweep_progress(trace.runs, trace.params, _adaptive_runs(trace), sweeps, trace.path)
         if data.progress is not None:
             data.notes.append(("progress", data.progress["text"]))
-    del keys, group, dur, timed, start, start_ok, end, end_ok
-    if stairs and n_launches:
+    if stairs and got.n_launches:
+        from ..analysis.samples import finish_samples
         from .staircase_section import staircase_result
-        samples = trace.samples(run, rows)
-        del rows
+        runs_of = trace.runs if run is None else trace.runs[trace.runs["run_id"] == int(run)]
+        samples = finish_samples(got.sample_cols, got.sample_counts, runs_of, trace.params)
+        del got
         cu = trace.compute_units(run) if run is not None else trace.compute_units_by_run()
         data.result = staircase_result(samples, param, cu, jobs)
     if data.result is not None:

@@ -29,6 +29,14 @@ def add_cluster_options(p) -> None:
                    help="with --cluster: run every configuration on a board of this kind, i.e. on a worker "
                         "started with --resources board:KIND=1 (repeatable: every configuration runs on each "
                         "kind; workers of one kind share its runs). Runs are tagged board=KIND")
+    g.add_argument("--cluster-tls", metavar="DIR",
+                   help="with --cluster: connect with TLS, as the client of the farm whose certificates "
+                        "'cltrace farm' made in DIR (ca.pem, client.pem, client-key.pem); the scheduler's address "
+                        "is then tls://HOST:PORT")
+    g.add_argument("--insecure-cluster", action="store_true",
+                   help="with --cluster: allow a plaintext tcp:// scheduler on another machine (refused by default: "
+                        "whoever reaches it can run commands on every board, and capture files cross the network "
+                        "unencrypted); only on a private network you trust")
     g.add_argument("--cluster-timeout", type=float, metavar="S", default=DEFAULT_TIMEOUT_S,
                    help=f"with --cluster: seconds to wait for the scheduler and for a worker of every --board "
                         f"(default: {DEFAULT_TIMEOUT_S:g})")
@@ -42,11 +50,12 @@ class ClusterPlan:
     params: list
     names: list
     client: object = None
+    tls_dir: Optional[str] = None
 
     def connect(self) -> None:
         """Reach the scheduler and check that every --board has a worker (before the trace is touched)."""
         from .farm import connect
-        self.client = connect(self.address, self.boards, self.timeout_s)
+        self.client = connect(self.address, self.boards, self.timeout_s, self.tls_dir)
 
 
 def cluster_plan(args, params: List[Tuple[str, List[str]]], names: List[str],
@@ -59,7 +68,18 @@ def cluster_plan(args, params: List[Tuple[str, List[str]]], names: List[str],
         if args.cluster_timeout != DEFAULT_TIMEOUT_S:
             raise UsageError("--cluster-timeout is a setting of --cluster: give --cluster ADDRESS too, or leave "
                              "--cluster-timeout out")
+        for flag, value in (("--cluster-tls", args.cluster_tls), ("--insecure-cluster", args.insecure_cluster)):
+            if value:
+                raise UsageError(f"{flag} is a setting of --cluster: give --cluster ADDRESS too, or leave {flag} out")
         return None
+    from .tls import check_plaintext
+    scheme = check_plaintext(args.cluster, args.insecure_cluster)   # before anything connects anywhere
+    if args.cluster_tls and scheme == "tcp":
+        raise UsageError(f"--cluster-tls {args.cluster_tls} is for a TLS scheduler: give its address as "
+                         f"tls://HOST:PORT, not {args.cluster}")
+    if scheme == "tls" and not args.cluster_tls and not _dask_tls_configured():
+        raise UsageError(f"--cluster {args.cluster} is a TLS scheduler: give --cluster-tls DIR, the directory of "
+                         f"certificates that 'cltrace farm' made (or configure distributed.comm.tls in Dask)")
     if not args.board:
         raise UsageError("--cluster needs at least one --board KIND: the boards to run on (workers started "
                          "with --resources board:KIND=1)")
@@ -82,4 +102,14 @@ def cluster_plan(args, params: List[Tuple[str, List[str]]], names: List[str],
         raise CltraceError(f"--cluster needs Dask distributed, which is not installed: {EXTRA_HINT}")
     params = list(params) + [(BOARD_PARAM, list(args.board))]
     return ClusterPlan(args.cluster, list(args.board), args.cluster_timeout, params,
-                       list(names) + [BOARD_PARAM])
+                       list(names) + [BOARD_PARAM], tls_dir=args.cluster_tls)
+
+
+def _dask_tls_configured() -> bool:
+    """Dask's own configuration names a CA and a client certificate (distributed.comm.tls.*)."""
+    try:
+        import dask.config
+        return bool(dask.config.get("distributed.comm.tls.ca-file", None)
+                    and dask.config.get("distributed.comm.tls.client.cert", None))
+    except ImportError:
+        return False

@@ -10,7 +10,7 @@ its nanny has restarted it), so a dead worker loses only its in-flight run. A ta
 import os
 import time
 import uuid
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from .plan import PlannedRun, render_command
 from ..errors import CltraceError
@@ -36,14 +36,19 @@ def board_workers(client) -> Dict[str, List[str]]:
     return out
 
 
-def connect(address: str, boards: List[str], timeout_s: float):
-    """A Client of the scheduler at `address`, once a worker of every board is there (or an error)."""
+def connect(address: str, boards: List[str], timeout_s: float, tls_dir: Optional[str] = None):
+    """A Client of the scheduler at `address`, once a worker of every board is there (or an error). tls_dir:
+    the farm's certificates (tls.py), for a TLS scheduler."""
     from distributed import Client
+    kw = _client_kwargs(address)
+    if tls_dir:
+        from .tls import security
+        kw["security"] = security(tls_dir)
     try:
-        client = Client(timeout=f"{timeout_s}s", set_as_default=False, **_client_kwargs(address))
-    except (OSError, TimeoutError, ValueError):
+        client = Client(timeout=f"{timeout_s}s", set_as_default=False, **kw)
+    except (OSError, TimeoutError, ValueError, TypeError):      # TypeError: Dask's, a TLS address without TLS
         raise CltraceError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s: start it with "
-                           f"'dask scheduler' (docs/farm.md)") from None
+                           f"'cltrace farm' (docs/farm.md)") from None
     deadline = time.monotonic() + timeout_s
     while True:
         offered = board_workers(client)
@@ -56,7 +61,8 @@ def connect(address: str, boards: List[str], timeout_s: float):
         offers = ", ".join(f"{RESOURCE_PREFIX}{k}" for k in sorted(offered)) or "no board"
         raise CltraceError(f"no worker of the cluster at {address} offers {RESOURCE_PREFIX}{missing[0]} (its "
                            f"workers offer {offers}); start one on that board with: dask worker {address} "
-                           f"--nthreads 1 --resources {RESOURCE_PREFIX}{missing[0]}=1")
+                           + ("--tls-ca-file ca.pem --tls-cert worker.pem --tls-key worker-key.pem " if tls_dir else "")
+                           + f"--nthreads 1 --resources {RESOURCE_PREFIX}{missing[0]}=1")
     return client
 
 
@@ -145,7 +151,7 @@ class ClusterSweep:
 
 def execute(ctx, runs, adaptive) -> int:
     """engine.execute for --cluster: the same progress, adaptive rounds and summary as a local sweep."""
-    from .engine import adaptive_rounds, sigterm_as_interrupt, summary
+    from .engine import adaptive_rounds, order_line, sigterm_as_interrupt, summary
     from .progress import SweepProgress
     plan = ctx.cluster
     t0 = time.monotonic()
@@ -157,6 +163,8 @@ def execute(ctx, runs, adaptive) -> int:
             progress.log("cluster: " + "; ".join(
                 f"{RESOURCE_PREFIX}{b} on {len(offered.get(b, []))} worker(s)" for b in plan.boards)
                 + f" ({plan.address}); stabilisers are applied on each board around its runs")
+            if ctx.order == "shuffle":          # as a local sweep says it (--seed N runs the same order)
+                progress.log(order_line(ctx.seed))
             sweep = ClusterSweep(client, ctx, progress, planned=len(runs))
             try:
                 sweep.run_all(runs)

@@ -29,8 +29,10 @@ class Farm:
         self.root = str(root)
         self.file = os.path.join(self.root, "scheduler.json")
         self.procs = {}
+        # everything on loopback: a plaintext tcp:// scheduler elsewhere is refused (and tests stay on 127.0.0.1)
         self.scheduler = self._spawn("scheduler", [PY, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
-                                                   self.file, "--port", "0", "--dashboard-address", ":0", "--no-show"])
+                                                   self.file, "--host", "127.0.0.1", "--port", "0",
+                                                   "--dashboard-address", "127.0.0.1:0"])
         deadline = time.monotonic() + 30
         while not (os.path.exists(self.file) and os.path.getsize(self.file)):
             assert time.monotonic() < deadline, self.log("scheduler")
@@ -48,7 +50,8 @@ class Farm:
 
     def worker(self, name, board):
         return self._spawn(name, DASK + ["--scheduler-file", self.file, "--nthreads", "1", "--no-nanny",
-                                         "--no-dashboard", "--name", name, "--resources", f"board:{board}=1"])
+                                         "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address",
+                                         "127.0.0.1:0", "--name", name, "--resources", f"board:{board}=1"])
 
     def client(self):
         from distributed import Client
@@ -224,7 +227,7 @@ def test_an_unreachable_scheduler_is_one_line(cli, tmp_path):
     p = cli("sweep", "-p", "c=1:2", "--cluster", "tcp://127.0.0.1:9", "--board", "a", "--cluster-timeout", "1",
             "-o", "x.db", "--", PY, "-c", SLEEPER, "{c}", "0", cwd=tmp_path)
     assert (p.returncode, p.stderr) == (1, "cltrace: cannot reach the Dask scheduler at tcp://127.0.0.1:9 within "
-                                           "1 s: start it with 'dask scheduler' (docs/farm.md)\n")
+                                           "1 s: start it with 'cltrace farm' (docs/farm.md)\n")
     assert not (tmp_path / "x.db").exists()
 
 
