@@ -61,6 +61,7 @@ class Adaptive:
     max_runs: int
     max_minutes: Optional[float]
     module: object
+    by: Optional[list] = None      # the grouping of the analysis (None: every other varying parameter)
 
 
 def stderr_tail(path: str) -> str:
@@ -168,7 +169,8 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
             adaptive=None if adaptive is None else dict(param=adaptive.param, max_runs=adaptive.max_runs,
                                                         max_minutes=adaptive.max_minutes),
             cluster=None if ctx.cluster is None else dict(address=ctx.cluster.address,
-                                                          boards=list(ctx.cluster.boards)))
+                                                          boards=list(ctx.cluster.boards)),
+            configs=ctx.configs)
         if ctx.adopt:
             with conn:
                 conn.executemany("UPDATE runs SET sweep_id = ?, sweep_index = ? WHERE run_id = ?",
@@ -202,7 +204,7 @@ def _undecided(sweep, adaptive: Adaptive):
         samples = t.samples()
     if "run_id" in samples.columns:
         samples = samples[samples["run_id"].isin(mine)]
-    result = analyse(samples, adaptive.param)
+    result = analyse(samples, adaptive.param, by=adaptive.by)
     return list(adaptive.module.configs_to_rerun(result)), str(adaptive.module.undecided_summary(result))
 
 
