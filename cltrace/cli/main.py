@@ -18,8 +18,9 @@ def commands() -> List[Command]:
     from .analysis_commands import ExportCommand, PlotCommand
     from .diff import DiffCommand
     from .ingest import IngestCommand
+    from .network import NetworkCommand
     return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
-            DevicesCommand(), IngestCommand()]
+            DevicesCommand(), IngestCommand(), NetworkCommand()]
 
 
 class _Parser(argparse.ArgumentParser):
