@@ -18,9 +18,10 @@ def commands() -> List[Command]:
     from .analysis_commands import ExportCommand, PlotCommand
     from .diff import DiffCommand
     from .ingest import IngestCommand
-    from .network import NetworkCommand
+    from .network import NetworkCommand, NetworkMapCommand
     return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
-            DevicesCommand(), IngestCommand(), NetworkCommand()]
+            DevicesCommand(), IngestCommand(), NetworkCommand(),
+            NetworkMapCommand()]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -193,3 +193,75 @@ class NetworkCommand(Command):
         module = importlib.import_module(ADAPTIVE_MODULE)
         return Adaptive("channels", args.max_runs if args.max_runs is not None else BUDGET_FACTOR * first_pass,
                         args.max_minutes, module, by=["layer"])
+
+
+class NetworkMapCommand(Command):
+    name = "network-map"
+    help = "draw a network sweep as a heatmap (layers x pruning distance) and a per-layer table"
+    description = (
+        "Analyses a trace of cltrace network per layer along its channel count (the staircase analysis of cltrace "
+        "report, grouped by layer) and draws the seed paper's map: layers x pruning distance, colour = speedup "
+        "against the unpruned layer taken from the levels of the stairs (segments between significant steps), so "
+        "a cell differs from 1x only across a significant step; hazards (significant slowdowns) are crossed out, "
+        "stair edges (channel counts worth keeping) dotted, configurations with fewer than 2 processes hatched. "
+        "Prints the per-layer table (stair edges, hazards, best speedup, step causes); --table and --json write it.")
+
+    def add_arguments(self, p):
+        p.add_argument("trace", metavar="TRACE")
+        p.add_argument("-o", "--output", default="network-map.png", metavar="PATH",
+                       help="the heatmap, .png or .svg (default: network-map.png)")
+        p.add_argument("--table", metavar="PATH", help="also write the per-layer table as CSV")
+        p.add_argument("--json", metavar="PATH", help="also write the map (layers and cells) as JSON")
+        p.add_argument("--title", default="", help="the heatmap's title")
+
+    def run(self, args) -> int:
+        import json
+        from ..network.pruning_map import build, layer_table, plot_heatmap
+        from ..trace import open as open_trace
+        from .outputs import check_output_file, write_error
+        ext = os.path.splitext(args.output)[1].lower()
+        if ext not in (".png", ".svg"):
+            raise UsageError(f"cannot tell the heatmap format of {args.output}: use .png or .svg")
+        for path in (args.output, args.table, args.json):
+            if path:
+                check_output_file(path)
+        trace = open_trace(args.trace)
+        if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
+            raise CltraceError(f"{args.trace} holds no kernel launches")
+        try:
+            m = build(trace.samples(), order=_plan_order(trace.db))
+        except ValueError as e:
+            raise CltraceError(f"{args.trace}: {e}") from None
+        if m.layers.empty:
+            raise CltraceError(f"{args.trace}: no layer has a usable sample")
+        table = layer_table(m)
+        try:
+            plot_heatmap(m, args.output, args.title)
+            if args.table:
+                table.to_csv(args.table, index=False, lineterminator="\n")
+            if args.json:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump(m.to_dict(), f, indent=1)
+        except OSError as e:
+            raise write_error(args.output, e) from None
+        with __import__("pandas").option_context("display.max_colwidth", 60, "display.width", 200):
+            for line in table.drop(columns=["causes"]).to_string(index=False).splitlines():
+                print(printable(line))
+        n_haz = sum(len(x) for x in m.layers["hazards"])
+        info(f"{len(m.layers)} layers, {len(m.cells)} cells, {n_haz} hazards; heatmap: {os.path.abspath(args.output)}")
+        return EXIT_OK
+
+
+def _plan_order(db) -> list:
+    """The layers in the order of the trace's last network sweep plan (execution order of the model)."""
+    import json
+    for plan, in db.execute("SELECT plan FROM sweeps ORDER BY sweep_id DESC"):
+        try:
+            p = json.loads(plan)
+            names = [n for n, _ in p["params"]]
+            if "layer" in names:
+                i = names.index("layer")
+                return list(dict.fromkeys(c[i] for c in p["configurations"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return []

@@ -6,6 +6,7 @@ shape conv_bench needs (input, kernel, stride, pad) and `shared` (the other laye
 a trace explains itself without the model."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
@@ -113,7 +114,7 @@ def check_scale(layers: Sequence[UniqueLayer], scale: float) -> None:
         raise UsageError(f"--scale must be in (0, 4], not {scale:g}")
     for u in layers:
         L = u.layer
-        h, w = round(L.h * scale), round(L.w * scale)
+        h, w = (max(1, math.floor(x * scale + 0.5)) for x in (L.h, L.w))     # conv_bench's lround
         if min(h, w) + 2 * L.p < L.k:
             raise UsageError(f"--scale {scale:g}: layer {u.name} ({L.h}x{L.w}, kernel {L.k}, pad {L.p}) would be "
                              f"{h}x{w}, smaller than its kernel; raise --scale")
