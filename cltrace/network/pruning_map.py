@@ -164,7 +164,7 @@ def plot_heatmap(m: PruningMap, path: str, title: str = "") -> None:
     h = min(30, 1.6 + 0.32 * len(layers))
     fig, ax = plt.subplots(figsize=(w, h))
     cmap = plt.get_cmap("RdBu").copy()
-    cmap.set_bad("#eeeeee")
+    cmap.set_bad("#c8c8c8")
     im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=TwoSlopeNorm(0.0, -span, span), aspect="auto",
                    interpolation="nearest")
     annotate = len(distances) * len(layers) <= 600
@@ -188,7 +188,11 @@ def plot_heatmap(m: PruningMap, path: str, title: str = "") -> None:
     ax.set_xticks(range(len(distances)))
     ax.set_xticklabels([str(d) for d in distances], fontsize=7, rotation=90 if len(distances) > 30 else 0)
     ax.set_xlabel("pruning distance (output channels removed)")
-    ax.set_ylabel("layer (unpruned channels; xN: N layers of this shape)")
+    ax.set_ylabel("layer (unpruned channels), xN: N layers share it", fontsize=8)
+    ax.set_xticks(np.arange(-0.5, len(distances)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(layers)), minor=True)
+    ax.grid(which="minor", color="#bbbbbb", linewidth=0.4)
+    ax.tick_params(which="minor", length=0)
     ax.set_title(title or "speedup against the unpruned layer, per stair (x: hazard, dot: stair edge, "
                           "hatched: untested)", fontsize=9)
     bar = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
