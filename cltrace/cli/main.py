@@ -18,10 +18,10 @@ def commands() -> List[Command]:
     from .analysis_commands import ExportCommand, PlotCommand
     from .diff import DiffCommand
     from .ingest import IngestCommand
-    from .network import NetworkCommand, NetworkMapCommand
+    from .network import NetworkCommand, NetworkMapCommand, NetworkPredictCommand
     return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
             DevicesCommand(), IngestCommand(), NetworkCommand(),
-            NetworkMapCommand()]
+            NetworkMapCommand(), NetworkPredictCommand()]
 
 
 class _Parser(argparse.ArgumentParser):

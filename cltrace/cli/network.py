@@ -265,3 +265,55 @@ def _plan_order(db) -> list:
         except (ValueError, KeyError, TypeError):
             continue
     return []
+
+
+class NetworkPredictCommand(Command):
+    name = "network-predict"
+    help = "predict a pruning plan's latency (a channel count per layer) from a network sweep, with its uncertainty"
+    description = (
+        "PLAN names a channel count per layer: a JSON object {\"LAYER\": CHANNELS, ...} (or {\"layers\": {...}}) or "
+        "a CSV with the columns layer,channels; a layer is named by itself or by any layer sharing its shape, and "
+        "layers left out stay unpruned. Each layer's latency is the level of the stair its count lies on (the "
+        "per-process medians of the stair's configurations, pooled), a count that was not swept is placed on the "
+        "stair whose swept range holds it; the sum over the network's layers (each layer of a shared shape counted) "
+        "is printed with its standard error and 95% interval, against the unpruned network (docs/network.md).")
+
+    def add_arguments(self, p):
+        p.add_argument("trace", metavar="TRACE", help="a trace of cltrace network")
+        p.add_argument("plan", metavar="PLAN", help="the pruning plan, .json or .csv")
+        p.add_argument("--json", metavar="PATH", help="also write the prediction as JSON")
+
+    def run(self, args) -> int:
+        import json
+        import math
+        from ..analysis.staircase import analyse
+        from ..network.predict import Z95, predict, read_plan
+        from ..trace import open as open_trace
+        from .outputs import check_output_file, write_error
+        if args.json:
+            check_output_file(args.json)
+        plan = read_plan(args.plan)
+        trace = open_trace(args.trace)
+        if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
+            raise CltraceError(f"{args.trace} holds no kernel launches")
+        samples = trace.samples()
+        if "layer" not in samples.columns or "channels" not in samples.columns:
+            raise CltraceError(f"{args.trace}: the trace's runs carry no 'layer' and 'channels' tags: it is not a "
+                               f"network sweep (make one with cltrace network)")
+        pred = predict(analyse(samples, "channels", by=["layer"]), samples, plan)
+        t = pred.layers
+        for r in t.to_dict("records"):
+            se = "" if math.isnan(r["se_ms"]) else f" +- {r['se_ms']:.4f}"
+            print(printable(f"{r['layer']}: {r['channels']}/{r['unpruned_channels']} channels, "
+                            f"{r['latency_ms']:.4f}{se} ms (unpruned {r['unpruned_ms']:.4f} ms; {r['how']}"
+                            + (f", measured as {r['measured_as']}" if r["measured_as"] != r["layer"] else "") + ")"))
+        lo, hi = pred.total_ms - Z95 * pred.se_ms, pred.total_ms + Z95 * pred.se_ms
+        print(f"predicted: {pred.total_ms:.4f} ms +- {pred.se_ms:.4f} (95%: {lo:.4f}..{hi:.4f}) over {len(t)} layers; "
+              f"unpruned {pred.unpruned_ms:.4f} ms, speedup {pred.unpruned_ms / pred.total_ms:.2f}x")
+        if args.json:
+            try:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump(pred.to_dict(), f, indent=1)
+            except OSError as e:
+                raise write_error(args.json, e) from None
+        return EXIT_OK

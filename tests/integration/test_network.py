@@ -112,3 +112,40 @@ def test_bad_input_one_line_and_nothing_written(tmp_path, cli, conv_bench):
              "one channel)")
     _refused(cli, tmp_path, ["network-map", "tiny.onnx", "-o", "map.pdf"], 2,
              "cannot tell the heatmap format of map.pdf: use .png or .svg")
+
+
+def test_exports_name_the_network_layers(swept, cli):
+    d, _ = swept
+    p = cli("export", "net.db", "--format", "lookup", cwd=d)
+    assert p.returncode == 0, p.stderr
+    rows = p.stdout.splitlines()
+    assert rows[0] == ("layer,distance,input,kernel,pad,shared,stride,method,channels,median_ms,interval_low_ms,"
+                       "interval_high_ms,processes")
+    assert [r.split(",")[0] + ":" + r.split(",")[8] for r in rows[1:]] == \
+        ["c1:8", "c1:7", "c1:6", "c2:8", "c2:7", "c2:6"]         # by distance
+    p = cli("export", "net.db", "--format", "nnmeter", cwd=d)
+    assert sorted(json.loads(p.stdout)) == ["c1", "c2"]
+    p = cli("export", "net.db", "--format", "paddleslim", cwd=d)
+    assert [line.split("\t")[0].split(",")[0] for line in p.stdout.splitlines()] == ["c1"] * 3 + ["c2"] * 3
+
+
+def test_predicted_latency_of_a_pruning_plan(swept, cli):
+    d, _ = swept
+    (d / "plan.json").write_text('{"c1": 7, "c3": 6}')
+    p = cli("network-predict", "net.db", "plan.json", "--json", "pred.json", cwd=d)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.splitlines()
+    assert [line.split(":")[0] for line in out[:3]] == ["c1", "c2", "c3"]      # c3 shares c2's shape: counted
+    assert out[2].startswith("c3: 6/8 channels, ") and out[2].endswith(", measured as c2)")
+    assert out[3].startswith("predicted: ") and " over 3 layers; unpruned " in out[3]
+    pred = json.loads((d / "pred.json").read_text())
+    assert pred["total_ms"] == pytest.approx(sum(r["latency_ms"] for r in pred["layers"]))
+    assert pred["interval95_ms"][0] < pred["total_ms"] < pred["interval95_ms"][1]
+    (d / "csv.csv").write_text("layer,channels\nc2,3\n")
+    p = cli("network-predict", "net.db", "csv.csv", cwd=d)
+    assert (p.returncode, p.stderr) == (1, "cltrace: layer c2: 3 channels were not swept and lie on no stair of c2 "
+                                           "(swept: 6..8)\n")
+    (d / "bad.json").write_text('["c1"]')
+    p = cli("network-predict", "net.db", "bad.json", cwd=d)
+    assert (p.returncode, p.stderr) == (1, 'cltrace: bad.json: a pruning plan is a JSON object {"LAYER": CHANNELS, '
+                                           '...} or a CSV with the columns layer,channels\n')
