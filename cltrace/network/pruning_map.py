@@ -178,7 +178,9 @@ def plot_heatmap(m: PruningMap, path: str, title: str = "") -> None:
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#888888",
                                        linewidth=0))
         if annotate and c["status"] not in ("same",):
-            ax.text(j, i + 0.32, f"{c['speedup']:.2f}", ha="center", va="center", fontsize=5, color="#333333")
+            dark = abs(math.log2(c["speedup"])) > 0.6 * span
+            ax.text(j, i + 0.32, f"{c['speedup']:.2f}", ha="center", va="center", fontsize=5,
+                    color="white" if dark else "#333333")
     labels = []
     for r in m.layers.to_dict("records"):
         n = len(r["shared"] or [])
