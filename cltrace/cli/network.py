@@ -216,7 +216,7 @@ class NetworkMapCommand(Command):
 
     def run(self, args) -> int:
         import json
-        from ..network.pruning_map import build, layer_table, plot_heatmap
+        from ..network.pruning_map import build, layer_table, plan_order, plot_heatmap
         from ..trace import open as open_trace
         from .outputs import check_output_file, write_error
         ext = os.path.splitext(args.output)[1].lower()
@@ -229,7 +229,7 @@ class NetworkMapCommand(Command):
         if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
             raise CltraceError(f"{args.trace} holds no kernel launches")
         try:
-            m = build(trace.samples(), order=_plan_order(trace.db))
+            m = build(trace.samples(), order=plan_order(trace.db))
         except ValueError as e:
             raise CltraceError(f"{args.trace}: {e}") from None
         if m.layers.empty:
@@ -250,21 +250,6 @@ class NetworkMapCommand(Command):
         n_haz = sum(len(x) for x in m.layers["hazards"])
         info(f"{len(m.layers)} layers, {len(m.cells)} cells, {n_haz} hazards; heatmap: {os.path.abspath(args.output)}")
         return EXIT_OK
-
-
-def _plan_order(db) -> list:
-    """The layers in the order of the trace's last network sweep plan (execution order of the model)."""
-    import json
-    for plan, in db.execute("SELECT plan FROM sweeps ORDER BY sweep_id DESC"):
-        try:
-            p = json.loads(plan)
-            names = [n for n, _ in p["params"]]
-            if "layer" in names:
-                i = names.index("layer")
-                return list(dict.fromkeys(c[i] for c in p["configurations"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return []
 
 
 class NetworkPredictCommand(Command):

@@ -57,15 +57,32 @@ def _first(samples: pd.DataFrame, layer, column) -> str:
     return "" if v.empty else str(v.iloc[0])
 
 
-def build(samples: pd.DataFrame, order: list | None = None, **analyse_kw) -> PruningMap:
+def plan_order(db) -> list:
+    """The layers in the order of the trace's last network sweep plan (the model's execution order)."""
+    import json
+    for plan, in db.execute("SELECT plan FROM sweeps ORDER BY sweep_id DESC"):
+        try:
+            p = json.loads(plan)
+            names = [n for n, _ in p["params"]]
+            if "layer" in names:
+                i = names.index("layer")
+                return list(dict.fromkeys(c[i] for c in p["configurations"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return []
+
+
+def build(samples: pd.DataFrame, order: list | None = None, result=None, **analyse_kw) -> PruningMap:
     """The map of a network sweep's samples (tags layer and channels; ValueError when they are missing).
-    ``order``: the layers in plan order (default: natural sort of their names)."""
+    ``order``: the layers in plan order (default: natural sort of their names); ``result``: the analysis
+    along channels by layer when already made (cltrace report)."""
     from ..analysis.staircase import analyse
     for col in ("layer", "channels"):
         if col not in samples.columns:
             raise ValueError(f"the trace's runs carry no '{col}' tag: it is not a network sweep "
                              f"(make one with cltrace network)")
-    result = analyse(samples, "channels", by=["layer"], **analyse_kw)
+    if result is None:
+        result = analyse(samples, "channels", by=["layer"], **analyse_kw)
     cfg = result.configs
     hazard_ids = set(result.hazards["config_id"]) if len(result.hazards) else set()
     haz_conf = dict(zip(result.hazards["config_id"], result.hazards["factor"])) if len(result.hazards) else {}

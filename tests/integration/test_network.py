@@ -149,3 +149,17 @@ def test_predicted_latency_of_a_pruning_plan(swept, cli):
     p = cli("network-predict", "net.db", "bad.json", cwd=d)
     assert (p.returncode, p.stderr) == (1, 'cltrace: bad.json: a pruning plan is a JSON object {"LAYER": CHANNELS, '
                                            '...} or a CSV with the columns layer,channels\n')
+
+
+def test_report_json_carries_the_network_section(swept, cli):
+    jsonschema = pytest.importorskip("jsonschema")
+    from cltrace.report.json_report import load_schema
+    d, _ = swept
+    p = cli("report", "net.db", "--format", "json", cwd=d)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    jsonschema.validate(doc, load_schema())
+    assert doc["staircase"]["param"] == "channels" and doc["staircase"]["by"] == ["layer"]
+    assert [r["layer"] for r in doc["network"]["layers"]] == ["c1", "c2"]
+    assert doc["network"]["layers"][1]["shared"] == ["c3"]
+    assert len(doc["network"]["cells"]) == 6
