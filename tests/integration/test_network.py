@@ -163,3 +163,29 @@ def test_report_json_carries_the_network_section(swept, cli):
     assert [r["layer"] for r in doc["network"]["layers"]] == ["c1", "c2"]
     assert doc["network"]["layers"][1]["shared"] == ["c3"]
     assert len(doc["network"]["cells"]) == 6
+
+
+def test_resume_runs_what_failed_and_adaptive_stays_within_its_layer(tmp_path, cli, conv_bench):
+    """A conv_bench that fails at 7 channels while FAIL exists: the sweep records the failures, --resume (MODEL left
+    out) runs exactly them; --adaptive re-runs within the budget and groups by layer."""
+    wrapper = tmp_path / "bench.sh"
+    wrapper.write_text("#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --out-channels ] && [ \"$a\" = 7 ] "
+                       f"&& [ -e {tmp_path}/FAIL ]; then exit 3; fi\n  prev=$a\ndone\nexec {conv_bench} \"$@\"\n")
+    wrapper.chmod(0o755)
+    (tmp_path / "FAIL").write_text("")
+    model = tiny_model(tmp_path / "tiny.onnx", CONVS)
+    p = cli("network", model, *FAST, "--conv-bench", wrapper, "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 1
+    assert "cltrace: 12/12 runs recorded in net.db; 4 failed" in p.stderr.splitlines()
+    (tmp_path / "FAIL").unlink()
+    p = cli("network", "--resume", "-q", "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: resume: 8 runs already done, 4 to go" in p.stderr.splitlines()
+    db = sqlite3.connect(tmp_path / "net.db")
+    assert db.execute("SELECT status FROM sweeps").fetchone()[0] == "complete"
+    p = cli("network", model, *FAST, "--conv-bench", wrapper, "-o", "ad.db", "--adaptive", "--max-runs", "14",
+            cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert any(line.startswith("cltrace: adaptive: ") for line in p.stderr.splitlines()), p.stderr
+    n = sqlite3.connect(tmp_path / "ad.db").execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    assert 12 <= n <= 14
