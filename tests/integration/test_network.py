@@ -22,7 +22,8 @@ def tiny_model(path, convs, size=16, cin=3):
                                       strides=[s, s], pads=[p] * 4, group=g))
         inits.append(w)
         x, c = name + "_y", out
-    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
+    graph = helper.make_graph(nodes, "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
                               [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
     onnx.save(helper.make_model(graph), str(path))
     return str(path)

@@ -26,7 +26,8 @@ def tiny_model(path, convs, size=16, cin=3):
         inits.append(w)
         x, c = name + "_y", out
     nodes.append(helper.make_node("Relu", [x], ["y"]))
-    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
+    graph = helper.make_graph(nodes, "tiny",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     onnx.save(helper.make_model(graph), str(path))
     return str(path)
