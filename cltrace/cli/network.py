@@ -247,6 +247,9 @@ class NetworkMapCommand(Command):
         with __import__("pandas").option_context("display.max_colwidth", 60, "display.width", 200):
             for line in table.drop(columns=["causes"]).to_string(index=False).splitlines():
                 print(printable(line))
+        for r in m.layers.to_dict("records"):
+            if r["causes"]:
+                print(printable(f"steps of {r['layer']}: {r['causes']}"))
         n_haz = sum(len(x) for x in m.layers["hazards"])
         info(f"{len(m.layers)} layers, {len(m.cells)} cells, {n_haz} hazards; heatmap: {os.path.abspath(args.output)}")
         return EXIT_OK
