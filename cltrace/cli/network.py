@@ -151,7 +151,8 @@ class NetworkCommand(Command):
                                configs=configs, extra_tags={}, settings=settings, mode=mode, order=args.order,
                                seed=args.seed, fail_fast=args.fail_fast, show_output=args.show_output,
                                stabilise=args.stabilise, quiet=args.quiet, params=params, repeat=repeat,
-                               planned_runs=planned, sweep_id=previous.sweep_id if previous is not None else None)
+                               planned_runs=planned, sweep_id=previous.sweep_id if previous is not None else None,
+                               label_names=["layer", "channels", "distance"])
             code = execute(ctx, runs, adaptive)
         finally:
             conn.close()

@@ -52,6 +52,12 @@ class SweepContext:
     repeat: int = 1
     planned_runs: list = None      # the whole plan (the runs of this invocation may be fewer: --resume)
     adopt: list = None             # [(run_id, planned run)]: runs of an older trace that --resume counts as done
+    label_names: list = None       # the parameters progress lines name (None: all; a network: layer, channels)
+
+    def label(self, r: PlannedRun) -> str:
+        if not self.label_names:
+            return r.label()
+        return " ".join(f"{k}={v}" for k, v in r.config if k in self.label_names)
 
 
 @dataclass
@@ -280,11 +286,11 @@ def adaptive_rounds(sweep, adaptive: Adaptive, t0: float) -> None:
     sweep.progress.log(f"adaptive: {text}" + (f"; left: {left}" if left else ""))
 
 
-def summary(path, finished, planned, failed, interrupted) -> int:
+def summary(path, finished, planned, failed, interrupted, label=None) -> int:
     info(f"{finished}/{planned} runs recorded in {path}"
          + (f"; {len(failed)} failed" if failed else ""))
     for r, code, tail in failed[:20]:
-        info(f"  failed: {printable(r.label())} (exit {code})" + (f": {printable(tail)}" if tail else ""))
+        info(f"  failed: {printable(label(r) if label else r.label())} (exit {code})" + (f": {printable(tail)}" if tail else ""))
     if interrupted:
         info("interrupted: finished runs are kept; continue with --resume")
         return 130
