@@ -12,6 +12,7 @@ from ..printable import printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep import stored
+from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
                             resume_runs)
 from ..sweep.plan import ORDERS, params_of, plan_configs, render_command
@@ -76,6 +77,7 @@ class NetworkCommand(Command):
                        help=f"budget of --adaptive (default: {BUDGET_FACTOR} x the first pass)")
         g.add_argument("--max-minutes", type=float, metavar="M", help="time budget of --adaptive")
         add_shim_options(p)
+        add_cluster_options(p)          # --cluster, --board: every configuration on every board (docs/farm.md)
 
     # -- planning ----------------------------------------------------------------------------------------------
     def _plan(self, args):
@@ -112,13 +114,21 @@ class NetworkCommand(Command):
             raise UsageError("give MODEL: an .onnx file or resnet50 | vgg16 | alexnet")
         if args.model is not None:
             template, configs = self._plan(args)
-            if previous is not None and (list(template) != list(previous.template)
-                                         or list(configs) != list(previous.configs)):
+        else:
+            template = list(previous.template)
+            configs = list(dict.fromkeys(tuple((k, v) for k, v in c if k != BOARD_PARAM) for c in previous.configs))
+        cluster = cluster_plan(args, params_of(configs), [n for n, _ in params_of(configs)], {})
+        if cluster is not None:         # every configuration on every --board, the board tagged like a parameter
+            configs = [c + ((BOARD_PARAM, b),) for c in configs for b in cluster.boards]
+            cluster.params, cluster.names = params_of(configs), [n for n, _ in params_of(configs)]
+        if previous is not None:
+            if bool(previous.cluster) != (cluster is not None):
+                where = "on a cluster (--cluster ADDRESS --board ...)" if previous.cluster else "on this machine"
+                raise UsageError(f"--resume: the stored network sweep ran {where}: resume it the same way")
+            if list(template) != list(previous.template) or list(configs) != list(previous.configs):
                 raise UsageError(f"--resume completes the stored network sweep of {args.output} exactly, and this "
                                  f"command line plans another one (a different model, --distances, --method, "
-                                 f"--scale, --iters or --warmup); leave MODEL out to resume it as stored")
-        else:
-            template, configs = list(previous.template), list(previous.configs)
+                                 f"--scale, --iters, --warmup or --board); leave MODEL out to resume it as stored")
         repeat = args.repeat if args.repeat is not None else previous.repeat if previous is not None else 3
         if previous is not None:
             if repeat != previous.repeat:
@@ -132,16 +142,20 @@ class NetworkCommand(Command):
         params = params_of(configs)
         adaptive = self._adaptive(args, len(runs))
         n_layers = len({dict(c)["layer"] for c in configs})
-        info(f"plan: {len(configs)} configurations ({n_layers} layers) x {repeat} repeats = {len(runs)} runs")
+        boards = f" on {len(cluster.boards)} boards" if cluster is not None else ""
+        info(f"plan: {len(configs)} configurations ({n_layers} layers{boards}) x {repeat} repeats = {len(runs)} runs")
         if args.dry_run:
             if args.order == "shuffle":
                 info(order_line(args.seed))
             for i, r in enumerate(runs):
-                print(f"[{i + 1}/{len(runs)}] {printable(shlex.join(render_command(template, r.params)))}")
+                on = f" (on board {r.params[BOARD_PARAM]})" if cluster is not None else ""
+                print(f"[{i + 1}/{len(runs)}] {printable(shlex.join(render_command(template, r.params)))}{on}")
             return EXIT_OK
         settings, mode = shim_settings(args), requested_mode(args)
         if previous is not None and not settings and mode == "auto":
             settings, mode = dict(previous.settings or {}), previous.mode or mode
+        if cluster is not None:
+            cluster.connect()           # the scheduler and a worker of every --board, before the trace is touched
         conn, lock = open_locked(args.output, lambda: open_output(args.output, args.force, args.resume))
         try:
             planned = runs
@@ -151,8 +165,9 @@ class NetworkCommand(Command):
                                configs=configs, extra_tags={}, settings=settings, mode=mode, order=args.order,
                                seed=args.seed, fail_fast=args.fail_fast, show_output=args.show_output,
                                stabilise=args.stabilise, quiet=args.quiet, params=params, repeat=repeat,
+                               cluster=cluster,
                                planned_runs=planned, sweep_id=previous.sweep_id if previous is not None else None,
-                               label_names=["layer", "channels", "distance"])
+                               label_names=["layer", "channels", "distance", BOARD_PARAM])
             code = execute(ctx, runs, adaptive)
         finally:
             conn.close()
@@ -196,6 +211,22 @@ class NetworkCommand(Command):
                         args.max_minutes, module, by=["layer"])
 
 
+def network_samples(trace, path: str, board=None):
+    """The samples of a network trace, of one board where it ran on several (--board)."""
+    if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
+        raise CltraceError(f"{path} holds no kernel launches")
+    samples = trace.samples()
+    boards = sorted(str(b) for b in samples[BOARD_PARAM].dropna().unique()) if BOARD_PARAM in samples.columns else []
+    if board is not None:
+        if board not in boards:
+            raise CltraceError(f"--board {board}: {path} has no runs on that board"
+                               + (f" (its boards: {', '.join(boards)})" if boards else ""))
+        samples = samples[samples[BOARD_PARAM].astype(str) == board]
+    elif len(boards) > 1:
+        raise UsageError(f"{path} ran on {len(boards)} boards ({', '.join(boards)}): choose one with --board KIND")
+    return samples
+
+
 class NetworkMapCommand(Command):
     name = "network-map"
     help = "draw a network sweep as a heatmap (layers x pruning distance) and a per-layer table"
@@ -214,6 +245,7 @@ class NetworkMapCommand(Command):
         p.add_argument("--table", metavar="PATH", help="also write the per-layer table as CSV")
         p.add_argument("--json", metavar="PATH", help="also write the map (layers and cells) as JSON")
         p.add_argument("--title", default="", help="the heatmap's title")
+        p.add_argument("--board", metavar="KIND", help="the board to map, where the sweep ran on several (--cluster)")
 
     def run(self, args) -> int:
         import json
@@ -227,10 +259,9 @@ class NetworkMapCommand(Command):
             if path:
                 check_output_file(path)
         trace = open_trace(args.trace)
-        if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
-            raise CltraceError(f"{args.trace} holds no kernel launches")
+        samples = network_samples(trace, args.trace, args.board)
         try:
-            m = build(trace.samples(), order=plan_order(trace.db))
+            m = build(samples, order=plan_order(trace.db))
         except ValueError as e:
             raise CltraceError(f"{args.trace}: {e}") from None
         if m.layers.empty:
@@ -271,6 +302,7 @@ class NetworkPredictCommand(Command):
         p.add_argument("trace", metavar="TRACE", help="a trace of cltrace network")
         p.add_argument("plan", metavar="PLAN", help="the pruning plan, .json or .csv")
         p.add_argument("--json", metavar="PATH", help="also write the prediction as JSON")
+        p.add_argument("--board", metavar="KIND", help="the board to predict for, where the sweep ran on several")
 
     def run(self, args) -> int:
         import json
@@ -283,9 +315,7 @@ class NetworkPredictCommand(Command):
             check_output_file(args.json)
         plan = read_plan(args.plan)
         trace = open_trace(args.trace)
-        if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
-            raise CltraceError(f"{args.trace} holds no kernel launches")
-        samples = trace.samples()
+        samples = network_samples(trace, args.trace, args.board)
         if "layer" not in samples.columns or "channels" not in samples.columns:
             raise CltraceError(f"{args.trace}: the trace's runs carry no 'layer' and 'channels' tags: it is not a "
                                f"network sweep (make one with cltrace network)")
