@@ -42,6 +42,9 @@ class NetworkCommand(Command):
                        help="pruning distances (channels removed) for every layer: a,b,c and a:b[:step] items, "
                             "e.g. 0:16 or 0,1,2,4,8 (0, the unpruned reference, is always swept); default per "
                             "layer: 0..16 one by one, then a coarser step (a multiple of 4) up to half its channels")
+        p.add_argument("--input-shape", metavar="NxCxHxW",
+                       help="the dims of an ONNX model's first input, for a model exported with dynamic sizes "
+                            "(e.g. 1x3x224x224); its layers' shapes then follow by shape inference")
         p.add_argument("--method", choices=("gemm", "direct", "tiled", "clblast"), default="gemm",
                        help="conv_bench's method (default gemm)")
         p.add_argument("--scale", type=float, default=0.25, metavar="F",
@@ -90,7 +93,8 @@ class NetworkCommand(Command):
             if v < (1 if flag == "--iters" else 0):
                 raise UsageError(f"{flag} must be at least {1 if flag == '--iters' else 0}, not {v}")
         distances = netplan.parse_distances(args.distances) if args.distances is not None else None
-        network = netmodel.load(args.model, args.conv_bench)
+        shape = netmodel.parse_shape(args.input_shape) if args.input_shape else None
+        network = netmodel.load(args.model, args.conv_bench, shape)
         if not network.runnable:
             raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in conv_bench "
                                f"({network.layers[0].name}: {network.layers[0].skip})")

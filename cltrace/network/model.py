@@ -54,15 +54,28 @@ class Network:
         return [layer for layer in self.layers if layer.skip is not None]
 
 
-def load(spec: str, conv_bench: str) -> Network:
-    """A catalogue name (resnet50, vgg16, alexnet) or the path of an .onnx file."""
+def load(spec: str, conv_bench: str, input_shape: Optional[List[int]] = None) -> Network:
+    """A catalogue name (resnet50, vgg16, alexnet) or the path of an .onnx file (``input_shape``: the dims of its
+    first input, for a model exported with dynamic sizes)."""
     if spec in CATALOGUE and not os.path.exists(spec):
+        if input_shape is not None:
+            from ..errors import UsageError
+            raise UsageError(f"--input-shape sets the input of an ONNX model; {spec} is a built-in network")
         return from_catalogue(spec, conv_bench)
     if not os.path.exists(spec):
         raise CltraceError(f"{spec}: no such file, and not a built-in network ({', '.join(CATALOGUE)})")
     if os.path.isdir(spec):
         raise CltraceError(f"{spec} is a directory, not an ONNX model")
-    return from_onnx(spec)
+    return from_onnx(spec, input_shape)
+
+
+def parse_shape(text: str) -> List[int]:
+    """'1x3x224x224' -> [1, 3, 224, 224] (UsageError otherwise)."""
+    from ..errors import UsageError
+    parts = text.lower().split("x")
+    if len(parts) < 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"--input-shape {text}: give the input's dims as NxCxHxW, e.g. 1x3x224x224")
+    return [int(p) for p in parts]
 
 
 # -- the catalogue ---------------------------------------------------------------------------------------------
@@ -106,7 +119,7 @@ def _onnx():
         raise CltraceError("reading an ONNX model needs the onnx package: pip install onnx") from None
 
 
-def from_onnx(path: str) -> Network:
+def from_onnx(path: str, input_shape: Optional[List[int]] = None) -> Network:
     onnx = _onnx()
     try:
         model = onnx.load(path, load_external_data=False)
@@ -114,6 +127,8 @@ def from_onnx(path: str) -> Network:
         raise CltraceError(f"{path} is not an ONNX model (the onnx package cannot parse it)") from None
     if not model.ir_version or not model.HasField("graph"):
         raise CltraceError(f"{path} is not an ONNX model (the onnx package cannot parse it)")
+    if input_shape is not None:
+        _set_input_shape(model.graph, input_shape, path)
     try:
         inferred = onnx.shape_inference.infer_shapes(model)
     except Exception as e:
@@ -122,6 +137,23 @@ def from_onnx(path: str) -> Network:
     if not layers:
         raise CltraceError(f"{path} has no Conv layer to sweep")
     return Network(os.path.basename(path), "onnx", layers)
+
+
+def _set_input_shape(graph, dims: List[int], path: str) -> None:
+    """Fix the dims of the graph's first real input (not an initializer) before shape inference."""
+    inits = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in inits]
+    if not inputs:
+        raise CltraceError(f"{path}: --input-shape: the model has no input")
+    shape = inputs[0].type.tensor_type.shape
+    if len(shape.dim) not in (0, len(dims)):
+        raise CltraceError(f"{path}: --input-shape has {len(dims)} dims, input {inputs[0].name} has "
+                           f"{len(shape.dim)}")
+    del shape.dim[:]
+    for d in dims:
+        shape.dim.add().dim_value = d
+    # shape inference recomputes the other tensors' shapes: stale ones from the export would clash
+    del graph.value_info[:]
 
 
 def _shapes(graph) -> dict:

@@ -133,3 +133,19 @@ def test_not_onnx_and_no_conv(tmp_path):
     with pytest.raises(CltraceError) as e:
         model.from_onnx(str(path))
     assert str(e.value) == f"{path} has no Conv layer to sweep"
+
+
+def test_input_shape_fixes_a_model_exported_with_dynamic_sizes(tmp_path):
+    w = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="c", kernel_shape=[3, 3],
+                                                pads=[1, 1, 1, 1])], "dyn",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    path = str(tmp_path / "dyn.onnx")
+    onnx.save(helper.make_model(graph), path)
+    assert model.from_onnx(path).layers[0].skip == "its input or weight shape is unknown after shape inference"
+    layer = model.from_onnx(path, model.parse_shape("1x3x40x48")).layers[0]
+    assert (layer.skip, layer.h, layer.w, layer.c, layer.out) == (None, 40, 48, 3, 8)
+    with pytest.raises(UsageError) as e:
+        model.parse_shape("3x40")
+    assert str(e.value) == "--input-shape 3x40: give the input's dims as NxCxHxW, e.g. 1x3x224x224"
