@@ -131,7 +131,8 @@ setup(
     packages=find_packages(include=["cltrace", "cltrace.*"]),
     package_data={"cltrace": ["store/*.sql", "report/*.json"]},
     python_requires=">=3.9",
-    install_requires=["pyopencl", "cffi", "numpy", "pandas", "rich", "matplotlib", "scipy"],
+    # onnx: `cltrace network MODEL.onnx` reads a user's network (its Conv nodes, shapes from onnx.shape_inference)
+    install_requires=["pyopencl", "cffi", "numpy", "pandas", "rich", "matplotlib", "scipy", "onnx"],
     # jsonschema: the tests validate `cltrace report --format json` against cltrace/report/report.schema.json
     # cluster: `cltrace sweep --cluster` on Dask distributed (docs/farm.md) and `cltrace export --format parquet`;
     # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;

@@ -1,7 +1,8 @@
 """Per-layer channels -> latency tables for pruning tools, from the per-process units (units.py).
 
-One row per (layer, other parameters, swept parameter): the layer is the region name (empty when the program
-had no regions), the other parameters (e.g. method, board) stay columns, the swept parameter (default: the
+One row per (layer, other parameters, swept parameter): the layer is the `layer` tag where the runs carry one
+(`cltrace network` tags every run with the layer naming its shape; the region, conv_bench's shape name, is then
+left out), else the region name (empty when the program had no regions), the other parameters (e.g. method, board) stay columns, the swept parameter (default: the
 numeric one with most values, as in `analyse`) is the key a pruning search looks up. Every figure comes from
 the processes of the configuration (one value per process: the median of its warm samples), never from the
 iterations as if they were independent.
@@ -28,11 +29,13 @@ def lookup_configs(samples: pd.DataFrame, param: str | None = None):
     params = [p for p in param_columns(s) if p not in DEFAULT_IGNORE and s[p].notna().any()]
     for p in params:
         s[p] = to_number(s[p])
+    if param is None and LAYER in params and "channels" in params and "distance" in params:
+        param = "channels"          # a network sweep (cltrace network): channels per layer, never the distance
     param = param or choose_param(s, params)
     if param is None:
         raise ValueError("no numeric parameter with several values to look latency up by "
                          "(sweep one with cltrace sweep -p NAME=a:b)")
-    by = [p for p in params if p != param]
+    by = [p for p in params if p != param and not (p == "region" and LAYER in params)]
     result = analyse(samples, param, by=by)
     return result.configs, param, by
 
@@ -53,13 +56,13 @@ def latency_lookup(samples: pd.DataFrame, param: str | None = None) -> pd.DataFr
     the per-process medians), interval_low_ms/interval_high_ms (CONFIDENCE interval of the level),
     processes (how many processes measured it). Sorted by layer, parameters, swept value."""
     configs, param, by = lookup_configs(samples, param)
-    others = [b for b in by if b != "region"]
+    others = [b for b in by if b not in ("region", LAYER)]
     rows = []
     for _, c in configs.iterrows():
         procs = list(c["process_median_ns"]) if isinstance(c["process_median_ns"], (list, tuple)) else []
         low, high = _interval(procs)
         med = float(np.median(procs)) if procs else math.nan
-        rows.append({LAYER: "" if "region" not in by or pd.isna(c["region"]) else str(c["region"]),
+        rows.append({LAYER: layer_name(c, by),
                      **{b: c[b] for b in others}, param: c[param],
                      "median_ms": med / 1e6, "interval_low_ms": low / 1e6, "interval_high_ms": high / 1e6,
                      "processes": len(procs)})
@@ -68,6 +71,12 @@ def latency_lookup(samples: pd.DataFrame, param: str | None = None) -> pd.DataFr
         out[col] = out[col].round(6)            # the nanosecond
     out.attrs["param"] = param
     return out.sort_values([LAYER] + others + [param], kind="stable").reset_index(drop=True)
+
+
+def layer_name(c, by) -> str:
+    """The layer of a configuration: its `layer` tag, else its region, else ''."""
+    key = LAYER if LAYER in by else "region" if "region" in by else None
+    return "" if key is None or pd.isna(c[key]) else str(c[key])
 
 
 def per_process_ms(samples: pd.DataFrame, param: str | None = None):

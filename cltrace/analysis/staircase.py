@@ -19,6 +19,15 @@ from .units import process_units, unit_estimates
 
 # Parameters that number repetitions rather than configurations.
 DEFAULT_IGNORE = ("repeat", "repeat_index", "rep", "iter", "iteration", "trial", "seed")
+# A network sweep (cltrace network) tags every run layer, channels, distance and the layer's shape: the shape and
+# the region (conv_bench names it after the shape) follow from the layer, the distance from (layer, channels), so
+# the default analysis sweeps channels per layer and groups by none of them.
+NETWORK_TAGS = ("layer", "channels", "distance")
+NETWORK_DERIVED = ("distance", "input", "kernel", "stride", "pad", "shared", "region")
+
+
+def is_network_sweep(params) -> bool:
+    return all(t in params for t in NETWORK_TAGS)
 _DROP = {"latencies", "signature", "process_logs"}
 
 
@@ -326,6 +335,10 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     params = [p for p in param_columns(samples) if p not in ignore and samples[p].notna().any()]
     for p in params:
         samples[p] = to_number(samples[p])
+    network = is_network_sweep(params)
+    if param is None and network:
+        param = "channels"
+        notes.append("a network sweep (cltrace network): channels swept per layer")
     if param is None:
         param = choose_param(samples, params)
         if param is None:
@@ -341,7 +354,8 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     all_runs = samples["run_id"] if "run_id" in samples.columns else pd.Series(dtype="int64")
     if by is None:
         usable = samples[all_status != "failed-run"] if (all_status != "failed-run").any() else samples
-        by = [p for p in params if p != param and usable[p].nunique(dropna=False) > 1]
+        by = [p for p in params if p != param and usable[p].nunique(dropna=False) > 1
+              and not (network and param == "channels" and p in NETWORK_DERIVED)]
     samples = _drop_unplaced(samples, [b for b in by if b != param], notes)
     key = [b for b in by if b != param] + ([param] if param else [])
     configs = config_stats(samples, key)

@@ -19,8 +19,10 @@ def commands() -> List[Command]:
     from .diff import DiffCommand
     from .ingest import IngestCommand
     from .farm import FarmCommand
+    from .network import NetworkCommand, NetworkMapCommand, NetworkPredictCommand
     return [RunCommand(), SweepCommand(), ReportCommand(), PlotCommand(), DiffCommand(), ExportCommand(),
-            DevicesCommand(), IngestCommand(), FarmCommand()]
+            DevicesCommand(), IngestCommand(), FarmCommand(), NetworkCommand(), NetworkMapCommand(),
+            NetworkPredictCommand()]
 
 
 class _Parser(argparse.ArgumentParser):

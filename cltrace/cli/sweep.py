@@ -148,7 +148,8 @@ class SweepCommand(Command):
             elif resuming:              # a trace without stored sweeps (older cltrace): the command line's plan
                 runs, adopt = skip_done(conn, runs, names)
             ctx = SweepContext(conn=conn, output=args.output, template=template, names=names,
-                               configs=configurations(params), extra_tags=extra_tags, settings=settings,
+                               configs=previous.configs if previous is not None else configurations(params),
+                               extra_tags=extra_tags, settings=settings,
                                mode=mode, order=args.order, seed=args.seed,
                                fail_fast=args.fail_fast, show_output=args.show_output, stabilise=args.stabilise,
                                quiet=args.quiet, cluster=cluster, params=params, repeat=repeat,

@@ -8,7 +8,7 @@ import os
 
 import pandas as pd
 
-from ..analysis.lookup import LAYER, latency_lookup, per_process_ms
+from ..analysis.lookup import LAYER, latency_lookup, layer_name, per_process_ms
 from ..errors import CltraceError
 
 from .export_formats import DIRECTORY_FORMATS, TABLE_FORMATS  # noqa: E402,F401  (one definition, light to import)
@@ -28,10 +28,10 @@ def nnmeter_tables(samples) -> dict:
     """{layer: {config id: {"config": {parameter: value}, "latency": mean ms, "std": ms, "samples": [ms]}}};
     the samples are the per-process medians, so mean and std are over processes."""
     configs, param, by = per_process_ms(samples)
-    params = [b for b in by if b != "region"] + [param]
+    params = [b for b in by if b not in ("region", LAYER)] + [param]
     out: dict = {}
     for _, c in configs.iterrows():
-        layer = "" if "region" not in by or pd.isna(c["region"]) else str(c["region"])
+        layer = layer_name(c, by)
         config = {p: _value(c[p]) for p in params}
         vals = c["process_ms"]
         mean = sum(vals) / len(vals) if vals else None

@@ -59,6 +59,16 @@ def _staircase(data) -> Optional[dict]:
     return out
 
 
+def _network(data) -> Optional[dict]:
+    """The pruning map of a network sweep (docs/network.md), without its notes (they are the staircase's)."""
+    m = getattr(data, "network", None)
+    if m is None:
+        return None
+    out = m.to_dict()
+    out.pop("notes", None)
+    return out
+
+
 def _sweeps(data):
     """The stored sweeps the report covers, or None (no stored sweep, or --run N)."""
     if not getattr(data, "sweeps_text", None):
@@ -83,5 +93,6 @@ def report_json(data) -> dict:
         "sweeps": _sweeps(data),
         "progress": data.progress,
         "staircase": _staircase(data),
+        "network": _network(data),
         "notes": [{"kind": kind, "text": text} for kind, text in data.notes],
     })

@@ -124,6 +124,7 @@ class ReportData:
     sweeps: List[dict] = field(default_factory=list)     # the stored sweeps the report covers (analysis.progress)
     sweeps_text: Optional[str] = None
     result: object = None                    # StaircaseResult, or None
+    network: object = None                   # network.pruning_map.PruningMap of a network sweep, or None
     budget_ms: Optional[float] = None
     min_value: Optional[float] = None
     notes: List[Tuple[str, str]] = field(default_factory=list)     # (kind, text) of the report itself
@@ -175,6 +176,10 @@ def gather(trace, run: Optional[int] = None, staircase: bool = True, param: Opti
         del got
         cu = trace.compute_units(run) if run is not None else trace.compute_units_by_run()
         data.result = staircase_result(samples, param, cu, jobs)
+        r = data.result
+        if r is not None and r.param == "channels" and list(r.by) == ["layer"]:     # a network sweep
+            from ..network.pruning_map import build, plan_order
+            data.network = build(samples, order=plan_order(trace.db), result=r)
     if data.result is not None:
         from .staircase_section import hazard_lines
         if not data.result.hazard_candidates.empty:

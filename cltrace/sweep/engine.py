@@ -52,6 +52,12 @@ class SweepContext:
     repeat: int = 1
     planned_runs: list = None      # the whole plan (the runs of this invocation may be fewer: --resume)
     adopt: list = None             # [(run_id, planned run)]: runs of an older trace that --resume counts as done
+    label_names: list = None       # the parameters progress lines name (None: all; a network: layer, channels)
+
+    def label(self, r: PlannedRun) -> str:
+        if not self.label_names:
+            return r.label()
+        return " ".join(f"{k}={v}" for k, v in r.config if k in self.label_names)
 
 
 @dataclass
@@ -61,6 +67,7 @@ class Adaptive:
     max_runs: int
     max_minutes: Optional[float]
     module: object
+    by: Optional[list] = None      # the grouping of the analysis (None: every other varying parameter)
 
 
 def stderr_tail(path: str) -> str:
@@ -168,7 +175,8 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
             adaptive=None if adaptive is None else dict(param=adaptive.param, max_runs=adaptive.max_runs,
                                                         max_minutes=adaptive.max_minutes),
             cluster=None if ctx.cluster is None else dict(address=ctx.cluster.address,
-                                                          boards=list(ctx.cluster.boards)))
+                                                          boards=list(ctx.cluster.boards)),
+            configs=ctx.configs)
         if ctx.adopt:
             with conn:
                 conn.executemany("UPDATE runs SET sweep_id = ?, sweep_index = ? WHERE run_id = ?",
@@ -202,7 +210,7 @@ def _undecided(sweep, adaptive: Adaptive):
         samples = t.samples()
     if "run_id" in samples.columns:
         samples = samples[samples["run_id"].isin(mine)]
-    result = analyse(samples, adaptive.param)
+    result = analyse(samples, adaptive.param, by=adaptive.by)
     return list(adaptive.module.configs_to_rerun(result)), str(adaptive.module.undecided_summary(result))
 
 
@@ -278,11 +286,11 @@ def adaptive_rounds(sweep, adaptive: Adaptive, t0: float) -> None:
     sweep.progress.log(f"adaptive: {text}" + (f"; left: {left}" if left else ""))
 
 
-def summary(path, finished, planned, failed, interrupted) -> int:
+def summary(path, finished, planned, failed, interrupted, label=None) -> int:
     info(f"{finished}/{planned} runs recorded in {path}"
          + (f"; {len(failed)} failed" if failed else ""))
     for r, code, tail in failed[:20]:
-        info(f"  failed: {printable(r.label())} (exit {code})" + (f": {printable(tail)}" if tail else ""))
+        info(f"  failed: {printable(label(r) if label else r.label())} (exit {code})" + (f": {printable(tail)}" if tail else ""))
     if interrupted:
         info("interrupted: finished runs are kept; continue with --resume")
         return 130

@@ -25,7 +25,7 @@ class LocalSweep:
     def run(self, r: PlannedRun, round_no: int = 0) -> None:
         ctx = self.ctx
         argv = render_command(ctx.template, r.params)
-        self.progress.start(r.label())
+        self.progress.start(ctx.label(r))
         err_path = os.path.join(self.tmp, "stderr")
         meter = RunMeter(self.stab.system).start()
         with open(err_path, "wb") as err_file:
@@ -52,10 +52,10 @@ class LocalSweep:
         self.finished += 1
         if child.status != "ok":
             self.failed.append((r, child.exit_status, tail))
-            self.progress.failed(r.label(), child.exit_status, tail)
+            self.progress.failed(ctx.label(r), child.exit_status, tail)
             if ctx.fail_fast:
                 self.stopped = "fail-fast"
-        self.progress.done(r.label(), run_latency_ms(ctx.conn, traced.run_id))
+        self.progress.done(ctx.label(r), run_latency_ms(ctx.conn, traced.run_id))
 
 
 def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adaptive]) -> int:
@@ -77,4 +77,5 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
                 break
         if adaptive is not None and not sweep.stopped:
             adaptive_rounds(sweep, adaptive, t0)
-    return summary(ctx.output, sweep.finished, sweep.planned, sweep.failed, sweep.stopped == "interrupted")
+    return summary(ctx.output, sweep.finished, sweep.planned, sweep.failed, sweep.stopped == "interrupted",
+                   ctx.label)

@@ -78,24 +78,47 @@ def configurations(params: Sequence[Tuple[str, List[str]]]) -> List[Tuple[Tuple[
     return [tuple(zip(names, combo)) for combo in itertools.product(*[v for _, v in params])]
 
 
+def params_of(configs: Sequence[Tuple[Tuple[str, str], ...]]) -> List[Tuple[str, List[str]]]:
+    """The parameters of an explicit configuration list: each name with its distinct values in first-seen
+    order (what the stored plan and the dry run show; not a product: the list is the plan)."""
+    names: Dict[str, List[str]] = {}
+    for c in configs:
+        for k, v in c:
+            vals = names.setdefault(k, [])
+            if v not in vals:
+                vals.append(v)
+    return [(k, v) for k, v in names.items()]
+
+
 def plan(params: Sequence[Tuple[str, List[str]]], repeat: int, order: str = "interleave",
          seed: int = 0) -> List[PlannedRun]:
-    """Every configuration `repeat` times. interleave = each repetition is one pass over all
-    configurations (spreads machine drift across the sweep); sequential = all repeats of one
-    configuration back to back; shuffle = interleave with each pass in a seeded random order."""
+    """Every configuration of the cartesian product `repeat` times (plan_configs has the orders)."""
     names = [n for n, _ in params]
     if len(set(names)) != len(names):
         raise UsageError("a parameter is given twice with -p")
-    if repeat < 1:
-        raise UsageError(f"--repeat must be at least 1, not {repeat}")
-    if order not in ORDERS:
-        raise UsageError(f"unknown --order '{order}' (choose from {', '.join(ORDERS)})")
-    total = math.prod(len(v) for _, v in params) * repeat
+    total = math.prod(len(v) for _, v in params) * max(repeat, 1)
     if total > MAX_RUNS:
         sizes = ", ".join(f"{n}: {len(v):,} values" for n, v in params)
         raise UsageError(f"the sweep would plan {total:,} runs ({sizes}, {repeat} repeats), more than "
                          f"{MAX_RUNS:,}: narrow the ranges or give a step (a:b:step)")
-    configs = configurations(params)
+    return plan_configs(configurations(params), repeat, order, seed)
+
+
+def plan_configs(configs: Sequence[Tuple[Tuple[str, str], ...]], repeat: int, order: str = "interleave",
+                 seed: int = 0) -> List[PlannedRun]:
+    """Every configuration of an explicit list (the product of -p parameters, or a network's (layer, channels)
+    points) `repeat` times. interleave = each repetition is one pass over all configurations (spreads machine
+    drift across the sweep); sequential = all repeats of one configuration back to back; shuffle = interleave
+    with each pass in a seeded random order."""
+    if repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, not {repeat}")
+    if order not in ORDERS:
+        raise UsageError(f"unknown --order '{order}' (choose from {', '.join(ORDERS)})")
+    if len(configs) * repeat > MAX_RUNS:
+        raise UsageError(f"the sweep would plan {len(configs) * repeat:,} runs ({len(configs):,} configurations, "
+                         f"{repeat} repeats), more than {MAX_RUNS:,}")
+    if len(set(configs)) != len(configs):
+        raise UsageError("a configuration appears twice in the plan")
     rng = random.Random(seed)
     runs = []
     if order == "sequential":

@@ -37,17 +37,22 @@ class StoredSweep:
     status: str
     mode: Optional[str] = None
     settings: Optional[Dict[str, str]] = None
+    configs: Optional[List[tuple]] = None      # every configuration, in plan order (a product or a list)
 
     @property
     def names(self) -> List[str]:
         return [n for n, _ in self.params]
 
 
-def plan_json(params: Sequence[Tuple[str, List[str]]], runs: Sequence[PlannedRun]) -> str:
-    """The plan as stored: the -p parameters and their values, every configuration, and every planned run as
-    [configuration index, repeat index] in run order."""
+def plan_json(params: Sequence[Tuple[str, List[str]]], runs: Sequence[PlannedRun],
+              configurations: Optional[Sequence[tuple]] = None) -> str:
+    """The plan as stored: the parameters and their values, every configuration (the product of the -p
+    parameters, or the explicit list given, e.g. a network's (layer, channels) points), and every planned run
+    as [configuration index, repeat index] in run order."""
     configs: Dict[tuple, int] = {}
-    for combo in itertools.product(*[v for _, v in params]):
+    combos = (itertools.product(*[v for _, v in params]) if configurations is None
+              else (tuple(v for _, v in c) for c in configurations))
+    for combo in combos:
         configs[tuple(combo)] = len(configs)
     pairs = [[configs[tuple(v for _, v in r.config)], r.repeat] for r in runs]
     return json.dumps({"params": [[n, list(v)] for n, v in params], "configurations": [list(c) for c in configs],
@@ -55,14 +60,14 @@ def plan_json(params: Sequence[Tuple[str, List[str]]], runs: Sequence[PlannedRun
 
 
 def create(conn, template, params, runs, repeat, order, seed, tags, mode, settings, stabilise, adaptive=None,
-           cluster=None) -> int:
+           cluster=None, configs=None) -> int:
     """A new sweeps row (status running); its id."""
     with conn:
         cur = conn.execute(
             "INSERT INTO sweeps (command, argv, plan, runs_planned, repeat, run_order, seed, tags, mode, settings, "
             "stabilise, adaptive, cluster, cwd, host, started_at, status, cltrace_version) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (shlex.join(template), json.dumps(list(template)), plan_json(params, runs), len(runs), repeat, order,
+            (shlex.join(template), json.dumps(list(template)), plan_json(params, runs, configs), len(runs), repeat, order,
              seed, json.dumps(dict(tags), sort_keys=True), mode, json.dumps(dict(settings), sort_keys=True),
              int(bool(stabilise)), None if adaptive is None else json.dumps(adaptive, sort_keys=True),
              None if cluster is None else json.dumps(cluster, sort_keys=True), os.getcwd(), socket.gethostname(),
@@ -109,7 +114,7 @@ def load(conn, sweep_id: int) -> StoredSweep:
     runs = [PlannedRun(i, configs[c], r) for i, (c, r) in enumerate(plan["runs"])]
     return StoredSweep(sweep_id, json.loads(argv), params, runs, int(repeat), order, int(seed),
                        json.loads(tags or "{}"), json.loads(cluster) if cluster else None, status, mode,
-                       json.loads(settings) if settings else {})
+                       json.loads(settings) if settings else {}, configs)
 
 
 def sweep_ids(conn) -> List[int]:

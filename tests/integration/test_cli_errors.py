@@ -106,7 +106,8 @@ def test_mistyped_command_and_option_get_a_suggestion(tmp_path):
     p = cltrace("reprot", "t.db", cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr == ("cltrace: argument COMMAND: invalid choice: 'reprot' (choose from 'run', 'sweep', 'report', "
-                        "'plot', 'diff', 'export', 'devices', 'ingest', 'farm'); did you mean 'report'?\n")
+                        "'plot', 'diff', 'export', 'devices', 'ingest', 'farm', 'network', 'network-map', "
+                        "'network-predict'); did you mean 'report'?\n")
     p = cltrace("report", "t.db", "--budgte-ms", "3", cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr == "cltrace: unrecognized arguments: --budgte-ms 3; did you mean --budget-ms?\n"

@@ -238,3 +238,32 @@ def test_dry_run_lists_each_run_with_its_board(cli, tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == ["[1/4] prog 1 (on board a)", "[2/4] prog 1 (on board b)",
                                      "[3/4] prog 2 (on board a)", "[4/4] prog 2 (on board b)"]
+
+
+def test_network_sweep_on_the_farm(farm, cli, conv_bench, tmp_path):
+    """cltrace network --cluster: every (layer, channels) configuration on every --board, one sweep; the map is
+    drawn per board."""
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="c1", kernel_shape=[3, 3],
+                                                pads=[1, 1, 1, 1])], "one",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    onnx.save(helper.make_model(graph), str(tmp_path / "one.onnx"))
+    p = cli("network", "one.onnx", "--distances", "0:1", "--repeat", "2", "--iters", "2", "--warmup", "1",
+            "--scale", "1", "-q", "--conv-bench", conv_bench, "--cluster", farm.file, "--board", "a", "--board", "b",
+            "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: plan: 4 configurations (1 layers on 2 boards) x 2 repeats = 8 runs" in p.stderr.splitlines()
+    _, tags, _, workers = _runs(str(tmp_path / "net.db"))
+    assert sorted((t["board"], t["channels"]) for t in tags.values()) == \
+        [("a", "7"), ("a", "7"), ("a", "8"), ("a", "8"), ("b", "7"), ("b", "7"), ("b", "8"), ("b", "8")]
+    for i, t in tags.items():
+        assert workers[i].startswith(f"board-{t['board']} (tcp://"), workers[i]
+    p = cli("network-map", "net.db", "-o", "map.png", cwd=tmp_path)
+    assert (p.returncode, p.stderr) == (2, "cltrace: net.db ran on 2 boards (a, b): choose one with --board KIND\n")
+    p = cli("network-map", "net.db", "-o", "map.png", "--board", "b", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "map.png").exists()

@@ -102,7 +102,8 @@ def test_export_chrome_holds_every_run_named_by_command_and_tags(two_methods, ca
 
 @pytest.mark.parametrize("argv, message", [
     (["reprot", "x.db"], "cltrace: argument COMMAND: invalid choice: 'reprot' (choose from 'run', 'sweep', "
-                         "'report', 'plot', 'diff', 'export', 'devices', 'ingest', 'farm'); did you mean 'report'?\n"),
+                         "'report', 'plot', 'diff', 'export', 'devices', 'ingest', 'farm', 'network', 'network-map', "
+                         "'network-predict'); did you mean 'report'?\n"),
     (["report", "x.db", "--fromat", "json"], "cltrace: unrecognized arguments: --fromat json; did you mean "
                                              "--format?\n"),
     (["export", "x.db", "--format", "chrom"], "cltrace: export: argument --format: invalid choice: 'chrom' "

@@ -1,0 +1,342 @@
+"""cltrace network: a whole network's conv layers swept at pruning distances, as one sweep (cltrace/network).
+
+This module parses and checks the arguments; the model and the plan are cltrace/network, the runs are the sweep
+engine's (cltrace/sweep/engine.py): progress over the whole plan, --resume, --repeat, --adaptive and the
+stabilisers work as in `cltrace sweep`."""
+import os
+import random
+import shlex
+
+from ..errors import CltraceError, UsageError
+from ..printable import printable
+from ..store import db as store_db
+from ..store.writer_lock import open_locked
+from ..sweep import stored
+from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
+from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
+                            resume_runs)
+from ..sweep.plan import ORDERS, params_of, plan_configs, render_command
+from .base import EXIT_OK, Command, info
+from .outputs import open_output
+from .shim_options import add_shim_options, requested_mode, shim_settings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_CONV_BENCH = os.path.join(ROOT, "examples", "bin", "conv_bench")
+
+
+class NetworkCommand(Command):
+    name = "network"
+    help = "sweep every conv layer of a network (ONNX model or resnet50/vgg16/alexnet) at pruning distances"
+    description = (
+        "Reads the conv layers of MODEL (an .onnx file, shapes from ONNX shape inference, or a built-in network of "
+        "conv_bench --list-layers: resnet50, vgg16, alexnet), folds layers of identical shape into one (and says "
+        "which share it), lists depthwise and grouped convolutions as skipped with the reason, and runs conv_bench "
+        "for each unique layer at its pruning distances (output channels = unpruned - distance) as ONE sweep: "
+        "every run traced and tagged layer, channels, distance (and the shape), progress over the whole plan, "
+        "--resume and the noise stabilisers as in cltrace sweep. cltrace network-map draws the result.")
+
+    def add_arguments(self, p):
+        p.add_argument("model", nargs="?", metavar="MODEL",
+                       help="an .onnx file or resnet50 | vgg16 | alexnet (may be left out with --resume)")
+        p.add_argument("--distances", metavar="LIST",
+                       help="pruning distances (channels removed) for every layer: a,b,c and a:b[:step] items, "
+                            "e.g. 0:16 or 0,1,2,4,8 (0, the unpruned reference, is always swept); default per "
+                            "layer: 0..16 one by one, then a coarser step (a multiple of 4) up to half its channels")
+        p.add_argument("--input-shape", metavar="NxCxHxW",
+                       help="the dims of an ONNX model's first input, for a model exported with dynamic sizes "
+                            "(e.g. 1x3x224x224); its layers' shapes then follow by shape inference")
+        p.add_argument("--method", choices=("gemm", "direct", "tiled", "clblast"), default="gemm",
+                       help="conv_bench's method (default gemm)")
+        p.add_argument("--scale", type=float, default=0.25, metavar="F",
+                       help="multiply every layer's input H and W by F (conv_bench --scale; default 0.25, "
+                            "reduced spatial scale for CPUs)")
+        p.add_argument("--iters", type=int, default=5, metavar="N", help="measured iterations per run (default 5)")
+        p.add_argument("--warmup", type=int, default=2, metavar="N", help="unmeasured iterations first (default 2)")
+        p.add_argument("--repeat", type=int, default=None, metavar="N",
+                       help="runs (processes) per configuration (default: 3)")
+        p.add_argument("--order", choices=ORDERS, default="shuffle",
+                       help="shuffle (default): each pass over the whole plan in a random order; interleave: in "
+                            "plan order; sequential: all repeats of a configuration back to back")
+        p.add_argument("--seed", type=int, default=None, help="seed of --order shuffle (default: a new one, printed)")
+        p.add_argument("-o", "--output", default="network.db", metavar="PATH",
+                       help="trace file (default: network.db)")
+        p.add_argument("-f", "--force", action="store_true", help="overwrite the trace file if it exists")
+        p.add_argument("--resume", action="store_true",
+                       help="continue the trace's last network sweep: run the planned runs that have no successful "
+                            "run yet (MODEL and the options may be left out; given, they must plan the same sweep)")
+        p.add_argument("--conv-bench", default=DEFAULT_CONV_BENCH, metavar="PATH",
+                       help="the conv_bench binary (default: examples/bin/conv_bench; make -C examples builds it)")
+        p.add_argument("--fail-fast", action="store_true", help="stop at the first failing run")
+        p.add_argument("--show-output", action="store_true", help="let conv_bench's stdout through")
+        p.add_argument("--dry-run", action="store_true", help="print the plan and the commands, and exit")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress")
+        p.add_argument("--no-stabilise", dest="stabilise", action="store_false", default=True,
+                       help="Turn off (on by default): the noise stabilisers of cltrace sweep (docs/noise.md)")
+        g = p.add_argument_group("adaptive sweeps")
+        g.add_argument("--adaptive", action="store_true",
+                       help="after the planned runs, re-run configurations whose step verdict against a "
+                            "neighbouring channel count of their layer is still undecided (as cltrace sweep)")
+        g.add_argument("--max-runs", type=int, metavar="N",
+                       help=f"budget of --adaptive (default: {BUDGET_FACTOR} x the first pass)")
+        g.add_argument("--max-minutes", type=float, metavar="M", help="time budget of --adaptive")
+        add_shim_options(p)
+        add_cluster_options(p)          # --cluster, --board: every configuration on every board (docs/farm.md)
+
+    # -- planning ----------------------------------------------------------------------------------------------
+    def _plan(self, args):
+        """(template, configurations) from MODEL and the options; prints the network's layers."""
+        from ..network import model as netmodel
+        from ..network import plan as netplan
+        if not os.access(args.conv_bench, os.X_OK):
+            raise CltraceError(f"{args.conv_bench}: conv_bench not found (build it: make -C examples)")
+        for flag, v in (("--iters", args.iters), ("--warmup", args.warmup)):
+            if v < (1 if flag == "--iters" else 0):
+                raise UsageError(f"{flag} must be at least {1 if flag == '--iters' else 0}, not {v}")
+        distances = netplan.parse_distances(args.distances) if args.distances is not None else None
+        shape = netmodel.parse_shape(args.input_shape) if args.input_shape else None
+        network = netmodel.load(args.model, args.conv_bench, shape)
+        if not network.runnable:
+            raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in conv_bench "
+                               f"({network.layers[0].name}: {network.layers[0].skip})")
+        layers = netplan.unique_layers(network)
+        netplan.assign_distances(layers, distances)
+        netplan.check_scale(layers, args.scale)
+        info(f"network {network.name}: {len(network.layers)} conv layers, {len(network.runnable)} runnable, "
+             f"{len(layers)} unique shapes")
+        for u in layers:
+            if u.shared:
+                info(f"  shape {u.layer.shape_text()}: {u.name}, shared by {', '.join(u.shared)}")
+        for s in network.skipped:
+            info(f"  skipped {s.name}: {s.skip}")
+        template = netplan.command(os.path.abspath(args.conv_bench), args.method, args.scale, args.iters,
+                                   args.warmup)
+        return template, netplan.configurations(layers)
+
+    def run(self, args) -> int:
+        previous = self._previous(args) if args.resume else None
+        if args.model is None and previous is None:
+            raise UsageError("give MODEL: an .onnx file or resnet50 | vgg16 | alexnet")
+        if args.model is not None:
+            template, configs = self._plan(args)
+        else:
+            template = list(previous.template)
+            configs = list(dict.fromkeys(tuple((k, v) for k, v in c if k != BOARD_PARAM) for c in previous.configs))
+        cluster = cluster_plan(args, params_of(configs), [n for n, _ in params_of(configs)], {})
+        if cluster is not None:         # every configuration on every --board, the board tagged like a parameter
+            configs = [c + ((BOARD_PARAM, b),) for c in configs for b in cluster.boards]
+            cluster.params, cluster.names = params_of(configs), [n for n, _ in params_of(configs)]
+        if previous is not None:
+            if bool(previous.cluster) != (cluster is not None):
+                where = "on a cluster (--cluster ADDRESS --board ...)" if previous.cluster else "on this machine"
+                raise UsageError(f"--resume: the stored network sweep ran {where}: resume it the same way")
+            if list(template) != list(previous.template) or list(configs) != list(previous.configs):
+                raise UsageError(f"--resume completes the stored network sweep of {args.output} exactly, and this "
+                                 f"command line plans another one (a different model, --distances, --method, "
+                                 f"--scale, --iters, --warmup or --board); leave MODEL out to resume it as stored")
+        repeat = args.repeat if args.repeat is not None else previous.repeat if previous is not None else 3
+        if previous is not None:
+            if repeat != previous.repeat:
+                raise UsageError(f"--resume: the stored sweep runs --repeat {previous.repeat}, not {repeat}")
+            args.order, args.seed = previous.order, previous.seed
+            runs = previous.runs
+        else:
+            if args.seed is None:
+                args.seed = random.SystemRandom().randrange(1, 2**31) if args.order == "shuffle" else 0
+            runs = plan_configs(configs, repeat, args.order, args.seed)
+        params = params_of(configs)
+        adaptive = self._adaptive(args, len(runs))
+        n_layers = len({dict(c)["layer"] for c in configs})
+        boards = f" on {len(cluster.boards)} boards" if cluster is not None else ""
+        info(f"plan: {len(configs)} configurations ({n_layers} layers{boards}) x {repeat} repeats = {len(runs)} runs")
+        if args.dry_run:
+            if args.order == "shuffle":
+                info(order_line(args.seed))
+            for i, r in enumerate(runs):
+                on = f" (on board {r.params[BOARD_PARAM]})" if cluster is not None else ""
+                print(f"[{i + 1}/{len(runs)}] {printable(shlex.join(render_command(template, r.params)))}{on}")
+            return EXIT_OK
+        settings, mode = shim_settings(args), requested_mode(args)
+        if previous is not None and not settings and mode == "auto":
+            settings, mode = dict(previous.settings or {}), previous.mode or mode
+        if cluster is not None:
+            cluster.connect()           # the scheduler and a worker of every --board, before the trace is touched
+        conn, lock = open_locked(args.output, lambda: open_output(args.output, args.force, args.resume))
+        try:
+            planned = runs
+            if previous is not None:
+                runs = resume_runs(conn, previous)
+            ctx = SweepContext(conn=conn, output=args.output, template=template, names=[n for n, _ in params],
+                               configs=configs, extra_tags={}, settings=settings, mode=mode, order=args.order,
+                               seed=args.seed, fail_fast=args.fail_fast, show_output=args.show_output,
+                               stabilise=args.stabilise, quiet=args.quiet, params=params, repeat=repeat,
+                               cluster=cluster,
+                               planned_runs=planned, sweep_id=previous.sweep_id if previous is not None else None,
+                               label_names=["layer", "channels", "distance", BOARD_PARAM])
+            code = execute(ctx, runs, adaptive)
+        finally:
+            conn.close()
+            lock.release()
+        if code == EXIT_OK:
+            info(f"map it: cltrace network-map {args.output} -o network-map.png")
+        return code
+
+    @staticmethod
+    def _previous(args):
+        if args.force:
+            raise UsageError("--resume continues the trace and -f overwrites it: give one of them")
+        if not os.path.exists(args.output):
+            raise CltraceError(f"--resume: {args.output} does not exist")
+        conn = store_db.open_db(args.output)
+        try:
+            sweep_id = stored.choose(conn, args.output, None)
+            if sweep_id is None:
+                raise CltraceError(f"--resume: {args.output} holds no stored sweep")
+            previous = stored.load(conn, sweep_id)
+        finally:
+            conn.close()
+        if "layer" not in previous.names or "distance" not in previous.names:
+            raise CltraceError(f"--resume: sweep {sweep_id} of {args.output} is not a network sweep "
+                               f"(continue it with cltrace sweep --resume)")
+        return previous
+
+    @staticmethod
+    def _adaptive(args, first_pass: int):
+        if not args.adaptive:
+            for flag, value in (("--max-runs", args.max_runs), ("--max-minutes", args.max_minutes)):
+                if value is not None:
+                    raise UsageError(f"{flag} is a budget of --adaptive: give --adaptive too, or leave {flag} out")
+            return None
+        if args.max_runs is not None and args.max_runs < first_pass:
+            raise UsageError(f"--max-runs {args.max_runs} is less than the first pass ({first_pass} runs): "
+                             f"give at least {first_pass}")
+        import importlib
+        module = importlib.import_module(ADAPTIVE_MODULE)
+        return Adaptive("channels", args.max_runs if args.max_runs is not None else BUDGET_FACTOR * first_pass,
+                        args.max_minutes, module, by=["layer"])
+
+
+def network_samples(trace, path: str, board=None):
+    """The samples of a network trace, of one board where it ran on several (--board)."""
+    if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
+        raise CltraceError(f"{path} holds no kernel launches")
+    samples = trace.samples()
+    boards = sorted(str(b) for b in samples[BOARD_PARAM].dropna().unique()) if BOARD_PARAM in samples.columns else []
+    if board is not None:
+        if board not in boards:
+            raise CltraceError(f"--board {board}: {path} has no runs on that board"
+                               + (f" (its boards: {', '.join(boards)})" if boards else ""))
+        samples = samples[samples[BOARD_PARAM].astype(str) == board]
+    elif len(boards) > 1:
+        raise UsageError(f"{path} ran on {len(boards)} boards ({', '.join(boards)}): choose one with --board KIND")
+    return samples
+
+
+class NetworkMapCommand(Command):
+    name = "network-map"
+    help = "draw a network sweep as a heatmap (layers x pruning distance) and a per-layer table"
+    description = (
+        "Analyses a trace of cltrace network per layer along its channel count (the staircase analysis of cltrace "
+        "report, grouped by layer) and draws the seed paper's map: layers x pruning distance, colour = speedup "
+        "against the unpruned layer taken from the levels of the stairs (segments between significant steps), so "
+        "a cell differs from 1x only across a significant step; hazards (significant slowdowns) are crossed out, "
+        "stair edges (channel counts worth keeping) dotted, configurations with fewer than 2 processes hatched. "
+        "Prints the per-layer table (stair edges, hazards, best speedup, step causes); --table and --json write it.")
+
+    def add_arguments(self, p):
+        p.add_argument("trace", metavar="TRACE")
+        p.add_argument("-o", "--output", default="network-map.png", metavar="PATH",
+                       help="the heatmap, .png or .svg (default: network-map.png)")
+        p.add_argument("--table", metavar="PATH", help="also write the per-layer table as CSV")
+        p.add_argument("--json", metavar="PATH", help="also write the map (layers and cells) as JSON")
+        p.add_argument("--title", default="", help="the heatmap's title")
+        p.add_argument("--board", metavar="KIND", help="the board to map, where the sweep ran on several (--cluster)")
+
+    def run(self, args) -> int:
+        import json
+        from ..network.pruning_map import build, layer_table, plan_order, plot_heatmap
+        from ..trace import open as open_trace
+        from .outputs import check_output_file, write_error
+        ext = os.path.splitext(args.output)[1].lower()
+        if ext not in (".png", ".svg"):
+            raise UsageError(f"cannot tell the heatmap format of {args.output}: use .png or .svg")
+        for path in (args.output, args.table, args.json):
+            if path:
+                check_output_file(path)
+        trace = open_trace(args.trace)
+        samples = network_samples(trace, args.trace, args.board)
+        try:
+            m = build(samples, order=plan_order(trace.db))
+        except ValueError as e:
+            raise CltraceError(f"{args.trace}: {e}") from None
+        if m.layers.empty:
+            raise CltraceError(f"{args.trace}: no layer has a usable sample")
+        table = layer_table(m)
+        try:
+            plot_heatmap(m, args.output, args.title)
+            if args.table:
+                table.to_csv(args.table, index=False, lineterminator="\n")
+            if args.json:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump(m.to_dict(), f, indent=1)
+        except OSError as e:
+            raise write_error(args.output, e) from None
+        with __import__("pandas").option_context("display.max_colwidth", 60, "display.width", 200):
+            for line in table.drop(columns=["causes"]).to_string(index=False).splitlines():
+                print(printable(line))
+        for r in m.layers.to_dict("records"):
+            if r["causes"]:
+                print(printable(f"steps of {r['layer']}: {r['causes']}"))
+        n_haz = sum(len(x) for x in m.layers["hazards"])
+        info(f"{len(m.layers)} layers, {len(m.cells)} cells, {n_haz} hazards; heatmap: {os.path.abspath(args.output)}")
+        return EXIT_OK
+
+
+class NetworkPredictCommand(Command):
+    name = "network-predict"
+    help = "predict a pruning plan's latency (a channel count per layer) from a network sweep, with its uncertainty"
+    description = (
+        "PLAN names a channel count per layer: a JSON object {\"LAYER\": CHANNELS, ...} (or {\"layers\": {...}}) or "
+        "a CSV with the columns layer,channels; a layer is named by itself or by any layer sharing its shape, and "
+        "layers left out stay unpruned. Each layer's latency is the level of the stair its count lies on (the "
+        "per-process medians of the stair's configurations, pooled), a count that was not swept is placed on the "
+        "stair whose swept range holds it; the sum over the network's layers (each layer of a shared shape counted) "
+        "is printed with its standard error and 95% interval, against the unpruned network (docs/network.md).")
+
+    def add_arguments(self, p):
+        p.add_argument("trace", metavar="TRACE", help="a trace of cltrace network")
+        p.add_argument("plan", metavar="PLAN", help="the pruning plan, .json or .csv")
+        p.add_argument("--json", metavar="PATH", help="also write the prediction as JSON")
+        p.add_argument("--board", metavar="KIND", help="the board to predict for, where the sweep ran on several")
+
+    def run(self, args) -> int:
+        import json
+        import math
+        from ..analysis.staircase import analyse
+        from ..network.predict import Z95, predict, read_plan
+        from ..trace import open as open_trace
+        from .outputs import check_output_file, write_error
+        if args.json:
+            check_output_file(args.json)
+        plan = read_plan(args.plan)
+        trace = open_trace(args.trace)
+        samples = network_samples(trace, args.trace, args.board)
+        if "layer" not in samples.columns or "channels" not in samples.columns:
+            raise CltraceError(f"{args.trace}: the trace's runs carry no 'layer' and 'channels' tags: it is not a "
+                               f"network sweep (make one with cltrace network)")
+        pred = predict(analyse(samples, "channels", by=["layer"]), samples, plan)
+        t = pred.layers
+        for r in t.to_dict("records"):
+            se = "" if math.isnan(r["se_ms"]) else f" +- {r['se_ms']:.4f}"
+            print(printable(f"{r['layer']}: {r['channels']}/{r['unpruned_channels']} channels, "
+                            f"{r['latency_ms']:.4f}{se} ms (unpruned {r['unpruned_ms']:.4f} ms; {r['how']}"
+                            + (f", measured as {r['measured_as']}" if r["measured_as"] != r["layer"] else "") + ")"))
+        lo, hi = pred.total_ms - Z95 * pred.se_ms, pred.total_ms + Z95 * pred.se_ms
+        print(f"predicted: {pred.total_ms:.4f} ms +- {pred.se_ms:.4f} (95%: {lo:.4f}..{hi:.4f}) over {len(t)} layers; "
+              f"unpruned {pred.unpruned_ms:.4f} ms, speedup {pred.unpruned_ms / pred.total_ms:.2f}x")
+        if args.json:
+            try:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump(pred.to_dict(), f, indent=1)
+            except OSError as e:
+                raise write_error(args.json, e) from None
+        return EXIT_OK
