@@ -398,8 +398,9 @@ def test_capture_directory_is_private_and_removed(tmp_path, programs, cli):
         assert os.path.dirname(s["dir"]) == str(tmpdir)                      # under $TMPDIR
         assert re.fullmatch(r"cltrace-[A-Za-z0-9_]{8}", os.path.basename(s["dir"])), s
         assert s["mode"] == 0o700 and s["uid"] == os.getuid(), s
-        # one capture file, and the run's marker (capture/leftovers.py); both private
-        assert sorted(s["files"])[0] == ".cltrace-run.json" and len(s["files"]) == 2, s
+        # one capture file, the run's marker (capture/leftovers.py) and the directory where layers below cltrace
+        # may leave notes (capture/layer_notes.py); all private
+        assert sorted(s["files"])[:2] == [".cltrace-run.json", ".layer-notes"] and len(s["files"]) == 3, s
         assert all(m & 0o077 == 0 for m in s["files"].values()), s
         assert not os.path.exists(s["dir"])                                  # removed after the run
     assert seen[0]["dir"] != seen[1]["dir"]

@@ -85,9 +85,9 @@ def pocl_kernels(args):
     return re.findall(r"Preparing kernel (\S+) with local size (\d+) x (\d+) x (\d+)", proc.stderr)
 
 
-def sweep(cli, db, values, shape, method, iters, warmup=1, repeat=1, resume=False, env=None):
+def sweep(cli, db, values, shape, method, iters, warmup=1, repeat=1, append=False, env=None):
     args = ["sweep", "-q", "-p", f"channels={values}", "--repeat", repeat, "-o", db]
-    args += ["--resume"] if resume else ["-f"]
+    args += ["--append"] if append else ["-f"]
     p = cli(*args, "--", BENCH, *shape, "--out-channels", "{channels}", "--method", method,
             "--iters", iters, "--warmup", warmup, env=dict(CLI_ENV, **(env or {})))
     assert p.returncode == 0, p.stdout + p.stderr
@@ -107,13 +107,14 @@ def change_rows(result, a, b):
 
 
 def sweep_until_steps(cli, db, values, shape, method, iters, wanted, max_extra=MAX_EXTRA_REPEATS, env=None):
-    """Sweep, then add one repetition per configuration (--resume) while `wanted(result)` is false."""
+    """Sweep, then add one repetition per configuration (an appended sweep of --repeat 1) while `wanted(result)` is
+    false."""
     sweep(cli, db, values, shape, method, iters, repeat=FIRST_REPEAT, env=env)
     samples, result = analysed(db)
     repeat = FIRST_REPEAT
     while not wanted(result) and repeat < FIRST_REPEAT + max_extra:
         repeat += 1
-        sweep(cli, db, values, shape, method, iters, repeat=repeat, resume=True, env=env)
+        sweep(cli, db, values, shape, method, iters, repeat=1, append=True, env=env)
         samples, result = analysed(db)
     return samples, result, repeat
 
