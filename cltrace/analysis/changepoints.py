@@ -41,7 +41,7 @@ CHI2_1_95 = 3.841458820694124    # the former (normal-theory) location set; kept
 LOCATION_LEVEL = 0.95          # a location set holds the true split with at least this probability
 N_LOCATION = 1000              # residual permutations per change
 RAMP_Z = 2.5                   # a configuration this many standard errors off both plateaus is between them
-RAMP_EDGE_Z = 1.645            # a configuration at a set's edge this far off its plateau joins the set
+RAMP_EDGE_Z = 2.5           # a configuration at a set's edge this far off its plateau joins the set
 SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
 N_PERMUTATIONS = 2000
 _CHUNK = 4_000_000            # statistics evaluated per numpy pass (memory bound)
@@ -311,17 +311,6 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
             level_after=level(j + 1, b),
             n_before=int(D.cum_n[j + 1] - D.cum_n[a]), n_after=int(D.cum_n[b + 1] - D.cum_n[j + 1]),
             location=(a + lo, a + hi), ramp=None if ramp is None else (a + ramp[0], a + ramp[1])))
-    # two changes the same way around a segment whose level still moves that way (a trend over its
-    # configurations) are one gradual change: a ramp from the first one's place to the second one's
-    for i in range(len(result.change_points) - 1):
-        c1, c2 = result.change_points[i], result.change_points[i + 1]
-        up1, up2 = c1.level_after > c1.level_before, c2.level_after > c2.level_before
-        if up1 == up2 and c2.index - c1.index >= 2 and _trend_z(D, c1.index + 1, c2.index) * (1 if up1 else -1) \
-                > RAMP_EDGE_Z:
-            lo = min(c1.location[0], (c1.ramp or c1.location)[0])
-            hi = max(c2.location[1], (c2.ramp or c2.location)[1])
-            for c in (c1, c2):
-                c.location = c.ramp = (lo, hi)
     # the strongest split left inside each final segment: undecided when it looks like a step
     for a, b, _, _ in result.segments:
         inside = (P_all.s >= a) & (P_all.e <= b)
@@ -331,19 +320,6 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
         result.candidates.append(Candidate(index=int(P_all.j[k]), stat=float(t_all[k]), p_value=p_of(t_all[k]),
                                            effect=float(eff_all[k]), segment=(a, b)))
     return result
-
-
-def _trend_z(D: _Design, first: int, last: int) -> float:
-    """Studentized slope of the units' values against their configuration's position, over configurations
-    first..last (the pooled between-process sigma of the whole design as the noise)."""
-    a, b = int(D.cum_n[first]), int(D.cum_n[last + 1])
-    x = np.repeat(np.arange(first, last + 1, dtype=float), D.counts[first:last + 1])
-    xc = x - x.mean()
-    sxx = float((xc ** 2).sum())
-    if sxx <= 0:
-        return 0.0
-    sigma = float(D.sigma(D.y, D.sums(D.y)))
-    return float((xc * D.y[a:b]).sum() / sxx) / (sigma / np.sqrt(sxx))
 
 
 def location_set(values: list, j: int, sign: float, *, level: float = LOCATION_LEVEL, n_perm: int = N_LOCATION,
