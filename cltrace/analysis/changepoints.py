@@ -37,7 +37,6 @@ import numpy as np
 
 from .rounds import blocks as _blocks
 
-CHI2_1_95 = 3.841458820694124    # the former (normal-theory) location set; kept for reference in tests
 LOCATION_LEVEL = 0.95          # a location set holds the true split with at least this probability
 N_LOCATION = 1000              # residual permutations per change
 RAMP_Z = 2.5                   # a configuration this many standard errors off both plateaus is between them
