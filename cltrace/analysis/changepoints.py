@@ -39,6 +39,8 @@ from .rounds import blocks as _blocks
 
 LOCATION_LEVEL = 0.95          # a location set holds the true split with at least this probability
 N_LOCATION = 1000              # residual permutations per change
+BOOTSTRAP_LEVEL = 0.99         # central range of the bootstrap's places (a discrete argmax: the percentile
+                               # bootstrap under-covers at its nominal level; bench_steps measured 0.95 -> 0.99)
 RAMP_Z = 2.5                   # a configuration this many standard errors off both plateaus is between them
 RAMP_EDGE_Z = 2.5           # a configuration at a set's edge this far off its plateau joins the set
 SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
@@ -363,14 +365,14 @@ def location_set(values: list, j: int, sign: float, *, level: float = LOCATION_L
     keep = [j] + [k for k in range(m - 1) if u[k] > 0 and loss[k] <= bound + 1e-9]
     # and where the change goes when the processes of each configuration are resampled (a bootstrap over
     # processes within configurations): it keeps each configuration's own spread, which the pooled
-    # residuals dilute (a configuration whose processes split between two modes)
+    # residuals dilute (a configuration whose processes split between two modes); its central 99%
     starts = np.repeat(D.cum_n[:-1], D.counts)
     sizes = np.repeat(D.counts, D.counts)
     idx = starts + (rng.random((n_perm // 2, n)) * sizes).astype(np.int64)
     tb, _ = D.t(D.y[idx], P, effect=False)
     where = np.argmax(np.maximum(sign * tb, 0.0), axis=1)
-    keep += [int(np.quantile(where, (1 - level) / 2, method="lower")),
-             int(np.quantile(where, 1 - (1 - level) / 2, method="higher"))]
+    keep += [int(np.quantile(where, (1 - BOOTSTRAP_LEVEL) / 2, method="lower")),
+             int(np.quantile(where, 1 - (1 - BOOTSTRAP_LEVEL) / 2, method="higher"))]
     lo, hi = min(keep), max(keep)
     sums = D.sums(D.y)
     sigma = float(D.sigma(D.y, sums))
