@@ -13,7 +13,9 @@ docs/noise.md):
   one `XgemmDirectTN` kernel to its indirect path (transpose/pad + `Xgemm`) at m*n*k = 896^3, between 199
   and 200 output channels here; the indirect path is about 2x faster, so pruning 200 -> 199 channels is a
   hazard: the seed paper's "pruned layer runs slower".
-Each configuration runs in 8 (tiled) and 4 (clblast) processes: the process is the unit of replication.
+Each configuration runs in 8 (tiled) and 6 (clblast) processes: the process is the unit of replication (a
+clblast process measures one run after a warm-up: on a loaded machine 6 processes of one run place its switch
+where 4 processes of two did not).
 --quick halves the processes; --methods tiled (or clblast) runs one part. It ends by printing the plot's and
 the trace's paths and its own wall time ("demo wall time N s"; docs/quickstart.md shows these last lines).
 """
@@ -108,9 +110,9 @@ def main():
         # one PoCL thread: a 0.5 s kernel split over both cores of a shared machine is as slow as its
         # most-preempted thread; the kernels are the same
         rc = cltrace("sweep", "-f" if first else "--append", "-o", db, "-p", f"channels={a.clblast_channels}",
-                     "-p", "method=clblast", "--repeat", "2" if a.quick else "4", "--",
+                     "-p", "method=clblast", "--repeat", "3" if a.quick else "6", "--",
                      "env", "POCL_MAX_PTHREAD_COUNT=1", BENCH, *CLBLAST_LAYER, "--out-channels", "{channels}",
-                     "--method", "{method}", "--iters", "2", "--warmup", "1")
+                     "--method", "{method}", "--iters", "1", "--warmup", "1")
         if rc not in (0, 1):
             sys.exit(rc)
     if cltrace("report", db) != 0:
