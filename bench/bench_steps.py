@@ -184,7 +184,8 @@ def main():
         print(f"{k:>9} {p:>9.3f} {r:>7.3f} {f:>6} {t:>5} {fsr:>16.3f}   {r_small:>26.3f}   "
               f"{cover[1] / max(cover[0], 1):>8.3f} ({cover[1]}/{cover[0]})")
     n_drift = 10 if a.quick else max(seeds * 4, 40)
-    print(f"\nslow mode drifting 0 -> 1 over 4 counts (x {model['bimodal_ratio']:g}), 32 counts, {n_drift} sweeps each:")
+    print(f"\nslow mode drifting 0 -> 1 over 4 counts (x {model['bimodal_ratio']:g}), 32 counts, "
+          f"{n_drift} sweeps each:")
     print(f"{'processes':>9} {'found':>7} {'middle covered':>15} {'whole covered':>14} {'exact (wrong)':>14}")
     for k in ks:
         n_s, f, c, md, x = drift_coverage(model, k, n_drift)

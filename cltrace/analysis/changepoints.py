@@ -19,13 +19,13 @@ Method (docs/analysis.md states it in full):
   time). Rounds run in the order of the swept value keep the free permutation
   (rounds.py says why). Either way the chance of any false change point in a group
   is at most alpha under its assumption, without a noise model.
-- Location: every split k of the two adjacent segments where "one change, after
-  configuration k, plus exchangeable noise" is not rejected at 5%: the fit's loss
-  against the best split, calibrated by permuting the residuals of the fit at k
-  (the sweep's own noise, its tails and bimodal processes, no normal model). The set
-  then grows over configurations at its edges whose level already leaves their
-  plateau, and a set with a configuration between both levels is a ramp (the level
-  changes over several counts).
+- Location (location_set): the splits of the two adjacent segments whose single-change
+  fit trails the best by no more than the 95% quantile of that loss under permuted
+  residuals of the fit (the sweep's own noise, its tails and bimodal processes, no
+  normal model), joined with the central 99% of where a bootstrap over processes
+  within configurations puts the change. The set then grows over configurations at
+  its edges whose level already left their plateau, and a set with a configuration
+  between both levels is a ramp (the level changes over several counts).
 - A change whose segment levels differ by less than ``min_effect`` is not one.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ N_LOCATION = 1000              # residual permutations per change
 BOOTSTRAP_LEVEL = 0.99         # central range of the bootstrap's places (a discrete argmax: the percentile
                                # bootstrap under-covers at its nominal level; bench_steps measured 0.95 -> 0.99)
 RAMP_Z = 2.5                   # a configuration this many standard errors off both plateaus is between them
-RAMP_EDGE_Z = 2.5           # a configuration at a set's edge this far off its plateau joins the set
+RAMP_EDGE_Z = 2.5              # a configuration at a set's edge this far off its plateau joins the set
 SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
 N_PERMUTATIONS = 2000
 _CHUNK = 4_000_000            # statistics evaluated per numpy pass (memory bound)
