@@ -41,13 +41,14 @@ def workloads(a, cu):
     out = {}
     common = ["--iters", str(a.iters), "--warmup", "2"]
     if "wave" in a.workloads:
-        lo, hi = sb.wave_range(cu)
+        lo, hi = a.wave_channels or sb.wave_range(cu)
+        true = [(c, c + 1) for c in range(lo, hi) if c % (sb.TILE * cu) == 0]
         out["wave"] = ([f"channels={lo}:{hi}"],
                        [sb.BENCH, "--layer", a.layer, "--scale", a.wave_scale, "--out-channels", "{channels}",
                         "--method", "tiled", *common],
-                       [(sb.TILE * cu, sb.TILE * cu + 1)],
+                       true,
                        f"tiled {a.layer} --scale {a.wave_scale}, channels {lo}:{hi}; "
-                       f"{cu} compute units -> stair {sb.TILE * cu}->{sb.TILE * cu + 1}")
+                       f"{cu} compute units -> stair " + ", ".join(f"{f}->{t}" for f, t in true))
     if "gemm" in a.workloads:
         lo, hi = a.gemm_channels
         true = [(m, m + 1) for m in range(lo, hi) if m % sb.GEMM_VEC == 0]
@@ -72,6 +73,9 @@ def main():
     ap.add_argument("--wave-scale", default="1", help="--scale of the wave workload")
     ap.add_argument("--gemm-scale", default="1", help="--scale of the gemm workload")
     ap.add_argument("--gemm-channels", type=parse_range, default=(9, 16), help="channel range a:b of gemm")
+    ap.add_argument("--wave-channels", type=parse_range, default=None,
+                    help="channel range a:b of wave (default 4*CU-3:4*CU+4; issue 23's demo: 5:20 --repeat 6 "
+                         "--iters 10)")
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
     ap.add_argument("--order", choices=("default", "interleave", "shuffle"), default="shuffle",
                     help="cltrace sweep --order; shuffle: a new --seed per sweep (the analysis' permutation "
@@ -100,9 +104,11 @@ def main():
             same = both = empty = agreed = 0
             found = {t: 0 for t in true}
             nsteps = 0
+            every = []
             for i in range(a.pairs):
                 ra = sw.run(params, a.repeat, program, mode, "channels", f"{name}-{mode}")
                 rb = sw.run(params, a.repeat, program, mode, "channels", f"{name}-{mode}")
+                every += [ra["steps"], rb["steps"]]
                 ident = sb.step_set(ra["steps"]) == sb.step_set(rb["steps"])
                 agreed += sb.agree(ra["steps"], rb["steps"])
                 hit = [all(sb.covers(r["steps"], f, t, up=True) for f, t in true) for r in (ra, rb)]
@@ -117,6 +123,22 @@ def main():
                 print(f"  pair {i + 1}/{a.pairs}: identical {'yes' if ident else 'no '}  true stair in both "
                       f"{'yes' if all(hit) else 'no '}{f'  ({fails} failed runs)' if fails else ''}\n"
                       f"    A: {sb.fmt_steps(ra['steps'])}\n    B: {sb.fmt_steps(rb['steps'])}", flush=True)
+            # every pair of sweeps (not only A with B): for each true stair, do the location intervals of the
+            # steps that cover it overlap? (issue 23: exact places four counts apart)
+            stair_pairs = stair_overlap = 0
+            for f, t in true:
+                iv = [[(r["location_from"], r["location_to"]) for r in st.to_dict("records")
+                       if float(r["ratio"]) > 1 and r["location_from"] <= f and t <= r["location_to"]] for st in every]
+                for x in range(len(iv)):
+                    for y in range(x + 1, len(iv)):
+                        if iv[x] and iv[y]:
+                            stair_pairs += 1
+                            stair_overlap += any(lo1 < hi2 and lo2 < hi1 for lo1, hi1 in iv[x] for lo2, hi2 in iv[y])
+            allp = sum(sb.agree(every[x], every[y]) for x in range(len(every)) for y in range(x + 1, len(every)))
+            nall = len(every) * (len(every) - 1) // 2
+            print(f"  all {nall} pairs of the {len(every)} sweeps: steps agree (overlapping intervals) in {allp}; "
+                  f"pairs that both found a true stair: {stair_pairs}, their intervals overlap in {stair_overlap}",
+                  flush=True)
             table.append((name, mode, a.pairs, same, empty, agreed, both, found, nsteps, time.perf_counter() - t0,
                           ", ".join(f"{f}->{t}" for f, t in true)))
     sw.cleanup()

@@ -19,9 +19,13 @@ Method (docs/analysis.md states it in full):
   time). Rounds run in the order of the swept value keep the free permutation
   (rounds.py says why). Either way the chance of any false change point in a group
   is at most alpha under its assumption, without a noise model.
-- Location: every split of the two adjacent segments whose single-change fit is
-  within chi2(1, 0.95) of the best, with the noise taken as the spread between
-  processes of one configuration.
+- Location (location_set): the splits of the two adjacent segments whose single-change
+  fit trails the best by no more than the 95% quantile of that loss under permuted
+  residuals of the fit (the sweep's own noise, its tails and bimodal processes, no
+  normal model), joined with the central 99% of where a bootstrap over processes
+  within configurations puts the change. The set then grows over configurations at
+  its edges whose level already left their plateau, and a set with a configuration
+  between both levels is a ramp (the level changes over several counts).
 - A change whose segment levels differ by less than ``min_effect`` is not one.
 """
 from __future__ import annotations
@@ -33,7 +37,12 @@ import numpy as np
 
 from .rounds import blocks as _blocks
 
-CHI2_1_95 = 3.841458820694124
+LOCATION_LEVEL = 0.95          # a location set holds the true split with at least this probability
+N_LOCATION = 1000              # residual permutations per change
+BOOTSTRAP_LEVEL = 0.99         # central range of the bootstrap's places (a discrete argmax: the percentile
+                               # bootstrap under-covers at its nominal level; bench_steps measured 0.95 -> 0.99)
+RAMP_Z = 2.5                   # a configuration this many standard errors off both plateaus is between them
+RAMP_EDGE_Z = 2.5              # a configuration at a set's edge this far off its plateau joins the set
 SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
 N_PERMUTATIONS = 2000
 _CHUNK = 4_000_000            # statistics evaluated per numpy pass (memory bound)
@@ -104,6 +113,7 @@ class ChangePoint:
     n_before: int           # units (processes) in the two segments
     n_after: int
     location: tuple         # (lo, hi): the change lies between some j and j + 1 with lo <= j <= hi
+    ramp: tuple | None = None   # (lo, hi) when the level changes over configurations lo+1..hi (a ramp)
 
 
 @dataclass
@@ -293,8 +303,7 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
         P = _positions(np.array([[a, b]]))
         t_u, _ = D.t(D.y, P)
         t = float(t_u[j - a])
-        near = (t_u ** 2 >= t ** 2 - CHI2_1_95) & (np.sign(t_u) == np.sign(t))
-        js = P.j[near]
+        lo, hi, ramp = location_set(values[a:b + 1], j - a, np.sign(t), seed=(seed, j))
         # its evidence is the contrast that found it (over the threshold by construction); the contrast
         # over the two whole adjacent segments can be weaker (a spike beside a long stair)
         t_det = max(detected[j], abs(t))
@@ -302,7 +311,7 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
             index=j, stat=float(np.copysign(t_det, t)), p_value=p_of(t_det), level_before=level(a, j),
             level_after=level(j + 1, b),
             n_before=int(D.cum_n[j + 1] - D.cum_n[a]), n_after=int(D.cum_n[b + 1] - D.cum_n[j + 1]),
-            location=(int(min(js.min(), j)), int(max(js.max(), j)))))
+            location=(a + lo, a + hi), ramp=None if ramp is None else (a + ramp[0], a + ramp[1])))
     # the strongest split left inside each final segment: undecided when it looks like a step
     for a, b, _, _ in result.segments:
         inside = (P_all.s >= a) & (P_all.e <= b)
@@ -312,3 +321,72 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
         result.candidates.append(Candidate(index=int(P_all.j[k]), stat=float(t_all[k]), p_value=p_of(t_all[k]),
                                            effect=float(eff_all[k]), segment=(a, b)))
     return result
+
+
+def location_set(values: list, j: int, sign: float, *, level: float = LOCATION_LEVEL, n_perm: int = N_LOCATION,
+                 seed=0) -> tuple:
+    """Where one change between the configurations ``values`` (log medians of their processes, in sweep
+    order; the change found after ``j``, going the way of ``sign``) may lie: ``(lo, hi, ramp)``, the change
+    lies after some configuration lo..hi, and ``ramp`` is ``(lo, hi)`` when configurations inside the set
+    sit between the two levels (the level changes over lo+1..hi), else None.
+
+    1. Test inversion: split k is in the set when the fit's loss against the best split,
+       ``max u^2 - u_k^2`` over the studentized contrasts u (in the change's direction), is within the
+       ``level`` quantile of that loss at the true split. That quantile comes from the sweep itself: the
+       fit at the best split plus its residuals permuted among all units (the sweep's own noise: heavy
+       tails, a slow mode some processes fall into; a level that drifts over several counts leaves
+       structured residuals, which widen the set). The loss at the true split is close to pivotal (its
+       law hardly depends on where the split is), so one null serves every split (one permutation set per
+       change, not one per split: a sweep of 2,000 configurations stays within seconds). Coverage is
+       measured in bench/bench_steps.py.
+    2. Edges: a configuration just outside the set whose level already left its plateau towards the
+       other one (more than RAMP_EDGE_Z standard errors, pooled between-process sigma) joins the set,
+       until none does: the ends of a gradual change.
+    3. Ramp: a configuration inside the set that differs from both plateaus by more than RAMP_Z
+       standard errors each way.
+    """
+    m = len(values)
+    D = _Design(values)
+    if m < 3 or D.df <= 0:
+        return j, j, None
+    P = _positions(np.array([[0, m - 1]]))
+    t_obs, _ = D.t(D.y, P, effect=False)
+    u = np.maximum(sign * t_obs, 0.0)
+    loss = u.max() ** 2 - u ** 2
+    rng = np.random.default_rng(zlib.crc32(repr(seed).encode()))
+    n = len(D.y)
+    cut = int(D.cum_n[j + 1])
+    fit = np.concatenate((np.full(cut, D.y[:cut].mean()), np.full(n - cut, D.y[cut:].mean())))
+    ys = fit + rng.permuted(np.broadcast_to(D.y - fit, (n_perm, n)), axis=1)
+    ts, _ = D.t(ys, P, effect=False)
+    us = np.maximum(sign * ts, 0.0)
+    null = us.max(axis=1) ** 2 - us[:, j] ** 2
+    bound = float(np.quantile(null, level, method="higher"))
+    keep = [j] + [k for k in range(m - 1) if u[k] > 0 and loss[k] <= bound + 1e-9]
+    # and where the change goes when the processes of each configuration are resampled (a bootstrap over
+    # processes within configurations): it keeps each configuration's own spread, which the pooled
+    # residuals dilute (a configuration whose processes split between two modes); its central 99%
+    starts = np.repeat(D.cum_n[:-1], D.counts)
+    sizes = np.repeat(D.counts, D.counts)
+    idx = starts + (rng.random((n_perm // 2, n)) * sizes).astype(np.int64)
+    tb, _ = D.t(D.y[idx], P, effect=False)
+    where = np.argmax(np.maximum(sign * tb, 0.0), axis=1)
+    keep += [int(np.quantile(where, (1 - BOOTSTRAP_LEVEL) / 2, method="lower")),
+             int(np.quantile(where, 1 - (1 - BOOTSTRAP_LEVEL) / 2, method="higher"))]
+    lo, hi = min(keep), max(keep)
+    sums = D.sums(D.y)
+    sigma = float(D.sigma(D.y, sums))
+    means = sums / D.counts
+
+    def z(c, first, last):
+        """(mean of config c - mean of configs first..last) / its standard error, in the change's direction."""
+        n_p = D.cum_n[last + 1] - D.cum_n[first]
+        mu = D.y[D.cum_n[first]:D.cum_n[last + 1]].mean()
+        return sign * (means[c] - mu) / (sigma * np.sqrt(1 / D.counts[c] + 1 / n_p))
+
+    while lo > 0 and z(lo, 0, lo - 1) > RAMP_EDGE_Z:          # config lo already left the left plateau
+        lo -= 1
+    while hi < m - 2 and z(hi + 1, hi + 2, m - 1) < -RAMP_EDGE_Z:   # config hi+1 has not reached the right one
+        hi += 1
+    inside = [c for c in range(lo + 1, hi + 1) if z(c, 0, lo) > RAMP_Z and z(c, hi + 1, m - 1) < -RAMP_Z]
+    return lo, hi, ((lo, hi) if inside else None)

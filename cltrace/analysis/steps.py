@@ -13,8 +13,11 @@ Method (docs/analysis.md states it in full):
   alpha, whatever the noise looks like (permutation-calibrated);
 - a step's p-value is multiplied by the number of groups (``p_adjusted``); confidence is
   1 - p_adjusted;
-- two changes in the same direction with one configuration between them are one step
-  (kind ``ramp``): a stair that rises over two counts.
+- a change whose location set holds configurations between its two levels is a ramp over that
+  range (kind ``ramp``), not an exact step; two changes in the same direction at most RAMP_GAP
+  configurations apart, or whose location sets overlap, are one ramp (with this noise a short plateau
+  between two steps cannot be told from a level that drifts over those counts: "the level changes over
+  this range" is what the data support).
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ UNDECIDED_COLUMNS = ["group", "group_label", "from_value", "to_value", "ratio", 
 MIN_PROCESSES = 2            # a configuration needs this many processes for any verdict
 UNDECIDED_P = 0.2            # a split with p_adjusted below this (and a big enough effect) is undecided
 LOCATION_OPEN = "step found, its place is open"
+RAMP_GAP = 3                 # two changes the same way at most this many configurations apart are one ramp
 
 
 def group_label(group: dict) -> str:
@@ -74,10 +78,13 @@ def _merge_ramps(rows: list[dict]) -> list[dict]:
     for r in rows:
         prev = out[-1] if out else None
         if (prev is not None and prev["group_label"] == r["group_label"] and prev["direction"] == r["direction"]
-                and r["_from_index"] == prev["_to_index"]):
+                and (r["_j"] - prev["_j"] <= RAMP_GAP or r["_from_index"] <= prev["_to_index"]
+                     or r["_loc_from"] < prev["_loc_to"])):
             prev.update(to_value=r["to_value"], to_config_id=r["to_config_id"], location_to=r["location_to"],
+                        _loc_to=max(prev["_loc_to"], r["_loc_to"]), _j=r["_j"],
                         latency_after_ns=r["latency_after_ns"], n_after=r["n_after"], kind="ramp",
-                        n_pairs=prev["n_pairs"] + 1, _to_index=r["_to_index"],
+                        n_pairs=max(prev["_to_index"], r["_to_index"]) - prev["_from_index"],
+                        _to_index=max(prev["_to_index"], r["_to_index"]),
                         stat=min(prev["stat"], r["stat"], key=abs), p_value=max(prev["p_value"], r["p_value"]),
                         p_adjusted=max(prev["p_adjusted"], r["p_adjusted"]))
             prev["ratio"] = prev["latency_after_ns"] / prev["latency_before_ns"]
@@ -126,6 +133,9 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
             rows = []
             for cp in seg.change_points:
                 a, b = tr[cp.index], tr[cp.index + 1]
+                i0, i1 = (cp.index, cp.index + 1) if cp.ramp is None else (cp.ramp[0], cp.ramp[1] + 1)
+                if cp.ramp is not None:      # the level changes over several counts: a ramp over them
+                    a, b = tr[i0], tr[i1]
                 p_adj = min(1.0, cp.p_value * n_tested)
                 rows.append({"group": group, "group_label": label, "param": param, "from_value": a[param],
                              "to_value": b[param], "from_config_id": a["config_id"], "to_config_id": b["config_id"],
@@ -135,8 +145,10 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
                              "ratio": float(np.exp(cp.level_after - cp.level_before)),
                              "direction": "up" if cp.level_after > cp.level_before else "down",
                              "stat": cp.stat, "p_value": cp.p_value, "p_adjusted": p_adj, "confidence": 1 - p_adj,
-                             "kind": "step", "n_pairs": 1, "n_before": cp.n_before, "n_after": cp.n_after,
-                             "noise_sigma": seg.noise_sigma, "_from_index": cp.index, "_to_index": cp.index + 1})
+                             "kind": "step" if cp.ramp is None else "ramp", "n_pairs": i1 - i0,
+                             "n_before": cp.n_before, "n_after": cp.n_after,
+                             "noise_sigma": seg.noise_sigma, "_from_index": i0, "_to_index": i1,
+                             "_loc_from": cp.location[0], "_loc_to": cp.location[1] + 1, "_j": cp.index})
             # a step whose place is open (its location interval is wider than its pair) is undecided in
             # place: more processes for the configurations of its two segments narrow it
             seg_of = {i: (a, b) for a, b, _, _ in seg.segments for i in range(a, b + 1)}
@@ -179,7 +191,7 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
                           "n_after": len(b["process_logs"]),
                           "tested": a["config_id"] in ok and b["config_id"] in ok,
                           "step": any(f <= a[param] and b[param] <= to for f, to in step_pairs)})
-    S = pd.DataFrame(steps, columns=STEP_COLUMNS + ["_from_index", "_to_index"])[STEP_COLUMNS]
+    S = pd.DataFrame(steps, columns=STEP_COLUMNS)[STEP_COLUMNS]
     return StepVerdicts(steps=S.reset_index(drop=True), pairs=pd.DataFrame(pairs, columns=PAIR_COLUMNS),
                         segments=pd.DataFrame(segs, columns=SEGMENT_COLUMNS),
                         undecided=pd.DataFrame(undecided, columns=UNDECIDED_COLUMNS),

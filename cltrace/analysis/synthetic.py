@@ -12,7 +12,10 @@ changes the dispatch signature from that point on:
 Noise is hierarchical, as measured on PoCL (docs/analysis.md, "Validation"):
 each process draws an effect exp(N(0, sigma_process)) and, with probability
 ``bimodal``, runs in a slow mode (x ``bimodal_ratio``, PoCL's thread placement);
-each sample inside it is level * process effect * exp(N(0, sigma)). The latency
+each sample inside it is level * process effect * exp(N(0, sigma)). ``bimodal_at`` (a function of the
+swept value) makes the slow mode's share change with the value (per process of that configuration): the
+level then drifts over the counts where it changes, as measured on conv_bench --method tiled, whose
+processes run their work-groups in parallel or one after another (docs/noise.md). The latency
 is split over the sample's launches; the first launch of a (kernel, global,
 local) in a process is ``cold_factor`` slower.
 ``make_staircase`` returns trace-shaped tables (launches, runs, params,
@@ -106,12 +109,13 @@ def make_staircase(sweeps: list[SweepSpec], *, param: str = "channels", sigma: f
                    seed: int = 0, mode: str = "runs", cold_factor: float = 10.0,
                    fail_values: tuple = (), untimed_prob: float = 0.0, processes: int = 3,
                    sigma_process: float = 0.0, bimodal: float = 0.0, bimodal_ratio: float = 1.8,
-                   build: bool = True) -> SyntheticSweep:
+                   bimodal_at=None, build: bool = True) -> SyntheticSweep:
     """Generate a sweep.  mode: ``runs`` (one run per config and process, n+1 regions each: the
     first is the warm-up), ``single-run`` (one run per group and process, every config's regions
     in it, the swept value in the region tags) or ``no-regions`` (one run per config and process,
     n+1 repetitions, no regions).  ``processes``: processes per configuration.
-    ``fail_values``: configs whose runs failed (status failed, no launches)."""
+    ``fail_values``: configs whose runs failed (status failed, no launches). ``bimodal_at(value)``: the
+    slow mode's share in the processes of that value (mode ``runs``/``no-regions``), instead of ``bimodal``."""
     rng = np.random.default_rng(seed)
     L, R, P, G, T = [], [], [], [], []
     run_id = region_id = 0
@@ -129,7 +133,8 @@ def make_staircase(sweeps: list[SweepSpec], *, param: str = "channels", sigma: f
         for chunk in plan:
             proc = None
             effect = float(np.exp(rng.normal(0.0, sigma_process))) if sigma_process else 1.0
-            if bimodal and rng.random() < bimodal:
+            share = bimodal_at(chunk[0][0]) if bimodal_at is not None and mode != "single-run" else bimodal
+            if share and rng.random() < share:
                 effect *= bimodal_ratio
             for v, level, sig in chunk:
                 if proc is None:

@@ -161,3 +161,16 @@ def test_compute_units_per_run_become_per_group():
     res = analyse(syn.samples, "channels", compute_units=cu)
     assert res.compute_units == {"method=a": 2, "method=b": None}
     assert analyse(syn.samples, "channels", compute_units=8).compute_units == 8
+
+
+def test_a_slow_mode_whose_share_drifts_is_placed_over_its_range():
+    """synthetic.make_staircase(bimodal_at=...): the slow mode's share rises 0 -> 1 over 12..16; the change is
+    reported where the level moves (its interval holds the middle of the range), never as an exact pair off it."""
+    spec = SweepSpec(list(range(1, 25)))
+    syn = make_staircase([spec], sigma=0.05, n=5, seed=3, processes=8, sigma_process=0.1, bimodal_ratio=1.9,
+                         bimodal_at=lambda v: min(max((v - 12) / 4, 0.0), 1.0))
+    assert syn.truth.empty                           # no step of the level itself: only the mixture moves
+    assert len(syn.runs) == 24 * 8
+    steps = analyse(syn.samples, "channels").steps
+    assert len(steps) == 1 and steps["ratio"][0] > 1.5
+    assert steps["location_from"][0] <= 13 and steps["location_to"][0] >= 15
