@@ -29,8 +29,8 @@ static const char conv_cl2_source[] =
 
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
-    "                  [--out-channels N] [--method gemm|direct|clblast|tiled|bifrost] [--iters N]\n"
-    "                  [--warmup N]"
+    "                  [--out-channels N] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
+    "                  [--iters N] [--warmup N]"
     " [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
@@ -53,6 +53,10 @@ static const char usage_text[] =
     "                       with -cl-std=CL2.0: non-uniform unless ceil(N/4) % 4 == 0, 2 jobs where a\n"
     "                       runtime splits it. PoCL refuses non-uniform ranges: run it with\n"
     "                       OPENCL_LAYERS=$PWD/examples/bin/libsplit_layer.so (docs/acl.md)\n"
+    "                       bifrost-rounds: bifrost's 4 channels per work-item and local (4, 1) with\n"
+    "                       the output plane folded into each work-item: global (ceil(N/4), 1), few\n"
+    "                       heavy work-groups, so a remainder job (same split as bifrost) costs a\n"
+    "                       whole round of compute units (92 channels: 5 groups + 3 items, 93: 6)\n"
     "                       (default gemm)\n"
     "  --local L            work-group size of --method direct: null = local_work_size NULL, the runtime\n"
     "                       chooses (default); auto = explicit, ACL-like: channels dim = largest of\n"
@@ -129,7 +133,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
         else if (!strcmp(a, "--method")) {
             if (conv_method_parse(v, &o->method) != 0)
-                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct, clblast, tiled or bifrost)", v);
+                die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct, clblast, tiled, bifrost or bifrost-rounds)", v);
         } else if (!strcmp(a, "--local")) {
             if (conv_local_parse(v, &o->local) != 0)
                 die(EXIT_USAGE, "invalid value '%s' for --local (expected null or auto)", v);

@@ -136,9 +136,9 @@ def parse_args(argv):
     p.add_argument("--platform")
     p.add_argument("--list-layers", action="store_true")
     args = p.parse_args(argv)
-    if args.method not in ("gemm", "direct", "clblast", "tiled", "bifrost"):
-        die(2, f"unknown method '{args.method}' (expected gemm, direct, clblast, tiled or bifrost)")
-    if args.method in ("clblast", "bifrost"):
+    if args.method not in ("gemm", "direct", "clblast", "tiled", "bifrost", "bifrost-rounds"):
+        die(2, f"unknown method '{args.method}' (expected gemm, direct, clblast, tiled, bifrost or bifrost-rounds)")
+    if args.method in ("clblast", "bifrost", "bifrost-rounds"):
         die(2, f"method {args.method} is not available in conv_bench.py (use examples/bin/conv_bench)")
     return args
 

@@ -3,7 +3,9 @@
  * (local = NULL, runtime-chosen work-groups, or an explicit ACL-like choice with
  * --local auto), clblast (im2col + CLBlastSgemm) and tiled (few, large work-groups
  * of 4 output channels each: latency in rounds of CL_DEVICE_MAX_COMPUTE_UNITS work-groups) and bifrost
- * (im2col + a GEMM shaped like ACL's Bifrost one: local 4 over ceil(M/4) work-items, non-uniform).
+ * (im2col + a GEMM shaped like ACL's Bifrost one: local 4 over ceil(M/4) work-items, non-uniform) and
+ * bifrost-rounds (the same x shape with the output plane folded into each work-item: few, heavy work-groups,
+ * so that a remainder job costs a whole round of CL_DEVICE_MAX_COMPUTE_UNITS).
  */
 #include "conv_methods.h"
 
@@ -15,7 +17,7 @@
 #include <clblast_c.h>
 #endif
 
-static const char *names[] = {"gemm", "direct", "clblast", "tiled", "bifrost"};
+static const char *names[] = {"gemm", "direct", "clblast", "tiled", "bifrost", "bifrost-rounds"};
 
 int conv_method_parse(const char *name, enum conv_method *out)
 {
@@ -208,12 +210,12 @@ static void setup_tiled(struct conv_runner *r, const float *weights)
              r->compute_units == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s");
 }
 
-static void setup_bifrost(struct conv_runner *r, const float *weights)
+/* bifrost and bifrost-rounds: reshaped weights, output, im2col. */
+static void setup_bifrost_operands(struct conv_runner *r, const float *weights)
 {
     const struct conv_problem *pb = &r->pb;
     int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
     int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
-    size_t bulk = (size_t)groups / BIFROST_LOCAL_X * BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
 
     /* Weights reshaped once to (C*K*K) x Mp, Mp = M rounded up to 4 with zero columns (a whole last float4). */
     float *wt = calloc((size_t)kd * mp, sizeof(float));
@@ -226,6 +228,16 @@ static void setup_bifrost(struct conv_runner *r, const float *weights)
     free(wt);
     r->out = cl_buffer(r->env, CL_MEM_READ_WRITE, (size_t)m * n * sizeof(float), NULL);
     setup_im2col(r);
+    r->dispatches = 2;
+}
+
+static void setup_bifrost(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
+    int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
+    size_t bulk = (size_t)groups / BIFROST_LOCAL_X * BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
+    setup_bifrost_operands(r, weights);
     r->k_bifrost = cl_kernel_get(r->program2, "gemm_mm_f32_bifrost_like");
     SET_ARG(r->k_bifrost, 0, r->w);
     SET_ARG(r->k_bifrost, 1, r->col);
@@ -236,7 +248,6 @@ static void setup_bifrost(struct conv_runner *r, const float *weights)
     SET_ARG(r->k_bifrost, 6, mp);
     r->bifrost_global[0] = (size_t)groups;
     r->bifrost_global[1] = (size_t)n;
-    r->dispatches = 2;
     if (rem)
         snprintf(r->plan, sizeof r->plan,
                  "im2col, gemm_mm_f32_bifrost_like global %dx%d, local %dx1: non-uniform in x (%zu + %zu), "
@@ -244,6 +255,43 @@ static void setup_bifrost(struct conv_runner *r, const float *weights)
     else
         snprintf(r->plan, sizeof r->plan, "im2col, gemm_mm_f32_bifrost_like global %dx%d, local %dx1: uniform, 1 job",
                  groups, n, BIFROST_LOCAL_X);
+}
+
+/* bifrost-rounds: bifrost's weights and im2col, gemm_mm_f32_bifrost_rounds over global (ceil(M/4), 1). */
+static void setup_bifrost_rounds(struct conv_runner *r, const float *weights)
+{
+    setup_bifrost_operands(r, weights);
+    const struct conv_problem *pb = &r->pb;
+    int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
+    int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
+    size_t wgs = (size_t)groups / BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
+    r->k_bifrost = cl_kernel_get(r->program2, "gemm_mm_f32_bifrost_rounds");
+    SET_ARG(r->k_bifrost, 0, r->w);
+    SET_ARG(r->k_bifrost, 1, r->col);
+    SET_ARG(r->k_bifrost, 2, r->out);
+    SET_ARG(r->k_bifrost, 3, m);
+    SET_ARG(r->k_bifrost, 4, n);
+    SET_ARG(r->k_bifrost, 5, kd);
+    SET_ARG(r->k_bifrost, 6, mp);
+    r->bifrost_global[0] = (size_t)groups;
+    r->bifrost_global[1] = 1;
+    cl_uint cu = 0;
+    cl_check(clGetDeviceInfo(r->env->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL),
+             "clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)");
+    r->compute_units = cu ? cu : 1;
+    size_t rounds = (wgs + r->compute_units - 1) / r->compute_units;
+    if (rem)
+        snprintf(r->plan, sizeof r->plan,
+                 "im2col, gemm_mm_f32_bifrost_rounds global %dx1, local %dx1: non-uniform in x (%zu + %zu), "
+                 "2 jobs where the runtime splits it: %zu work-group%s of %d + 1 of %zu, %u compute unit%s -> "
+                 "%zu + 1 rounds", groups, BIFROST_LOCAL_X, wgs * BIFROST_LOCAL_X, rem, wgs, wgs == 1 ? "" : "s",
+                 BIFROST_LOCAL_X, rem, r->compute_units, r->compute_units == 1 ? "" : "s", rounds);
+    else
+        snprintf(r->plan, sizeof r->plan,
+                 "im2col, gemm_mm_f32_bifrost_rounds global %dx1, local %dx1: uniform, 1 job: %zu work-group%s of "
+                 "%d, %u compute unit%s -> %zu round%s", groups, BIFROST_LOCAL_X, wgs, wgs == 1 ? "" : "s",
+                 BIFROST_LOCAL_X, r->compute_units, r->compute_units == 1 ? "" : "s", rounds,
+                 rounds == 1 ? "" : "s");
 }
 
 static void setup_clblast(struct conv_runner *r, const float *weights)
@@ -269,7 +317,7 @@ void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv
     r->pb = *pb;
     r->program = cl_build(env, cl_source, "-cl-std=CL1.2");
     /* bifrost: OpenCL 2.0 allows its non-uniform range (-cl-std=CL2.0 without -cl-uniform-work-group-size) */
-    if (method == METHOD_BIFROST)
+    if (method == METHOD_BIFROST || method == METHOD_BIFROST_ROUNDS)
         r->program2 = cl_build(env, cl2_source, "-cl-std=CL2.0");
     r->in = cl_buffer(env, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                       (size_t)pb->c * pb->h * pb->w * sizeof(float), (void *)input);
@@ -279,6 +327,7 @@ void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv
     case METHOD_CLBLAST: setup_clblast(r, weights); break;
     case METHOD_TILED: setup_tiled(r, weights); break;
     case METHOD_BIFROST: setup_bifrost(r, weights); break;
+    case METHOD_BIFROST_ROUNDS: setup_bifrost_rounds(r, weights); break;
     }
 }
 
@@ -308,19 +357,22 @@ void conv_runner_run(struct conv_runner *r)
         launch(r, r->k_tiled, 2, r->tiled_global, local_tiled, "clEnqueueNDRangeKernel(conv_tiled)");
         break;
     }
-    case METHOD_BIFROST: {
+    case METHOD_BIFROST:
+    case METHOD_BIFROST_ROUNDS: {
         static const size_t local_bifrost[2] = {BIFROST_LOCAL_X, 1};
         launch(r, r->k_im2col, 2, r->im2col_global, local2, "clEnqueueNDRangeKernel(im2col)");
         cl_int err = clEnqueueNDRangeKernel(r->env->queue, r->k_bifrost, 2, NULL, r->bifrost_global, local_bifrost, 0,
                                             NULL, NULL);
         if (err == CL_INVALID_WORK_GROUP_SIZE && r->bifrost_global[0] % BIFROST_LOCAL_X)
             die(EXIT_RUNTIME,
-                "the device refused the non-uniform range of gemm_mm_f32_bifrost_like (global %zux%zu, local %dx1: "
+                "the device refused the non-uniform range of %s (global %zux%zu, local %dx1: "
                 "%zu is not a multiple of %d): CL_INVALID_WORK_GROUP_SIZE. PoCL has no non-uniform work-groups; "
                 "run through the split layer, which runs the range as its uniform regions: "
                 "OPENCL_LAYERS=/path/to/examples/bin/libsplit_layer.so (make -C examples; docs/acl.md)",
+                r->method == METHOD_BIFROST ? "gemm_mm_f32_bifrost_like" : "gemm_mm_f32_bifrost_rounds",
                 r->bifrost_global[0], r->bifrost_global[1], BIFROST_LOCAL_X, r->bifrost_global[0], BIFROST_LOCAL_X);
-        cl_check(err, "clEnqueueNDRangeKernel(gemm_mm_f32_bifrost_like)");
+        cl_check(err, r->method == METHOD_BIFROST ? "clEnqueueNDRangeKernel(gemm_mm_f32_bifrost_like)"
+                                                  : "clEnqueueNDRangeKernel(gemm_mm_f32_bifrost_rounds)");
         break;
     }
     case METHOD_CLBLAST: {

@@ -1,4 +1,4 @@
-/* conv_methods.h: the five ways conv_bench runs one convolution layer on OpenCL. */
+/* conv_methods.h: the six ways conv_bench runs one convolution layer on OpenCL. */
 #ifndef CONV_METHODS_H
 #define CONV_METHODS_H
 
@@ -11,7 +11,8 @@ struct conv_problem {
     int ho, wo;         /* output height, width */
 };
 
-enum conv_method { METHOD_GEMM, METHOD_DIRECT, METHOD_CLBLAST, METHOD_TILED, METHOD_BIFROST };
+enum conv_method { METHOD_GEMM, METHOD_DIRECT, METHOD_CLBLAST, METHOD_TILED, METHOD_BIFROST,
+                   METHOD_BIFROST_ROUNDS };
 
 /* 0 on success; *out untouched on failure. */
 int conv_method_parse(const char *name, enum conv_method *out);
@@ -54,24 +55,30 @@ void conv_auto_local(size_t max_wg, const size_t global[3], size_t local[3]);
  * runs it as 2 jobs there and 1 where ceil(M/4) % 4 == 0. */
 #define BIFROST_VEC 4
 #define BIFROST_LOCAL_X 4
+/* --method bifrost-rounds: bifrost's operands and per-work-item shape (BIFROST_VEC channels, local
+ * BIFROST_LOCAL_X in x, -cl-std=CL2.0, non-uniform unless ceil(M/4) % 4 == 0) with the output plane folded into
+ * each work-item: gemm_mm_f32_bifrost_rounds over global (ceil(M/4), 1), each work-item looping over all Ho*Wo
+ * outputs. Work-groups are few and heavy (like tiled's), so on CU compute units the bulk job takes
+ * ceil(floor(ceil(M/4)/4) / CU) rounds and a remainder job, where a runtime splits the range, one more round of its
+ * own: at M = 92 (x 23 = 5 groups of 4 + 3) 3 + 1 rounds on 2 CUs, at 93..96 (x 24, 6 groups, 1 job) 3. */
 
 struct conv_runner {
     enum conv_method method;
     const struct cl_env *env;
     struct conv_problem pb;
-    cl_program program, program2;     /* program2: conv_cl2.cl, built with -cl-std=CL2.0 (bifrost) */
+    cl_program program, program2;     /* program2: conv_cl2.cl, -cl-std=CL2.0 (bifrost*) */
     cl_kernel k_im2col, k_gemm, k_tail, k_direct, k_tiled, k_bifrost;
     cl_mem in, w, col, out;
     size_t im2col_global[2], gemm_global[2], tail_global[2], direct_global[3], tiled_global[2], bifrost_global[2];
     enum conv_local local_mode; /* direct only */
     size_t direct_local[3];     /* LOCAL_AUTO: the explicit local size passed to the runtime */
-    unsigned compute_units;     /* tiled: CL_DEVICE_MAX_COMPUTE_UNITS */
+    unsigned compute_units;     /* tiled, bifrost-rounds: CL_DEVICE_MAX_COMPUTE_UNITS */
     int dispatches;     /* kernel launches per layer execution */
     char plan[256];     /* human-readable list of those launches */
 };
 
 /* input: C*H*W floats; weights: M*C*K*K floats (w[m][c][ky][kx]). */
-/* cl_source: kernels/conv.cl (OpenCL C 1.2); cl2_source: kernels/conv_cl2.cl (OpenCL C 2.0, bifrost only). */
+/* cl_source: kernels/conv.cl (OpenCL C 1.2); cl2_source: kernels/conv_cl2.cl (OpenCL C 2.0, bifrost and bifrost-rounds). */
 /* local: work-group policy of METHOD_DIRECT (the other methods use their own explicit sizes; pass LOCAL_NULL). */
 void conv_runner_init(struct conv_runner *r, const struct cl_env *env, enum conv_method method,
                       enum conv_local local, const struct conv_problem *pb, const float *input, const float *weights,

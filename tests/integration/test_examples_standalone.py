@@ -119,7 +119,7 @@ def test_fewer_than_4_channels_runs_only_the_tail(bench):
 
 BAD_INPUTS = [
     (["--method", "winograd", "--layer", "vgg16.L1"],
-     "unknown method 'winograd' (expected gemm, direct, clblast, tiled or bifrost)"),
+     "unknown method 'winograd' (expected gemm, direct, clblast, tiled, bifrost or bifrost-rounds)"),
     (["--layer", "resnet50.L99"], "unknown layer 'resnet50.L99' (see --list-layers)"),
     (["--layer", "vgg16.L1", "--out-channels", "0"],
      "invalid value '0' for --out-channels (expected an integer >= 1)"),
@@ -223,13 +223,15 @@ def test_python_twin_regions(fake_shim, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--method", "winograd", "--layer", "vgg16.L1"],
-     "unknown method 'winograd' (expected gemm, direct, clblast, tiled or bifrost)"),
+     "unknown method 'winograd' (expected gemm, direct, clblast, tiled, bifrost or bifrost-rounds)"),
     (["--layer", "resnet50.L99"], "unknown layer 'resnet50.L99' (see --list-layers)"),
     (["--input", "8x8x4", "--out-channels", "4"], "--input needs --kernel"),
     (["--layer", "vgg16.L1", "--method", "clblast"],
      "method clblast is not available in conv_bench.py (use examples/bin/conv_bench)"),
     (["--layer", "vgg16.L1", "--method", "bifrost"],
      "method bifrost is not available in conv_bench.py (use examples/bin/conv_bench)"),
+    (["--layer", "vgg16.L1", "--method", "bifrost-rounds"],
+     "method bifrost-rounds is not available in conv_bench.py (use examples/bin/conv_bench)"),
 ])
 def test_python_twin_bad_input(args, message):
     proc = run([sys.executable, BENCH_PY] + args)
