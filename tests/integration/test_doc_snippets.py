@@ -26,9 +26,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(ROOT, "docs")
 # documents this test leaves to others, and why
-NOT_HERE = {"farm.md": "recipes for a cluster of boards (Dask scheduler and workers): tests/integration/"
-                       "test_cluster_sweep.py runs a farm sweep",
-            "cli.md": "generated from the parser; tests/unit/test_docs_current.py keeps it current"}
+NOT_HERE = {"cli.md": "generated from the parser; tests/unit/test_docs_current.py keeps it current"}
 MARK = re.compile(r"<!--\s*snippet:\s*(skip|args|sqlite)\b:?\s*(.*?)\s*-->")
 FENCE = re.compile(r"^```(\w*)\s*$")
 
