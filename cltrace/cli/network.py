@@ -4,7 +4,6 @@ This module parses and checks the arguments; the model and the plan are cltrace/
 engine's (cltrace/sweep/engine.py): progress over the whole plan, --resume, --repeat, --adaptive and the
 stabilisers work as in `cltrace sweep`."""
 import os
-import random
 import shlex
 
 from ..errors import CltraceError, UsageError
@@ -15,7 +14,7 @@ from ..sweep import stored
 from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
                             resume_runs)
-from ..sweep.plan import ORDERS, params_of, plan_configs, render_command
+from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
 from .base import EXIT_OK, Command, info
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -141,7 +140,7 @@ class NetworkCommand(Command):
             runs = previous.runs
         else:
             if args.seed is None:
-                args.seed = random.SystemRandom().randrange(1, 2**31) if args.order == "shuffle" else 0
+                args.seed = new_seed(args.order)
             runs = plan_configs(configs, repeat, args.order, args.seed)
         params = params_of(configs)
         adaptive = self._adaptive(args, len(runs))

@@ -4,7 +4,6 @@ This module parses and checks the arguments only; planning, running, --resume an
 cltrace/sweep (engine.py and its executors)."""
 import importlib
 import os
-import random
 from typing import Optional
 
 from ..capture import emulation
@@ -17,7 +16,8 @@ from ..sweep import stored
 from ..sweep.cluster import BOARD_PARAM
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
                             resume_runs, same_sweep as _same_sweep, skip_done)
-from ..sweep.plan import ORDERS, check_template, configurations, numeric_params, parse_param, plan, render_command
+from ..sweep.plan import (ORDERS, check_template, configurations, new_seed, numeric_params, parse_param, plan,
+                          render_command)
 from .base import EXIT_OK, Command, info
 from .outputs import open_output, parse_tags
 from .run import split_command
@@ -127,7 +127,7 @@ class SweepCommand(Command):
             runs = previous.runs
         else:
             if args.seed is None:
-                args.seed = random.SystemRandom().randrange(1, 2**31) if args.order == "shuffle" else 0
+                args.seed = new_seed(args.order)
             runs = plan(params, repeat, args.order, args.seed)
         adaptive = self._adaptive_options(args, params, len(runs))
         if args.dry_run:

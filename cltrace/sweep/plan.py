@@ -90,6 +90,12 @@ def params_of(configs: Sequence[Tuple[Tuple[str, str], ...]]) -> List[Tuple[str,
     return [(k, v) for k, v in names.items()]
 
 
+def new_seed(order: str) -> int:
+    """The seed of a new sweep given no --seed: a fresh one for a shuffled order (printed, so the order can be run
+    again), 0 for the orders that need none."""
+    return random.SystemRandom().randrange(1, 2**31) if order == "shuffle" else 0
+
+
 def plan(params: Sequence[Tuple[str, List[str]]], repeat: int, order: str = "interleave",
          seed: int = 0) -> List[PlannedRun]:
     """Every configuration of the cartesian product `repeat` times (plan_configs has the orders)."""
