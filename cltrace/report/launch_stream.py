@@ -30,25 +30,9 @@ from ..analysis.launch_codes import DISPATCH_COLUMNS, LaunchCodes
 from ..analysis.samples import _ROW_COLUMNS, _SAMPLE_COLUMNS, _aggregate, _assign, _parse_tags, regions_frame
 from ..analysis.signatures import LONG_SIGNATURE, RepeatedSignature, _codes_text, _period, _text_hash
 from ..store import launch_layout as layout
+from ..store.fast import chunk_ranges
 
 CHUNK = 1 << 20
-
-
-def chunk_ranges(ranges: Sequence[Tuple[int, int]], size: int) -> List[List[Tuple[int, int]]]:
-    """Inclusive launch-id ranges cut into consecutive parts of at most `size` ids each."""
-    out, cur, left = [], [], size
-    for a, b in ranges:
-        a, b = int(a), int(b)
-        while a <= b:
-            take = min(b - a + 1, left)
-            cur.append((a, a + take - 1))
-            a, left = a + take, left - take
-            if left == 0:
-                out.append(cur)
-                cur, left = [], size
-    if cur:
-        out.append(cur)
-    return out
 
 
 # -- the kernel table ----------------------------------------------------------------------------------------

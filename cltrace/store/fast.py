@@ -287,21 +287,27 @@ def collect(conn, table: str, columns: Sequence[str], where: str = "", params: S
 PARALLEL_MIN_ROWS = 1_000_000
 
 
-def _split(ranges, parts):
-    """`ranges` (inclusive rowid ranges, ascending) cut into `parts` lists of about equal rowid span."""
-    total = sum(b - a + 1 for a, b in ranges)
-    share, out, cur, left = -(-total // parts), [], [], -(-total // parts)
+def chunk_ranges(ranges: Sequence[Tuple[int, int]], size: int) -> List[List[Tuple[int, int]]]:
+    """Inclusive launch-id ranges cut into consecutive parts of at most `size` ids each."""
+    out, cur, left = [], [], size
     for a, b in ranges:
+        a, b = int(a), int(b)
         while a <= b:
             take = min(b - a + 1, left)
             cur.append((a, a + take - 1))
             a, left = a + take, left - take
             if left == 0:
                 out.append(cur)
-                cur, left = [], share
+                cur, left = [], size
     if cur:
         out.append(cur)
     return out
+
+
+def _split(ranges, parts):
+    """`ranges` (inclusive rowid ranges, ascending) cut into `parts` lists of about equal rowid span."""
+    total = sum(b - a + 1 for a, b in ranges)
+    return chunk_ranges(ranges, max(1, -(-total // parts)))
 
 
 def collect_ranges(conn, path: str, table: str, columns: Sequence[str], ranges: Sequence[Tuple[int, int]],
