@@ -85,8 +85,8 @@ def job_marks(result):
     if not any(values.values()) and ctx.target is None and ctx.what_if is None:
         return None
     where = f"target {ctx.target.name}" if ctx.target is not None else "the traced device"
-    text = f"extra driver job on {where} (computed from the traced sizes"
-    text += f"; {ctx.what_if.label})" if ctx.what_if is not None else ")"
+    text = f"extra driver job on {where} (" + ("what-if local size, " if ctx.what_if is not None else "") + \
+        "computed from the traced sizes)"
     return escape_controls(text), values
 
 
@@ -174,7 +174,8 @@ def figure(result, title: str | None = None):
         for sp in ("top", "right"):
             ax.spines[sp].set_visible(False)
     handles = legend_handles(patterns, pcolour, result)
-    leg = fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
+    ncol = 3 if max(len(h.get_label()) for h in handles) <= 60 else 2     # long labels: two columns fit the width
+    leg = fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False,
                      bbox_to_anchor=(0.5, 0.0))
     if title and groups != ["all"]:
         fig.suptitle(title, fontsize=11)
