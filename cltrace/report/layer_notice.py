@@ -17,12 +17,18 @@ def _values(vals: List[str]) -> str:
 
 
 def _where(run_ids: List[int], tags: Dict[int, Dict[str, str]]) -> str:
-    """The runs, named by the one tag that tells them apart where there is one, else by run id."""
+    """The runs, named by the tags that tell runs apart: those these runs share as KEY=VALUE, then the one that
+    varies among them as values (device=Mali-G72, method=gemm, channels=88-92, 97-100); by run id where more than
+    one varies or a run lacks one."""
     keys = sorted({k for r in tags for k in tags[r]})
     varying = [k for k in keys if len({tags[r].get(k) for r in tags}) > 1]
-    if len(varying) == 1 and all(varying[0] in tags.get(r, {}) for r in run_ids):
-        k = varying[0]
-        return f"{k}={_values([tags[r][k] for r in run_ids])}"
+    chosen = [tags.get(r, {}) for r in run_ids]
+    if varying and all(k in t for t in chosen for k in varying):
+        fixed = [k for k in varying if len({t[k] for t in chosen}) == 1]
+        moving = [k for k in varying if k not in fixed]
+        if len(moving) <= 1:
+            return ", ".join([f"{k}={chosen[0][k]}" for k in fixed] +
+                             [f"{k}={_values([t[k] for t in chosen])}" for k in moving])
     return f"run{'s' if len(run_ids) > 1 else ''} {_ranges(sorted(set(run_ids)))}"
 
 

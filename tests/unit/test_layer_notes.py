@@ -89,3 +89,17 @@ def test_cltrace_ingest_of_a_capture_directory_keeps_its_layer_notes(tmp_path):
     assert p.returncode == 0, p.stderr
     notes = cltrace.open(db).notes
     assert json.loads(notes.loc[notes["kind"] == "layer", "message"].iloc[0]) == split_note(5, 3, 2)
+
+
+def test_runs_are_named_by_their_shared_tags_and_the_one_that_varies():
+    from cltrace.report.layer_notice import _where
+    tags = {1: {"device": "G72", "method": "gemm", "channels": "92"},
+            2: {"device": "G72", "method": "gemm", "channels": "93"},
+            3: {"device": "G72", "method": "gemm", "channels": "94"},
+            4: {"device": "T628", "method": "gemm", "channels": "92"},
+            5: {"device": "G72", "method": "direct", "channels": "92"}}
+    assert _where([2, 3], tags) == "device=G72, method=gemm, channels=93-94"
+    assert _where([1, 4], tags) == "channels=92, method=gemm, device=G72, T628"
+    assert _where([1, 2, 4, 5], tags) == "runs 1-2, 4-5"      # two tags vary among them: by run id
+    one = {r: {"channels": t["channels"]} for r, t in tags.items() if r <= 3}
+    assert _where([1, 3], one) == "channels=92, 94"
