@@ -231,14 +231,10 @@ static void setup_bifrost_operands(struct conv_runner *r, const float *weights)
     r->dispatches = 2;
 }
 
-static void setup_bifrost(struct conv_runner *r, const float *weights)
+/* The bifrost kernels take the same arguments: weights, im2col columns, output, M, N, K, M padded to 4. */
+static void bifrost_kernel(struct conv_runner *r, const char *name, int m, int n, int kd, int mp)
 {
-    const struct conv_problem *pb = &r->pb;
-    int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
-    int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
-    size_t bulk = (size_t)groups / BIFROST_LOCAL_X * BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
-    setup_bifrost_operands(r, weights);
-    r->k_bifrost = cl_kernel_get(r->program2, "gemm_mm_f32_bifrost_like");
+    r->k_bifrost = cl_kernel_get(r->program2, name);
     SET_ARG(r->k_bifrost, 0, r->w);
     SET_ARG(r->k_bifrost, 1, r->col);
     SET_ARG(r->k_bifrost, 2, r->out);
@@ -246,6 +242,16 @@ static void setup_bifrost(struct conv_runner *r, const float *weights)
     SET_ARG(r->k_bifrost, 4, n);
     SET_ARG(r->k_bifrost, 5, kd);
     SET_ARG(r->k_bifrost, 6, mp);
+}
+
+static void setup_bifrost(struct conv_runner *r, const float *weights)
+{
+    const struct conv_problem *pb = &r->pb;
+    int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
+    int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
+    size_t bulk = (size_t)groups / BIFROST_LOCAL_X * BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
+    setup_bifrost_operands(r, weights);
+    bifrost_kernel(r, "gemm_mm_f32_bifrost_like", m, n, kd, mp);
     r->bifrost_global[0] = (size_t)groups;
     r->bifrost_global[1] = (size_t)n;
     if (rem)
@@ -265,14 +271,7 @@ static void setup_bifrost_rounds(struct conv_runner *r, const float *weights)
     int n = pb->ho * pb->wo, kd = pb->c * pb->k * pb->k, m = pb->m;
     int groups = (m + BIFROST_VEC - 1) / BIFROST_VEC, mp = groups * BIFROST_VEC;
     size_t wgs = (size_t)groups / BIFROST_LOCAL_X, rem = (size_t)groups % BIFROST_LOCAL_X;
-    r->k_bifrost = cl_kernel_get(r->program2, "gemm_mm_f32_bifrost_rounds");
-    SET_ARG(r->k_bifrost, 0, r->w);
-    SET_ARG(r->k_bifrost, 1, r->col);
-    SET_ARG(r->k_bifrost, 2, r->out);
-    SET_ARG(r->k_bifrost, 3, m);
-    SET_ARG(r->k_bifrost, 4, n);
-    SET_ARG(r->k_bifrost, 5, kd);
-    SET_ARG(r->k_bifrost, 6, mp);
+    bifrost_kernel(r, "gemm_mm_f32_bifrost_rounds", m, n, kd, mp);
     r->bifrost_global[0] = (size_t)groups;
     r->bifrost_global[1] = 1;
     cl_uint cu = 0;
