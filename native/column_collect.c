@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cltrace_store.h"
+
 #define CLT_EXPORT __attribute__((visibility("default")))
 #define COLLECT_PTR "cltrace_collect"
 

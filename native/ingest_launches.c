@@ -5,9 +5,10 @@
  * written with one INSERT ... SELECT: SQLite then loops inside one statement
  * instead of a bind/step/reset round trip per row, which doubles the row rate.
  * The caller (cltrace/store/ingest.py) has already validated the file and hands
- * over record offsets in seq order plus the small, resolved handle tables; the
- * rules here mirror its pure-Python path (_launch_columns), which a test holds
- * equal to this one.
+ * over record offsets in seq order plus the small, resolved handle tables
+ * (clt_launch_src, declared in cltrace_store.h). The rules here mirror the
+ * reference Python path (cltrace/store/ingest_py.py), which a test holds equal
+ * to this one.
  */
 #include <sqlite3.h>
 #include <stdint.h>
@@ -16,35 +17,22 @@
 #include <string.h>
 
 #include "cltrace_format.h"
+#include "cltrace_store.h"
 
 #define CLT_EXPORT __attribute__((visibility("default")))
 #define FEED "clt_launch_feed"
 #define SRC_TYPE "clt_launch_src"
 
-typedef struct {
-    const uint8_t *data;
-    int64_t size;
-    int64_t n;                       /* launches */
-    const int64_t *launch_off;       /* file offset of each launch record, seq order */
-    const int64_t *times_off;        /* offset of its times record, -1: none, -2: none, still running at exit */
-    int64_t nk;                      /* kernel records sorted by (handle, seq) */
-    const uint64_t *k_handle, *k_seq;
-    const int64_t *k_id, *k_name;    /* k_name: index into names, -1 none */
-    int64_t nnames;
-    const char *const *names;
-    int64_t nq;                      /* queue records sorted by (handle, seq) */
-    const uint64_t *q_handle, *q_seq;
-    const int64_t *q_id, *q_dev;     /* q_dev: device_id, -1 unknown */
-    int64_t nr;                      /* region marks sorted by (tid, seq): innermost region after seq */
-    const int64_t *r_tid;
-    const uint64_t *r_seq;
-    const int64_t *r_id;             /* -1: none open */
-    int64_t run_id, process_id, first_launch_id, first_dispatch_id;
-    int64_t untimed, dispatches;     /* out */
-} clt_launch_src;
+/* the shim's times reasons are stored as they are: the status codes below them are the same numbers */
+_Static_assert((int)CLT_STATUS_OK == CLT_TIMES_OK && (int)CLT_STATUS_PROFILING_ERROR == CLT_TIMES_PROFILING_ERR &&
+               (int)CLT_STATUS_FAILED == CLT_TIMES_FAILED && (int)CLT_STATUS_PENDING_AT_EXIT == CLT_TIMES_PENDING_EXIT,
+               "launch_rows.status 0..3 are clt_launch_times.reason");
+_Static_assert(CLT_API_TASK == CLT_LAUNCH_API_TASK >> 8 && CLT_API_COMMAND_BUFFER == CLT_LAUNCH_API_CMDBUF >> 8,
+               "dispatches.api codes are the flags' api bits");
 
-enum { ST_OK = 0, ST_FAILED = 2, ST_PENDING_EXIT = 3, ST_MISSING = 4, ST_UNTIMED = 5, ST_UNKNOWN = 6 };
-static const char *const API_NAMES[] = {"ndrange", "task", "command_buffer", "unknown"};
+#define NAME_AT_(code, name, text) [code] = text,
+static const char *const API_NAMES[CLT_API_COUNT] = {CLT_STORE_APIS(NAME_AT_)};
+#undef NAME_AT_
 
 /* ---- dispatch keys ------------------------------------------------------------ */
 
@@ -213,7 +201,7 @@ static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, i
     int64_t api = (L.flags >> 8) & 0xFF;
     k.w[0] = ki;
     k.w[1] = qi;
-    k.w[2] = api > 3 ? 3 : api;
+    k.w[2] = api > CLT_API_UNKNOWN ? CLT_API_UNKNOWN : api;
     k.w[3] = (int64_t)L.work_dim;
     for (int d = 0; d < 3; d++) {
         k.w[4 + d] = (int64_t)L.offset[d];
@@ -242,7 +230,7 @@ static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, i
     r->v[C_ENQUEUE] = (int64_t)L.t_enqueue_ns;
     r->v[C_RETURN] = (int64_t)(L.t_return_ns - L.t_enqueue_ns);
 
-    int64_t toff = s->times_off ? s->times_off[i] : -1;
+    int64_t toff = s->times_off ? s->times_off[i] : CLT_NO_TIMES;
     int64_t status;
     clt_launch_times T;
     if (toff >= 0) {
@@ -251,14 +239,15 @@ static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, i
             return SQLITE_CORRUPT;
         }
         memcpy(&T, s->data + toff, sizeof T);
-        status = T.reason <= 3 ? (int64_t)T.reason : ST_UNKNOWN;
+        status = T.reason <= CLT_TIMES_PENDING_EXIT ? (int64_t)T.reason : CLT_STATUS_UNKNOWN;
     } else if (L.error != 0) {
-        status = ST_FAILED;      /* an enqueue that returned an error ran nothing */
+        status = CLT_STATUS_FAILED;      /* an enqueue that returned an error ran nothing */
     } else {
-        status = (L.flags & CLT_LAUNCH_UNTIMED) ? ST_UNTIMED : toff == -2 ? ST_PENDING_EXIT : ST_MISSING;
+        status = (L.flags & CLT_LAUNCH_UNTIMED) ? CLT_STATUS_UNTIMED
+               : toff == CLT_NO_TIMES_PENDING_EXIT ? CLT_STATUS_PENDING_AT_EXIT : CLT_STATUS_MISSING;
     }
     r->v[C_STATUS] = status;
-    if (status == ST_OK) {
+    if (status == CLT_STATUS_OK) {
         r->v[C_QUEUED] = (int64_t)T.queued_ns;
         r->v[C_SUBMIT] = (int64_t)(T.submit_ns - T.queued_ns);
         r->v[C_START] = (int64_t)(T.start_ns - T.submit_ns);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cltrace_store.h"
+
 #define CLT_EXPORT __attribute__((visibility("default")))
 
 /* ---- connection check --------------------------------------------------------- */
@@ -37,7 +39,7 @@ CLT_EXPORT int clt_db_check(sqlite3 *db, const char *filename, int autocommit, i
  * columns marked 'k' together form a group key, interned the same way (one
  * int32 group code per row, the distinct keys kept as int64 + null flags, text
  * key parts as dictionary codes). */
-typedef struct {
+struct clt_scan {
     char **strs;
     int64_t nstr, capstr;
     int64_t *shash;          /* open addressing: index+1, 0 empty */
@@ -49,7 +51,7 @@ typedef struct {
     int64_t *ghash;
     int64_t ghcap;
     char err[512];
-} clt_scan;
+};
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {

@@ -20,34 +20,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..native import NATIVE_DIR
+from .abi import CDEF
 from .db import connect_readonly
 
-LIB = "libcltrace_store.so"
-_CDEF = """
-int clt_db_check(void *db, const char *filename, int autocommit, int64_t total_changes);
-void *clt_scan_new(void);
-void clt_scan_free(void *sc);
-int64_t clt_scan_nstrings(void *sc);
-const char *clt_scan_string(void *sc, int64_t i);
-int64_t clt_scan_ngroups(void *sc);
-const int64_t *clt_scan_keys(void *sc);
-const uint8_t *clt_scan_keynull(void *sc);
-const char *clt_scan_error(void *sc);
-typedef struct {
-    const uint8_t *data; int64_t size; int64_t n; const int64_t *launch_off; const int64_t *times_off;
-    int64_t nk; const uint64_t *k_handle, *k_seq; const int64_t *k_id, *k_name;
-    int64_t nnames; const char *const *names;
-    int64_t nq; const uint64_t *q_handle, *q_seq; const int64_t *q_id, *q_dev;
-    int64_t nr; const int64_t *r_tid; const uint64_t *r_seq; const int64_t *r_id;
-    int64_t run_id, process_id, first_launch_id, first_dispatch_id;
-    int64_t untimed, dispatches;
-} clt_launch_src;
-int clt_ingest_launches(void *db, clt_launch_src *src, char *err, int errlen);
-int64_t clt_collect_run(void *db, const char *sql, const int64_t *params, int nparams, int ncols,
-                        int64_t **outs, uint8_t **nulls, int64_t cap, char *err, int errlen);
-int64_t clt_scan_run(void *sc, void *db, const char *sql, const int64_t *params, int nparams, const char *kinds,
-                     void **outs, uint8_t **nulls, int32_t *group, int64_t cap);
-"""
+LIB = "libcltrace_store.so"    # its functions and clt_launch_src: native/cltrace_store.h (abi.CDEF)
 _state = {}
 
 
@@ -72,7 +48,7 @@ def _lib():
                 try:
                     import cffi
                     ffi = cffi.FFI()
-                    ffi.cdef(_CDEF + "const char *sqlite3_libversion(void);")
+                    ffi.cdef(CDEF + "const char *sqlite3_libversion(void);")  # the one declaration
                     lib = ffi.dlopen(path)
                     if ffi.string(lib.sqlite3_libversion()).decode() == sqlite3.sqlite_version:
                         _state["ffi"], _state["lib"] = ffi, lib
@@ -100,7 +76,7 @@ def handle(conn: sqlite3.Connection):
     filename = _main_file(conn)
     if not filename:  # in-memory or temporary: nothing to compare with, stay safe
         return None
-    db = ffi.cast("void *", addr)
+    db = ffi.cast("sqlite3 *", addr)
     if not lib.clt_db_check(db, filename.encode(), 0 if conn.in_transaction else 1, conn.total_changes):
         return None
     return db

@@ -1,8 +1,8 @@
 """Capture files of one run -> rows of the trace database, in one transaction.
 
 Launches go to launch_rows + dispatches (schema 2): through the native feed of
-libcltrace_store.so, which reads the records in place, or the pure-Python path
-(numpy columns, executemany), which writes the same rows. Handles (kernel, queue, device) are resolved
+libcltrace_store.so, which reads the records in place, or the reference Python path
+(ingest_py.py: numpy columns, executemany), which writes the same rows. Handles (kernel, queue, device) are resolved
 "as of" the launch's seq: cl_* pointers get reused after release, so a launch
 belongs to the latest record of that handle written before it.
 """
@@ -19,21 +19,14 @@ from ..capture.format import K
 from ..capture.reader import LAUNCH_TYPES, open_capture
 from ..capture.stopped import exited, stop_warning
 from ..errors import CaptureError, NewerCaptureFormat
-from . import fast
+from . import fast, ingest_py
+from .abi import C
+from .asof import asof
 from .db import transaction
 
-BATCH = 200_000
 PROGRAM_KIND = {K.CLT_BUILD: "build", K.CLT_COMPILE: "compile", K.CLT_LINK: "link", K.CLT_CREATE: "create"}
 NOTE_KIND = {K.CLT_NOTE_EXT_LOOKUP: "ext-lookup", K.CLT_NOTE_DROPPED: "dropped", K.CLT_NOTE_INFO: "info",
              K.CLT_NOTE_EXIT: "pending-at-exit"}
-API_NAMES = np.array(["ndrange", "task", "command_buffer", "unknown"], dtype=object)
-# times_status codes: index into STATUS_NAMES
-STATUS_NAMES = np.array(["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"],
-                        dtype=object)
-_PENDING_EXIT, _MISSING, _UNTIMED, _UNKNOWN = 3, 4, 5, 6
-# times_offsets of a launch without a times record in a process whose shim flushed at exit with nothing lost:
-# the launch was still running then (in the pending ring, or waiting for its completion callback)
-PENDING_AT_EXIT_OFF = -2
 
 
 @dataclass
@@ -176,39 +169,6 @@ def _i(v):
 def _nz(v):
     v = _i(v)
     return v if v != 0 else None
-
-
-def asof(keys, seqs, qkeys, qseqs, later_ok=False):
-    """Index of the record with the same key and the greatest seq < qseq (-1 if none).
-
-    later_ok: with no earlier record, take the earliest later one (devices are
-    described when first seen, which may come after their first use).
-    """
-    keys, seqs = np.asarray(keys, np.uint64), np.asarray(seqs, np.uint64)
-    qkeys, qseqs = np.asarray(qkeys, np.uint64), np.asarray(qseqs, np.uint64)
-    out = np.full(len(qkeys), -1, np.int64)
-    if len(keys) == 0 or len(qkeys) == 0:
-        return out
-    uk, kinv = np.unique(keys, return_inverse=True)
-    qk = np.minimum(np.searchsorted(uk, qkeys), len(uk) - 1)
-    known = uk[qk] == qkeys
-    order = np.lexsort((seqs, kinv))
-    sk, ss = kinv[order], seqs[order]
-    # one sortable key per (handle, seq): handle index in the high bits
-    shift = np.uint64(max(1, int(np.max(np.concatenate([ss, qseqs]))).bit_length()))
-    if int(shift) + max(1, len(uk).bit_length()) > 63:
-        raise ValueError("cltrace: sequence numbers too large to index")
-    comp = (sk.astype(np.uint64) << shift) | ss
-    qcomp = (qk.astype(np.uint64) << shift) | qseqs
-    pos = np.searchsorted(comp, qcomp, side="left") - 1
-    posc = np.maximum(pos, 0)
-    hit = known & (pos >= 0) & (sk[posc] == qk)
-    out[hit] = order[posc[hit]]
-    if later_ok:
-        nxt = np.minimum(pos + 1, len(comp) - 1)
-        late = known & ~hit & (sk[nxt] == qk)
-        out[late] = order[nxt[late]]
-    return out
 
 
 def _ingest_one(conn, run_id, cap, ids, stats):
@@ -382,8 +342,11 @@ class _Launches:
             t_off, t_seq = t_off[keep], t_seq[keep]
         pos = np.minimum(np.searchsorted(t_seq, seqs), max(len(t_seq) - 1, 0))
         has = t_seq[pos] == seqs if len(t_seq) else np.zeros(self.n, bool)
-        self.times_offsets = np.where(has, t_off[pos] if len(t_seq) else -1,
-                                      PENDING_AT_EXIT_OFF if pending_at_exit else -1).astype(np.int64)
+        # no times record: after a clean exit with nothing lost, the launch was still running then (in the
+        # pending ring, or waiting for its completion callback)
+        self.times_offsets = np.where(has, t_off[pos] if len(t_seq) else C.CLT_NO_TIMES,
+                                      C.CLT_NO_TIMES_PENDING_EXIT if pending_at_exit else C.CLT_NO_TIMES
+                                      ).astype(np.int64)
         ko = np.lexsort((Kr["seq"], Kr["kernel"]))
         self.kernels = (Kr["kernel"][ko], Kr["seq"][ko], k_ids[ko], ko.astype(np.int64))
         self.k_names = k_names
@@ -393,156 +356,13 @@ class _Launches:
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
         self.regions = (cat([np.full(len(regions[t][0]), t) for t in tids], np.int64),
                         cat([regions[t][0] for t in tids], np.uint64), cat([regions[t][1] for t in tids], np.int64))
-        # the Python path's view of the same things
-        self._py = (Kr, k_ids, Q, q_ids, q_dev, regions)
-
-    def records(self):
-        """(launch records, times records) as structured arrays, aligned: times[i] belongs to launch i
-        when has_times[i]."""
-        L = self.cap.launch_records(self.offsets)
-        T = self.cap.at(K.CLT_REC_LAUNCH_TIMES, np.maximum(self.times_offsets, 0))
-        return L, T, self.times_offsets >= 0
-
-
-# per-launch columns of launch_rows; the rest of the launch is its dispatch
-ROW_COLUMNS = ("launch_id", "process_id", "dispatch_id", "seq", "tid", "region_id", "status", "enqueue_ns",
-               "return_dns", "queued_ns", "submit_dns", "start_dns", "end_dns")
-DISPATCH_COLUMNS = ("dispatch_id", "run_id", "process_id", "queue_id", "device_id", "kernel_id", "kernel_name",
-                    "api", "work_dim", "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0",
-                    "local1", "local2", "driver_local", "work_groups", "arg_bytes", "error", "own_event")
+        # the reference path's view of the same things (ingest_py)
+        self.tables = (Kr, k_ids, Q, q_ids, q_dev, regions)
 
 
 def _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch):
     """launch_rows + dispatches of one process; returns (untimed launches, dispatches written)."""
     if fast.available(conn):
         return fast.ingest_launches(conn, launches, run_id, process_id, first_launch, first_dispatch)
-    return _insert_launches_py(conn, run_id, process_id, launches, first_launch, first_dispatch)
-
-
-def _insert_launches_py(conn, run_id, process_id, launches, first_launch, first_dispatch):
-    """The pure-Python insert (no libcltrace_store.so): same rows as the native feed. Returns (untimed
-    launches, dispatches written)."""
-    n = launches.n
-    if n == 0:
-        return 0, 0
-    Kr, k_ids, Q, q_ids, q_dev, regions = launches._py
-    L, T, has = launches.records()
-    kidx = asof(Kr["kernel"], Kr["seq"], L["kernel"], L["seq"])
-    qidx = asof(Q["queue"], Q["seq"], L["queue"], L["seq"])
-    cols = _launch_columns(L, T, has, kidx, k_ids, launches.k_names, qidx, q_ids, q_dev, regions,
-                           launches.times_offsets == PENDING_AT_EXIT_OFF)
-    # a dispatch is everything about a launch but its times, thread and region: dedupe, first seen first
-    i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731
-    key = np.column_stack([kidx, qidx, cols["api"][0], i64(L["work_dim"]), i64(L["offset"]), i64(L["global"]),
-                           i64(L["local"]), cols["driver_local"][0], i64(L["arg_bytes"]), cols["error"][0],
-                           cols["own_event"][0]])
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    reps = np.sort(first)
-    dispatch = first_dispatch + rank[inverse.reshape(-1)]
-    dcols = {c: _take(cols[c], reps) for c in DISPATCH_COLUMNS[3:]}
-    dcols["dispatch_id"] = (first_dispatch + np.arange(len(reps)), None)
-    sql = "INSERT INTO dispatches (%s) VALUES (?, %d, %d, %s)" % (
-        ", ".join(DISPATCH_COLUMNS), int(run_id), int(process_id), ", ".join("?" * (len(DISPATCH_COLUMNS) - 3)))
-    names = ["dispatch_id"] + list(DISPATCH_COLUMNS[3:])
-    conn.executemany(sql, zip(*[_pylist(dcols[c]) for c in names]))
-
-    ok = cols["times_status"][0] == 0
-    q, sub, st, en = (cols[c][0] for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"))
-    rows = {"launch_id": (first_launch + np.arange(n), None), "dispatch_id": (dispatch, None),
-            "seq": cols["seq"], "tid": cols["tid"], "region_id": cols["region_id"],
-            "status": (cols["times_status"][0], None), "enqueue_ns": cols["host_enqueue_ns"],
-            "return_dns": (cols["host_return_ns"][0] - cols["host_enqueue_ns"][0], None),
-            "queued_ns": (q, ~ok), "submit_dns": (sub - q, ~ok), "start_dns": (st - sub, ~ok),
-            "end_dns": (en - st, ~ok)}
-    names = [c for c in ROW_COLUMNS if c != "process_id"]
-    sql = "INSERT INTO launch_rows (process_id, %s) VALUES (%d, %s)" % (
-        ", ".join(names), int(process_id), ", ".join("?" * len(names)))
-    for s in range(0, n, BATCH):
-        e = min(n, s + BATCH)
-        conn.executemany(sql, zip(*[_pylist(rows[c], s, e) for c in names]))
-    return int(np.count_nonzero(~ok)), len(reps)
-
-
-def _take(col, idx):
-    return (col[0][idx], None if col[1] is None else col[1][idx]) + tuple(col[2:])
-
-
-def _pylist(col, s=0, e=None):
-    values, null = col[0][s:e], None if col[1] is None else col[1][s:e]
-    if len(col) > 2:  # text: codes into a list of strings
-        table = np.array(list(col[2]) + [None], dtype=object)
-        codes = np.where(values < 0, len(col[2]), values)
-        o = table[codes]
-        if null is not None:
-            o[null] = None
-        return o.tolist()
-    if null is None or not null.any():
-        return values.tolist()
-    o = values.astype(object)
-    o[null] = None
-    return o.tolist()
-
-
-def _launch_columns(L, T, has, kidx, k_ids, k_names, qidx, q_ids, q_dev, regions, pending=None):
-    """Every launches column as (numpy values, null mask or None)."""
-    n = len(L)
-    i64 = lambda a: np.asarray(a).astype(np.int64)  # noqa: E731  (uint64 wraps: SQLite has no unsigned)
-    seq = L["seq"]
-    flags = i64(L["flags"])
-    error = i64(L["error"])
-    wd = i64(L["work_dim"])
-    used = np.arange(3)[None, :] < np.clip(wd, 0, 3)[:, None]
-    driver_local = (flags & K.CLT_LAUNCH_LOCAL_NULL) != 0
-    g, lo, off = i64(L["global"]), i64(L["local"]), i64(L["offset"])
-    local_known = ~driver_local & np.all((lo > 0) | ~used, axis=1)
-    with np.errstate(over="ignore"):
-        per_dim = np.where(used, -(-g // np.where(lo > 0, lo, 1)), 1)
-        work_groups = np.prod(per_dim, axis=1)
-    cols = {
-        "seq": (i64(seq), None), "tid": (i64(L["tid"]), None), "work_dim": (wd, None),
-        "driver_local": (driver_local.astype(np.int64), None),
-        "work_groups": (work_groups, ~local_known | (wd < 1)),
-        "arg_bytes": (i64(L["arg_bytes"]), L["arg_bytes"] == 0),
-        "host_enqueue_ns": (i64(L["t_enqueue_ns"]), None), "host_return_ns": (i64(L["t_return_ns"]), None),
-        "error": (error, None), "own_event": (((flags & K.CLT_LAUNCH_OWN_EVENT) != 0).astype(np.int64), None),
-        "api": (np.clip((flags >> 8) & 0xFF, 0, 3), None, list(API_NAMES)),
-    }
-    for d in range(3):
-        cols[f"offset{d}"] = (off[:, d], ~used[:, d])
-        cols[f"global{d}"] = (g[:, d], ~used[:, d])
-        cols[f"local{d}"] = (lo[:, d], ~used[:, d] | driver_local)
-    # kernels / queues / devices
-    k_ok = kidx >= 0
-    kk = np.maximum(kidx, 0)
-    cols["kernel_id"] = (k_ids[kk] if len(k_ids) else np.zeros(n, np.int64), ~k_ok)
-    cols["kernel_name"] = (np.where(k_ok, kidx, -1), None, list(k_names))
-    q_ok = qidx >= 0
-    qq = np.maximum(qidx, 0)
-    cols["queue_id"] = (q_ids[qq] if len(q_ids) else np.zeros(n, np.int64), ~q_ok)
-    dev = q_dev[qq] if len(q_ids) else np.full(n, -1, np.int64)
-    cols["device_id"] = (dev, ~q_ok | (dev < 0))
-    # device times (T[i] is launch i's times record where has[i])
-    reason = np.where(has, i64(T["reason"]), -1)
-    status = np.full(n, _MISSING, np.int64)
-    status[has] = np.where(reason[has] <= 3, reason[has], _UNKNOWN)
-    if pending is not None:
-        status[~has & pending] = _PENDING_EXIT
-    status[~has & ((flags & K.CLT_LAUNCH_UNTIMED) != 0)] = _UNTIMED
-    # an enqueue that returned an error ran nothing: "failed" says more than "untimed"
-    status[~has & (error != 0)] = 2
-    ok = status == 0
-    for c in ("queued_ns", "submit_ns", "start_ns", "end_ns"):
-        cols[c] = (i64(T[c]), ~ok)
-    cols["duration_ns"] = (cols["end_ns"][0] - cols["start_ns"][0], ~ok)
-    cols["times_status"] = (status, None, list(STATUS_NAMES))
-    # innermost region open on the launch's thread
-    region = np.full(n, -1, np.int64)
-    tids = cols["tid"][0]
-    for tid, (mseq, mid) in regions.items():
-        sel = np.flatnonzero(tids == tid)
-        pos = np.searchsorted(mseq, seq[sel]) - 1
-        region[sel] = np.where(pos >= 0, mid[np.maximum(pos, 0)], -1)
-    cols["region_id"] = (region, region < 0)
-    return cols
+    # no libcltrace_store.so (or CLTRACE_NATIVE_STORE=0): the reference path writes the same rows
+    return ingest_py.insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)

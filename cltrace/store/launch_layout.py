@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..analysis.launch_codes import sorted_id_rows
 
-STATUS_NAMES = ["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"]
+from .abi import STATUS_NAMES  # launch_rows.status -> times_status (native/cltrace_store.h)
 
 # launches view column -> the launch_rows columns it is computed from (the others come from dispatches)
 ROW_SOURCES: Dict[str, Tuple[str, ...]] = {

@@ -16,13 +16,16 @@ import sqlite3
 import sys
 
 from ..errors import DamagedTrace, UpgradeImpossible
+from .abi import STATUS_NAMES, C
 
 # the schema-1 launches columns that make up a dispatch (everything but ids, seq, thread, region and times)
 DISPATCH_KEY = ("queue_id", "device_id", "kernel_id", "kernel_name", "api", "work_dim", "offset0", "offset1",
                 "offset2", "global0", "global1", "global2", "local0", "local1", "local2", "driver_local",
                 "work_groups", "arg_bytes", "error", "own_event")
-_STATUS_CODE = ("CASE l.times_status WHEN 'ok' THEN 0 WHEN 'profiling-error' THEN 1 WHEN 'failed' THEN 2 "
-                "WHEN 'pending-at-exit' THEN 3 WHEN 'missing' THEN 4 WHEN 'untimed' THEN 5 ELSE 6 END")
+# schema-1 times_status text -> launch_rows.status code, from native/cltrace_store.h (a text it does not know: unknown)
+_STATUS_CODE = "CASE l.times_status %s ELSE %d END" % (
+    " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(STATUS_NAMES) if code != C.CLT_STATUS_UNKNOWN),
+    C.CLT_STATUS_UNKNOWN)
 # sqlite errors that mean "this file cannot be written here", not "this file is damaged"
 _CANNOT_WRITE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL",
                  "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOLFS")

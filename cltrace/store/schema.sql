@@ -206,6 +206,7 @@ SELECT l.launch_id, d.run_id, l.process_id, l.seq, l.tid, d.queue_id, d.device_i
        l.queued_ns + l.submit_dns + l.start_dns AS start_ns,
        l.queued_ns + l.submit_dns + l.start_dns + l.end_dns AS end_ns,
        l.end_dns AS duration_ns, d.error, d.own_event,
+       -- the codes are native/cltrace_store.h's CLT_STORE_STATUSES (tests/unit/test_store_abi.py checks this CASE)
        CASE l.status WHEN 0 THEN 'ok' WHEN 1 THEN 'profiling-error' WHEN 2 THEN 'failed'
                      WHEN 3 THEN 'pending-at-exit' WHEN 4 THEN 'missing' WHEN 5 THEN 'untimed'
                      ELSE 'unknown' END AS times_status,

@@ -11,7 +11,8 @@ import sqlite3
 import pytest
 
 from cltrace.store import db as store_db
-from cltrace.store.ingest import NOTE_KIND, STATUS_NAMES
+from cltrace.store.abi import STATUS_NAMES
+from cltrace.store.ingest import NOTE_KIND
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA_SQL = os.path.join(ROOT, "cltrace", "store", "schema.sql")
