@@ -1,5 +1,5 @@
 /*
- * The capture-file record walk of the Python reader (cltrace/capture/reader.py, _walk), in C.
+ * The capture-file record walk of the Python reader (its reference: cltrace/capture/scan_py.py, walk), in C.
  * Not a shim: libcltrace_scan.so is loaded by the reader only (cffi, ABI mode), libc only.
  *
  * Every chunk of the file is walked record by record from its chunk header, stopping at the

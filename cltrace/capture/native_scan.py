@@ -1,7 +1,7 @@
 """The capture-file record walk in C: libcltrace_scan.so (native/capture_scan.c) through cffi, ABI mode.
 
-`walk()` applies the reader's rule (reader._walk) to every chunk of a file and returns None when the
-library is not built or CLTRACE_NATIVE_SCAN=0: the reader then uses its numpy scan.
+`walk()` applies the reader's rule (scan_py.walk, the reference) to every chunk of a file and returns None
+when the library is not built or CLTRACE_NATIVE_SCAN=0: the reader then uses the reference scan (scan_py.scan).
 """
 import os
 from typing import List, Optional, Tuple
@@ -37,7 +37,7 @@ def _lib():
                 ffi = cffi.FFI()
                 ffi.cdef(_CDEF)
                 _state["lib"], _state["ffi"] = ffi.dlopen(path), ffi
-            except Exception:  # noqa: BLE001  (any failure to load: the numpy scan does the work)
+            except Exception:  # noqa: BLE001  (any failure to load: the reference scan does the work)
                 _state["lib"] = None
     return _state["lib"]
 
@@ -69,7 +69,7 @@ def walk(data, size: int, header_size: int, chunk_size: int
                                  ffi.cast("int64_t *", offs.ctypes.data), ffi.cast("uint16_t *", types.ctypes.data),
                                  cap, ffi.cast("int64_t *", lost.ctypes.data), lost_cap, nlost)
     if n < 0:
-        return None  # cannot happen with the bounds above; the numpy scan would still answer
+        return None  # cannot happen with the bounds above; the reference scan would still answer
     problems = [(KINDS[k], c, o, b) for k, c, o, b in lost[:nlost[0]].tolist()]
     # shrink in place (realloc, no copy): no view of these new arrays exists
     offs.resize(n, refcheck=False)

@@ -9,13 +9,11 @@ in whole chunks): that chunk is always reported, even when the cut fell on a
 record boundary and no byte of the file is unreadable.
 
 The walk over all chunks is done in C (libcltrace_scan.so, see native_scan)
-when the library is built and CLTRACE_NATIVE_SCAN is not 0. Otherwise complete
-chunks are scanned with numpy: every 8-byte word that could be a record header
-is a candidate, the chain of records is guessed from the candidates and then
-verified against the exact walk rule; a chunk whose guess does not verify, and
-the partial chunk of a truncated file, are walked in Python. All paths apply
-the same validity rule and report records and problems in file order, so they
-give the same answer.
+when the library is built and CLTRACE_NATIVE_SCAN is not 0. Otherwise the
+reference scan in Python does it (scan_py: numpy over complete chunks, checked
+against a record-by-record walk). Both apply the same validity rule and report
+records and problems (kind, chunk, offset, bytes lost) in file order, so they
+give the same answer; this module turns the problems into messages.
 """
 import mmap
 import os
@@ -25,17 +23,11 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import BadCaptureMagic, CaptureNotFound, CorruptCaptureHeader, NewerCaptureFormat
-from . import native_scan
-from .format import (CHUNK_HEADER_DTYPE, CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE,
-                     FORMAT_VERSION, MAGIC, MAX_REC_TYPE, REC_DTYPE, REC_MIN_SIZE, STRING_FIELDS, K)
+from . import native_scan, scan_py
+from .format import (CHUNK_HEADER_DTYPE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE, FORMAT_VERSION, MAGIC,
+                     REC_DTYPE, STRING_FIELDS, K)
 
-_MIN_SIZE = np.full(65536, np.iinfo(np.uint32).max, dtype=np.uint64)
-for _t, _s in REC_MIN_SIZE.items():
-    _MIN_SIZE[_t] = _s
-_HEADER_WORDS = CHUNK_HEADER_SIZE // 8
 _INDEX_WORD = CHUNK_HEADER_DTYPE.fields["index"][1] // 8    # clt_chunk_header.index, in words
-_LOOKBACK = 4          # false candidates tolerated inside one record by the guess
-_BATCH_WORDS = 1 << 22  # 32 MiB of words scanned at a time
 _SEQ_WORD = 1          # every record's seq is the word after its header
 assert all(dt.fields["seq"][1] == 8 * _SEQ_WORD for dt in REC_DTYPE.values())
 LAUNCH_TYPES = (K.CLT_REC_LAUNCH, K.CLT_REC_LAUNCH_SMALL)   # a launch is recorded in either
@@ -344,12 +336,11 @@ def open_capture(path) -> Capture:
 
 def _scan(cap, words, header_size, chunk_size, size):
     found = native_scan.walk(cap._data(), size, header_size, chunk_size)
-    if found is None:
-        offsets, types = _scan_numpy(cap, words, header_size, chunk_size, size)
-    else:
-        offsets, types, lost = found
-        for kind, chunk, offset, n in lost:
-            _lost(cap, chunk, offset, n, kind)
+    if found is None:   # no libcltrace_scan.so (or CLTRACE_NATIVE_SCAN=0): the reference scan, same answer
+        found = scan_py.scan(cap._data(), words, size, header_size, chunk_size)
+    offsets, types, lost = found
+    for kind, chunk, offset, n in lost:
+        _lost(cap, chunk, offset, n, kind)
     return _drop_duplicate_chunks(cap, words, offsets, types, header_size, chunk_size)
 
 
@@ -377,152 +368,9 @@ def _drop_duplicate_chunks(cap, words, offsets, types, header_size, chunk_size):
     return offsets[keep], types[keep]
 
 
-def _scan_numpy(cap, words, header_size, chunk_size, size):
-    first_problem = len(cap.problems)
-    n_full = (size - header_size) // chunk_size if size > header_size else 0
-    offs, types = [], []
-    fallback = []
-    cw = chunk_size // 8
-    per_batch = max(1, _BATCH_WORDS // cw)
-    # The shim grows files 64 chunks at a time, so most chunks of a short run were never used (magic
-    # word 0, all zeros): scan only runs of chunks whose first word is not 0.
-    magic = words[header_size // 8 + np.arange(n_full) * cw] if n_full else np.zeros(0, "<u8")
-    used = np.flatnonzero(magic != 0)
-    for run in np.split(used, np.flatnonzero(np.diff(used) != 1) + 1) if len(used) else []:
-        for first in range(int(run[0]), int(run[-1]) + 1, per_batch):
-            last = min(int(run[-1]) + 1, first + per_batch)
-            o, t, bad = _scan_full_chunks(cap, words, header_size, chunk_size, first, last)
-            offs.append(o)
-            types.append(t)
-            fallback.extend(bad)
-    for c in fallback:
-        start = header_size + c * chunk_size
-        o, t = _walk(cap, c, start, start + chunk_size)
-        offs.append(o)
-        types.append(t)
-    tail = header_size + n_full * chunk_size
-    if tail < size:
-        o, t = _walk(cap, n_full, tail, size)
-        offs.append(o)
-        types.append(t)
-    # file order, as the C walk gives it: at most one problem per chunk; walked chunks were appended last
-    cap.problems[first_problem:] = sorted(cap.problems[first_problem:], key=lambda p: p.chunk)
-    if not offs:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint16)
-    offs, types = np.concatenate(offs).astype(np.int64), np.concatenate(types).astype(np.uint16)
-    if fallback:
-        order = np.argsort(offs, kind="stable")
-        offs, types = offs[order], types[order]
-    return offs, types
-
-
-def _scan_full_chunks(cap, words, header_size, chunk_size, first, last):
-    """Vectorised scan of complete chunks [first, last); returns (offsets, types, chunks to walk)."""
-    cw = chunk_size // 8
-    base = header_size // 8 + first * cw
-    n = last - first
-    w = words[base: base + n * cw]
-    chunk_magic = (w[::cw] & 0xFFFFFFFF).astype(np.int64)
-    typ = w & 0xFFFF
-    # header shape: reserved == 0 and size % 8 == 0, type 1..MAX
-    cand = ((w & np.uint64(0x00000007FFFF0000)) == 0) & (typ >= 1) & (typ <= MAX_REC_TYPE)
-    pos_in_chunk = np.arange(len(w)) % cw
-    idx = np.flatnonzero(cand)
-    j = pos_in_chunk[idx]
-    keep = j >= _HEADER_WORDS
-    idx, j = idx[keep], j[keep]
-    size_b = w[idx] >> np.uint64(32)
-    t = typ[idx]
-    ok = (size_b >= _MIN_SIZE[t]) & (j.astype(np.uint64) + size_b // 8 <= cw)
-    idx, j, size_b, t = idx[ok], j[ok], size_b[ok].astype(np.int64), t[ok]
-    is_cand = np.zeros(len(w) + 1, dtype=bool)
-    is_cand[idx] = True
-    nxt = idx + size_b // 8
-    acc = j == _HEADER_WORDS
-    for k in range(1, _LOOKBACK + 1):
-        acc[k:] |= nxt[:-k] == idx[k:]
-    chunk_of = idx // cw
-    used = chunk_magic == CHUNK_MAGIC
-    acc &= used[chunk_of]
-    a_idx, a_nxt, a_chunk, a_t = idx[acc], nxt[acc], chunk_of[acc], t[acc]
-    bad = np.zeros(n, dtype=bool)
-    # consecutive accepted records of one chunk must tile exactly
-    same = a_chunk[1:] == a_chunk[:-1]
-    broken = same & (a_nxt[:-1] != a_idx[1:])
-    bad[a_chunk[1:][broken]] = True
-    # the first accepted record of each chunk must sit right after the chunk header
-    firsts = np.ones(len(a_idx), dtype=bool)
-    firsts[1:] = ~same
-    bad[a_chunk[firsts][(a_idx[firsts] % cw) != _HEADER_WORDS]] = True
-    # where each chunk's walk stops
-    stop = np.arange(n) * cw + _HEADER_WORDS
-    lasts = np.ones(len(a_idx), dtype=bool)
-    lasts[:-1] = ~same
-    stop[a_chunk[lasts]] = a_nxt[lasts]
-    chunk_end = (np.arange(n) + 1) * cw
-    inside = stop < chunk_end
-    stop_c = np.minimum(stop, len(w) - 1)
-    bad |= inside & is_cand[stop_c]          # the walk would have gone on: guess was wrong
-    bad &= used
-    lost_here = used & ~bad & inside & (w[stop_c] != 0)
-    for c in np.flatnonzero(lost_here):
-        off = (base + int(stop[c])) * 8
-        lost = (int(chunk_end[c]) - int(stop[c])) * 8
-        _lost(cap, first + int(c), off, lost, "corrupt")
-    for c in np.flatnonzero(~used & (chunk_magic != 0)):
-        off = (base + int(c) * cw) * 8
-        _lost(cap, first + int(c), off, chunk_size, "corrupt")
-    good = ~bad[a_chunk]
-    return (base + a_idx[good]) * 8, a_t[good], [first + int(c) for c in np.flatnonzero(bad)]
-
-
 def _lost(cap, chunk, offset, lost, kind):
     if lost == 0:  # a chunk the file ends inside, cut after its last complete record or in unused space
         message = f"{cap.path}: chunk {chunk}: the file ends inside it, nothing after offset {offset} was read"
     else:
         message = f"{cap.path}: chunk {chunk}: {lost} bytes from offset {offset} could not be read"
     cap.problems.append(Problem(kind, chunk, offset, lost, message))
-
-
-def _walk(cap, chunk, start, end):
-    """Walk one chunk [start, end) record by record (end < chunk end when the file is truncated).
-
-    A chunk the file ends inside (cut) always gets a problem: "truncated", with 0 bytes lost when the cut
-    fell on a record boundary or in unused space (what followed the cut is missing all the same)."""
-    data = cap._data()
-    chunk_end = start + cap.header["chunk_size"]
-    truncated = end < chunk_end
-    offs, types = [], []
-    if end - start < CHUNK_HEADER_SIZE:  # always truncated
-        _lost(cap, chunk, start, end - start if any(bytes(data[start:end])) else 0, "truncated")
-        return np.array(offs, np.int64), np.array(types, np.uint16)
-    magic = int.from_bytes(data[start:start + 4], "little")
-    if magic != CHUNK_MAGIC:
-        if magic != 0:
-            _lost(cap, chunk, start, end - start, "truncated" if truncated else "corrupt")
-        elif truncated:
-            _lost(cap, chunk, start, 0, "truncated")
-        return np.array(offs, np.int64), np.array(types, np.uint16)
-    pos = start + CHUNK_HEADER_SIZE
-    while pos + 8 <= end:
-        w = int.from_bytes(data[pos:pos + 8], "little")
-        if w == 0:
-            if truncated:
-                _lost(cap, chunk, pos, 0, "truncated")
-            return np.array(offs, np.int64), np.array(types, np.uint16)
-        t, reserved, size = w & 0xFFFF, (w >> 16) & 0xFFFF, w >> 32
-        if reserved or size % 8 or not 1 <= t <= MAX_REC_TYPE or size < REC_MIN_SIZE[t] \
-                or pos + size > chunk_end:
-            _lost(cap, chunk, pos, end - pos, "corrupt")
-            return np.array(offs, np.int64), np.array(types, np.uint16)
-        if pos + size > end:
-            _lost(cap, chunk, pos, end - pos, "truncated")
-            return np.array(offs, np.int64), np.array(types, np.uint16)
-        offs.append(pos)
-        types.append(t)
-        pos += size
-    if pos < end and any(bytes(data[pos:end])):
-        _lost(cap, chunk, pos, end - pos, "truncated")
-    elif truncated:
-        _lost(cap, chunk, pos, 0, "truncated")
-    return np.array(offs, np.int64), np.array(types, np.uint16)

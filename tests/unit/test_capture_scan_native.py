@@ -1,7 +1,7 @@
 """The C record walk (libcltrace_scan.so) finds exactly what the numpy scan and the Python walk find.
 
-Every file is opened three ways: native (C walk), numpy (CLTRACE_NATIVE_SCAN=0) and walk (numpy path with
-every complete chunk handed to reader._walk, the reference rule); offsets, types and problems (kind, chunk,
+Every file is opened three ways: native (C walk), numpy (CLTRACE_NATIVE_SCAN=0: scan_py.scan) and walk (scan_py
+with every complete chunk handed to scan_py.walk, the reference rule); offsets, types and problems (kind, chunk,
 offset, lost, message) must be identical, in the same order.
 """
 import os
@@ -15,8 +15,7 @@ from capture_factory import CaptureBuilder, bulk_capture, simple_capture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cltrace.capture.reader as reader
-from cltrace.capture import K, native_scan, open_capture
+from cltrace.capture import K, native_scan, open_capture, scan_py
 from cltrace.capture.format import (CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER_DTYPE, FILE_HEADER_SIZE,
                                     MAX_REC_TYPE, REC_MIN_SIZE)
 from cltrace.errors import CaptureError
@@ -30,7 +29,7 @@ FUZZ = dict(derandomize=True, database=None, deadline=None, print_blob=True,
 MODES = ("native", "numpy", "walk")
 
 
-def _walk_everything(cap, words, header_size, chunk_size, first, last):
+def _walk_everything(words, header_size, chunk_size, first, last, problems):
     return np.zeros(0, np.int64), np.zeros(0, np.uint16), list(range(first, last))
 
 
@@ -43,11 +42,11 @@ def _mode(mode):
     with pytest.MonkeyPatch.context() as m:
         if mode == "native":
             m.delenv("CLTRACE_NATIVE_SCAN", raising=False)
-            m.setattr(reader, "_scan_numpy", _refuse)
+            m.setattr(scan_py, "scan", _refuse)
         else:
             m.setenv("CLTRACE_NATIVE_SCAN", "0")
         if mode == "walk":
-            m.setattr(reader, "_scan_full_chunks", _walk_everything)
+            m.setattr(scan_py, "_scan_full_chunks", _walk_everything)
         yield
 
 
