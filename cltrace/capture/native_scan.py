@@ -9,6 +9,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..native import NATIVE_DIR
+from ..options import env_on
 from .format import CHUNK_HEADER_SIZE, MAX_REC_TYPE, REC_MIN_SIZE
 
 LIB = "libcltrace_scan.so"
@@ -26,7 +27,7 @@ _state = {}
 
 
 def _lib():
-    if os.environ.get("CLTRACE_NATIVE_SCAN", "1") == "0":
+    if not env_on("CLTRACE_NATIVE_SCAN"):
         return None
     if "lib" not in _state:
         _state["lib"] = None

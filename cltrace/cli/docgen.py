@@ -5,7 +5,7 @@
 import os
 import sys
 
-from ..options import all_options
+from ..options import PYTHON, SHIM, all_options
 from .main import build_parser
 
 HEADER = """# Command reference
@@ -30,8 +30,15 @@ def render() -> str:
             "`cltrace run` and `cltrace sweep` set these for the traced program; they can also be set by hand.", "",
             "| variable | kind | default | flag | meaning |", "|---|---|---|---|---|"]
     for o in all_options():
-        flag = f"`{o.flag}`" if o.user_facing else "(set by cltrace)"
-        out.append(f"| `{o.env}` | {o.kind.lower()} | {o.default or '-'} | {flag} | {o.help} |")
+        if o.reader == SHIM:
+            flag = f"`{o.flag}`" if o.user_facing else "(set by cltrace)"
+            out.append(f"| `{o.env}` | {o.kind.lower()} | {o.default or '-'} | {flag} | {o.help} |")
+    out += ["", "## Environment variables of cltrace itself", "",
+            "Read (or set) by cltrace's Python side, never by the shim; declared in the same file.", "",
+            "| variable | kind | default | meaning |", "|---|---|---|---|"]
+    for o in all_options():
+        if o.reader == PYTHON:
+            out.append(f"| `{o.env}` | {o.kind.lower()} | {o.default or '-'} | {o.help} |")
     return "\n".join(out) + "\n"
 
 

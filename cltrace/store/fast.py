@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..native import NATIVE_DIR
+from ..options import env_on
 from .abi import CDEF
 from .db import connect_readonly
 
@@ -41,7 +42,7 @@ def _python_links_shared_sqlite() -> bool:
 def _lib():
     if "lib" not in _state:
         _state["lib"] = None
-        if os.environ.get("CLTRACE_NATIVE_STORE", "1") != "0" and (3, 8) <= sys.version_info[:2] <= (3, 13) \
+        if env_on("CLTRACE_NATIVE_STORE") and (3, 8) <= sys.version_info[:2] <= (3, 13) \
                 and sys.implementation.name == "cpython" and _python_links_shared_sqlite():
             path = os.path.join(NATIVE_DIR, LIB)
             if os.path.exists(path):
