@@ -38,7 +38,7 @@ TARGETS = [
 # accelerators, skipped when they cannot be built (e.g. no sqlite3 headers in a cross build): cltrace then
 # uses its pure-Python paths (numpy capture scan, executemany ingest), only slower
 OPTIONAL_TARGETS = {"libcltrace_store.so", "libcltrace_scan.so"}
-SHIPPED_HEADERS = ["cltrace_format.h", "cltrace_store.h", "cltrace_options.def", "include/cltrace.h"]
+SHIPPED_HEADERS = ["cltrace_format.h", "cltrace_store.h", "cltrace_scan.h", "cltrace_options.def", "include/cltrace.h"]
 
 
 class BuildNative(build_ext):

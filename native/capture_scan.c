@@ -13,10 +13,9 @@
 #include <string.h>
 
 #include "cltrace_format.h"
+#include "cltrace_scan.h"
 
 #define EXPORT __attribute__((visibility("default")))
-
-enum { LOST_TRUNCATED = 0, LOST_CORRUPT = 1 };
 
 typedef struct {
     const uint32_t *min_size;  /* indexed by record type, 1..max_type */
@@ -59,16 +58,16 @@ static void walk_chunk(const uint8_t *data, int64_t chunk, int64_t start, int64_
     const int64_t chunk_end = start + chunk_size;
     const int cut = end < chunk_end;
     if (end - start < (int64_t)sizeof(clt_chunk_header)) {  /* always cut */
-        lose(o, LOST_TRUNCATED, chunk, start, any_nonzero(data + start, end - start) ? end - start : 0);
+        lose(o, CLT_LOST_TRUNCATED, chunk, start, any_nonzero(data + start, end - start) ? end - start : 0);
         return;
     }
     uint32_t magic;
     memcpy(&magic, data + start, sizeof magic);
     if (magic != CLT_CHUNK_MAGIC) {
         if (magic != 0)  /* 0: never used, silently unless cut */
-            lose(o, cut ? LOST_TRUNCATED : LOST_CORRUPT, chunk, start, end - start);
+            lose(o, cut ? CLT_LOST_TRUNCATED : CLT_LOST_CORRUPT, chunk, start, end - start);
         else if (cut)
-            lose(o, LOST_TRUNCATED, chunk, start, 0);
+            lose(o, CLT_LOST_TRUNCATED, chunk, start, 0);
         return;
     }
     int64_t pos = start + (int64_t)sizeof(clt_chunk_header);
@@ -77,7 +76,7 @@ static void walk_chunk(const uint8_t *data, int64_t chunk, int64_t start, int64_
         memcpy(&w, data + pos, sizeof w);
         if (w == 0) {
             if (cut)
-                lose(o, LOST_TRUNCATED, chunk, pos, 0);
+                lose(o, CLT_LOST_TRUNCATED, chunk, pos, 0);
             return;
         }
         const unsigned type = (unsigned)(w & 0xFFFF), reserved = (unsigned)((w >> 16) & 0xFFFF);
@@ -85,11 +84,11 @@ static void walk_chunk(const uint8_t *data, int64_t chunk, int64_t start, int64_
         /* size >= 8 is implied by the minimum sizes; kept so that no table can make the walk stall */
         if (reserved || size % 8 || size < 8 || type < 1 || (int)type > o->max_type || size < o->min_size[type]
                 || pos + size > chunk_end) {
-            lose(o, LOST_CORRUPT, chunk, pos, end - pos);
+            lose(o, CLT_LOST_CORRUPT, chunk, pos, end - pos);
             return;
         }
         if (pos + size > end) {
-            lose(o, LOST_TRUNCATED, chunk, pos, end - pos);
+            lose(o, CLT_LOST_TRUNCATED, chunk, pos, end - pos);
             return;
         }
         if (o->n >= o->cap) {
@@ -101,19 +100,12 @@ static void walk_chunk(const uint8_t *data, int64_t chunk, int64_t start, int64_
         pos += size;
     }
     if (pos < end && any_nonzero(data + pos, end - pos))
-        lose(o, LOST_TRUNCATED, chunk, pos, end - pos);
+        lose(o, CLT_LOST_TRUNCATED, chunk, pos, end - pos);
     else if (cut)
-        lose(o, LOST_TRUNCATED, chunk, pos, 0);
+        lose(o, CLT_LOST_TRUNCATED, chunk, pos, 0);
 }
 
-/*
- * Walk every chunk of a capture file of `size` bytes (chunk c at header_size + c * chunk_size, the
- * last one possibly partial). Valid records go to offs/types (file order, at most cap), problems to
- * lost (4 int64 each: kind 0 truncated / 1 corrupt, chunk, offset where reading stopped, bytes lost,
- * 0 for a chunk cut after its last complete record; at most lost_cap; at most one per chunk). Returns
- * the number of records and sets *nlost; -1 when cap or lost_cap was too small (outputs then
- * incomplete), -2 for impossible geometry.
- */
+/* declared, with what it does, in cltrace_scan.h */
 EXPORT int64_t clt_capture_walk(const uint8_t *data, int64_t size, int64_t header_size, int64_t chunk_size,
                                 const uint32_t *min_size, int max_type, int64_t *offs, uint16_t *types,
                                 int64_t cap, int64_t *lost, int64_t lost_cap, int64_t *nlost)

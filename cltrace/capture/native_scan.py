@@ -4,21 +4,21 @@
 when the library is not built or CLTRACE_NATIVE_SCAN=0: the reader then uses the reference scan (scan_py.scan).
 """
 import os
+import re
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..native import NATIVE_DIR
+from ..native import NATIVE_DIR, shipped_file
 from ..options import env_on
-from .format import CHUNK_HEADER_SIZE, MAX_REC_TYPE, REC_MIN_SIZE
+from .format import CHUNK_HEADER_SIZE, MAX_REC_TYPE, REC_MIN_SIZE, cdef_source
 
 LIB = "libcltrace_scan.so"
-_CDEF = """
-int64_t clt_capture_walk(const uint8_t *data, int64_t size, int64_t header_size, int64_t chunk_size,
-                         const uint32_t *min_size, int max_type, int64_t *offs, uint16_t *types, int64_t cap,
-                         int64_t *lost, int64_t lost_cap, int64_t *nlost);
-"""
-KINDS = ("truncated", "corrupt")   # the C code's problem kinds, by number
+HEADER_NAME = "cltrace_scan.h"   # clt_capture_walk and its problem kinds, declared once
+_CDEF = cdef_source(shipped_file(HEADER_NAME))
+# the C code's problem kinds, by number: CLT_LOST_CORRUPT = 1 -> KINDS[1] == "corrupt"
+_LOST = dict((int(v), n.lower()) for n, v in re.findall(r"\bCLT_LOST_([A-Z]+)\s*=\s*(\d+)", _CDEF))
+KINDS = tuple(_LOST[k] for k in range(len(_LOST)))
 _MIN_SIZE = np.zeros(MAX_REC_TYPE + 1, np.uint32)
 for _t, _s in REC_MIN_SIZE.items():
     _MIN_SIZE[_t] = _s

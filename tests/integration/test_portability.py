@@ -28,6 +28,7 @@ CROSS_CC = "aarch64-linux-gnu-gcc"
 LAYER, PRELOAD, SHADOW = "libcltrace_layer.so", "libcltrace_preload.so", "shadow/libOpenCL.so.1"
 LIBS = (LAYER, PRELOAD, SHADOW)
 SHIPPED = ("cltrace_format.h", "cltrace_options.def", "cltrace.h")
+HOST_SHIPPED = ("cltrace_store.h", "cltrace_scan.h")   # read by the Python side only, never cross-built
 OPENCL_VERSIONS = ["OPENCL_1.0", "OPENCL_1.1", "OPENCL_1.2", "OPENCL_2.0", "OPENCL_2.1", "OPENCL_2.2",
                    "OPENCL_3.0"]
 LD_SO = re.compile(r"^ld-linux[-\w.]*\.so\.\d+$")        # ld-linux-aarch64.so.1, ld-linux-x86-64.so.2
@@ -241,7 +242,7 @@ def test_wheel_installs_into_fresh_venv(tmp_path, programs):
         members = set(z.namelist())
         wheel_meta = z.read(f"cltrace-{version}.dist-info/WHEEL").decode()
         entry_points = z.read(f"cltrace-{version}.dist-info/entry_points.txt").decode()
-        for item in LIBS + SHIPPED:
+        for item in LIBS + SHIPPED + HOST_SHIPPED:
             assert f"cltrace/_native/{item}" in members, f"{item} is not in {wheels[0]}"
         assert any(m.startswith("cltrace/store/") and m.endswith(".sql") for m in members)
         z.extractall(tmp_path / "unpacked", [m for m in members if m.startswith("cltrace/_native/")])

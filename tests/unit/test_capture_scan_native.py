@@ -5,7 +5,10 @@ with every complete chunk handed to scan_py.walk, the reference rule); offsets, 
 offset, lost, message) must be identical, in the same order.
 """
 import os
+import re
+import shutil
 import struct
+import subprocess
 from contextlib import contextmanager
 from dataclasses import astuple
 
@@ -305,6 +308,18 @@ def test_native_disabled_by_env(monkeypatch):
     assert not native_scan.available() and native_scan.walk(MANY, len(MANY), FILE_HEADER_SIZE, 4096) is None
     monkeypatch.delenv("CLTRACE_NATIVE_SCAN")
     assert native_scan.available()
+
+
+def test_the_walk_is_declared_once_in_its_header():
+    """native/cltrace_scan.h is what capture_scan.c compiles and what cffi reads: the library exports exactly the
+    functions declared there, and its problem kinds are named after the header's CLT_LOST_* enumerators."""
+    assert native_scan.KINDS == ("truncated", "corrupt")
+    declared = set(re.findall(r"\b(clt_\w+)\s*\(", native_scan._CDEF))
+    if not shutil.which("nm"):
+        pytest.skip("nm (binutils) is not installed")
+    out = subprocess.run(["nm", "-D", "--defined-only", os.path.join(NATIVE_DIR, native_scan.LIB)],
+                         capture_output=True, text=True, check=True).stdout
+    assert {line.split()[-1] for line in out.splitlines() if " T " in line} == declared == {"clt_capture_walk"}
 
 
 def test_c_walk_reports_small_buffers_and_bad_geometry(monkeypatch):
