@@ -152,7 +152,7 @@ def _v1_to_v2(conn, path, schema_path):
     conn.execute(f"INSERT OR IGNORE INTO dispatches (run_id, process_id, {key}) "
                  f"SELECT run_id, process_id, {key} FROM launches_v1 l ORDER BY {new_id}")
     match = " AND ".join(f"ifnull(d.{c}, x'') = ifnull(l.{c}, x'')" for c in cols)
-    ok = "l.times_status = 'ok'"
+    ok = f"l.times_status = '{STATUS_NAMES[C.CLT_STATUS_OK]}'"
     conn.execute(
         "INSERT INTO launch_rows (launch_id, process_id, dispatch_id, seq, tid, region_id, status, enqueue_ns,"
         " return_dns, queued_ns, submit_dns, start_dns, end_dns) "
