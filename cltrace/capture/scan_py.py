@@ -29,8 +29,9 @@ def scan(data, words, size: int, header_size: int, chunk_size: int
     same bytes as little-endian uint64), in file order: what native_scan.walk answers."""
     problems: List[Problem] = []
     n_full = (size - header_size) // chunk_size if size > header_size else 0
-    offs, types = [], []
-    fallback = []
+    offs: List[np.ndarray] = []
+    types: List[np.ndarray] = []
+    fallback: List[int] = []
     cw = chunk_size // 8
     per_batch = max(1, _BATCH_WORDS // cw)
     # The shim grows files 64 chunks at a time, so most chunks of a short run were never used (magic
@@ -58,11 +59,11 @@ def scan(data, words, size: int, header_size: int, chunk_size: int
     problems.sort(key=lambda p: p[1])
     if not offs:
         return np.zeros(0, np.int64), np.zeros(0, np.uint16), problems
-    offs, types = np.concatenate(offs).astype(np.int64), np.concatenate(types).astype(np.uint16)
+    all_offs, all_types = np.concatenate(offs).astype(np.int64), np.concatenate(types).astype(np.uint16)
     if fallback:
-        order = np.argsort(offs, kind="stable")
-        offs, types = offs[order], types[order]
-    return offs, types, problems
+        order = np.argsort(all_offs, kind="stable")
+        all_offs, all_types = all_offs[order], all_types[order]
+    return all_offs, all_types, problems
 
 
 def _scan_full_chunks(words, header_size, chunk_size, first, last, problems):
