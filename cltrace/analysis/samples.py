@@ -43,7 +43,8 @@ def to_number(values: pd.Series) -> pd.Series:
     """A parameter column as numbers when every non-missing value is one, by values.py's rule (int64 when
     whole and complete, else float64); any other column as objects."""
     typed = typed_column(values)
-    return typed if typed is not values else values.astype(object)
+    numeric = pd.api.types.is_numeric_dtype(typed) and not pd.api.types.is_bool_dtype(typed)
+    return typed if numeric else values.astype(object)
 
 
 _ROW_COLUMNS = ("run_id", "process_id", "region_id", "repeat", "region", "_tags")
