@@ -10,7 +10,8 @@ counted (``n_failed``, ``n_untimed``) and the failed run ids listed.
 
 Every level statistic of a configuration comes from its per-process units (the process is the unit of
 replication, units.py): ``n_processes``, ``median_ns`` (the median of the per-process medians), ``level_ns``,
-``between_sigma``, ``within_sigma``, ``process_median_ns`` and ``process_logs`` (their logs, for steps.py).
+``between_sigma``, ``within_sigma``, ``process_median_ns`` and ``process_logs`` (their logs, for steps.py), and
+``kernel_median_ns`` (per kernel, the median over the processes of each one's median time of that kernel).
 The spread of the iterations, pooled over the processes, keeps names that say so: ``n`` (usable iterations),
 ``iter_median_ns``, ``iter_p10_ns``, ``iter_p90_ns``, ``iter_mean_ns``, ``iter_std_ns`` (ddof 1), ``latencies``.
 """
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .samples import param_columns
-from .units import UNIT_COLUMNS, process_units, unit_estimates, usable_mask
+from .units import UNIT_COLUMNS, process_units, unit_estimates, unit_keys, usable_mask
 
 STAT_COLUMNS = ["config_id", "n", "iter_median_ns", "iter_p10_ns", "iter_p90_ns", "iter_mean_ns", "iter_std_ns",
                 "n_cold_excluded", "n_untimed", "n_failed", "failed_runs", "cold_only",
@@ -46,7 +47,19 @@ def assign_config_ids(samples: pd.DataFrame, params: list[str]) -> np.ndarray:
     return np.zeros(len(samples), dtype=np.int64)
 
 
-def _stats(g: pd.DataFrame, use: np.ndarray) -> dict:
+def _kernel_medians(kernel_ns, units) -> dict:
+    """kernel -> the median over the processes of each process's median device time of that kernel within one
+    sample (0 in a sample that did not run it): a level, so from the units like median_ns."""
+    per_unit: dict = {}
+    for d, u in zip(kernel_ns, units):
+        if isinstance(d, dict):
+            per_unit.setdefault(u, []).append(d)
+    names = sorted({k for ds in per_unit.values() for d in ds for k in d})
+    return {k: float(np.median([np.median([d.get(k, 0.0) for d in ds]) for ds in per_unit.values()]))
+            for k in names}
+
+
+def _stats(g: pd.DataFrame, use: np.ndarray, units: np.ndarray) -> dict:
     st = g["status"].to_numpy()
     ok = st == "ok"
     cold = st == "cold"
@@ -62,10 +75,7 @@ def _stats(g: pd.DataFrame, use: np.ndarray) -> dict:
     else:
         dom, dom_sig, dom_text = "", (), ""
     failed = sorted({int(r) for r in g.loc[st == "failed-run", "run_id"]})
-    per_kernel = [d for d in (g["kernel_ns"].to_numpy()[use] if "kernel_ns" in g.columns else [])
-                  if isinstance(d, dict)]
-    names = sorted({k for d in per_kernel for k in d})
-    kernel_median = {k: float(np.median([d.get(k, 0.0) for d in per_kernel])) for k in names}
+    kernel_median = _kernel_medians(g["kernel_ns"].to_numpy()[use] if "kernel_ns" in g.columns else [], units[use])
     n = int(len(lat))
     return {
         "n": n,
@@ -85,7 +95,7 @@ def _stats(g: pd.DataFrame, use: np.ndarray) -> dict:
         "signature_varies": bool(len(set(hashes)) > 1),
         "n_signatures": int(len(set(hashes))),
         "latencies": lat,
-        "kernel_median_ns": kernel_median,     # median device time of each kernel within one sample
+        "kernel_median_ns": kernel_median,     # per kernel: median over processes of its median within one sample
     }
 
 
@@ -99,11 +109,12 @@ def configurations(samples: pd.DataFrame, params: list[str] | None = None) -> Co
                               pd.DataFrame(columns=UNIT_COLUMNS), np.zeros(0, dtype=np.int64))
     ids = assign_config_ids(samples, params)
     use = usable_mask(samples, ids)
+    unit_of = unit_keys(samples).to_numpy()
     stats, firsts = [], []
     for cid, pos in pd.Series(np.arange(len(samples))).groupby(ids, sort=True):
         pos = pos.to_numpy()
         firsts.append(pos[0])
-        stats.append({"config_id": int(cid), **_stats(samples.iloc[pos], use[pos])})
+        stats.append({"config_id": int(cid), **_stats(samples.iloc[pos], use[pos], unit_of[pos])})
     table = pd.concat([samples[params].iloc[firsts].reset_index(drop=True), pd.DataFrame(stats)], axis=1)
     table = table[params + STAT_COLUMNS]
     table["config_id"] = table["config_id"].astype("int64")

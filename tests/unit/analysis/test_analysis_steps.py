@@ -338,6 +338,18 @@ def test_build_samples_carries_per_kernel_time():
     assert cfg["kernel_median_ns"].iloc[0] == {"a": 1000.0, "b": 5000.0}
 
 
+def test_kernel_levels_come_from_the_processes():
+    """kernel_median_ns is a level like median_ns: the median over processes of each process's median, so a
+    process with many iterations weighs no more than one with few."""
+    from cltrace.analysis.configs import configurations
+    rows = [{"run_id": pid, "process_id": pid, "latency_ns": t, "status": "ok", "signature": SIG,
+             "signature_hash": "h", "signature_text": "k", "channels": 8, "kernel_ns": {"k": t}}
+            for pid, t, n in ((1, 100.0, 9), (2, 300.0, 1), (3, 400.0, 1)) for _ in range(n)]
+    r = configurations(pd.DataFrame(rows), ["channels"]).table.iloc[0]
+    assert r["kernel_median_ns"] == {"k": 300.0} and r["median_ns"] == pytest.approx(300.0)
+    assert r["iter_median_ns"] == 100.0
+
+
 def test_every_reported_step_has_the_stated_confidence():
     # a sawtooth (cheap multiples of 4) whose tail grows with C % 4: spikes beside short stairs, where the
     # contrast over whole adjacent segments is weaker than the one that found the change
