@@ -410,14 +410,9 @@ class Trace:
 
 
 def _numeric_if_all(col: pd.Series) -> pd.Series:
-    values = col.dropna()
-    if values.empty:
-        return col
-    as_num = pd.to_numeric(values.astype(str), errors="coerce")
-    if as_num.isna().any():
-        return col
-    whole = values.astype(str).str.fullmatch(r"[+-]?\d+").all()
-    return pd.to_numeric(col.astype(object), errors="coerce").astype("Int64" if whole else "Float64")
+    """A tag column as Int64/Float64 where every value is a number, by analysis/values.py's rule."""
+    from .analysis.values import typed_column
+    return typed_column(col, nullable=True)
 
 
 def _typed(df, columns, dtypes):

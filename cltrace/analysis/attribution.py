@@ -29,10 +29,16 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from .facts import Change, kernel_family
 from .jobs import job_changes
 from .signatures import RepeatedSignature
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .dispatch_jobs import JobContext
 
 
 @dataclass(frozen=True)
@@ -307,3 +313,84 @@ def short_label(causes: list[Cause]) -> str:
         if n not in kinds:
             kinds.append(n)
     return " + ".join(kinds)
+
+
+# -- the steps of a sweep with their causes (the glue staircase.analyse calls) ----------------------------
+def attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFrame,
+                     compute_units: int | dict | None = None, jobs: JobContext | None = None) -> pd.DataFrame:
+    """The steps with their causes (``attribute`` on the dispatch signatures of the two sides, routine growth
+    judged over the group's neighbour pairs), where the time went (``time_shift``) and whether a side ran more
+    than one signature."""
+    sig = dict(zip(configs["config_id"], configs["signature"]))
+    varies = dict(zip(configs["config_id"], configs["signature_varies"]))
+    # judged over every neighbour pair of the group, steps included: a sweep whose pairs are all
+    # steps (alternating fast/slow counts) must not turn proportional growth into "tile padding"
+    routine, steady = {}, {}
+    if len(pairs):
+        for label, g in pairs.groupby("group_label"):
+            sides = [(sig[a], sig[b]) for a, b in zip(g["from_config_id"], g["to_config_id"])]
+            routine[label] = routine_global_kernels(sides)
+            steady[label] = routine_global_kernels(sides, steady=True)
+    per_kernel = dict(zip(configs["config_id"], configs["kernel_median_ns"])) \
+        if "kernel_median_ns" in configs.columns else {}
+    causes, texts, kinds, labels, var, shifts, shares = [], [], [], [], [], [], []
+    for r in steps.to_dict("records"):
+        cu = compute_units.get(r["group_label"]) if isinstance(compute_units, dict) else compute_units
+        c = attribute(sig[r["from_config_id"]], sig[r["to_config_id"]], routine.get(r["group_label"], set()),
+                      steady.get(r["group_label"], set()), compute_units=cu,
+                      jobs_policy=None if jobs is None else jobs.policy_of(r["group_label"]),
+                      job_cores=None if jobs is None else jobs.cores_of(r["group_label"]))
+        shift, share, warning = time_shift(per_kernel.get(r["from_config_id"]) or {},
+                                           per_kernel.get(r["to_config_id"]) or {}, c)
+        causes.append([x.to_dict() for x in c])
+        texts.append(summarise(c) + warning)
+        shifts.append(shift)
+        shares.append(share)
+        kinds.append("+".join(dict.fromkeys(x.kind for x in c)))
+        labels.append(short_label(c))
+        var.append(bool(varies[r["from_config_id"]] or varies[r["to_config_id"]]))
+    steps = steps.copy()
+    steps["cause"] = texts
+    steps["cause_kind"] = kinds
+    steps["cause_label"] = labels
+    steps["causes"] = causes
+    steps["signature_varies"] = var
+    steps["time_shift"] = shifts
+    steps["cause_share"] = shares
+    return steps
+
+
+def _named_kernels(causes) -> set:
+    named = set()
+    for x in causes:
+        if x.kind == "unexplained":
+            continue
+        if x.kernel:
+            named.add(x.kernel)
+        elif x.kind == "variant-switch":
+            named |= set(filter(None, (x.before or "").split(","))) | set(filter(None, (x.after or "").split(",")))
+    return named
+
+
+def time_shift(before: dict, after: dict, causes, top: int = 3):
+    """Where a step's time went, kernel by kernel (medians within one sample), and the share of the
+    change carried by the kernels the causes name. A cause whose kernels carry little of the change
+    gets a warning: the step is then mostly in kernels whose dispatch did not change."""
+    names = set(before) | set(after)
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in names}
+    total = sum(delta.values())
+    if not names or total == 0:
+        return "", float("nan"), ""
+    biggest = sorted(delta.items(), key=lambda kv: -abs(kv[1]))[:top]
+    text = ", ".join(f"{k} {v / 1e6:+.3f} ms" for k, v in biggest)
+    named = _named_kernels(causes)
+    if not named:
+        return text, float("nan"), ""
+    share = sum(delta[k] for k in named if k in delta) / total
+    warning = ""
+    if share < 0.25:
+        main_k, main_v = biggest[0]
+        carried = "do not explain it" if share <= 0 else f"carry only {share:.0%} of the change"
+        warning = (f" (but these kernels {carried}: most is in {main_k}, {main_v / 1e6:+.3f} ms, "
+                   f"whose dispatch is the same on both sides)") if main_k not in named else ""
+    return text, float(share), warning

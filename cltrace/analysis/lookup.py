@@ -6,6 +6,9 @@ left out), else the region name (empty when the program had no regions), the oth
 numeric one with most values, as in `analyse`) is the key a pruning search looks up. Every figure comes from
 the processes of the configuration (one value per process: the median of its warm samples), never from the
 iterations as if they were independent.
+
+The one lookup table of cltrace (`cltrace export --format lookup`, and `--format lut`, its alias). It is made
+from the prepared samples (prepare.py), the configurations and their units (configs.py) alone: no test runs.
 """
 from __future__ import annotations
 
@@ -14,30 +17,27 @@ import math
 import numpy as np
 import pandas as pd
 
-from .samples import param_columns, to_number
-from .staircase import DEFAULT_IGNORE, analyse, choose_param
+from .configs import configurations
+from .prepare import prepare
 
 LAYER = "layer"
 CONFIDENCE = 0.95
 LOOKUP_STATS = ["median_ms", "interval_low_ms", "interval_high_ms", "processes"]
 
 
+def _lookup_by(params: list, param: str) -> list:
+    """Every parameter but the swept one is a column of the table; the region only where no layer names it."""
+    return [p for p in params if p != param and not (p == "region" and LAYER in params)]
+
+
 def lookup_configs(samples: pd.DataFrame, param: str | None = None):
-    """(configs of `analyse` grouped by every parameter, the swept parameter, the grouping parameters).
-    Raises ValueError when there is no numeric parameter to look up by."""
-    s = samples.copy()
-    params = [p for p in param_columns(s) if p not in DEFAULT_IGNORE and s[p].notna().any()]
-    for p in params:
-        s[p] = to_number(s[p])
-    if param is None and LAYER in params and "channels" in params and "distance" in params:
-        param = "channels"          # a network sweep (cltrace network): channels per layer, never the distance
-    param = param or choose_param(s, params)
-    if param is None:
+    """(the configurations (configs.py) of every parameter combination, the swept parameter, the grouping
+    parameters). Raises ValueError when there is no numeric parameter to look up by."""
+    prep = prepare(samples, param, by=_lookup_by)
+    if prep.param is None:
         raise ValueError("no numeric parameter with several values to look latency up by "
                          "(sweep one with cltrace sweep -p NAME=a:b)")
-    by = [p for p in params if p != param and not (p == "region" and LAYER in params)]
-    result = analyse(samples, param, by=by)
-    return result.configs, param, by
+    return configurations(prep.samples, prep.key).table, prep.param, prep.group_by
 
 
 def _interval(process_ns) -> tuple:
@@ -52,16 +52,17 @@ def _interval(process_ns) -> tuple:
 
 
 def latency_lookup(samples: pd.DataFrame, param: str | None = None) -> pd.DataFrame:
-    """NetAdapt/LACP-style lookup: layer, the other parameters, the swept parameter, median_ms (median of
-    the per-process medians), interval_low_ms/interval_high_ms (CONFIDENCE interval of the level),
-    processes (how many processes measured it). Sorted by layer, parameters, swept value."""
+    """NetAdapt/LACP-style lookup: layer, the other parameters, the swept parameter, median_ms (the
+    configuration's median_ns: the median of the per-process medians), interval_low_ms/interval_high_ms
+    (CONFIDENCE interval of the level), processes (how many processes measured it). Sorted by layer,
+    parameters, swept value."""
     configs, param, by = lookup_configs(samples, param)
     others = [b for b in by if b not in ("region", LAYER)]
     rows = []
     for _, c in configs.iterrows():
         procs = list(c["process_median_ns"]) if isinstance(c["process_median_ns"], (list, tuple)) else []
         low, high = _interval(procs)
-        med = float(np.median(procs)) if procs else math.nan
+        med = float(c["median_ns"])
         rows.append({LAYER: layer_name(c, by),
                      **{b: c[b] for b in others}, param: c[param],
                      "median_ms": med / 1e6, "interval_low_ms": low / 1e6, "interval_high_ms": high / 1e6,

@@ -23,6 +23,7 @@ import pandas as pd
 from .launch_codes import LaunchCodes, _group_codes
 from .signatures import _codes_text, _period, _text_hash
 from .signatures import signature_hash, signature_text, split_periodic  # noqa: F401  (part of this module's API)
+from .values import typed_column
 
 # Columns of a samples DataFrame that are not parameters.
 CORE_COLUMNS = (
@@ -39,21 +40,11 @@ def param_columns(samples: pd.DataFrame) -> list[str]:
 
 
 def to_number(values: pd.Series) -> pd.Series:
-    """Convert a column of strings to numbers when every non-missing value is numeric."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values
-    obj = values.astype(object)
-    mask = obj.notna().to_numpy()
-    if not mask.any():
-        return obj
-    num = pd.to_numeric(obj[mask].astype(str).str.strip(), errors="coerce")
-    if num.isna().any():
-        return obj
-    out = pd.Series(np.nan, index=values.index, dtype=float)
-    out[mask] = num.to_numpy(dtype=float)
-    if mask.all() and np.all(np.mod(out.to_numpy(), 1) == 0):
-        return out.astype("int64")
-    return out
+    """A parameter column as numbers when every non-missing value is one, by values.py's rule (int64 when
+    whole and complete, else float64); any other column as objects."""
+    typed = typed_column(values)
+    numeric = pd.api.types.is_numeric_dtype(typed) and not pd.api.types.is_bool_dtype(typed)
+    return typed if numeric else values.astype(object)
 
 
 _ROW_COLUMNS = ("run_id", "process_id", "region_id", "repeat", "region", "_tags")

@@ -7,8 +7,8 @@ samples: a confidence computed from them grows with iterations that carry no new
 information. Every test in this package therefore sees one value per process.
 
 The value of a unit is the median of its process's usable samples of that
-configuration (``ok`` samples; ``cold`` ones where the configuration has no warm
-sample, as in configs.py). The median, not the mean: one preempted iteration must
+configuration: the samples ``usable_mask`` lets count, the one rule for that (configs.py counts
+the iterations of a configuration with it too). The median, not the mean: one preempted iteration must
 not move a process's value, and with the usual 5-20 iterations the median is
 nearly as efficient as the mean on clean data. Tests work on its logarithm
 (``log_median``), where ratios are differences and the spread is roughly the same
@@ -41,7 +41,8 @@ def unit_keys(samples: pd.DataFrame) -> pd.Series:
 
 
 def usable_mask(samples: pd.DataFrame, config_ids: np.ndarray) -> np.ndarray:
-    """Samples that enter statistics: ok ones, or cold ones of a configuration that has no ok sample."""
+    """Which samples count (the one rule, for the units and for configs.py's iteration statistics): ok ones,
+    or cold ones of a configuration that has no ok sample, with a positive, finite latency."""
     st = samples["status"].to_numpy()
     ok = st == "ok"
     cold = st == "cold"
@@ -82,18 +83,21 @@ def process_units(samples: pd.DataFrame, config_ids: np.ndarray) -> pd.DataFrame
 
 
 def unit_estimates(units: pd.DataFrame, config_ids) -> pd.DataFrame:
-    """Per configuration: n_processes, level_ns (exp of the mean of its units' log medians), the
-    spread between processes (between_sigma, SD of log medians, ddof 1) and inside them
-    (within_sigma, median over its processes), and the per-process medians (process_median_ns)."""
-    cols = ["config_id", "n_processes", "level_ns", "between_sigma", "within_sigma", "process_median_ns"]
+    """Per configuration: n_processes, median_ns (the median of its per-process medians), level_ns (exp of
+    the mean of its units' log medians), the spread between processes (between_sigma, SD of log medians,
+    ddof 1) and inside them (within_sigma, median over its processes), and the per-process medians
+    (process_median_ns, sorted)."""
+    cols = ["config_id", "n_processes", "level_ns", "between_sigma", "within_sigma", "process_median_ns",
+            "median_ns"]
     rows = []
     by = dict(tuple(units.groupby("config_id", sort=True))) if len(units) else {}
     for cid in config_ids:
         u = by.get(cid)
         if u is None or u.empty:
-            rows.append((cid, 0, np.nan, np.nan, np.nan, []))
+            rows.append((cid, 0, np.nan, np.nan, np.nan, [], np.nan))
             continue
         y = u["log_median"].to_numpy(dtype=float)
+        procs = sorted(float(v) for v in u["median_ns"])
         rows.append((cid, len(y), float(np.exp(y.mean())), float(np.std(y, ddof=1)) if len(y) > 1 else np.nan,
-                     float(np.median(u["within_sigma"])), sorted(float(v) for v in u["median_ns"])))
+                     float(np.median(u["within_sigma"])), procs, float(np.median(procs))))
     return pd.DataFrame(rows, columns=cols)

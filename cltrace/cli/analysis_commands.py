@@ -78,14 +78,14 @@ class PlotCommand(Command):
 
 class ExportCommand(Command):
     name = "export"
-    help = ("export a trace: chrome (Perfetto timeline), lut (latency lookup table), csv (all launches); "
-            "lookup, nnmeter, paddleslim (pruning tools' tables), parquet (data tools)")
+    help = ("export a trace: chrome (Perfetto timeline), csv (all launches); lookup (latency lookup table; lut "
+            "is an alias), nnmeter, paddleslim (pruning tools' tables), parquet (data tools)")
     description = ("chrome: Chrome trace-event JSON of every run (or --run N), one process per traced process, "
                    "named by its program, the run's tags, the run and the pid; opens in https://ui.perfetto.dev. "
-                   "lut: one CSV row per configuration (region and parameters) with median/p10/p90 latency in ms "
-                   "(rounded to the nanosecond) and the dispatch signature. csv: every launch. Text is written "
-                   "whole; control characters are written out as \\xNN. lookup: NetAdapt/LACP-style CSV (layer, "
-                   "parameters, median, 95% interval and processes, from the per-process medians); nnmeter: "
+                   "csv: every launch. Text is written whole; control characters are written out as \\xNN. "
+                   "lookup: NetAdapt/LACP-style CSV (layer, parameters, median, 95% interval and processes, "
+                   "from the per-process medians, in ms rounded to the nanosecond); lut: an alias of lookup "
+                   "(the one lookup table); nnmeter: "
                    "nn-Meter-style JSON per kernel configuration (mean, std, per-process samples); paddleslim: "
                    "PaddleSlim-style TSV (key, median ms); parquet: a directory (-o DIR) of Parquet files: launches, runs, run "
                    "tags and the staircase tables. docs/exports.md has the columns.")
@@ -93,7 +93,7 @@ class ExportCommand(Command):
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")
         p.add_argument("--format", choices=("chrome", "lut", "csv") + TABLE_FORMATS, required=True,
-                       help="chrome (timeline JSON), lut (latency lookup table, CSV), csv (every launch), lookup "
+                       help="chrome (timeline JSON), lut (an alias of lookup), csv (every launch), lookup "
                             "(CSV), nnmeter (JSON), paddleslim (TSV) or parquet (a directory)")
         p.add_argument("-o", "--output", metavar="PATH",
                        help="file to write (default: standard output); the directory for --format parquet")
@@ -108,7 +108,7 @@ class ExportCommand(Command):
             check_output_file(args.output)
         if trace.runs.empty:
             raise CltraceError(f"{args.trace} holds no runs")
-        write = {"chrome": self._chrome, "lut": self._lut, "csv": self._csv}.get(args.format) or self._table(args)
+        write = {"chrome": self._chrome, "csv": self._csv}.get(args.format) or self._table(args)
         if not args.output:
             write(trace, args.run, sys.stdout)
             return EXIT_OK
@@ -137,12 +137,6 @@ class ExportCommand(Command):
                                         pick(trace.queues), pick(trace.runs), tags))
 
     @staticmethod
-    def _lut(trace, run, out):
-        from ..analysis.lut import latency_lut
-        from ..report.safe_text import escape_frame
-        escape_frame(latency_lut(_samples(trace, run))).to_csv(out, index=False, lineterminator="\n")
-
-    @staticmethod
     def _csv(trace, run, out):
         from ..report.safe_text import escape_frame
         launches = trace.launches_for(run) if run is not None else trace.launches
@@ -150,7 +144,8 @@ class ExportCommand(Command):
 
     @staticmethod
     def _table(args):
-        """lookup / nnmeter / paddleslim (report/exports_tables.py), built whole before anything is written."""
+        """lookup (or its alias lut) / nnmeter / paddleslim (report/exports_tables.py), built whole before anything
+        is written."""
         def write(trace, run, out):
             import io
             text = io.StringIO()

@@ -32,7 +32,7 @@ class Prediction:
     unpruned_ms: float
 
     def to_dict(self) -> dict:
-        from ..analysis.staircase import records
+        from ..analysis.records import records
         return {"total_ms": self.total_ms, "se_ms": self.se_ms,
                 "interval95_ms": [self.total_ms - Z95 * self.se_ms, self.total_ms + Z95 * self.se_ms],
                 "unpruned_ms": self.unpruned_ms,

@@ -32,7 +32,7 @@ class PruningMap:
     result: object = None          # the StaircaseResult it comes from
 
     def to_dict(self) -> dict:
-        from ..analysis.staircase import records
+        from ..analysis.records import records
         layers = records(self.layers)
         for r in layers:
             r["edges"] = list(r["edges"] or [])

@@ -2,3 +2,6 @@
 needs them for every command it builds."""
 TABLE_FORMATS = ("lookup", "nnmeter", "paddleslim", "parquet")
 DIRECTORY_FORMATS = ("parquet",)
+# Older names of a table that has one name now: `--format lut` writes the lookup table (there is one lookup
+# table, analysis/lookup.py). The CLI lists the alias where it always stood.
+ALIASES = {"lut": "lookup"}

@@ -1,5 +1,5 @@
 """`cltrace export --format lookup|nnmeter|paddleslim|parquet`: the tables pruning tools and data tools read
-(docs/exports.md). lookup: NetAdapt/LACP-style CSV; nnmeter: nn-Meter-style JSON per kernel configuration;
+(docs/exports.md). lookup (alias lut): NetAdapt/LACP-style CSV; nnmeter: nn-Meter-style JSON per kernel configuration;
 paddleslim: PaddleSlim-style TSV (key, latency); parquet: a directory of Parquet files (launches, runs, run
 tags, the staircase tables) for DuckDB, pandas and Spark."""
 import json
@@ -11,7 +11,8 @@ import pandas as pd
 from ..analysis.lookup import LAYER, latency_lookup, layer_name, per_process_ms
 from ..errors import CltraceError
 
-from .export_formats import DIRECTORY_FORMATS, TABLE_FORMATS  # noqa: E402,F401  (one definition, light to import)
+from .export_formats import ALIASES, DIRECTORY_FORMATS, TABLE_FORMATS  # noqa: E402,F401  (one definition, light to import)
+from .safe_text import escape_frame
 
 
 def _value(v):
@@ -21,7 +22,8 @@ def _value(v):
 
 
 def write_lookup(samples, out) -> None:
-    latency_lookup(samples).to_csv(out, index=False, lineterminator="\n")
+    """The lookup table as CSV, control characters in its text written out as \\xNN."""
+    escape_frame(latency_lookup(samples)).to_csv(out, index=False, lineterminator="\n")
 
 
 def nnmeter_tables(samples) -> dict:
@@ -128,4 +130,5 @@ def write_parquet_dir(trace, samples, directory: str, run=None) -> list:
 
 
 WRITERS = {"lookup": write_lookup, "nnmeter": write_nnmeter, "paddleslim": write_paddleslim}
+WRITERS.update({alias: WRITERS[name] for alias, name in ALIASES.items()})
 __all__ = ["TABLE_FORMATS", "DIRECTORY_FORMATS", "WRITERS", "write_parquet_dir", "LAYER"]

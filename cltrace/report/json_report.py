@@ -1,8 +1,8 @@
 """`cltrace report --format json`: one versioned object (docs/report-json.md; JSON Schema in
 cltrace/report/report.schema.json, checked by the tests).
 
-Stable keys, numbers as numbers, every table as a list of records named as `StaircaseResult.to_dict()` names
-them; nothing keyed by a display title. Version 1. A change that removes or retypes a field raises
+Stable keys, numbers as numbers, every table as a list of records named as `staircase_json.staircase_dict()` names
+them; nothing keyed by a display title. Version 2. A change that removes or retypes a field raises
 `schema_version`; new fields may appear in any version (readers ignore what they do not know).
 """
 import json
@@ -14,7 +14,7 @@ import pandas as pd
 from .. import __version__
 
 SCHEMA_NAME = "cltrace-report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2          # 2: a configuration's iteration spread is named iter_* (p10_ns -> iter_p10_ns ...)
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.schema.json")
 
 RUN_FIELDS = ["run_id", "command", "argv", "status", "exit_status", "mode", "started_at", "wall_s", "devices",
@@ -49,10 +49,11 @@ def _staircase(data) -> Optional[dict]:
     result = data.result
     if result is None:
         return None
-    out = result.to_dict()
+    from ..analysis.records import records
+    from .staircase_json import staircase_dict
+    out = staircase_dict(result)
     out["best"] = None
     if data.budget_ms is not None or data.min_value is not None:
-        from ..analysis.staircase import records
         best = result.best(budget_ns=None if data.budget_ms is None else data.budget_ms * 1e6,
                            min_value=data.min_value)
         out["best"] = {"budget_ms": data.budget_ms, "min_value": data.min_value, "configs": records(best)}

@@ -91,7 +91,7 @@ def job_marks(result):
 
 
 def _scale(configs):
-    top = configs["p90_ns"].max()
+    top = configs["iter_p90_ns"].max()
     for unit, f in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
         if top >= f:
             return unit, f
@@ -127,7 +127,7 @@ def figure(result, title: str | None = None):
             lo = y - np.array([v.min() for v in procs])
             hi = np.array([v.max() for v in procs]) - y
         else:
-            lo, hi = y - g["p10_ns"].to_numpy(float) / f, g["p90_ns"].to_numpy(float) / f - y
+            lo, hi = y - g["iter_p10_ns"].to_numpy(float) / f, g["iter_p90_ns"].to_numpy(float) / f - y
         lo, hi = np.nan_to_num(lo), np.nan_to_num(hi)
         ax.errorbar(x, y, yerr=[lo.clip(0), hi.clip(0)], fmt="none", ecolor="#b0b0b0", elinewidth=1,
                     capsize=0, zorder=1)

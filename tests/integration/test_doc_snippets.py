@@ -179,14 +179,13 @@ def _exports_snippet(start):
 
 
 def test_lookup_snippets_have_one_row_per_channel_count(traces, tmp_path):
-    """The LUT and lookup snippets select one method: their index (channels) has no duplicate."""
+    """The lookup snippet selects one method: its index (channels) has no duplicate."""
     work, env = _workdir(traces, tmp_path)
     run_snippet(_exports_snippet("cltrace export"), work, env)
     cwd = os.getcwd()
     os.chdir(work)
     try:
-        for start, name in (('import pandas as pd\nlut = pd.read_csv("lut.csv")', "l16"),
-                            ('import pandas as pd\nlut = pd.read_csv("lookup.csv")', "latency")):
+        for start, name in (('import pandas as pd\nlut = pd.read_csv("lookup.csv")', "latency"),):
             ns = {}
             exec(_exports_snippet(start).text, ns)
             series = ns[name]

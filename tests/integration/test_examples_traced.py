@@ -197,9 +197,11 @@ def test_sweep_export_lut(cli, sweep_db, tmp_path):
     assert rows and "median_ms" in rows[0]
     assert sorted((r["method"], int(r["channels"])) for r in rows) == \
         sorted((m, c) for m in ("direct", "gemm") for c in (7, 8))
-    assert all(r["region"] == LAYER and float(r["median_ms"]) > 0 and int(r["n"]) == 2 * ITERS for r in rows)
+    # lut is an alias of the lookup table: the layer (here the region), one value per process (--repeat 2)
+    assert all(r["layer"] == LAYER and float(r["median_ms"]) > 0 and int(r["processes"]) == 2 for r in rows)
     stdout = cli("export", sweep_db, "--format", "lut")             # default: standard output
-    assert stdout.returncode == 0 and stdout.stdout.splitlines()[0].split(",") == list(rows[0])
+    assert stdout.returncode == 0 and stdout.stdout == out.read_text()
+    assert cli("export", sweep_db, "--format", "lookup").stdout == stdout.stdout
 
 
 def test_sweep_export_chrome(cli, sweep_db, tmp_path):

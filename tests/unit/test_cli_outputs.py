@@ -70,16 +70,20 @@ def test_diff_selector_matching_several_configurations_lists_them(two_methods, c
     assert [(r["A global"], r["B global"]) for r in rows] == [("128", "192")]
 
 
-def test_export_lut_is_rounded_and_honours_run(two_methods, capsys):
+def test_export_lut_is_an_alias_of_lookup_rounded_and_honours_run(two_methods, capsys):
+    """There is one lookup table: --format lut writes exactly what --format lookup writes (per-process
+    medians, docs/exports.md)."""
     path = two_methods[0]
     code, out, _ = _run(capsys, "export", path, "--format", "lut")
+    assert (code, out) == (0, _run(capsys, "export", path, "--format", "lookup")[1])
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 0 and len(rows) == 8
-    assert all(len(r["median_ms"].split(".")[1]) <= 6 for r in rows)
-    code, out, _ = _run(capsys, "export", path, "--format", "lut", "--run", 3)
-    rows = list(csv.DictReader(io.StringIO(out)))
-    # run 3 only: channels=3, method=a; 4 regions, the cold first one left out
-    assert code == 0 and [(r["channels"], r["method"], r["n"]) for r in rows] == [("3", "a", "3")]
+    assert len(rows) == 8 and list(rows[0]) == ["layer", "method", "channels", "median_ms", "interval_low_ms",
+                                                "interval_high_ms", "processes"]
+    assert all(len(r["median_ms"].split(".")[1]) <= 6 and r["processes"] == "2" for r in rows)
+    # one run measures one configuration: nothing swept to look latency up by
+    assert _run(capsys, "export", path, "--format", "lut", "--run", 3) == (
+        1, "", f"cltrace: cannot write a lut table of {path}: no numeric parameter with several values to look "
+               "latency up by (sweep one with cltrace sweep -p NAME=a:b)\n")
     code, out, _ = _run(capsys, "export", path, "--format", "csv", "--run", 2)
     assert code == 0 and {r["run_id"] for r in csv.DictReader(io.StringIO(out))} == {"2"}
     assert _run(capsys, "export", path, "--format", "lut", "--run", 99) == (1, "", f"cltrace: {path} has no run 99\n")

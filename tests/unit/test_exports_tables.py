@@ -54,6 +54,25 @@ def test_lookup_csv_has_median_interval_and_processes(sweep, capsys):
     assert a[3] == pytest.approx(2 * a[2], rel=0.2)          # the step of the factory's sweep
 
 
+def test_one_lookup_table_made_without_running_the_tests(sweep, monkeypatch):
+    """The lookup table comes from the configurations and their units alone: no permutation test runs, and
+    its median is the configurations' median_ns (the analysis' own, not a second definition)."""
+    import cltrace.analysis.steps as steps
+    from cltrace.analysis.staircase import analyse
+    with cltrace.open(sweep) as t:
+        samples = t.samples()
+    configs = analyse(samples).configs.set_index(["method", "channels"])
+
+    def refuse(*a, **k):
+        raise AssertionError("the lookup table ran the step tests")
+    monkeypatch.setattr(steps, "segment", refuse)
+    table = latency_lookup(samples)
+    assert len(table) == len(configs) == 8
+    for _, row in table.iterrows():
+        c = configs.loc[(row["method"], row["channels"])]
+        assert row["median_ms"] == round(c["median_ns"] / 1e6, 6) and row["processes"] == c["n_processes"]
+
+
 def test_nnmeter_json_has_mean_std_and_samples_per_kernel_config(sweep, capsys):
     code, out, _ = _run(capsys, "export", sweep, "--format", "nnmeter")
     assert code == 0

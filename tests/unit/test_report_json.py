@@ -14,6 +14,7 @@ from cltrace.analysis.synthetic import paper_example
 from cltrace.cli.main import main
 from cltrace.report.json_report import SCHEMA_VERSION, load_schema, report_json
 from cltrace.report.render import render
+from cltrace.report.staircase_json import staircase_dict
 from cltrace.report.trace_report import ReportData, build_report
 
 VALIDATOR = jsonschema.Draft202012Validator(load_schema())
@@ -49,7 +50,7 @@ def test_the_schema_itself_is_valid():
 def test_report_json_follows_the_schema(traces, name):
     doc = _json(traces[name])
     VALIDATOR.validate(doc)
-    assert doc["schema"] == "cltrace-report" and doc["schema_version"] == SCHEMA_VERSION == 1
+    assert doc["schema"] == "cltrace-report" and doc["schema_version"] == SCHEMA_VERSION == 2
     assert "sections" not in doc and doc["staircase"]["param"] == "channels"
 
 
@@ -60,7 +61,7 @@ def test_report_json_records_are_typed_and_named_as_to_dict(traces):
     assert doc["kernels"][0]["run_id"] == 1 and isinstance(doc["kernels"][0]["median_ms"], float)
     st = doc["staircase"]
     with cltrace.open(traces["sweep"]) as t:
-        expected = analyse(t.samples(), compute_units=t.compute_units_by_run()).to_dict()
+        expected = staircase_dict(analyse(t.samples(), compute_units=t.compute_units_by_run()))
     assert set(st) == set(expected) | {"best"}
     assert [(s["from_value"], s["to_value"]) for s in st["steps"]] == [(2, 3)]
     assert st["configs"][0]["params"] == {"channels": 1} and st["configs"][0]["group"] == {}

@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cltrace.analysis.staircase import analyse, choose_param
+from cltrace.analysis.prepare import choose_param
+from cltrace.analysis.staircase import analyse
+from cltrace.report.staircase_json import staircase_dict
 from cltrace.analysis.synthetic import (SweepSpec, StepSpec, make_staircase, match_steps, paper_example,
                                         random_steps)
 
@@ -89,7 +91,7 @@ def test_choose_param_and_ignore_repeat():
 
 def test_to_dict_is_json_and_layout():
     res = analyse(paper_example().samples)
-    d = json.loads(json.dumps(res.to_dict()))
+    d = json.loads(json.dumps(staircase_dict(res)))
     assert set(d) == {"param", "by", "summary", "notes", "configs", "steps", "edges", "pareto", "hazards",
                       "hazard_candidates", "speedups", "segments", "undecided", "dispatch_changes", "compute_units",
                       "jobs"}

@@ -44,8 +44,37 @@ def test_config_stats_basic_and_cold_and_failed():
     S.loc[1, "status"] = "failed-run"
     C = config_stats(S, ["channels"])
     r = C.iloc[0]
-    assert r["n"] == 2 and r["median_ns"] == 100 and r["n_cold_excluded"] == 1 and r["n_failed"] == 1
+    assert r["n"] == 2 and r["median_ns"] == pytest.approx(100) and r["iter_median_ns"] == 100
+    assert r["n_cold_excluded"] == 1 and r["n_failed"] == 1
     assert r["failed_runs"] == [S["run_id"][0]] and not r["cold_only"] and not r["signature_varies"]
+
+
+def test_config_levels_come_from_the_processes_and_the_iteration_spread_says_so():
+    """Two processes of one configuration: one with 9 iterations at 100 ns, one with 1 at 300 ns. The level
+    statistics are the processes' (median of 100 and 300), the pooled iterations keep iter_* names; one row
+    never mixes the two."""
+    S = pd.DataFrame([{"run_id": pid, "process_id": pid, "latency_ns": lat, "status": "ok", "signature": SIG,
+                       "signature_hash": "h", "signature_text": "k", "channels": 8}
+                      for pid, lat, n in ((1, 100.0, 9), (2, 300.0, 1)) for _ in range(n)])
+    r = config_stats(S, ["channels"]).iloc[0]
+    assert r["n_processes"] == 2 and r["process_median_ns"] == pytest.approx([100, 300])
+    assert r["median_ns"] == pytest.approx(200) and r["level_ns"] == pytest.approx(np.sqrt(100 * 300))
+    assert r["iter_median_ns"] == 100 and r["iter_p10_ns"] == 100 and r["iter_p90_ns"] == pytest.approx(120)
+    assert r["iter_mean_ns"] == pytest.approx(120) and r["n"] == 10
+    assert not {"p10_ns", "p90_ns", "mean_ns", "std_ns", "sample_median_ns"} & set(config_stats(S).columns)
+
+
+def test_configs_and_units_count_the_same_samples_under_one_config_id():
+    """units.usable_mask is the one rule: an ok sample without a positive latency counts neither as an
+    iteration nor in a unit; config_id is assigned once and the units carry the same ids."""
+    from cltrace.analysis.configs import configurations
+    S = samples({8: 100.0, 16: 200.0}, n=3, sigma=0, k=2)
+    S.loc[0, "latency_ns"] = 0.0
+    S.loc[1, "latency_ns"] = np.nan
+    m = configurations(S, ["channels"])
+    assert m.table["config_id"].tolist() == [0, 1] and m.table["n"].tolist() == [4, 6]
+    assert m.units.groupby("config_id")["n_samples"].sum().tolist() == [4, 6]
+    assert m.sample_ids.tolist() == [0] * 6 + [1] * 6
 
 
 def test_config_cold_only_used_when_no_warm():
@@ -275,7 +304,7 @@ def test_routine_global_is_judged_per_kernel_over_all_pairs():
 
 def test_time_shift_names_where_the_time_went_and_warns_when_causes_do_not_carry_it():
     from cltrace.analysis.attribution import Cause
-    from cltrace.analysis.staircase import time_shift
+    from cltrace.analysis.attribution import time_shift
     before = {"im2col": 1e6, "gemm_v4": 12.5e6}
     after = {"im2col": 1e6, "gemm_v4": 15.6e6, "gemm_tail": 0.3e6}
     causes = [Cause("dispatch-count", "extra dispatch: gemm_tail (1 more launch)", "gemm_tail", "0", "1")]
@@ -307,6 +336,18 @@ def test_build_samples_carries_per_kernel_time():
     assert "wg=1" in S["signature_text"].iloc[1] and "wg=1.0" not in S["signature_text"].iloc[1]
     cfg = config_stats(S[S.status == "ok"], ["c"])
     assert cfg["kernel_median_ns"].iloc[0] == {"a": 1000.0, "b": 5000.0}
+
+
+def test_kernel_levels_come_from_the_processes():
+    """kernel_median_ns is a level like median_ns: the median over processes of each process's median, so a
+    process with many iterations weighs no more than one with few."""
+    from cltrace.analysis.configs import configurations
+    rows = [{"run_id": pid, "process_id": pid, "latency_ns": t, "status": "ok", "signature": SIG,
+             "signature_hash": "h", "signature_text": "k", "channels": 8, "kernel_ns": {"k": t}}
+            for pid, t, n in ((1, 100.0, 9), (2, 300.0, 1), (3, 400.0, 1)) for _ in range(n)]
+    r = configurations(pd.DataFrame(rows), ["channels"]).table.iloc[0]
+    assert r["kernel_median_ns"] == {"k": 300.0} and r["median_ns"] == pytest.approx(300.0)
+    assert r["iter_median_ns"] == 100.0
 
 
 def test_every_reported_step_has_the_stated_confidence():
