@@ -12,7 +12,8 @@ on the model by simulation). Prints, per processes-per-configuration:
 - precision: found steps that are true;
 - false-step rate: the share of flat sweeps (nothing changes, 2 groups x 24 configurations) with any step;
 - location coverage: of the true steps found, the share whose `within` interval
-  [location_from, location_to] contains the true pair (goal >= 95%);
+  [location_from, location_to] contains the true pair (goal >= 95%), and the share of found steps placed at
+  one exact pair (the price of coverage: wider intervals);
 then location coverage under a slow mode whose share drifts over several counts (the level changes over a
 range: a ramp; found when a step's interval overlaps the range; covered when the interval holds the whole
 range, "exact" when the claim is one pair inside it), and the time analyse() takes on 2,048 configurations
@@ -93,6 +94,9 @@ def quality(model, k, seeds, n=10, n_values=48, n_steps=4, lo=3.0, hi=4.5, cover
         a, b, c = match_steps(res.steps, syn.truth)
         tp, found, true = tp + a, found + b, true + c
         if cover is not None:
+            if len(res.steps):
+                cover[2] += int(((res.steps["location_to"] - res.steps["location_from"]) == 1).sum())
+                cover[3] += len(res.steps)
             t = [(g, float(f), float(to), r > 1) for g, f, to, r in
                  zip(syn.truth["group_label"], syn.truth["from_value"], syn.truth["to_value"], syn.truth["ratio"])]
             fc, cc, _, _ = location_hits(res.steps, t)
@@ -174,15 +178,15 @@ def main():
     print(f"steps |log ratio| in [3, 4.5] x {sb:.3f}; 2 groups x 48 configs x 4 steps; {seeds} seeds; 10 iterations"
           f" per process")
     print(f"{'processes':>9} {'precision':>9} {'recall':>7} {'found':>6} {'true':>5} {'false-step rate':>16}"
-          f"   {'recall, steps 1-2 x sigma':>26}   {'location coverage':>17}")
+          f"   {'recall, steps 1-2 x sigma':>26}   {'location coverage':>17}   {'at one pair':>11}")
     ks = (5,) if a.quick else (3, 5, 10)
     for k in () if a.drift_only else ks:
-        cover = [0, 0]
+        cover = [0, 0, 0, 0]
         p, r, f, t = quality(model, k, seeds, cover=cover)
         fsr = false_step_rate(model, k, max(seeds * 4, 20))
         _, r_small, _, _ = quality(model, k, seeds, lo=1.0, hi=2.0, cover=cover)
         print(f"{k:>9} {p:>9.3f} {r:>7.3f} {f:>6} {t:>5} {fsr:>16.3f}   {r_small:>26.3f}   "
-              f"{cover[1] / max(cover[0], 1):>8.3f} ({cover[1]}/{cover[0]})")
+              f"{cover[1] / max(cover[0], 1):>8.3f} ({cover[1]}/{cover[0]})   {cover[2] / max(cover[3], 1):>5.2f}")
     n_drift = 10 if a.quick else max(seeds * 4, 40)
     print(f"\nslow mode drifting 0 -> 1 over 4 counts (x {model['bimodal_ratio']:g}), 32 counts, "
           f"{n_drift} sweeps each:")

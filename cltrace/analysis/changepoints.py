@@ -23,7 +23,8 @@ Method (docs/analysis.md states it in full):
   fit trails the best by no more than the 95% quantile of that loss under permuted
   residuals of the fit (the sweep's own noise, its tails and bimodal processes, no
   normal model), joined with the central 99% of where a bootstrap over processes
-  within configurations puts the change. The set then grows over configurations at
+  within configurations puts the change (smoothed where a configuration has fewer than
+  SMOOTH_BELOW processes). The set then grows over configurations at
   its edges whose level already left their plateau, and a set with a configuration
   between both levels is a ramp (the level changes over several counts).
 - A change whose segment levels differ by less than ``min_effect`` is not one.
@@ -41,6 +42,8 @@ LOCATION_LEVEL = 0.95          # a location set holds the true split with at lea
 N_LOCATION = 1000              # residual permutations per change
 BOOTSTRAP_LEVEL = 0.99         # central range of the bootstrap's places (a discrete argmax: the percentile
                                # bootstrap under-covers at its nominal level; bench_steps measured 0.95 -> 0.99)
+SMOOTH_BELOW = 5               # configurations with fewer processes get a smoothed bootstrap (see location_set)
+SMOOTH_H = 1.0                 # its kernel: this many pooled between-process sigmas
 RAMP_Z = 2.5                   # a configuration this many standard errors off both plateaus is between them
 RAMP_EDGE_Z = 2.5              # a configuration at a set's edge this far off its plateau joins the set
 SIGMA_FLOOR = 1e-9            # identical processes: any difference is a change; min_effect gates
@@ -369,7 +372,16 @@ def location_set(values: list, j: int, sign: float, *, level: float = LOCATION_L
     starts = np.repeat(D.cum_n[:-1], D.counts)
     sizes = np.repeat(D.counts, D.counts)
     idx = starts + (rng.random((n_perm // 2, n)) * sizes).astype(np.int64)
-    tb, _ = D.t(D.y[idx], P, effect=False)
+    yb = D.y[idx]
+    # With fewer than SMOOTH_BELOW processes the plain bootstrap only redraws the few it has: a configuration
+    # whose 3 processes drew 2 slow ones stays slow in most resamples, and the set claims one exact place
+    # inside a level that drifts (bench_steps: 78% coverage at 3 processes). A smoothed bootstrap (each
+    # redrawn process plus N(0, (SMOOTH_H * pooled sigma)^2)) lets such a configuration be what its
+    # neighbours are: 95% coverage at 3 processes, at the price of wider sets for sharp steps (docs/analysis.md).
+    thin = sizes < SMOOTH_BELOW
+    if thin.any():
+        yb = yb + thin * rng.normal(0.0, SMOOTH_H * float(D.sigma(D.y, D.sums(D.y))), yb.shape)
+    tb, _ = D.t(yb, P, effect=False)
     where = np.argmax(np.maximum(sign * tb, 0.0), axis=1)
     keep += [int(np.quantile(where, (1 - BOOTSTRAP_LEVEL) / 2, method="lower")),
              int(np.quantile(where, 1 - (1 - BOOTSTRAP_LEVEL) / 2, method="higher"))]

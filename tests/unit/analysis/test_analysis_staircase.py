@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cltrace.analysis import changepoints
 from cltrace.analysis.prepare import choose_param
 from cltrace.analysis.staircase import analyse
+from cltrace.analysis.synthetic import (REALISTIC_NOISE, SweepSpec, StepSpec, make_staircase, match_steps,
+                                        paper_example, random_steps)
 from cltrace.report.staircase_json import staircase_dict
-from cltrace.analysis.synthetic import (SweepSpec, StepSpec, make_staircase, match_steps, paper_example,
-                                        random_steps)
 
 
 def test_precision_recall_on_steps_at_least_3_sigma():
@@ -129,7 +130,6 @@ def test_plot_single_group(tmp_path):
 def test_realistic_noise_precision_recall_and_no_flat_steps():
     """The validation that matters: a process effect, bimodal processes (REALISTIC_NOISE, fitted on
     real PoCL runs); 5 processes per configuration, steps of 3-4.5 x the between-process sigma."""
-    from cltrace.analysis.synthetic import REALISTIC_NOISE
     tp = found = true = 0
     for seed in range(2):
         rng = np.random.default_rng(200 + seed)
@@ -176,3 +176,30 @@ def test_a_slow_mode_whose_share_drifts_is_placed_over_its_range():
     steps = analyse(syn.samples, "channels").steps
     assert len(steps) == 1 and steps["ratio"][0] > 1.5
     assert steps["location_from"][0] <= 13 and steps["location_to"][0] >= 15
+
+
+def _drifting_sweep(processes, seed=7, width=4):
+    """bench_steps.drift_coverage's sweep number `seed`: the slow mode's share rises 0 -> 1 over [at, at+width]."""
+    at = int(np.random.default_rng(7000 + seed).integers(6, 32 - width - 5))
+    model = dict(REALISTIC_NOISE, bimodal=0.0, bimodal_at=lambda v: min(max((v - at) / width, 0.0), 1.0))
+    return at, make_staircase([SweepSpec(list(range(1, 33)))], n=10, seed=seed, processes=processes, **model)
+
+
+def test_three_processes_do_not_place_a_drifting_level_at_one_pair(monkeypatch):
+    """At 3 processes per configuration a configuration that drew 2 slow processes of 3 looks like the stair
+    itself; the plain bootstrap keeps it so and claimed 15->16 exactly inside a drift over 14..18. The smoothed
+    bootstrap (changepoints.SMOOTH_BELOW) keeps the middle of the range (15..17) inside the interval."""
+    at, syn = _drifting_sweep(processes=3)
+    assert at == 14
+    (lo, hi), = zip(*(analyse(syn.samples, "channels").steps[c] for c in ("location_from", "location_to")))
+    assert lo <= 15 and hi >= 17
+    monkeypatch.setattr(changepoints, "SMOOTH_BELOW", 0)
+    (lo, hi), = zip(*(analyse(syn.samples, "channels").steps[c] for c in ("location_from", "location_to")))
+    assert (lo, hi) == (15, 16)                      # what the unsmoothed set claimed: one exact, wrong pair
+
+
+def test_configurations_with_five_processes_or_more_are_not_smoothed(monkeypatch):
+    _, syn = _drifting_sweep(processes=5)
+    before = analyse(syn.samples, "channels").steps
+    monkeypatch.setattr(changepoints, "SMOOTH_BELOW", 0)
+    pd.testing.assert_frame_equal(before, analyse(syn.samples, "channels").steps)
