@@ -4,7 +4,7 @@ import os
 
 from ..capture import emulation, leftovers
 from ..capture.preflight import find_command, is_setid
-from ..capture.session import trace_into
+from ..record.session import trace_into
 from ..errors import UsageError
 from ..store.writer_lock import open_locked
 from .base import Command, info
