@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..native import NATIVE_DIR
-from .db import connect_readonly
+from .connection import connect_readonly
 
 LIB = "libcltrace_store.so"
 _CDEF = """
