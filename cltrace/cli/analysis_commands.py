@@ -3,35 +3,19 @@ import os
 import sys
 
 from ..errors import CltraceError, UsageError
-from .base import EXIT_OK, Command, info
-from .diff import parse_selector  # noqa: F401  (kept importable from here)
+from ..printable import info, printable
+from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
+from .base import EXIT_OK, Command, check_run, open_trace
 from .job_options import add_job_arguments, job_context
 from .outputs import check_output_file, write_error
-from ..printable import printable
-from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
 
 PLOT_EXTENSIONS = (".png", ".svg", ".html")
-
-
-def open_trace(path):
-    from ..trace import open as _open
-    return _open(path)
-
-
-def render(doc, fmt):
-    from ..report.render import render as _render
-    _render(doc, fmt)
 
 
 def _samples(trace, run=None):
     if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
         raise CltraceError(f"{trace.path} holds no kernel launches")
     return trace.samples(run)
-
-
-def _check_run(trace, run):
-    if run is not None and run not in set(trace.runs["run_id"].tolist()):
-        raise CltraceError(f"{trace.path} has no run {run}")
 
 
 class PlotCommand(Command):
@@ -101,7 +85,7 @@ class ExportCommand(Command):
 
     def run(self, args) -> int:
         trace = open_trace(args.trace)
-        _check_run(trace, args.run)
+        check_run(trace, args.run)
         if args.format in DIRECTORY_FORMATS:        # report/exports_tables.py
             return self._directory(trace, args)
         if args.output:

@@ -1,8 +1,9 @@
-"""What every command shares: argparse wiring and the error -> exit code mapping."""
+"""What every command shares: argparse wiring, the exit codes, and the helpers several commands use (opening a
+trace, checking --run, rendering a document). The heavy modules (pandas behind cltrace.trace and the report) are
+imported when a command needs them, so `cltrace --help` and `cltrace run` start fast."""
 import argparse
-import sys
 
-from ..printable import printable
+from ..errors import NoSuchRun
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -21,11 +22,19 @@ class Command:
         raise NotImplementedError
 
 
-def err(message: str) -> None:
-    """One line on stderr, prefixed so it is clear who is speaking; control characters (from argv, paths,
-    tags, a program's stderr) are shown escaped, never sent to the terminal."""
-    print(f"cltrace: {printable(message)}", file=sys.stderr)
+def open_trace(path):
+    """The trace at `path`, for reading (cltrace.open)."""
+    from ..trace import open as _open
+    return _open(path)
 
 
-def info(message: str) -> None:
-    print(f"cltrace: {printable(message)}", file=sys.stderr)
+def check_run(trace, run) -> None:
+    """--run N names a run of the trace (None: every run)."""
+    if run is not None and run not in set(trace.runs["run_id"].tolist()):
+        raise NoSuchRun(trace.path, run)
+
+
+def render(doc, fmt, file=None) -> None:
+    """Write the document in --format `fmt` (report/render.py) to `file` (default: standard output)."""
+    from ..report.render import render as _render
+    _render(doc, fmt, file)

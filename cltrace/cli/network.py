@@ -7,7 +7,7 @@ import os
 import shlex
 
 from ..errors import CltraceError, UsageError
-from ..printable import printable
+from ..printable import info, printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep import stored
@@ -15,7 +15,7 @@ from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
                             resume_runs)
 from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
-from .base import EXIT_OK, Command, info
+from .base import EXIT_OK, Command
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..capture import emulation
 from ..errors import CltraceError, UsageError
-from ..printable import printable
+from ..printable import info, printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep.cluster import add_cluster_options, cluster_plan
@@ -18,7 +18,7 @@ from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepConte
                             resume_runs, same_sweep as _same_sweep, skip_done)
 from ..sweep.plan import (ORDERS, check_template, configurations, new_seed, numeric_params, parse_param, plan,
                           render_command)
-from .base import EXIT_OK, Command, info
+from .base import EXIT_OK, Command
 from .outputs import open_output, parse_tags
 from .run import split_command
 from .shim_options import add_shim_options, requested_mode, shim_settings
