@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from ..analysis.launch_codes import sorted_id_rows
+from .rows import sorted_id_rows
 
 STATUS_NAMES = ["ok", "profiling-error", "failed", "pending-at-exit", "missing", "untimed", "unknown"]
 

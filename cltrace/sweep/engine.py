@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
+from ..analysis.progress import sweep_label
 from ..errors import UsageError
 from ..printable import info, printable
 from ..store.queries import completed_configs, last_note_value, next_sweep_index, runs_by_config
@@ -131,7 +132,7 @@ def resume_runs(conn, previous) -> List[PlannedRun]:
     done = stored.done_indexes(conn, previous.sweep_id)
     keep = [r for r in previous.runs if r.index not in done]
     n = len(stored.sweep_ids(conn))
-    which = f"sweep {previous.sweep_id} of {n} ({stored.label(previous.params, previous.repeat)}): " if n > 1 else ""
+    which = f"sweep {previous.sweep_id} of {n} ({sweep_label(previous.params, previous.repeat)}): " if n > 1 else ""
     info(f"resume: {which}{len(previous.runs) - len(keep)} runs already done, {len(keep)} to go")
     return keep
 
@@ -159,7 +160,7 @@ def same_sweep(previous, template, params, repeat, tags, cluster) -> None:
                       f"{_params_text([(k, [v]) for k, v in previous.tags.items()]) or '(none)'}")
     if differ:
         raise UsageError(f"--resume completes the stored plan of sweep {sid} "
-                         f"({stored.label(previous.params, previous.repeat)}) exactly, and this command line plans "
+                         f"({sweep_label(previous.params, previous.repeat)}) exactly, and this command line plans "
                          f"another sweep: {'; '.join(differ)}. Leave out -p, --repeat, --tag and the command to "
                          f"resume sweep {sid} as stored, or start a new sweep with --append")
 
