@@ -12,8 +12,9 @@ from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep import stored
 from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
-from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
+from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs)
+from ..sweep.executor import execute
 from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
 from .base import EXIT_OK, Command
 from .outputs import open_output

@@ -14,8 +14,9 @@ from ..store.writer_lock import open_locked
 from ..sweep.cluster import add_cluster_options, cluster_plan
 from ..sweep import stored
 from ..sweep.cluster import BOARD_PARAM
-from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
+from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs, same_sweep as _same_sweep, skip_done)
+from ..sweep.executor import execute
 from ..sweep.plan import (ORDERS, check_template, configurations, new_seed, numeric_params, parse_param, plan,
                           render_command)
 from .base import EXIT_OK, Command

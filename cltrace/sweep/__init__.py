@@ -2,7 +2,8 @@
 
 - plan.py: parameter specs, the cartesian product, the run order, command templates
 - stored.py: the sweep as a record of the trace (the `sweeps` table): its stored plan, end state, --resume
-- engine.py: the run engine: SweepContext, the executor choice, --adaptive's rounds, the summary
+- engine.py: the run engine: SweepContext, --resume, --adaptive's rounds, the summary
+- executor.py: the executor choice (local.py or farm.py), the sweep stored before and finished after
 - local.py: the local executor (this machine, under the noise stabilisers of stabilise.py)
 - stabilise.py: noise stabilisers and per-run provenance (docs/noise.md)
 - progress.py: the progress bar or plain progress lines

@@ -15,10 +15,10 @@ from typing import Dict, List, Optional
 from .plan import PlannedRun, render_command
 from ..errors import CltraceError
 from ..store.queries import run_latency_ms
-from .cluster import RESOURCE_PREFIX
 from .record import record_result
 
 KEY_PREFIX = "cltrace-run"
+RESOURCE_PREFIX = "board:"     # a worker that drives a board of kind K offers the resource board:K
 POLL_S = 0.2
 
 
