@@ -150,7 +150,7 @@ class ClusterSweep:
 
 
 def execute(ctx, runs, adaptive) -> int:
-    """engine.execute for --cluster: the same progress, adaptive rounds and summary as a local sweep."""
+    """executor.execute for --cluster: the same progress, adaptive rounds and summary as a local sweep."""
     from .engine import adaptive_rounds, order_line, sigterm_as_interrupt, summary
     from .progress import SweepProgress
     plan = ctx.cluster
