@@ -3,5 +3,6 @@
 - session.py: run one program under the shim (capture/launcher.py), ingest its capture files into the trace
   (store/ingest.py) and record the run, keeping the capture files when that cannot finish
 
-Layer order (docs/architecture.md): cli > sweep > record > report > network > trace > analysis > store > capture.
+Below the sweep (whose executors record each run through here) and the CLI's `cltrace run`, above the report
+and everything it reads (docs/architecture.md).
 """

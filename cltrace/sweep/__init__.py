@@ -10,7 +10,9 @@
 - point.py: one sweep point in a process of its own (a board's run for the farm)
 - farm.py, cluster.py, task.py, record.py: the Dask executor (`--cluster`, docs/farm.md)
 
-cltrace/cli/sweep.py only parses the arguments; nothing here imports cltrace.cli.
+cltrace/cli/sweep.py only parses the arguments; nothing here imports cltrace.cli. The sweep sits below the CLI
+and above record (each run is recorded by record/session.py) and everything below it (docs/architecture.md);
+executor.py sits above engine.py and the executors, so the package has no import circle.
 
 The Dask executor: sweeps across a farm of boards on Dask distributed (`cltrace sweep --cluster`, docs/farm.md).
 
