@@ -11,8 +11,6 @@ import pandas as pd
 from ..analysis.lookup import LAYER, latency_lookup, layer_name, per_process_ms
 from ..errors import CltraceError
 
-from .export_formats import DIRECTORY_FORMATS, TABLE_FORMATS  # noqa: E402,F401  (one definition, light to import)
-
 
 def _value(v):
     if isinstance(v, float) and v.is_integer():
@@ -128,4 +126,4 @@ def write_parquet_dir(trace, samples, directory: str, run=None) -> list:
 
 
 WRITERS = {"lookup": write_lookup, "nnmeter": write_nnmeter, "paddleslim": write_paddleslim}
-__all__ = ["TABLE_FORMATS", "DIRECTORY_FORMATS", "WRITERS", "write_parquet_dir", "LAYER"]
+__all__ = ["WRITERS", "write_parquet_dir"]
