@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ..analysis.progress import sweep_label
+from ..analysis.sweep_labels import sweep_label
 from ..errors import UsageError
 from ..printable import info, printable
 from ..store.queries import completed_configs, last_note_value, next_sweep_index, runs_by_config

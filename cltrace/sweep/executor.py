@@ -6,8 +6,6 @@ from typing import List, Optional
 
 from . import stored
 from .engine import Adaptive, SweepContext
-from .farm import execute as execute_on_farm
-from .local import execute as execute_here
 from .plan import PlannedRun
 
 
@@ -32,9 +30,11 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
         stored.restart(conn, ctx.sweep_id)
     code = 130
     try:
-        if ctx.cluster is not None:
+        if ctx.cluster is not None:                 # each executor loaded when a sweep uses it
+            from .farm import execute as execute_on_farm
             code = execute_on_farm(ctx, runs, adaptive)
         else:
+            from .local import execute as execute_here
             code = execute_here(ctx, runs, adaptive)
     finally:
         try:

@@ -6,6 +6,8 @@ The graph counts imports at any depth of a file (function-level ones included), 
 import configparser
 import os
 import re
+import subprocess
+import sys
 
 import grimp
 import pytest
@@ -128,3 +130,13 @@ def test_nothing_inside_imports_the_package_facade(graph):
     """cltrace/__init__.py is the public API (cltrace.open, cltrace.region); a module that needs the version
     imports cltrace._version, so no layer loads the facade (and, through it, cltrace.trace)."""
     assert sorted(graph.find_modules_that_directly_import("cltrace")) == []
+
+
+def test_the_cli_parser_loads_no_pandas():
+    """Every command builds the whole parser first (cltrace run, cltrace --version): the layers it reaches then
+    (the sweep engine, record, store, capture) must stay light, pandas and the analysis proper left for later."""
+    code = ("import sys\nfrom cltrace.cli.main import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'cltrace.trace', 'cltrace.analysis.samples')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -5,7 +5,7 @@ import json
 import jsonschema
 
 import cltrace
-from cltrace.analysis.progress import sweep_label
+from cltrace.analysis.sweep_labels import sweep_label
 from cltrace.report.json_report import load_schema, report_json
 from cltrace.report.trace_report import gather
 from cltrace.store.db import create_db, insert_run, set_run_tags
