@@ -5,17 +5,11 @@ import sys
 from ..errors import CltraceError, UsageError
 from ..printable import info, printable
 from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
-from .base import EXIT_OK, Command, check_run, open_trace
+from .base import EXIT_OK, Command, check_run, launch_samples, open_trace
 from .job_options import add_job_arguments, job_context
 from .outputs import check_output_file, write_error
 
 PLOT_EXTENSIONS = (".png", ".svg", ".html")
-
-
-def _samples(trace, run=None):
-    if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
-        raise CltraceError(f"{trace.path} holds no kernel launches")
-    return trace.samples(run)
 
 
 class PlotCommand(Command):
@@ -46,7 +40,7 @@ class PlotCommand(Command):
         check_output_file(args.output)
         jobs = job_context(args, trace)
         try:
-            result = analyse(_samples(trace), args.param, compute_units=trace.compute_units_by_run(), jobs=jobs)
+            result = analyse(launch_samples(trace), args.param, compute_units=trace.compute_units_by_run(), jobs=jobs)
         except ValueError as e:
             raise UsageError(str(e)) from None
         if result.param is None:
@@ -124,7 +118,7 @@ class ExportCommand(Command):
     def _lut(trace, run, out):
         from ..analysis.lut import latency_lut
         from ..report.safe_text import escape_frame
-        escape_frame(latency_lut(_samples(trace, run))).to_csv(out, index=False, lineterminator="\n")
+        escape_frame(latency_lut(launch_samples(trace, run))).to_csv(out, index=False, lineterminator="\n")
 
     @staticmethod
     def _csv(trace, run, out):
@@ -140,7 +134,7 @@ class ExportCommand(Command):
             text = io.StringIO()
             try:
                 from ..report.exports_tables import WRITERS
-                WRITERS[args.format](_samples(trace, run), text)
+                WRITERS[args.format](launch_samples(trace, run), text)
             except ValueError as e:
                 raise CltraceError(f"cannot write a {args.format} table of {args.trace}: {e}") from None
             out.write(text.getvalue())
@@ -160,7 +154,7 @@ class ExportCommand(Command):
                                "(or pip install 'cltrace[cluster]')") from None
         has_launches = trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]
         try:
-            written = write_parquet_dir(trace, _samples(trace, args.run) if has_launches else None,
+            written = write_parquet_dir(trace, launch_samples(trace, args.run) if has_launches else None,
                                         args.output, args.run)
         except OSError as e:
             raise write_error(args.output, e) from None
