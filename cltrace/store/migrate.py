@@ -13,9 +13,9 @@ whole file is at the current schema afterwards, or nothing changed.
 """
 import os
 import sqlite3
-import sys
 
 from ..errors import DamagedTrace, UpgradeImpossible
+from ..printable import info
 from .connection import connect
 from .schema import SCHEMA_PATH, SCHEMA_VERSION
 
@@ -241,4 +241,4 @@ def upgrade_file(path, version) -> None:
     finally:
         conn.close()
     if done:
-        print(f"cltrace: upgraded {path} from trace schema {version} to {SCHEMA_VERSION}", file=sys.stderr)
+        info(f"upgraded {path} from trace schema {version} to {SCHEMA_VERSION}")
