@@ -137,9 +137,10 @@ setup(
     # cluster: `cltrace sweep --cluster` on Dask distributed (docs/farm.md) and `cltrace export --format parquet`;
     # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
-    # depend on it)
+    # depend on it); import-linter: tests/unit/test_import_layers.py checks the layers (docs/architecture.md).
+    # ./dev installs install_requires + "test" from here (the one list)
     extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography"],
+                             "cryptography", "import-linter"],
                     "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],

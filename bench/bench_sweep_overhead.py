@@ -121,7 +121,7 @@ def remove_db(db):
 def breakdown(template, n, mode, tmp, env_overrides):
     """One sweep run in-process with timers around its phases; returns per-config medians (ms)."""
     os.environ.update(env_overrides)
-    import cltrace.capture.session as session
+    import cltrace.record.session as session
     import cltrace.sweep.local as sweep_mod
     from cltrace.cli import main as cli_main
 

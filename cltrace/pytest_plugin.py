@@ -89,7 +89,7 @@ class CltraceRunner:
                  expect_exit: Optional[int] = 0, output: Optional[str] = None):
         """Run cmd under the shim; return its Trace. `trace.exit_status` holds the program's status.
         expect_exit (default 0) is asserted unless None."""
-        from .capture.session import trace_into
+        from .record.session import trace_into
         from .store.db import create_db
         from .trace import open as open_trace
 

@@ -1,8 +1,11 @@
-"""Staircase analysis: samples -> configurations -> steps -> causes -> recommendations."""
+"""Staircase analysis: samples -> configurations -> steps -> causes -> recommendations.
+
+Pure functions over DataFrames: below the report, the network map and cltrace.trace, above the store (it reads
+the store's id look-up, store/rows.py), never importing anything that runs, records or prints
+(docs/architecture.md). The package exports the two entry points docs/analysis.md starts from."""
 import importlib
 
-_EXPORTS = {"build_samples": "samples", "config_stats": "configs", "detect_steps": "steps",
-            "attribute": "attribution", "analyse": "staircase", "StaircaseResult": "staircase"}
+_EXPORTS = {"build_samples": "samples", "analyse": "staircase"}
 __all__ = list(_EXPORTS)
 
 

@@ -18,14 +18,10 @@ from typing import Iterable, List, Optional
 
 import pandas as pd
 
+from .sweep_labels import sweep_label
 from .values import typed_values
 
 STATES = ("complete", "running", "interrupted", "failed-runs")
-
-
-def sweep_label(plan_params, repeat: int) -> str:
-    from ..sweep.stored import label
-    return label(plan_params, repeat)
 
 
 def _resume_hint(sweep_id: int, path: Optional[str]) -> str:

@@ -1,5 +1,8 @@
-"""Capture files: the binary records the native shim writes, and how to read them."""
-from .format import K, ffi
-from .reader import Capture, Problem, Record, open_capture
+"""Capture files: launching a program under the shim, the binary records the shim writes, and how to read them.
 
-__all__ = ["Capture", "K", "Problem", "Record", "ffi", "open_capture"]
+The bottom layer of cltrace's own code (docs/architecture.md): it imports only cltrace.native, cltrace.options
+and cltrace.errors, never the store that ingests what it reads (record/session.py joins the two)."""
+from .format import K
+from .reader import open_capture
+
+__all__ = ["K", "open_capture"]

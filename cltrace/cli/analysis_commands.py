@@ -3,35 +3,13 @@ import os
 import sys
 
 from ..errors import CltraceError, UsageError
-from .base import EXIT_OK, Command, info
-from .diff import parse_selector  # noqa: F401  (kept importable from here)
+from ..printable import info, printable
+from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
+from .base import EXIT_OK, Command, check_run, launch_samples, open_trace
 from .job_options import add_job_arguments, job_context
 from .outputs import check_output_file, write_error
-from ..printable import printable
-from ..report.export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
 
 PLOT_EXTENSIONS = (".png", ".svg", ".html")
-
-
-def open_trace(path):
-    from ..trace import open as _open
-    return _open(path)
-
-
-def render(doc, fmt):
-    from ..report.render import render as _render
-    _render(doc, fmt)
-
-
-def _samples(trace, run=None):
-    if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
-        raise CltraceError(f"{trace.path} holds no kernel launches")
-    return trace.samples(run)
-
-
-def _check_run(trace, run):
-    if run is not None and run not in set(trace.runs["run_id"].tolist()):
-        raise CltraceError(f"{trace.path} has no run {run}")
 
 
 class PlotCommand(Command):
@@ -62,7 +40,7 @@ class PlotCommand(Command):
         check_output_file(args.output)
         jobs = job_context(args, trace)
         try:
-            result = analyse(_samples(trace), args.param, compute_units=trace.compute_units_by_run(), jobs=jobs)
+            result = analyse(launch_samples(trace), args.param, compute_units=trace.compute_units_by_run(), jobs=jobs)
         except ValueError as e:
             raise UsageError(str(e)) from None
         if result.param is None:
@@ -101,7 +79,7 @@ class ExportCommand(Command):
 
     def run(self, args) -> int:
         trace = open_trace(args.trace)
-        _check_run(trace, args.run)
+        check_run(trace, args.run)
         if args.format in DIRECTORY_FORMATS:        # report/exports_tables.py
             return self._directory(trace, args)
         if args.output:
@@ -151,7 +129,7 @@ class ExportCommand(Command):
             text = io.StringIO()
             try:
                 from ..report.exports_tables import WRITERS
-                WRITERS[args.format](_samples(trace, run), text)
+                WRITERS[args.format](launch_samples(trace, run), text)
             except ValueError as e:
                 raise CltraceError(f"cannot write a {args.format} table of {args.trace}: {e}") from None
             out.write(text.getvalue())
@@ -171,7 +149,7 @@ class ExportCommand(Command):
                                "(or pip install 'cltrace[cluster]')") from None
         has_launches = trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]
         try:
-            written = write_parquet_dir(trace, _samples(trace, args.run) if has_launches else None,
+            written = write_parquet_dir(trace, launch_samples(trace, args.run) if has_launches else None,
                                         args.output, args.run)
         except OSError as e:
             raise write_error(args.output, e) from None

@@ -3,7 +3,7 @@ import os
 
 from ..errors import CltraceError, UsageError
 from ..report.formats import FORMATS
-from .base import EXIT_OK, Command
+from .base import EXIT_OK, Command, open_trace, render
 from .job_options import add_job_arguments, job_context
 
 SELECTOR_HELP = (
@@ -65,7 +65,6 @@ class DiffCommand(Command):
         add_job_arguments(p)
 
     def _sides(self, items):
-        from .analysis_commands import open_trace
         traces = [x for x in items if os.path.exists(x) or x.endswith(".db")]
         sels = [x for x in items if x not in traces]
         if len(traces) == 1 and len(sels) == 2:
@@ -80,7 +79,6 @@ class DiffCommand(Command):
     def run(self, args) -> int:
         from ..analysis.dispatch_diff import dispatch_list, match_runs, side_by_side, with_jobs
         from ..report.document import Document, Section
-        from .analysis_commands import render
         sides = self._sides(args.args)
         lists, fields = [], {}
         for name, (trace, sel) in zip("AB", sides):

@@ -12,7 +12,8 @@ import subprocess
 import sys
 
 from ..errors import CltraceError, UsageError
-from .base import EXIT_OK, Command, info
+from ..printable import info
+from .base import EXIT_OK, Command
 
 DEFAULT_DIR = "cltrace-farm"
 

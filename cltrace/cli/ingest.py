@@ -4,13 +4,14 @@ import shlex
 import socket
 import stat
 
-from .. import __version__
+from .._version import __version__
 from ..capture import leftovers
 from ..errors import CltraceError
 from ..store import db as store_db
 from ..store.ingest import ingest_capture_dir, ingest_layer_notes
 from ..store.writer_lock import open_locked
-from .base import EXIT_OK, Command, info
+from ..printable import info
+from .base import EXIT_OK, Command
 from .outputs import open_output, parse_tags
 
 # what a capture directory's marker may restore of the run it was (capture/leftovers.py)

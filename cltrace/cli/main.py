@@ -4,9 +4,10 @@ import sqlite3
 import sys
 from typing import List, Optional
 
-from .. import __version__
+from .._version import __version__
 from ..errors import CltraceError, UsageError
-from .base import EXIT_ERROR, EXIT_USAGE, Command, err
+from ..printable import info
+from .base import EXIT_ERROR, EXIT_USAGE, Command
 from .suggest import with_suggestion
 
 
@@ -60,18 +61,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             return EXIT_USAGE
         return args._command.run(args)
     except UsageError as e:
-        err(str(e))
+        info(str(e))
         return EXIT_USAGE
     except CltraceError as e:
-        err(str(e))
+        info(str(e))
         return getattr(e, "exit_code", EXIT_ERROR)
     except sqlite3.Error as e:
-        err(f"trace database error: {e}")
+        info(f"trace database error: {e}")
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_ERROR
     except KeyboardInterrupt:
-        err("interrupted")
+        info("interrupted")
         return 130
 
 

@@ -7,15 +7,16 @@ import os
 import shlex
 
 from ..errors import CltraceError, UsageError
-from ..printable import printable
+from ..printable import info, printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep import stored
 from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
-from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
+from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs)
+from ..sweep.executor import execute
 from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
-from .base import EXIT_OK, Command, info
+from .base import EXIT_OK, Command, adaptive_budget, launch_samples, open_trace
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
 
@@ -200,14 +201,8 @@ class NetworkCommand(Command):
 
     @staticmethod
     def _adaptive(args, first_pass: int):
-        if not args.adaptive:
-            for flag, value in (("--max-runs", args.max_runs), ("--max-minutes", args.max_minutes)):
-                if value is not None:
-                    raise UsageError(f"{flag} is a budget of --adaptive: give --adaptive too, or leave {flag} out")
+        if not adaptive_budget(args, first_pass):
             return None
-        if args.max_runs is not None and args.max_runs < first_pass:
-            raise UsageError(f"--max-runs {args.max_runs} is less than the first pass ({first_pass} runs): "
-                             f"give at least {first_pass}")
         import importlib
         module = importlib.import_module(ADAPTIVE_MODULE)
         return Adaptive("channels", args.max_runs if args.max_runs is not None else BUDGET_FACTOR * first_pass,
@@ -216,9 +211,7 @@ class NetworkCommand(Command):
 
 def network_samples(trace, path: str, board=None):
     """The samples of a network trace, of one board where it ran on several (--board)."""
-    if not trace.db.execute("SELECT EXISTS(SELECT 1 FROM launch_rows)").fetchone()[0]:
-        raise CltraceError(f"{path} holds no kernel launches")
-    samples = trace.samples()
+    samples = launch_samples(trace)
     boards = sorted(str(b) for b in samples[BOARD_PARAM].dropna().unique()) if BOARD_PARAM in samples.columns else []
     if board is not None:
         if board not in boards:
@@ -253,7 +246,6 @@ class NetworkMapCommand(Command):
     def run(self, args) -> int:
         import json
         from ..network.pruning_map import build, layer_table, plan_order, plot_heatmap
-        from ..trace import open as open_trace
         from .outputs import check_output_file, write_error
         ext = os.path.splitext(args.output)[1].lower()
         if ext not in (".png", ".svg"):
@@ -312,7 +304,6 @@ class NetworkPredictCommand(Command):
         import math
         from ..analysis.staircase import analyse
         from ..network.predict import Z95, predict, read_plan
-        from ..trace import open as open_trace
         from .outputs import check_output_file, write_error
         if args.json:
             check_output_file(args.json)

@@ -1,9 +1,9 @@
 """cltrace report: what a trace holds, per run and per kernel, then the staircase analysis."""
 import math
 
-from ..errors import CltraceError, UsageError
+from ..errors import UsageError
 from ..report.formats import FORMATS
-from .base import EXIT_OK, Command
+from .base import EXIT_OK, Command, check_run, open_trace, render
 from .job_options import add_job_arguments, job_context
 
 
@@ -40,16 +40,13 @@ class ReportCommand(Command):
         add_job_arguments(p)
 
     def run(self, args) -> int:
-        from ..report.render import render
         from ..report.trace_report import build_report
-        from ..trace import open as open_trace
         if args.budget_ms is not None and not (math.isfinite(args.budget_ms) and args.budget_ms > 0):
             raise UsageError(f"--budget-ms must be a positive number of milliseconds, not {args.budget_ms:g}")
         if args.min_value is not None and not math.isfinite(args.min_value):
             raise UsageError(f"--min must be a finite number, not {args.min_value:g}")
         trace = open_trace(args.trace)
-        if args.run is not None and args.run not in set(trace.runs["run_id"].tolist()):
-            raise CltraceError(f"{args.trace} has no run {args.run}")
+        check_run(trace, args.run)
         jobs = job_context(args, trace, args.run)
         try:
             doc = build_report(trace, run=args.run, staircase=not args.no_staircase, param=args.param,

@@ -4,10 +4,11 @@ import os
 
 from ..capture import emulation, leftovers
 from ..capture.preflight import find_command, is_setid
-from ..capture.session import trace_into
+from ..record.session import trace_into
 from ..errors import UsageError
 from ..store.writer_lock import open_locked
-from .base import Command, info
+from ..printable import info
+from .base import Command
 from .outputs import open_output, parse_tags
 from .shim_options import add_shim_options, requested_mode, shim_settings
 

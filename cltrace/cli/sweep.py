@@ -8,17 +8,18 @@ from typing import Optional
 
 from ..capture import emulation
 from ..errors import CltraceError, UsageError
-from ..printable import printable
+from ..printable import info, printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep.cluster import add_cluster_options, cluster_plan
 from ..sweep import stored
 from ..sweep.cluster import BOARD_PARAM
-from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
+from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs, same_sweep as _same_sweep, skip_done)
+from ..sweep.executor import execute
 from ..sweep.plan import (ORDERS, check_template, configurations, new_seed, numeric_params, parse_param, plan,
                           render_command)
-from .base import EXIT_OK, Command, info
+from .base import EXIT_OK, Command, adaptive_budget
 from .outputs import open_output, parse_tags
 from .run import split_command
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -177,10 +178,7 @@ class SweepCommand(Command):
     # -- checking ----------------------------------------------------------------------------------------------
     @staticmethod
     def _adaptive_options(args, params, first_pass: int) -> Optional[Adaptive]:
-        if not args.adaptive:
-            for flag, value in (("--max-runs", args.max_runs), ("--max-minutes", args.max_minutes)):
-                if value is not None:
-                    raise UsageError(f"{flag} is a budget of --adaptive: give --adaptive too, or leave {flag} out")
+        if not adaptive_budget(args, first_pass):
             return None
         numeric = numeric_params(params)
         if not numeric:
@@ -188,11 +186,6 @@ class SweepCommand(Command):
                              "has two or more numeric values (e.g. -p channels=64:128)")
         counts = {n: len(v) for n, v in params}
         param = max(sorted(numeric), key=lambda n: counts[n])    # the one with most values; ties: by name
-        if args.max_runs is not None and args.max_runs < first_pass:
-            raise UsageError(f"--max-runs {args.max_runs} is less than the first pass ({first_pass} runs): "
-                             f"give at least {first_pass}")
-        if args.max_minutes is not None and not args.max_minutes > 0:
-            raise UsageError(f"--max-minutes must be positive, not {args.max_minutes:g}")
         try:
             module = importlib.import_module(ADAPTIVE_MODULE)
         except ImportError as e:

@@ -3,4 +3,9 @@
 - model.py: the conv layers of an ONNX model (onnx.shape_inference) or of conv_bench's catalogue
 - plan.py: unique shapes, pruning distances, the explicit configuration list and the conv_bench command
 - pruning_map.py: the per-layer staircase verdicts as a layers x distance map, the per-layer table, the heatmap
+- predict.py: a pruning plan's latency from a network sweep
+
+Below the report (which shows the map of a network sweep) and beside cltrace.trace, above the analysis
+(docs/architecture.md): it plans configurations and reads analysis results, and never runs a sweep itself
+(cli/network.py hands the plan to the sweep engine).
 """

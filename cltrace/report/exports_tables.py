@@ -10,8 +10,7 @@ import pandas as pd
 
 from ..analysis.lookup import LAYER, latency_lookup, layer_name, per_process_ms
 from ..errors import CltraceError
-
-from .export_formats import ALIASES, DIRECTORY_FORMATS, TABLE_FORMATS  # noqa: E402,F401  (one definition, light to import)
+from .export_formats import ALIASES
 from .safe_text import escape_frame
 
 
@@ -131,4 +130,4 @@ def write_parquet_dir(trace, samples, directory: str, run=None) -> list:
 
 WRITERS = {"lookup": write_lookup, "nnmeter": write_nnmeter, "paddleslim": write_paddleslim}
 WRITERS.update({alias: WRITERS[name] for alias, name in ALIASES.items()})
-__all__ = ["TABLE_FORMATS", "DIRECTORY_FORMATS", "WRITERS", "write_parquet_dir", "LAYER"]
+__all__ = ["WRITERS", "write_parquet_dir"]

@@ -11,7 +11,8 @@ from typing import List, Optional
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
+from .cells import jsonable
 
 SCHEMA_NAME = "cltrace-report"
 SCHEMA_VERSION = 2          # 2: a configuration's iteration spread is named iter_* (p10_ns -> iter_p10_ns ...)
@@ -31,10 +32,9 @@ def load_schema() -> dict:
 
 
 def _kernels(table: pd.DataFrame) -> List[dict]:
-    from .render import _jsonable
     if table is None or table.empty:
         return []
-    return [_jsonable({k: r.get(k) for k in KERNEL_FIELDS}) for r in table.to_dict("records")]
+    return [jsonable({k: r.get(k) for k in KERNEL_FIELDS}) for r in table.to_dict("records")]
 
 
 def _conditions(section) -> Optional[dict]:
@@ -80,8 +80,7 @@ def _sweeps(data):
 
 def report_json(data) -> dict:
     """The report as its versioned JSON object (data: trace_report.ReportData)."""
-    from .render import _jsonable
-    return _jsonable({
+    return jsonable({
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
         "cltrace_version": __version__,

@@ -29,6 +29,7 @@ from ..analysis.kernel_stats import (GROUP_KEY_COLUMNS, _count_true, _label_grou
 from ..analysis.launch_codes import DISPATCH_COLUMNS, LaunchCodes
 from ..analysis.samples import _ROW_COLUMNS, _SAMPLE_COLUMNS, _aggregate, _assign, _parse_tags, regions_frame
 from ..analysis.signatures import LONG_SIGNATURE, RepeatedSignature, _codes_text, _period, _text_hash
+from ..errors import DamagedTrace
 from ..store import launch_layout as layout
 from ..store.fast import chunk_ranges
 
@@ -377,7 +378,6 @@ class Gathered:
 def read_launches(trace, run: Optional[int], staircase: bool, all_runs_table: bool,
                   chunk: int = CHUNK) -> Gathered:
     """One pass over the launches of the trace (or of one run) in chunks of `chunk` launches."""
-    from ..trace import DamagedTrace
     rid = None if run is None else int(run)
     where = ("run_id = ?", (rid,)) if rid is not None else ()
     D = trace.query("dispatches", ["dispatch_id"] + list(dict.fromkeys(GROUP_KEY_COLUMNS + list(DISPATCH_COLUMNS))),

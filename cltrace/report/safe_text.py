@@ -2,31 +2,19 @@
 
 Tag values, sweep values, argv, paths and kernel names come from the traced program or the user; printed raw,
 an OSC title sequence or `ESC[2J` would act on the reader's terminal. Every text output (report, diff, export
-CSV, plot labels, error lines) passes through `escape_controls`: C0/C1 control characters, DEL and the Unicode
-bidirectional overrides become `\\xNN` / `\\uNNNN`. JSON needs nothing (it escapes them itself). rich markup
-is the renderer's business: it prints these strings as `rich.text.Text`, never as markup.
+CSV, plot labels, error lines) passes through `escape_controls`, which is cltrace/printable.py's rule (the
+one definition): C0/C1 control characters, DEL and the Unicode bidirectional overrides become `\\xNN` /
+`\\uNNNN`. JSON needs nothing (it escapes them itself). rich markup is the renderer's business: it prints these
+strings as `rich.text.Text`, never as markup.
 """
 import re
 
 import pandas as pd
 
-# C0 (but newline/tab where allowed), DEL, C1, and the bidi controls that reorder what a reader sees
-_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_ANY = re.compile(f"[\t\n{_CONTROLS}]")
-_NOT_NEWLINE = re.compile(f"[{_CONTROLS}]")
+from ..printable import printable as escape_controls     # the one escaping rule, under the report's name
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.$]*")
 ELLIPSIS = "\u2026"
-
-
-def _visible(m: "re.Match") -> str:
-    c = ord(m.group(0))
-    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-
-def escape_controls(text, keep_newlines: bool = False) -> str:
-    """`text` with every control character written out (`\\x1b`); newlines and tabs kept only when asked."""
-    s = text if isinstance(text, str) else str(text)
-    return (_NOT_NEWLINE if keep_newlines else _ANY).sub(_visible, s)
 
 
 def shorten_middle(name: str, limit: int, ellipsis: str = ELLIPSIS) -> str:

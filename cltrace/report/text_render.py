@@ -13,6 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from .cells import cell
 from .document import Document, Section
 from .safe_text import ELLIPSIS, escape_controls, shorten_names
 from .text_table import Column, fit, name_limit, output_width
@@ -41,8 +42,7 @@ class TextRenderer:
         self.edge = 2 if self.terminal else 0
 
     def clean(self, value) -> str:
-        from .render import _cell
-        return shorten_names(escape_controls(_cell(value)), self.limit, self.ellipsis)
+        return shorten_names(escape_controls(cell(value)), self.limit, self.ellipsis)
 
     def document(self, doc: Document) -> None:
         title = self.clean(doc.title)

@@ -80,7 +80,7 @@ def _load_section(trace, run: Optional[int]) -> Optional[Section]:
     """One warning line when the machine was busy while the runs ran (their `provenance` notes, cltrace sweep)."""
     import sqlite3
 
-    from ..sweep.stabilise import judge_load
+    from ..analysis.load import judge_load
     from ..store.queries import provenance_notes
     try:
         verdict = judge_load(provenance_notes(trace.db, run))

@@ -8,9 +8,9 @@ from typing import Mapping
 
 from .._version import __version__
 from ..errors import DamagedTrace, NewerSchema, NotATrace, NotSQLite, TraceNotFound
-
-SCHEMA_VERSION = 4
-SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.sql")
+from .connection import WriterConnection, connect, tune
+from .migrate import upgrade_file
+from .schema import SCHEMA_PATH, SCHEMA_VERSION
 
 RUN_COLUMNS = ("command", "argv", "cwd", "host", "mode", "started_at", "ended_at", "wall_s", "exit_status",
                "signal", "status", "env", "cltrace_version", "sweep_index", "repeat_index", "sweep_id")
@@ -19,68 +19,6 @@ _JSON_COLUMNS = ("argv", "env")
 
 def _utc_now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-class WriterConnection(sqlite3.Connection):
-    """A writer's connection: WAL while it writes (readers are not blocked), rollback-journal mode again when it
-    closes. A trace left in WAL mode makes every later reader create -wal and -shm files beside it, which a
-    read-only connection cannot remove; back in rollback mode, reading a finished trace leaves nothing behind.
-    When another connection still has the trace open the switch is skipped, and the trace stays in WAL mode
-    until the next writer closes it."""
-
-    def close(self):
-        try:
-            if self.in_transaction:
-                self.rollback()         # close() discards it anyway; the mode can only change outside one
-            self.execute("PRAGMA journal_mode=DELETE")
-        except sqlite3.Error:
-            pass
-        super().close()
-
-
-def _connect(path, write):
-    if not write:
-        return connect_readonly(path)
-    conn = sqlite3.connect("file:%s?mode=rw" % _quote(os.path.abspath(path)), uri=True, timeout=30,
-                           factory=WriterConnection)
-    _tune(conn)
-    return conn
-
-
-# what SQLite says when a WAL trace cannot be read in place: its -shm file cannot be created or written
-_NEEDS_IMMUTABLE = ("unable to open database file", "readonly database", "attempt to write")
-
-
-def connect_readonly(path, **kwargs) -> sqlite3.Connection:
-    """A read-only connection. A trace on read-only media, or in a directory the user cannot write, cannot be
-    opened the usual way (a WAL database needs its -shm file): it is then opened immutable (nothing can be
-    writing it there), instead of being mistaken for "not a SQLite database"."""
-    q = _quote(os.path.abspath(path))
-    conn = sqlite3.connect(f"file:{q}?mode=ro", uri=True, timeout=30, **kwargs)
-    try:
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        return conn
-    except sqlite3.OperationalError as e:
-        conn.close()
-        if not any(m in str(e) for m in _NEEDS_IMMUTABLE):
-            raise
-    except sqlite3.DatabaseError:   # not a database at all: check_db says so
-        return conn
-    return sqlite3.connect(f"file:{q}?mode=ro&immutable=1", uri=True, timeout=30, **kwargs)
-
-
-def _quote(path):
-    from urllib.parse import quote
-    return quote(path)
-
-
-def _tune(conn):
-    # cltrace's own temporary files (statement journals, sorts) in memory, not in TMPDIR: TMPDIR is where the
-    # capture files are, and when that disk is full the trace must still be writable
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=OFF")
 
 
 # 16 KiB pages: ingest of 1M launches 0.90-1.14M/s -> 1.37-1.50M/s and `cltrace report` of them 1.6-1.9 s ->
@@ -99,7 +37,7 @@ def create_db(path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, factory=WriterConnection)
     try:
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")     # before the first table: fixed from then on
-        _tune(conn)
+        tune(conn)
         with open(SCHEMA_PATH) as f:
             conn.executescript(f.read())
         with conn:
@@ -121,7 +59,7 @@ def open_db(path, write=False) -> sqlite3.Connection:
         if f.read(16) != b"SQLite format 3\0":
             raise NotSQLite(path)
     try:
-        conn = _connect(path, write)
+        conn = connect(path, write)
     except sqlite3.Error:
         raise NotSQLite(path) from None
     try:
@@ -130,9 +68,8 @@ def open_db(path, write=False) -> sqlite3.Connection:
             # an older trace is upgraded in place once, on a writable connection of its own
             conn.close()
             conn = None
-            from .migrate import upgrade_file
             upgrade_file(path, version)
-            conn = _connect(path, write)
+            conn = connect(path, write)
             check_db(conn, path, upgraded=True)
     except BaseException:
         if conn is not None:

@@ -22,7 +22,7 @@ import numpy as np
 from ..native import NATIVE_DIR
 from ..options import env_on
 from .abi import CDEF
-from .db import connect_readonly
+from .connection import connect_readonly
 
 LIB = "libcltrace_store.so"    # its functions and clt_launch_src: native/cltrace_store.h (abi.CDEF)
 _state = {}

@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from ..analysis.launch_codes import sorted_id_rows
+from .rows import sorted_id_rows
 
 from .abi import STATUS_NAMES  # launch_rows.status -> times_status (native/cltrace_store.h)
 

@@ -13,10 +13,12 @@ whole file is at the current schema afterwards, or nothing changed.
 """
 import os
 import sqlite3
-import sys
 
 from ..errors import DamagedTrace, UpgradeImpossible
+from ..printable import info
 from .abi import STATUS_NAMES, C
+from .connection import connect
+from .schema import SCHEMA_PATH, SCHEMA_VERSION
 
 # the schema-1 launches columns that make up a dispatch (everything but ids, seq, thread, region and times)
 DISPATCH_KEY = ("queue_id", "device_id", "kernel_id", "kernel_name", "api", "work_dim", "offset0", "offset1",
@@ -76,7 +78,6 @@ def upgrade(conn, path) -> bool:
     the current one, step by step (1 -> 2 -> 3 -> 4), in one transaction. Returns False (and changes nothing) when
     it is at the current version already (another process upgraded it first). Raises sqlite3 errors as they
     come (the caller decides what they mean) and DamagedTrace when converted rows do not add up."""
-    from .db import SCHEMA_PATH, SCHEMA_VERSION
     steps = {1: lambda: _v1_to_v2(conn, path, SCHEMA_PATH), 2: lambda: _add_columns(conn, path, 3),
              3: lambda: _add_columns(conn, path, 4, SCHEMA_PATH)}
     assert sorted(steps) == list(range(1, SCHEMA_VERSION)), "migrate.upgrade needs one step per older version"
@@ -218,8 +219,7 @@ def _unwritable_reason(path):
 
 def _connect_rw(path):
     """A writable autocommit connection for the upgrade (the caller's own may be read-only)."""
-    from .db import _connect
-    conn = _connect(path, write=True)
+    conn = connect(path, write=True)
     conn.isolation_level = None
     return conn
 
@@ -227,7 +227,6 @@ def _connect_rw(path):
 def upgrade_file(path, version) -> None:
     """Upgrade the trace file at `path` (schema `version`) in place on a connection of its own, and say so on
     stderr; UpgradeImpossible when it cannot be written."""
-    from .db import SCHEMA_VERSION
     reason = _unwritable_reason(path)
     if reason:
         raise UpgradeImpossible(path, version, SCHEMA_VERSION, reason)
@@ -245,4 +244,4 @@ def upgrade_file(path, version) -> None:
     finally:
         conn.close()
     if done:
-        print(f"cltrace: upgraded {path} from trace schema {version} to {SCHEMA_VERSION}", file=sys.stderr)
+        info(f"upgraded {path} from trace schema {version} to {SCHEMA_VERSION}")

@@ -13,7 +13,6 @@ from typing import List, Optional, Tuple
 from ..errors import CltraceError, UsageError
 
 BOARD_PARAM = "board"
-RESOURCE_PREFIX = "board:"
 DEFAULT_TIMEOUT_S = 30.0
 _KIND = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 EXTRA_HINT = "pip install 'cltrace[cluster]'"

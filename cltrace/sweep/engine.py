@@ -1,5 +1,6 @@
-"""The run engine of a sweep: one context object for everything a sweep runs with, the executor choice (this
-machine: local.py; a Dask farm: farm.py), --resume's skipping, --adaptive's rounds and the closing summary.
+"""The run engine of a sweep: one context object for everything a sweep runs with, --resume's skipping,
+--adaptive's rounds and the closing summary, shared by the executors (this machine: local.py; a Dask farm:
+farm.py), which executor.py chooses between.
 
 cli/sweep.py parses and checks the arguments, plans the runs (plan.py) and opens the trace; everything from
 there on is here. An executor is a running state with the attributes the adaptive rounds and the summary use:
@@ -9,12 +10,12 @@ import os
 import random
 import shlex
 import signal
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from typing import List, Optional
 
+from ..analysis.sweep_labels import sweep_label
 from ..errors import UsageError
 from ..printable import info, printable
 from ..store.queries import completed_configs, last_note_value, next_sweep_index, runs_by_config
@@ -131,7 +132,7 @@ def resume_runs(conn, previous) -> List[PlannedRun]:
     done = stored.done_indexes(conn, previous.sweep_id)
     keep = [r for r in previous.runs if r.index not in done]
     n = len(stored.sweep_ids(conn))
-    which = f"sweep {previous.sweep_id} of {n} ({stored.label(previous.params, previous.repeat)}): " if n > 1 else ""
+    which = f"sweep {previous.sweep_id} of {n} ({sweep_label(previous.params, previous.repeat)}): " if n > 1 else ""
     info(f"resume: {which}{len(previous.runs) - len(keep)} runs already done, {len(keep)} to go")
     return keep
 
@@ -159,44 +160,9 @@ def same_sweep(previous, template, params, repeat, tags, cluster) -> None:
                       f"{_params_text([(k, [v]) for k, v in previous.tags.items()]) or '(none)'}")
     if differ:
         raise UsageError(f"--resume completes the stored plan of sweep {sid} "
-                         f"({stored.label(previous.params, previous.repeat)}) exactly, and this command line plans "
+                         f"({sweep_label(previous.params, previous.repeat)}) exactly, and this command line plans "
                          f"another sweep: {'; '.join(differ)}. Leave out -p, --repeat, --tag and the command to "
                          f"resume sweep {sid} as stored, or start a new sweep with --append")
-
-
-def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adaptive]) -> int:
-    """Run the planned runs (then --adaptive's rounds) on this machine or the farm, with the sweep stored in
-    the trace (a new sweeps row, or the resumed one) and its end state recorded; the exit status."""
-    conn = ctx.conn
-    if ctx.sweep_id is None:
-        ctx.sweep_id = stored.create(
-            conn, ctx.template, ctx.params, ctx.planned_runs, ctx.repeat, ctx.order, ctx.seed, ctx.extra_tags,
-            ctx.mode, ctx.settings, ctx.stabilise,
-            adaptive=None if adaptive is None else dict(param=adaptive.param, max_runs=adaptive.max_runs,
-                                                        max_minutes=adaptive.max_minutes),
-            cluster=None if ctx.cluster is None else dict(address=ctx.cluster.address,
-                                                          boards=list(ctx.cluster.boards)),
-            configs=ctx.configs)
-        if ctx.adopt:
-            with conn:
-                conn.executemany("UPDATE runs SET sweep_id = ?, sweep_index = ? WHERE run_id = ?",
-                                 [(ctx.sweep_id, r.index, run_id) for run_id, r in ctx.adopt])
-    else:
-        stored.restart(conn, ctx.sweep_id)
-    code = 130
-    try:
-        if ctx.cluster is not None:
-            from .farm import execute as execute_on_farm
-            code = execute_on_farm(ctx, runs, adaptive)
-        else:
-            from .local import execute as execute_here
-            code = execute_here(ctx, runs, adaptive)
-    finally:
-        try:
-            stored.finish(conn, ctx.sweep_id, interrupted=code == 130)
-        except sqlite3.Error:       # the trace cannot be written now (disk full): the sweep stays 'running'
-            pass
-    return code
 
 
 def _undecided(sweep, adaptive: Adaptive):

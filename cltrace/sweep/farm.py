@@ -15,10 +15,10 @@ from typing import Dict, List, Optional
 from .plan import PlannedRun, render_command
 from ..errors import CltraceError
 from ..store.queries import run_latency_ms
-from .cluster import RESOURCE_PREFIX
 from .record import record_result
 
 KEY_PREFIX = "cltrace-run"
+RESOURCE_PREFIX = "board:"     # a worker that drives a board of kind K offers the resource board:K
 POLL_S = 0.2
 
 
@@ -150,7 +150,7 @@ class ClusterSweep:
 
 
 def execute(ctx, runs, adaptive) -> int:
-    """engine.execute for --cluster: the same progress, adaptive rounds and summary as a local sweep."""
+    """executor.execute for --cluster: the same progress, adaptive rounds and summary as a local sweep."""
     from .engine import adaptive_rounds, order_line, sigterm_as_interrupt, summary
     from .progress import SweepProgress
     plan = ctx.cluster

@@ -4,7 +4,7 @@ import tempfile
 import time
 from typing import List, Optional
 
-from ..capture.session import trace_into
+from ..record.session import trace_into
 from ..store.queries import add_note, run_latency_ms
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
 from . import stored

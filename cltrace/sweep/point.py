@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..capture.launcher import run_traced
-from ..capture.session import run_fields
+from ..record.session import run_fields
 from .stabilise import RunMeter, Stabilisers, System, provenance_json
 from .engine import stderr_tail
 

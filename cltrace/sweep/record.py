@@ -1,6 +1,6 @@
 """Client side: one run that came back from a board, recorded into the trace like a local sweep's run.
 
-The capture bytes are written to a private capture directory here and ingested by capture/session.record_run
+The capture bytes are written to a private capture directory here and ingested by record/session.record_run
 (the code path of `cltrace run` and of a local sweep). If the run cannot be recorded, the directory is kept
 with its marker and the error names the `cltrace ingest` command that records it later, as for a local run."""
 import os
@@ -8,7 +8,7 @@ import zlib
 
 from ..capture import leftovers
 from ..capture.launcher import make_capture_dir
-from ..capture.session import record_keeping_captures, trace_path
+from ..record.session import record_keeping_captures, trace_path
 from ..store.queries import add_note
 
 

@@ -26,18 +26,14 @@ import json
 import os
 import resource
 import time
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional
 
 SYSTEM_ROOT_ENV = "CLTRACE_SYSTEM_ROOT"
 PERFORMANCE = "performance"
 LEFT_ALONE = ("performance", "userspace")    # the fastest already, or a frequency someone chose by hand
 POCL_AFFINITY = "POCL_AFFINITY"
 ICD_VENDORS = "/etc/OpenCL/vendors"          # the loader's own configuration: read where the loader reads it
-# The machine counts as loaded when other processes keep more than this share of its CPUs busy.
-LOADED_SHARE = 0.5
-# Runs shorter than this are not judged one by one: /proc/stat counts in clock ticks (10 ms).
-MIN_JUDGED_S = 0.25
 _GPU_WORDS = ("gpu", "mali", "kgsl", "g3d", "sgx", "pvr", "adreno", "v3d", "panfrost", "etnaviv")
 
 
@@ -359,60 +355,3 @@ def provenance(stabilisers: Stabilisers, measured: dict) -> dict:
 
 def provenance_json(stabilisers: Stabilisers, measured: dict) -> str:
     return json.dumps(provenance(stabilisers, measured), separators=(",", ":"), sort_keys=True)
-
-
-@dataclass
-class LoadVerdict:
-    """Whether the machine was loaded while the runs ran, from their provenance notes."""
-    runs: int                       # runs with provenance
-    cpus: int
-    measure: str                    # others (CPU time of other processes) | loadavg (before the first run)
-    average: Optional[float] = None     # others: CPUs busy on average over the runs; loadavg: the 1-min load
-    loaded_runs: int = 0            # others: runs (long enough to judge) above the threshold
-    judged_runs: int = 0
-    loaded: bool = False
-    extra: Dict[str, float] = field(default_factory=dict)
-
-    def warning(self) -> Optional[str]:
-        if not self.loaded:
-            return None
-        if self.measure == "others":
-            what = f"other processes kept {self.average:.1f} of {self.cpus} CPUs busy on average"
-            if self.loaded_runs:
-                what += f", more than {LOADED_SHARE * self.cpus:g} in {self.loaded_runs} of {self.judged_runs} runs"
-        else:
-            what = f"load average {self.average:.1f} on {self.cpus} CPUs before the first run"
-        # one line, short enough not to wrap in a 200-column report
-        return f"warning: the machine was busy ({what}): latencies may be noisier; stop other " \
-               f"work and sweep again"
-
-
-def judge_load(notes: List[Tuple[int, str]]) -> Optional[LoadVerdict]:
-    """notes: (run_id, provenance JSON) in run order. None when no run has provenance."""
-    items = []
-    for run_id, text in notes:
-        try:
-            p = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(p, dict):
-            items.append((run_id, p))
-    if not items:
-        return None
-    cpus = max(int(p.get("cpus") or 1) for _, p in items)
-    limit = LOADED_SHARE * cpus
-    measured = [p for _, p in items if isinstance(p.get("others_busy_cpus"), (int, float))
-                and isinstance(p.get("span_s"), (int, float))]
-    if measured:
-        busy = sum(p["others_busy_cpus"] * p["span_s"] for p in measured)
-        span = sum(p["span_s"] for p in measured)
-        average = busy / span if span > 0 else max(p["others_busy_cpus"] for p in measured)
-        judged = [p for p in measured if p["span_s"] >= MIN_JUDGED_S]
-        loaded_runs = sum(p["others_busy_cpus"] > limit for p in judged)
-        loaded = average > limit or (judged and loaded_runs >= max(1, len(judged) // 10))
-        return LoadVerdict(len(items), cpus, "others", average, loaded_runs, len(judged), bool(loaded))
-    first = items[0][1].get("before") or {}
-    load = first.get("load") if isinstance(first, dict) else None
-    if not (isinstance(load, list) and load and isinstance(load[0], (int, float))):
-        return LoadVerdict(len(items), cpus, "none")
-    return LoadVerdict(len(items), cpus, "loadavg", float(load[0]), loaded=load[0] > limit)

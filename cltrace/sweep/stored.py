@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .._version import __version__
 from ..errors import CltraceError, UsageError
-from .plan import PlannedRun, is_number
+from .plan import PlannedRun
 
 RUNNING, COMPLETE, INTERRUPTED, FAILED_RUNS = "running", "complete", "interrupted", "failed-runs"
 
@@ -149,25 +149,3 @@ def parse_resume(text) -> Optional[int]:
         raise UsageError(f"--resume {text}: a sweep is named by its number (1, 2, ...; cltrace report lists "
                          f"them), or give --resume alone for the last unfinished one")
     return int(s)
-
-
-def _shape(values: List[str]) -> str:
-    """5..20 | 64..128 step 4 | gemm,direct."""
-    if len(values) >= 3 and all(is_number(v) and float(v).is_integer() for v in values):
-        ints = [int(float(v)) for v in values]
-        steps = {b - a for a, b in zip(ints, ints[1:])}
-        if len(steps) == 1:
-            step = steps.pop()
-            if step in (1, -1):
-                return f"{values[0]}..{values[-1]}"
-            return f"{values[0]}..{values[-1]} step {abs(step)}"
-    if len(values) > 4:
-        return ",".join(values[:3]) + f",... ({len(values)} values)"
-    return ",".join(values)
-
-
-def label(params: Sequence[Tuple[str, List[str]]], repeat: int) -> str:
-    """What the report calls a sweep: the values of its parameters and its repeats, e.g. 'tiled 5..20 x6'
-    (-p method=tiled -p channels=5:20 --repeat 6)."""
-    fixed = [v[0] for _, v in params if len(v) == 1]           # what the sweep is of (method=tiled) first
-    return " ".join(fixed + [_shape(list(v)) for _, v in params if len(v) != 1] + [f"x{repeat}"])

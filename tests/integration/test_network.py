@@ -113,6 +113,14 @@ def test_bad_input_one_line_and_nothing_written(tmp_path, cli, conv_bench):
              "one channel)")
     _refused(cli, tmp_path, ["network-map", "tiny.onnx", "-o", "map.pdf"], 2,
              "cannot tell the heatmap format of map.pdf: use .png or .svg")
+    # --adaptive's budget is checked as cltrace sweep checks it (cli/base.adaptive_budget), after the plan's lines
+    for budget, message in ((["--max-runs", "5"], "--max-runs is a budget of --adaptive: give --adaptive too, or "
+                                                  "leave --max-runs out"),
+                            (["--adaptive", "--max-minutes", "0"], "--max-minutes must be positive, not 0")):
+        before = set(os.listdir(tmp_path))
+        p = cli("network", "tiny.onnx", *FAST, "--conv-bench", conv_bench, *budget, cwd=tmp_path)
+        assert (p.returncode, p.stderr.splitlines()[-1]) == (2, f"cltrace: {message}"), p.stderr
+        assert set(os.listdir(tmp_path)) == before
 
 
 def test_exports_name_the_network_layers(swept, cli):

@@ -19,6 +19,13 @@ def test_escape_controls(raw, shown):
     assert escape_controls(raw) == shown
 
 
+def test_one_escaping_rule_for_the_cli_and_the_report():
+    """The CLI's printable() (cltrace/printable.py) and the report's escape_controls are one function."""
+    from cltrace.printable import printable
+    assert escape_controls is printable
+    assert printable("\x1b[2J\t\u202e") == "\\x1b[2J\\x09\\u202e"
+
+
 def test_escape_controls_can_keep_newlines():
     assert escape_controls("line 1\nline\x1b 2", keep_newlines=True) == "line 1\nline\\x1b 2"
 

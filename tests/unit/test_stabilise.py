@@ -4,7 +4,8 @@ import json
 import pytest
 
 from cltrace.sweep import stabilise
-from cltrace.sweep.stabilise import LoadVerdict, RunMeter, Stabilisers, System, judge_load, provenance
+from cltrace.analysis.load import LoadVerdict, judge_load
+from cltrace.sweep.stabilise import RunMeter, Stabilisers, System, provenance
 
 
 def fake_system(root, governors=("schedutil", "schedutil"), available="performance schedutil powersave",

@@ -5,6 +5,7 @@ import json
 import jsonschema
 
 import cltrace
+from cltrace.analysis.sweep_labels import sweep_label
 from cltrace.report.json_report import load_schema, report_json
 from cltrace.report.trace_report import gather
 from cltrace.store.db import create_db, insert_run, set_run_tags
@@ -95,6 +96,6 @@ def test_adaptive_runs_past_the_plan_do_not_complete_it(tmp_path):
 
 
 def test_label_shapes():
-    assert stored.label([("channels", ["64", "68", "72"]), ("method", ["gemm"])], 3) == "gemm 64..72 step 4 x3"
-    assert stored.label([("c", ["3", "2", "1"])], 1) == "3..1 x1"
-    assert stored.label([("m", ["a", "b", "c", "d", "e"])], 2) == "a,b,c,... (5 values) x2"
+    assert sweep_label([("channels", ["64", "68", "72"]), ("method", ["gemm"])], 3) == "gemm 64..72 step 4 x3"
+    assert sweep_label([("c", ["3", "2", "1"])], 1) == "3..1 x1"
+    assert sweep_label([("m", ["a", "b", "c", "d", "e"])], 2) == "a,b,c,... (5 values) x2"

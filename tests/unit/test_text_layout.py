@@ -10,7 +10,8 @@ from trace_factory import sweep_trace
 
 import cltrace
 from cltrace.cli.main import main
-from cltrace.report.render import _cell, render, to_text
+from cltrace.report.cells import cell
+from cltrace.report.render import render, to_text
 from cltrace.report.safe_text import shorten_middle
 from cltrace.report.text_table import Column, column_groups, name_limit, output_width
 from cltrace.report.trace_report import build_report
@@ -51,7 +52,7 @@ def test_tables_fit_and_never_break_a_number(trace_path, width, out_cls):
     words = {w for line in lines for w in re.split(r"[\s|│]+", line)}
     for col in ("total_ms", "mean_ms", "median_ms", "min_ms", "max_ms", "share"):
         for v in kernels[col]:
-            assert _cell(v) in words, (col, _cell(v))          # each number printed whole, on one line
+            assert cell(v) in words, (col, cell(v))          # each number printed whole, on one line
     short = shorten_middle(LONG, name_limit(width))
     assert short in text and LONG not in text and short.startswith("conv2d_nchw") and short.endswith("M61_K576")
 

@@ -11,14 +11,14 @@ import socket
 from dataclasses import dataclass
 from typing import Dict, Mapping, Optional, Sequence
 
-from .. import __version__
+from .._version import __version__
+from ..capture import leftovers
+from ..capture.ingest_guard import describe_failure, interrupts_raised
+from ..capture.launcher import ChildResult, make_capture_dir, run_traced
 from ..errors import CapturesKept
 from ..store import db as store_db
 from ..store.ingest import ingest_capture_dir
 from ..store.queries import add_note
-from . import leftovers
-from .ingest_guard import describe_failure, interrupts_raised
-from .launcher import ChildResult, make_capture_dir, run_traced
 
 
 @dataclass
