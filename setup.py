@@ -137,9 +137,9 @@ setup(
     # cluster: `cltrace sweep --cluster` on Dask distributed (docs/farm.md) and `cltrace export --format parquet`;
     # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
-    # depend on it)
+    # depend on it); ruff, mypy: tests/unit/test_lint.py (pinned to a minor: a new release can add findings)
     extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography"],
+                             "cryptography", "ruff~=0.17.6", "mypy~=2.4.1"],
                     "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],

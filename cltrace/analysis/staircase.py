@@ -89,7 +89,7 @@ class StaircaseResult:
     def groups(self) -> dict:
         """group_label -> the group as a dict of the other varying parameters ({} for "all")."""
         gb = [b for b in self.by if b != self.param and b in self.configs.columns]
-        out = {}
+        out: dict[str, dict] = {}
         if "group_label" in self.configs.columns:
             for r in self.configs[["group_label"] + gb].to_dict("records"):
                 out.setdefault(r["group_label"], {b: _jsonable(r[b]) for b in gb})

@@ -86,7 +86,7 @@ def unit_estimates(units: pd.DataFrame, config_ids) -> pd.DataFrame:
     spread between processes (between_sigma, SD of log medians, ddof 1) and inside them
     (within_sigma, median over its processes), and the per-process medians (process_median_ns)."""
     cols = ["config_id", "n_processes", "level_ns", "between_sigma", "within_sigma", "process_median_ns"]
-    rows = []
+    rows: list = []
     by = dict(tuple(units.groupby("config_id", sort=True))) if len(units) else {}
     for cid in config_ids:
         u = by.get(cid)

@@ -87,8 +87,8 @@ class ExportCommand(Command):
                    "whole; control characters are written out as \\xNN. lookup: NetAdapt/LACP-style CSV (layer, "
                    "parameters, median, 95% interval and processes, from the per-process medians); nnmeter: "
                    "nn-Meter-style JSON per kernel configuration (mean, std, per-process samples); paddleslim: "
-                   "PaddleSlim-style TSV (key, median ms); parquet: a directory (-o DIR) of Parquet files: launches, runs, run "
-                   "tags and the staircase tables. docs/exports.md has the columns.")
+                   "PaddleSlim-style TSV (key, median ms); parquet: a directory (-o DIR) of Parquet files: launches, "
+                   "runs, run tags and the staircase tables. docs/exports.md has the columns.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")

@@ -11,7 +11,7 @@ import pandas as pd
 from ..analysis.lookup import LAYER, latency_lookup, layer_name, per_process_ms
 from ..errors import CltraceError
 
-from .export_formats import DIRECTORY_FORMATS, TABLE_FORMATS  # noqa: E402,F401  (one definition, light to import)
+from .export_formats import DIRECTORY_FORMATS, TABLE_FORMATS
 
 
 def _value(v):

@@ -48,7 +48,7 @@ int64_t clt_collect_run(void *db, const char *sql, const int64_t *params, int np
 int64_t clt_scan_run(void *sc, void *db, const char *sql, const int64_t *params, int nparams, const char *kinds,
                      void **outs, uint8_t **nulls, int32_t *group, int64_t cap);
 """
-_state = {}
+_state: dict = {}
 
 
 def _python_links_shared_sqlite() -> bool:
@@ -192,7 +192,7 @@ def scan(conn, sql: str, kinds: str, names: Sequence[str], cap: int, params: Seq
     cap = max(int(cap), 0)
     outs = ffi.new("void *[]", max(1, len(kinds)))
     nulls = ffi.new("uint8_t *[]", max(1, len(kinds)))
-    arrays = {}
+    arrays: dict[str, list] = {}
     for i, (k, name) in enumerate(zip(kinds, names)):
         if k in "it":
             v = np.empty(cap, np.int64)

@@ -7,7 +7,7 @@ from cltrace.options import all_options
 
 
 def test_every_entry_of_the_def_file_is_parsed():
-    lines = [l for l in open(shipped_file("cltrace_options.def")) if l.startswith("CLT_OPTION(")]
+    lines = [line for line in open(shipped_file("cltrace_options.def")) if line.startswith("CLT_OPTION(")]
     assert len(all_options()) == len(lines) >= 5
     assert all(re.match(r"CLTRACE_[A-Z_]+$", o.env) for o in all_options())
 
