@@ -126,7 +126,8 @@ setup(
     name="cltrace",
     version=_version(),
     description="OpenCL interception and kernel tracing that finds latency staircases",
-    long_description=open(os.path.join(HERE, "README.md")).read() if os.path.exists(os.path.join(HERE, "README.md")) else "",
+    long_description=(open(os.path.join(HERE, "README.md")).read()
+                      if os.path.exists(os.path.join(HERE, "README.md")) else ""),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["cltrace", "cltrace.*"]),
     package_data={"cltrace": ["store/*.sql", "report/*.json"]},

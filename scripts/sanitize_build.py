@@ -2,11 +2,12 @@
 
     python scripts/sanitize_build.py OUT_DIR address,undefined | thread
 
-OUT_DIR gets the layout of cltrace/_native (the shims, shadow/libOpenCL.so.1, the store and scan libraries, the
-shipped headers), so that cltrace.capture.modes.shim_environment(..., native_dir=OUT_DIR) loads them. The
-sources, per-target flags and link flags are setup.py's own (TARGETS, COMMON_CFLAGS), read by running
-setup.py with setuptools.setup stubbed out; only the optimisation level changes (-O1, frame pointers kept,
-for readable sanitizer stacks) and -fsanitize=... is added to compile and link.
+SANITIZE_SRC names another copy of native/ to build from (./dev sanitize's canary: a deliberately broken
+pending.c). OUT_DIR gets the layout of cltrace/_native (the shims, shadow/libOpenCL.so.1, the store and scan
+libraries, the shipped headers), so that cltrace.capture.modes.shim_environment(..., native_dir=OUT_DIR) loads
+them. The sources, per-target flags and link flags are setup.py's own (TARGETS, COMMON_CFLAGS), read by running
+setup.py with setuptools.setup stubbed out; only the optimisation level changes (-O1, frame pointers kept, for
+readable sanitizer stacks) and -fsanitize=... is added to compile and link.
 """
 import os
 import runpy
@@ -18,7 +19,7 @@ import setuptools
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-NATIVE = os.path.join(ROOT, "native")
+NATIVE = os.environ.get("SANITIZE_SRC") or os.path.join(ROOT, "native")
 
 
 def setup_py():

@@ -9,7 +9,7 @@ import pytest
 
 
 def pytest_configure(config):
-    want = os.environ.get("CLTRACE_SANITIZE_NATIVE")
+    want = os.environ.get("SANITIZE_NATIVE")
     if not want:
         return
     import cltrace.native

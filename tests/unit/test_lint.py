@@ -1,5 +1,5 @@
-"""The code's habits, checked with the suite (so by `./dev test` and CI): ruff over cltrace/ tests/ bench/
-examples/ scripts/ (ruff.toml) and mypy over cltrace/analysis and cltrace/store (mypy.ini). A finding fails the test
+"""The code's habits, checked with the suite (so by `./dev test` and CI): ruff over the repository's Python
+(ruff.toml) and mypy over cltrace/analysis and cltrace/store (mypy.ini). A finding fails the test
 with the tool's own report (file:line: code message) in the assertion. `./dev lint` runs the same two commands.
 Both tools come with setup.py's test extra; a missing one fails here rather than skipping, so CI cannot go
 green without the checks."""
@@ -13,7 +13,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUFF = [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise"]
 MYPY = [sys.executable, "-m", "mypy", "--cache-dir", os.path.join(ROOT, ".mypy_cache")]
-LINTED = ["cltrace", "tests", "bench", "examples", "scripts"]
+LINTED = ["."]                  # the repository, less ruff.toml's extend-exclude (.venv, .sanitize, ...)
 TYPED = ["cltrace/analysis", "cltrace/store"]
 
 
