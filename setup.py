@@ -126,7 +126,8 @@ setup(
     name="cltrace",
     version=_version(),
     description="OpenCL interception and kernel tracing that finds latency staircases",
-    long_description=open(os.path.join(HERE, "README.md")).read() if os.path.exists(os.path.join(HERE, "README.md")) else "",
+    long_description=(open(os.path.join(HERE, "README.md")).read()
+                      if os.path.exists(os.path.join(HERE, "README.md")) else ""),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["cltrace", "cltrace.*"]),
     package_data={"cltrace": ["store/*.sql", "report/*.json"]},
@@ -137,10 +138,11 @@ setup(
     # cluster: `cltrace sweep --cluster` on Dask distributed (docs/farm.md) and `cltrace export --format parquet`;
     # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
-    # depend on it); import-linter: tests/unit/test_import_layers.py checks the layers (docs/architecture.md).
+    # depend on it); import-linter: tests/unit/test_import_layers.py checks the layers (docs/architecture.md);
+    # ruff, mypy: tests/unit/test_lint.py (pinned to a minor: a new release can add findings).
     # ./dev installs install_requires + "test" from here (the one list)
     extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography", "import-linter"],
+                             "cryptography", "import-linter", "ruff~=0.17.6", "mypy~=2.4.1"],
                     "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _sweep_bench as sb  # noqa: E402
+import _sweep_bench as sb
 
 
 def main():

@@ -35,9 +35,9 @@ def sweep(path, channels, device):
     print(f"swept {channels} on {device} in {time.time() - t:.0f} s: {path}")
 
 
-def regions(g, l):
+def regions(g, loc):
     n = 1
-    for gd, ld in zip(g, l):
+    for gd, ld in zip(g, loc):
         n *= (gd >= ld) + (gd % ld != 0)
     return n
 
@@ -86,7 +86,9 @@ def main():
     st = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)["staircase"]
     named = {(float(c["from_value"]), float(c["to_value"])) for c in st["dispatch_changes"]
              if c["kind"] in ("extra-job", "job-removed")}
-    fmt = lambda s: ", ".join(f"{x:g}->{y:g}" for x, y in sorted(s)) or "none"
+
+    def fmt(s):
+        return ", ".join(f"{x:g}->{y:g}" for x, y in sorted(s)) or "none"
     print(f"policy: {', '.join(g['described'] for g in st['jobs']['groups'])}")
     print(f"pairs whose job count changes (from the recorded sizes): {len(want)}: {fmt(want)}")
     print(f"pairs the report names as job changes: {len(named)}: {fmt(named)}")

@@ -182,7 +182,8 @@ def run_one(mode, launches, tmp, interval, env):
         sys.exit(f"{' '.join(cmd)} failed (rc {proc.returncode}):\n{stdout[-2000:]}{stderr[-2000:]}")
     res.update(mode=mode, wall_s=end - t0, child_s=child_end - (child_start or t0), samples=samples,
                cap_apparent=cap_max[0], cap_alloc=cap_max[1], cap_files=cap_max[2], ingest_s=end - child_end,
-               parent_max_kb=parent_max_kb, parent_anon_kb=parent_anon_kb, parent_hwm_kb=parent_hwm_kb, stderr=stderr.strip())
+               parent_max_kb=parent_max_kb, parent_anon_kb=parent_anon_kb, parent_hwm_kb=parent_hwm_kb,
+               stderr=stderr.strip())
     if db:
         res["db_bytes"] = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
         conn = sqlite3.connect(db)
@@ -274,7 +275,8 @@ def main():
                      f"{r['ingest_s']:.1f}" if traced else "-",
                      f"{r['parent_max_kb'] / 1024:.0f}" if traced else "-",
                      f"{r['db_bytes'] / 2**20:.0f}" if traced else "-",
-                     (f"{r['records']}/{expected}" + (" ok" if r["records"] == expected else " LOST")) if traced else "-"])
+                     (f"{r['records']}/{expected}" + (" ok" if r["records"] == expected else " LOST"))
+                     if traced else "-"])
     print_table(hdr, widths, rows)
     print()
     print("prog s: the program's life (start to exit) as seen from outside; us/launch: its own timed loop;")

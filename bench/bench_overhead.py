@@ -245,7 +245,8 @@ def main():
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"OpenCL: {'the null driver (tests/programs fake ICD, only vendor)' if args.driver == 'null' else 'system ICDs'}")
+    driver = "the null driver (tests/programs fake ICD, only vendor)" if args.driver == "null" else "system ICDs"
+    print(f"OpenCL: {driver}")
     print(f"driver: {DRIVER}   repeats: {args.repeats}   cltrace run args: {args.cltrace_args or '(defaults)'}"
           + (f"   pinned: taskset -c {args.pin}" if pin else ""))
     print(f"CLIntercept: {cli + ' -d' if cli else 'not measured (set CLINTERCEPT_LOADER to a built cliloader)'}")
@@ -326,7 +327,8 @@ def main():
     print("workloads: trivial = clFinish every 1000 launches; sync = clFinish after every launch; event = the app's")
     print("  own event, released right after each launch (clFinish every 1000); realistic = a ~1 ms kernel.")
     print("loop ms / us/launch: medians of the driver's own CLOCK_MONOTONIC loop time (warm-up and build excluded);")
-    print("added us = traced - untraced median us/launch; ratio = traced/untraced; vs CLI = added us / CLIntercept -d's")
+    print("added us = traced - untraced median us/launch; ratio = traced/untraced; "
+          "vs CLI = added us / CLIntercept -d's")
     print("  added us in this run (only with CLINTERCEPT_LOADER; < 1: cltrace adds less); cpu added = main cpu us -")
     print("  untraced main cpu us; main cpu us = median CPU time")
     print("  (user+sys) of the launching thread over the loop, per launch; peak RSS = the driver's VmHWM")

@@ -13,9 +13,10 @@ examples/bin/conv_bench, `--repeat` processes per channel count), per pair, anal
   `gemm_tail` dispatch for the rest), channels 9..16 by default; the true stairs are the extra-dispatch
   up-steps 4k -> 4k+1 inside the range (12 -> 13).
 
-Printed: how often the two step sets of a pair are identical (same (group_label, from_value, to_value)
-triples; "both empty" counts the identical pairs where neither sweep found anything) and how often the true stair is found in both sweeps of a pair; a found step spanning an
-interval counts when from_value <= true_from and to_value >= true_to and it goes the true way (up).
+Printed: how often the two step sets of a pair are identical (same (group_label, from_value, to_value) triples;
+"both empty" counts the identical pairs where neither sweep found anything) and how often the true stair is found
+in both sweeps of a pair; a found step spanning an interval counts when from_value <= true_from and to_value >=
+true_to and it goes the true way (up).
 The default run (2 settings x 2 workloads x 5 pairs x 2 sweeps of 24 short processes) takes a few
 minutes on 2 cores.
 """
@@ -26,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _sweep_bench as sb  # noqa: E402
+import _sweep_bench as sb
 
 
 def parse_range(text):

@@ -57,7 +57,8 @@ def main():
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         runs = len(channels) * REPEATS
         print(f"{runs:>6} {launches:>9} {t_ingest:>9.2f} {t_ingest / runs * 1000:>9.2f} {size / 1e6:>7.1f} "
-              f"{size / runs / 1e3:>7.1f} {t_samples:>9.2f} {t_analyse:>9.2f} {t_lookup:>8.2f} {peak:>8.0f}", flush=True)
+              f"{size / runs / 1e3:>7.1f} {t_samples:>9.2f} {t_analyse:>9.2f} {t_lookup:>8.2f} {peak:>8.0f}",
+              flush=True)
 
 
 if __name__ == "__main__":

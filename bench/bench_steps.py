@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from cltrace.analysis.staircase import analyse  # noqa: E402
-from cltrace.analysis.synthetic import (REALISTIC_NOISE, SweepSpec, make_staircase, match_steps,  # noqa: E402
+from cltrace.analysis.staircase import analyse
+from cltrace.analysis.synthetic import (REALISTIC_NOISE, SweepSpec, make_staircase, match_steps,
                                         random_steps)
 
 

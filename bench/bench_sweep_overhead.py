@@ -280,8 +280,10 @@ def main():
         print(f"own ms/run: median untraced wall of one run; untraced s / sweep s / dry-run s: medians over "
               f"{args.repeats} repeats of N={n} configurations;")
         print("overhead ms/cfg = (sweep - untraced) / N, start-up included (median, min-max over repeats);")
-        print("marginal ms/cfg = (sweep - start-up - untraced) / N, where start-up = median wall of `cltrace sweep --dry-run`")
-        print("  (same arguments: interpreter, imports, parsing, planning, no runs) pooled over all programs of the mode;")
+        print("marginal ms/cfg = (sweep - start-up - untraced) / N, "
+              "where start-up = median wall of `cltrace sweep --dry-run`")
+        print("  (same arguments: interpreter, imports, parsing, planning, no runs) "
+              "pooled over all programs of the mode;")
         print("'< 100 ms' column: overhead/marginal against the goal.")
 
         if not args.no_breakdown:

@@ -221,7 +221,8 @@ class Trace:
         `rows`: launch_arrays(...) of this run with at least layout.GROUP_ROW_COLUMNS, when already read."""
         from .analysis.kernel_stats import GROUP_KEY_COLUMNS
         run = None if run_id is None else int(run_id)
-        D = self.query("dispatches", ["dispatch_id"] + GROUP_KEY_COLUMNS, *(("run_id = ?", (run,)) if run is not None else ()))
+        D = self.query("dispatches", ["dispatch_id"] + GROUP_KEY_COLUMNS,
+                       *(("run_id = ?", (run,)) if run is not None else ()))
         # dispatches are numbered in order of first launch, so grouping them in order keeps that order
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(D[GROUP_KEY_COLUMNS].astype(object)), sort=False)
         keys = uniq.to_frame(index=False, name=GROUP_KEY_COLUMNS)

@@ -101,7 +101,8 @@ def seed_case(db, env):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--layer", default="resnet50.L15", help="layer (default resnet50.L15: 3x3, 28x28x128)")
-    ap.add_argument("--channels", default="88:100", help="output channels a:b (default 88:100, the seed paper's 89-100)")
+    ap.add_argument("--channels", default="88:100",
+                    help="output channels a:b (default 88:100, the seed paper's 89-100)")
     ap.add_argument("--methods", default="gemm,direct", help="gemm and/or direct (default both)")
     ap.add_argument("--devices", default="Mali-T628,Mali-G72",
                     help="device names ACL is told (default Mali-T628 (Midgard),Mali-G72 (Bifrost))")
@@ -113,7 +114,8 @@ def main():
     ap.add_argument("--resume", action="store_true",
                     help="continue the last sweep in --out (re-runs failed or missing configurations only)")
     a = ap.parse_args()
-    missing = [p for p in (BENCH, COMPAT, os.path.join(ACL_DIR, "sysroot", "usr/lib/aarch64-linux-gnu/libarm_compute.so.20"))
+    acl_lib = os.path.join(ACL_DIR, "sysroot", "usr/lib/aarch64-linux-gnu/libarm_compute.so.20")
+    missing = [p for p in (BENCH, COMPAT, acl_lib)
                if not os.path.exists(p)]
     if missing:
         sys.exit(f"acl_demo: {missing[0]} is missing: run ./dev acl (it builds the sysroot and the bench)")
@@ -121,7 +123,8 @@ def main():
     db = os.path.join(a.out, "acl.db")
     env = guest_environment()
     t0 = time.perf_counter()
-    rc = cltrace(["sweep", "-o", db, "--resume" if a.resume else "-f", "--repeat", str(a.repeat), "-p", f"channels={a.channels}",
+    rc = cltrace(["sweep", "-o", db, "--resume" if a.resume else "-f", "--repeat", str(a.repeat),
+                  "-p", f"channels={a.channels}",
                   "-p", f"method={a.methods}", "-p", f"device={a.devices}", "--",
                   BENCH, "--layer", a.layer, "--out-channels", "{channels}", "--method", "{method}",
                   "--device-name", "{device}", "--iters", str(a.iters), "--warmup", "0"], env)

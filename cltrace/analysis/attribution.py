@@ -88,13 +88,13 @@ def _distinct_entries(sig) -> tuple:
     return sig.distinct() if isinstance(sig, RepeatedSignature) else tuple(sig)
 
 
-def _by_kernel(sig) -> dict[str, list[tuple]]:
+def _by_kernel(sig) -> dict:
     """family -> [(name, global, local, work_groups)] in launch order."""
     if isinstance(sig, RepeatedSignature):
         return {f: _RepeatedList(v, sig.times) for f, v in _by_kernel(sig.period).items()}
     out: dict[str, list[tuple]] = {}
-    for k, g, l, wg in sig:
-        out.setdefault(kernel_family(k), []).append((k, g, l, wg))
+    for k, g, loc, wg in sig:
+        out.setdefault(kernel_family(k), []).append((k, g, loc, wg))
     return out
 
 
@@ -115,7 +115,8 @@ def routine_global_kernels(pairs, share: float = 0.5, steady: bool = False) -> s
     (a padded tile, in contrast, keeps its global size over several counts and then jumps).
     steady=True returns the opposite evidence: kernels seen in 2+ pairs whose global mostly holds.
     Kernels are named by family (kernel_family; a name without shape tokens is its own family)."""
-    present, changed = {}, {}
+    present: dict[str, int] = {}
+    changed: dict[str, int] = {}
     for before, after in pairs:
         common = set(_by_kernel(before)) & set(_by_kernel(after))
         moved = kernels_with_global_change(before, after)
@@ -132,7 +133,8 @@ def routine_work_group_kernels(pairs, share: float = 0.5) -> set[str]:
     neighbour pairs where both sides run them with known counts. For the others, a routine global growth
     that still changes the work-group count is a padding step (local z 6 pads the channels to multiples of
     6: the count moves once every 6 channels), listed by pair_changes as ``tile-padding``."""
-    present, changed = {}, {}
+    present: dict[str, int] = {}
+    changed: dict[str, int] = {}
     for before, after in pairs:
         kb, ka = _by_kernel(before), _by_kernel(after)
         for f in set(kb) & set(ka):
@@ -288,7 +290,7 @@ def attribute(before, after, routine_global=False, steady_global=frozenset(),
                     "driver or device")
         else:
             text = "unexplained: identical dispatches on both sides; inside the driver or device"
-        if any(l == "driver" for _, _, l, _ in _distinct_entries(before) + _distinct_entries(after)):
+        if any(loc == "driver" for _, _, loc, _ in _distinct_entries(before) + _distinct_entries(after)):
             text += " (local size chosen by the driver and not reported by OpenCL: its split is a candidate)"
         causes.append(Cause("unexplained", text))
     return causes

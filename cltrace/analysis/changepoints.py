@@ -81,13 +81,15 @@ class _Positions:
 
 
 def _positions(intervals: np.ndarray, offset: int = 0) -> _Positions:
-    s, j, e = [], [], []
+    ls: list[int] = []
+    lj: list[int] = []
+    le: list[int] = []
     for a, b in intervals:
         for x in range(a, b):
-            s.append(a + offset)
-            j.append(x + offset)
-            e.append(b + offset)
-    s, j, e = (np.asarray(v, dtype=np.int64) for v in (s, j, e))
+            ls.append(a + offset)
+            lj.append(x + offset)
+            le.append(b + offset)
+    s, j, e = (np.asarray(v, dtype=np.int64) for v in (ls, lj, le))
     return _Positions(s, j, e, e - s + 1)
 
 

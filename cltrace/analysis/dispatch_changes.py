@@ -42,7 +42,7 @@ def _label(r: dict, by: list[str]) -> str:
     return ", ".join(f"{b}={None if pd.isna(r[b]) else r[b]}" for b in by) if by else "all"
 
 
-def _signature(s) -> tuple:
+def _signature(s) -> tuple | RepeatedSignature:
     if isinstance(s, RepeatedSignature):      # a long periodic sample's: compared without expanding it
         return s
     return tuple(tuple(e) for e in s) if isinstance(s, (tuple, list, np.ndarray)) else ()
@@ -52,11 +52,11 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
                      compute_units: int | dict | None = None, share: float = 0.5, jobs=None) -> pd.DataFrame:
     """Every dispatch change between neighbour configurations (CHANGE_COLUMNS), in group order, then by
     ``from_value``. ``configs``: config_stats output (``signature``, ``signature_varies``, ``config_id`` and
-    ``param``), with ``group_label`` (else made from ``by``). ``compute_units``: of the device that ran the
-    sweep (Trace.compute_units()), or a dict group_label -> compute units; None: no wave is claimed. ``share``: a kernel whose global size changes on
-    at least that share of the pairs where it runs is routine (routine_global_kernels). ``jobs``: a
-    dispatch_jobs.JobContext; with it, job-count changes under each group's policy are listed too (their rounds
-    over the context's cores)."""
+    ``param``), with ``group_label`` (else made from ``by``). ``compute_units``: of the device that ran the sweep
+    (Trace.compute_units()), or a dict group_label -> compute units; None: no wave is claimed. ``share``: a kernel
+    whose global size changes on at least that share of the pairs where it runs is routine
+    (routine_global_kernels). ``jobs``: a dispatch_jobs.JobContext; with it, job-count changes under each group's
+    policy are listed too (their rounds over the context's cores)."""
     by = [b for b in (by or []) if b != param]
     if configs is None or configs.empty or param not in configs.columns:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
@@ -72,7 +72,7 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
         routine = routine_global_kernels(sides, share)
         steady = routine_global_kernels(sides, share, steady=True)
         wg_routine = routine_work_group_kernels(sides, share)
-        growth: dict[str, list] = {}
+        growth: dict[str | None, list] = {}
         for (a, b), (sa, sb) in zip(zip(recs, recs[1:]), sides):
             if sa == sb:
                 continue
@@ -100,12 +100,12 @@ def dispatch_changes(configs: pd.DataFrame, param: str, by: list[str] | None = N
     out["_i"] = np.arange(len(out))
     out = out.sort_values(["_g", "from_value", "_i"], kind="stable").reset_index(drop=True)
     out["change_id"] = np.arange(len(out), dtype="int64")
-    for c in _INT:
-        out[c] = pd.array(out[c].astype(object).where(out[c].notna(), None).tolist(), dtype="Int64")
+    for col in _INT:
+        out[col] = pd.array(out[col].astype(object).where(out[col].notna(), None).tolist(), dtype="Int64")
     return out[CHANGE_COLUMNS]
 
 
-def _growth_row(family: str, items: list, param: str) -> dict:
+def _growth_row(family: str | None, items: list, param: str) -> dict:
     """One routine-growth row for all the pairs where `family` grew routinely."""
     pairs = list(dict.fromkeys((b["from_config_id"], b["to_config_id"]) for b, _ in items))
     (first, c0), (last, c1) = items[0], items[-1]

@@ -88,8 +88,8 @@ def with_jobs(table: pd.DataFrame, policy, cores=None, what_if=None) -> pd.DataF
         out["local"] = [e[2] for e in sig]
         out["work_groups"] = [str(new[3]) if new != old else old[3] for old, new in zip(entries, sig)]
     jobs, rem = [], []
-    for k, g, l in zip(out["kernel"], out["global"], out["local"]):
-        j = launch_jobs(k, g, l, policy, cores)
+    for k, g, loc in zip(out["kernel"], out["global"], out["local"]):
+        j = launch_jobs(k, g, loc, policy, cores)
         jobs.append("-" if j is None else ("refused" if j.jobs is None else j.jobs))
         rem.append("-" if j is None else f"{j.remainder_share:.1%}")
     out["jobs"], out["remainder"] = jobs, rem
@@ -100,7 +100,8 @@ def side_by_side(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Align two dispatch lists (difflib on (kernel, global, local)); `change` marks what differs:
     '' same, '~' same kernel with other sizes (or a per-shape name of its family, attribution.kernel_family),
     '-/+' another kernel in its place, '-' only in A, '+' only in B."""
-    key = lambda d: [tuple(r) for r in d[["kernel", "global", "local"]].itertuples(index=False)]
+    def key(d):
+        return [tuple(r) for r in d[["kernel", "global", "local"]].itertuples(index=False)]
     ka, kb = key(a), key(b)
     ra, rb = a.to_dict("records"), b.to_dict("records")
     rows = []

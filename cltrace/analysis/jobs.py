@@ -79,14 +79,14 @@ def launch_jobs(kernel: str, global_text, local_text, policy: str | None, cores:
                 ) -> LaunchJobs | None:
     """The job facts of one launch; None when its local size is driver-chosen or a size is unreadable, or the
     dimensions disagree."""
-    g, l = sizes(global_text), sizes(local_text)
-    if g is None or l is None or len(g) != len(l) or any(v <= 0 for v in g + l):
+    g, loc = sizes(global_text), sizes(local_text)
+    if g is None or loc is None or len(g) != len(loc) or any(v <= 0 for v in g + loc):
         return None
-    regions = tuple((gd - gd % ld, gd % ld) for gd, ld in zip(g, l))
+    regions = tuple((gd - gd % ld, gd % ld) for gd, ld in zip(g, loc))
     uniform = all(r == 0 for _, r in regions)
     total = math.prod(g)
     bulk = math.prod(b for b, _ in regions)
-    wg = math.prod(_region_work_groups(gd, ld) for gd, ld in zip(g, l))
+    wg = math.prod(_region_work_groups(gd, ld) for gd, ld in zip(g, loc))
     if policy == "refuse" and not uniform:
         jobs = None
     elif policy == "split":
@@ -97,12 +97,12 @@ def launch_jobs(kernel: str, global_text, local_text, policy: str | None, cores:
     if cores and jobs is not None:
         if policy == "split":
             rounds = 0
-            for groups in _region_work_groups_per_job(regions, l):
+            for groups in _region_work_groups_per_job(regions, loc):
                 rounds += -(-groups // int(cores))
         else:
             rounds = -(-wg // int(cores))
-    return LaunchJobs(kernel, g, l, uniform, regions, jobs, wg, total - bulk, (total - bulk) / total if total else 0.0,
-                      rounds)
+    return LaunchJobs(kernel, g, loc, uniform, regions, jobs, wg, total - bulk,
+                      (total - bulk) / total if total else 0.0, rounds)
 
 
 def _region_work_groups_per_job(regions, local):
@@ -123,7 +123,7 @@ def launches_of(signature) -> tuple:
 
 def signature_jobs(signature, policy: str | None, cores: int | None = None) -> list[LaunchJobs | None]:
     """launch_jobs for every entry of a dispatch signature (of a RepeatedSignature's period), in order."""
-    return [launch_jobs(k, g, l, policy, cores) for k, g, l, *_ in launches_of(signature)]
+    return [launch_jobs(k, g, loc, policy, cores) for k, g, loc, *_ in launches_of(signature)]
 
 
 def total_jobs(signature, policy: str | None) -> int | None:
@@ -162,25 +162,27 @@ def job_changes(before, after, policy: str | None, cores: int | None = None) -> 
     for fam in sorted(set(kb) & set(ka)):
         for eb, ea in zip(kb[fam], ka[fam]):
             jb, ja = launch_jobs(eb[0], eb[1], eb[2], policy, cores), launch_jobs(ea[0], ea[1], ea[2], policy, cores)
-            if jb is None or ja is None or jb.jobs == ja.jobs:
-                continue
+            if jb is None or ja is None or jb.jobs is None or ja.jobs is None or jb.jobs == ja.jobs:
+                continue                    # (jobs is None only under refuse, not under split)
             key = (fam, jb.jobs, ja.jobs, eb[1], ea[1], eb[2], ea[2])
             if key in seen:
                 continue
             seen.add(key)
-            sizes_ = dict(work_groups_before=jb.work_groups, work_groups_after=ja.work_groups,
+            sizes_: dict = dict(work_groups_before=jb.work_groups, work_groups_after=ja.work_groups,
                           rounds_before=jb.rounds, rounds_after=ja.rounds)
             k = ea[0]
             if ja.jobs > jb.jobs:
                 more = ja.jobs - jb.jobs
+                second = "a second job" if ja.jobs == 2 else _plural(more, "more job")
                 text = (f"extra job: {k} global {size_text(ja.global_size)} with local {size_text(ja.local_size)} "
-                        f"leaves {ja.remainder_text()} to {'a second job' if ja.jobs == 2 else _plural(more, 'more job')} "
+                        f"leaves {ja.remainder_text()} to {second} "
                         f"(non-uniform work-groups: {_plural(jb.jobs, 'job')} -> {ja.jobs})")
                 out.append(Change("extra-job", text, k, fam, str(jb.jobs), str(ja.jobs), **sizes_))
             else:
                 was = (f"global {size_text(jb.global_size)} left {jb.remainder_text()} to "
                        f"{'a second job' if jb.jobs == 2 else _plural(jb.extra_jobs, 'more job')}")
-                now = "is uniform: one job" if ja.uniform else f"still leaves {ja.remainder_text()}: {_plural(ja.jobs, 'job')}"
+                now = ("is uniform: one job" if ja.uniform
+                       else f"still leaves {ja.remainder_text()}: {_plural(ja.jobs, 'job')}")
                 text = (f"job removed: {k} global {size_text(ja.global_size)} with local {size_text(ja.local_size)} "
                         f"{now} (was {_plural(jb.jobs, 'job')}: {was})")
                 out.append(Change("job-removed", text, k, fam, str(jb.jobs), str(ja.jobs), **sizes_))

@@ -111,6 +111,9 @@ class LaunchCodes:
     0 when untimed), ``start``, ``end``, ``first`` (first launch, in process/seq order, of its
     (process_id, kernel_name, gsize, lsize)), process codes ``pc`` (keys: ``pid_keys``) and run codes
     ``rc`` (keys: ``run_keys``). With `dispatches`, the DISPATCH_COLUMNS come from there by dispatch_id."""
+    sig: np.ndarray
+    start: np.ndarray                       # set by name in __init__ (with end)
+    end: np.ndarray
 
     def __init__(self, launches: pd.DataFrame, dispatches: pd.DataFrame | None = None):
         n = self.n = len(launches)

@@ -2,10 +2,10 @@
 
 One row per (layer, other parameters, swept parameter): the layer is the `layer` tag where the runs carry one
 (`cltrace network` tags every run with the layer naming its shape; the region, conv_bench's shape name, is then
-left out), else the region name (empty when the program had no regions), the other parameters (e.g. method, board) stay columns, the swept parameter (default: the
-numeric one with most values, as in `analyse`) is the key a pruning search looks up. Every figure comes from
-the processes of the configuration (one value per process: the median of its warm samples), never from the
-iterations as if they were independent.
+left out), else the region name (empty when the program had no regions), the other parameters (e.g. method, board)
+stay columns, the swept parameter (default: the numeric one with most values, as in `analyse`) is the key a pruning
+search looks up. Every figure comes from the processes of the configuration (one value per process: the median of
+its warm samples), never from the iterations as if they were independent.
 
 The one lookup table of cltrace (`cltrace export --format lookup`, and `--format lut`, its alias). It is made
 from the prepared samples (prepare.py), the configurations and their units (configs.py) alone: no test runs.

@@ -133,11 +133,11 @@ def _assign(K: LaunchCodes, launches: pd.DataFrame, reg: pd.DataFrame, runs_with
         c = int(counts[j])
         if g_reg[j]:
             rid = next(regs)
-            i = reg_pos.get(rid)
+            at = reg_pos.get(rid)
             pid = K.pid_keys([K.pc[start if sel is None else int(sel[start])]])[0]
             for col, v in zip(_ROW_COLUMNS, (runs_[j], pid, rid,
-                                             0, None if i is None else str(names[i]),
-                                             _parse_tags(None if i is None else tags[i]))):
+                                             0, None if at is None else str(names[at]),
+                                             _parse_tags(None if at is None else tags[at]))):
                 cols[col].append(v)
             sizes.append(c)
         else:

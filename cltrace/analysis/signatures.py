@@ -32,8 +32,8 @@ _STRETCH_WORK = 200_000_000
 
 
 def _entry_text(entry) -> str:
-    k, g, l, wg = entry
-    return f"{k} g={g} l={l} wg={'?' if wg is None else wg}"
+    k, g, loc, wg = entry
+    return f"{k} g={g} l={loc} wg={'?' if wg is None else wg}"
 
 
 def signature_text(signature) -> str:

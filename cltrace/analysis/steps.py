@@ -121,7 +121,7 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
         recs = g.to_dict("records")
         step_pairs = set()
         if len(t) >= 2:
-            kw = {} if n_perm is None else {"n_perm": n_perm}
+            kw: dict = {} if n_perm is None else {"n_perm": n_perm}
             if per_config:
                 kw.update(rounds=[per_config[c]["round"].to_numpy() for c in t["config_id"]],
                           times=[per_config[c]["time"].to_numpy() for c in t["config_id"]])

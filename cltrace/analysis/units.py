@@ -89,7 +89,7 @@ def unit_estimates(units: pd.DataFrame, config_ids) -> pd.DataFrame:
     (process_median_ns, sorted)."""
     cols = ["config_id", "n_processes", "level_ns", "between_sigma", "within_sigma", "process_median_ns",
             "median_ns"]
-    rows = []
+    rows: list = []
     by = dict(tuple(units.groupby("config_id", sort=True))) if len(units) else {}
     for cid in config_ids:
         u = by.get(cid)

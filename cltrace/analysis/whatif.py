@@ -24,7 +24,7 @@ class WhatIf:
 
     @property
     def label(self) -> str:
-        return "what-if local " + ", ".join(f"{g}={size_text(l)}" for g, l in self.rules)
+        return "what-if local " + ", ".join(f"{g}={size_text(loc)}" for g, loc in self.rules)
 
     def local_for(self, kernel: str):
         for glob, local in self.rules:
@@ -39,7 +39,7 @@ class WhatIf:
             return type(signature)(self.apply(signature.period), signature.times)
         out = []
         for entry in signature or ():
-            k, g, l, wg, *rest = entry
+            k, g, _loc, _wg, *rest = entry
             local = self.local_for(k)
             gs = sizes(g)
             if local is None or gs is None:

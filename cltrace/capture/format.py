@@ -6,6 +6,7 @@ nothing is declared twice.
 """
 import os
 import re
+from typing import TYPE_CHECKING
 
 import cffi
 import numpy as np
@@ -44,6 +45,9 @@ class _Consts:
         lib = ffi.dlopen(None)  # ABI mode: enum constants are read through any lib object
         for n in names:
             setattr(self, n, getattr(lib, n))
+
+    if TYPE_CHECKING:                       # for mypy: the constants are set by name above, all ints
+        def __getattr__(self, name: str) -> int: ...
 
 
 K = _Consts(sorted(set(re.findall(r"\b(CLT_[A-Z0-9_]+)\s*=", CDEF))))

@@ -50,7 +50,8 @@ def available() -> bool:
 def walk(data, size: int, header_size: int, chunk_size: int
          ) -> Optional[Tuple[np.ndarray, np.ndarray, List[Tuple[str, int, int, int]]]]:
     """(int64 offsets, uint16 types, [(kind, chunk, offset, lost bytes)]) of the file held in `data`
-    (an mmap or bytes of at least `size` bytes), in file order; None when the library is unavailable or could not answer."""
+    (an mmap or bytes of at least `size` bytes), in file order; None when the library is unavailable or could not
+    answer."""
     lib = _lib()
     if lib is None:
         return None

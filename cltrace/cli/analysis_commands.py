@@ -65,8 +65,8 @@ class ExportCommand(Command):
                    "from the per-process medians, in ms rounded to the nanosecond); lut: an alias of lookup "
                    "(the one lookup table); nnmeter: "
                    "nn-Meter-style JSON per kernel configuration (mean, std, per-process samples); paddleslim: "
-                   "PaddleSlim-style TSV (key, median ms); parquet: a directory (-o DIR) of Parquet files: launches, runs, run "
-                   "tags and the staircase tables. docs/exports.md has the columns.")
+                   "PaddleSlim-style TSV (key, median ms); parquet: a directory (-o DIR) of Parquet files: launches, "
+                   "runs, run tags and the staircase tables. docs/exports.md has the columns.")
 
     def add_arguments(self, p):
         p.add_argument("trace", metavar="TRACE")

@@ -123,7 +123,7 @@ def from_onnx(path: str, input_shape: Optional[List[int]] = None) -> Network:
     onnx = _onnx()
     try:
         model = onnx.load(path, load_external_data=False)
-    except Exception:
+    except Exception:  # noqa: BLE001  (onnx raises many types for a file it cannot parse)
         raise CltraceError(f"{path} is not an ONNX model (the onnx package cannot parse it)") from None
     if not model.ir_version or not model.HasField("graph"):
         raise CltraceError(f"{path} is not an ONNX model (the onnx package cannot parse it)")
@@ -131,7 +131,7 @@ def from_onnx(path: str, input_shape: Optional[List[int]] = None) -> Network:
         _set_input_shape(model.graph, input_shape, path)
     try:
         inferred = onnx.shape_inference.infer_shapes(model)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (and its shape inference as many for a graph it cannot type)
         raise CltraceError(f"{path}: ONNX shape inference failed ({str(e).splitlines()[0][:200]})") from None
     layers = conv_layers(inferred.graph)
     if not layers:

@@ -58,7 +58,8 @@ def _change_lines(result) -> List[str]:
     for r in ch.to_dict("records"):
         g = _prefix(r)
         span = (f"{result.param}={r['from_value']:g}->{r['to_value']:g}" if not r.get("routine")
-                else f"{result.param}={r['from_value']:g}..{r['to_value']:g} ({r['n_pairs']} pair{'s' if r['n_pairs'] != 1 else ''})")
+                else f"{result.param}={r['from_value']:g}..{r['to_value']:g} "
+                     f"({r['n_pairs']} pair{'s' if r['n_pairs'] != 1 else ''})")
         mark = " [step]" if r.get("at_step") else ""
         lines.append(f"{g}{span}: {r['text']}{mark}")
     return lines
@@ -288,7 +289,7 @@ def result_sections(result, budget_ms=None, min_value=None) -> List[Section]:
                        caption=captions.EDGES.format(param=p) if edges else ""))
     pareto = []
     for label, g in result.pareto.groupby("group_label", sort=True) if not result.pareto.empty else []:
-        pts = ", ".join(f"{v:g} ({_ms(l):.3f} ms)" for v, l in zip(g["value"], g["latency_ns"]))
+        pts = ", ".join(f"{v:g} ({_ms(lat):.3f} ms)" for v, lat in zip(g["value"], g["latency_ns"]))
         pareto.append(f"{_prefix({'group_label': label})}{pts}")
     out.append(Section(f"Pareto frontier ({p} vs latency: no other count is both larger and faster)", "lines",
                        lines=pareto, key="pareto", caption=captions.PARETO.format(param=p) if pareto else ""))

@@ -25,7 +25,7 @@ from .abi import CDEF
 from .connection import connect_readonly
 
 LIB = "libcltrace_store.so"    # its functions and clt_launch_src: native/cltrace_store.h (abi.CDEF)
-_state = {}
+_state: dict = {}
 
 
 def _python_links_shared_sqlite() -> bool:
@@ -169,7 +169,7 @@ def scan(conn, sql: str, kinds: str, names: Sequence[str], cap: int, params: Seq
     cap = max(int(cap), 0)
     outs = ffi.new("void *[]", max(1, len(kinds)))
     nulls = ffi.new("uint8_t *[]", max(1, len(kinds)))
-    arrays = {}
+    arrays: dict[str, list] = {}
     for i, (k, name) in enumerate(zip(kinds, names)):
         if k in "it":
             v = np.empty(cap, np.int64)

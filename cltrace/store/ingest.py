@@ -88,7 +88,7 @@ def ingest_capture_dir(db, run_id: int, capture_dir) -> IngestStats:
     stats = IngestStats()
     try:
         paths, from_dir = capture_files(capture_dir)
-        caps = []
+        caps: list = []             # Capture, or the CaptureError of a file that could not be opened
         try:
             for p in paths:
                 try:

@@ -47,7 +47,7 @@ def split_columns(columns: Sequence[str]) -> Tuple[List[str], List[str]]:
 def run_ranges(db, run_id: int) -> List[Tuple[int, int]]:
     """The launch_id ranges of one run's launches, adjacent ranges merged (a run's processes are ingested
     one after the other, so this is usually a single range)."""
-    ranges = []
+    ranges: List[Tuple[int, int]] = []
     for a, b in db.execute("SELECT first_launch_id, last_launch_id FROM processes WHERE run_id = ? AND "
                            "first_launch_id IS NOT NULL ORDER BY first_launch_id", (int(run_id),)):
         if ranges and int(a) == ranges[-1][1] + 1:

@@ -44,14 +44,14 @@ def schema_statements(path):
         if sqlite3.complete_statement(buf):
             out.append(buf.strip())
             buf = ""
-    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+    if buf.strip() and not all(line.strip().startswith("--") or not line.strip() for line in buf.splitlines()):
         out.append(buf.strip())
     return out
 
 
 # Columns each schema version added to existing tables: (table, column, SQL type), all nullable; and the
 # indexes it added.
-_ADDED_COLUMNS = {
+_ADDED_COLUMNS: dict[int, tuple] = {
     3: (("devices", "opencl_version", "TEXT"), ("devices", "opencl_c_version", "TEXT"),
         ("devices", "non_uniform_wg", "INTEGER"), ("devices", "extensions", "TEXT"),
         ("programs", "seq", "INTEGER"), ("kernels", "seq", "INTEGER")),
@@ -67,7 +67,7 @@ _ADDED_TABLES = {4: ("sweeps",)}
 
 def _table_statement(schema_path, table):
     for stmt in schema_statements(schema_path):
-        body = "\n".join(l for l in stmt.splitlines() if not l.strip().startswith("--"))
+        body = "\n".join(line for line in stmt.splitlines() if not line.strip().startswith("--"))
         if body.startswith(f"CREATE TABLE IF NOT EXISTS {table} "):
             return body
     raise AssertionError(f"schema.sql has no table {table}")

@@ -10,7 +10,7 @@ def completed_configs(conn: sqlite3.Connection, names: Sequence[str]) -> Dict[tu
     rows = conn.execute(
         "SELECT r.run_id, t.key, t.value FROM runs r JOIN run_tags t ON t.run_id = r.run_id "
         "WHERE r.status = 'ok' AND r.sweep_id IS NULL ORDER BY r.run_id").fetchall()
-    per_run = {}
+    per_run: dict = {}
     for run_id, key, value in rows:
         per_run.setdefault(run_id, {})[key] = value
     done: Dict[tuple, List[int]] = {}

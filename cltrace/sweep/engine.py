@@ -256,7 +256,8 @@ def summary(path, finished, planned, failed, interrupted, label=None) -> int:
     info(f"{finished}/{planned} runs recorded in {path}"
          + (f"; {len(failed)} failed" if failed else ""))
     for r, code, tail in failed[:20]:
-        info(f"  failed: {printable(label(r) if label else r.label())} (exit {code})" + (f": {printable(tail)}" if tail else ""))
+        info(f"  failed: {printable(label(r) if label else r.label())} (exit {code})"
+             + (f": {printable(tail)}" if tail else ""))
     if interrupted:
         info("interrupted: finished runs are kept; continue with --resume")
         return 130

@@ -67,8 +67,8 @@ def create(conn, template, params, runs, repeat, order, seed, tags, mode, settin
             "INSERT INTO sweeps (command, argv, plan, runs_planned, repeat, run_order, seed, tags, mode, settings, "
             "stabilise, adaptive, cluster, cwd, host, started_at, status, cltrace_version) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (shlex.join(template), json.dumps(list(template)), plan_json(params, runs, configs), len(runs), repeat, order,
-             seed, json.dumps(dict(tags), sort_keys=True), mode, json.dumps(dict(settings), sort_keys=True),
+            (shlex.join(template), json.dumps(list(template)), plan_json(params, runs, configs), len(runs), repeat,
+             order, seed, json.dumps(dict(tags), sort_keys=True), mode, json.dumps(dict(settings), sort_keys=True),
              int(bool(stabilise)), None if adaptive is None else json.dumps(adaptive, sort_keys=True),
              None if cluster is None else json.dumps(cluster, sort_keys=True), os.getcwd(), socket.gethostname(),
              _utc_now(), RUNNING, __version__))

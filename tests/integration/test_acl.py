@@ -66,7 +66,8 @@ def launches_by_config(db):
     for run_id, g in d.groupby("run_id"):
         key = (int(params.loc[run_id, "channels"]), params.loc[run_id, "device"])
         out[key] = [(r.kernel_name, tuple(int(getattr(r, f"global{i}")) for i in range(int(r.work_dim))),
-                     None if int(r.driver_local) else tuple(int(getattr(r, f"local{i}")) for i in range(int(r.work_dim))))
+                     None if int(r.driver_local)
+                     else tuple(int(getattr(r, f"local{i}")) for i in range(int(r.work_dim))))
                     for r in g.itertuples()]
     return out, notes
 
@@ -76,7 +77,7 @@ def test_acl_gemm_decisions_per_channel_count_and_target(tmp_path):
     db = sweep(tmp_path, "92,93", "gemm", "Mali-G72,Mali-T628")
     got, notes = launches_by_config(db)
     # Bifrost name: one GEMM kernel, a tile of 4 output channels per work-item in x: global x = ceil(Cout/4).
-    bifrost = {c: {k: (g, l) for k, g, l in got[(c, "Mali-G72")]} for c in (92, 93)}
+    bifrost = {c: {k: (g, loc) for k, g, loc in got[(c, "Mali-G72")]} for c in (92, 93)}
     assert bifrost[92]["gemm_mm_floating_point_f32_bifrost"] == ((23, 196, 1), (8, 8, 1))
     assert bifrost[93]["gemm_mm_floating_point_f32_bifrost"] == ((24, 196, 1), (8, 8, 1))
     assert bifrost[92]["col2im"] == ((12, 784, 1), (1, 8, 1))
@@ -87,7 +88,7 @@ def test_acl_gemm_decisions_per_channel_count_and_target(tmp_path):
     assert midgard == ["reshape_to_columns", "gemm_reshape_rhs_matrix_nt", "im2col3x3_nchw",
                        "gemm_reshape_lhs_matrix_t", "gemm_mm_interleaved_transposed_f32", "col2im"]
     # The launch ACL asked for, not the one acl_compat substituted: 128 does not divide 288.
-    lhs = {k: (g, l) for k, g, l in got[(92, "Mali-T628")]}["gemm_reshape_lhs_matrix_t"]
+    lhs = {k: (g, loc) for k, g, loc in got[(92, "Mali-T628")]}["gemm_reshape_lhs_matrix_t"]
     assert lhs == ((288, 196, 1), (128, 1, 1))
     # Every run is marked emulated; the device is recorded under the name ACL was told.
     emu = [json.loads(m) for m in notes.loc[notes["kind"] == "emulation", "message"]]
@@ -151,9 +152,9 @@ def regions_per_launch(launches):
     """Uniform regions of each launch, from the recorded sizes alone (not cltrace.analysis.jobs): per dimension
     a bulk region when global >= local and a remainder when local does not divide global."""
     out = []
-    for _, g, l in launches:
+    for _, g, loc in launches:
         n = 1
-        for gd, ld in zip(g, l or g):
+        for gd, ld in zip(g, loc or g):
             n *= (gd >= ld) + (gd % ld != 0)
         out.append(n)
     return out
@@ -174,7 +175,8 @@ def test_acl_job_changes_named_at_every_pair_where_they_happen(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     st = json.loads(report.stdout)["staircase"]
-    named = {(c["from_value"], c["to_value"]) for c in st["dispatch_changes"] if c["kind"] in ("extra-job", "job-removed")}
+    named = {(c["from_value"], c["to_value"]) for c in st["dispatch_changes"]
+             if c["kind"] in ("extra-job", "job-removed")}
     assert named == expected
     assert st["jobs"]["groups"][0]["policy"] == "split" and st["jobs"]["target"] is None
     # The model's jobs equal the jobs acl_compat really ran (its layer note, counted in C as it split them).

@@ -50,7 +50,8 @@ def test_run_refuses_to_overwrite(tmp_path):
 def test_run_output_not_writable(tmp_path):
     p = cltrace("run", "-o", str(tmp_path / "missing" / "t.db"), "--", "true", cwd=tmp_path)
     assert p.returncode == 1
-    assert p.stderr == f"cltrace: cannot write {tmp_path / 'missing' / 't.db'}: directory {tmp_path / 'missing'} does not exist\n"
+    assert p.stderr == (f"cltrace: cannot write {tmp_path / 'missing' / 't.db'}: "
+                        f"directory {tmp_path / 'missing'} does not exist\n")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
@@ -118,7 +119,8 @@ def test_plot_into_a_missing_directory_is_one_line(tmp_path):
     create_db(str(tmp_path / "t.db")).close()
     p = cltrace("plot", "t.db", "-o", str(tmp_path / "no" / "p.png"), cwd=tmp_path)
     assert p.returncode == 1
-    assert p.stderr == f"cltrace: cannot write {tmp_path / 'no' / 'p.png'}: directory {tmp_path / 'no'} does not exist\n"
+    assert p.stderr == (f"cltrace: cannot write {tmp_path / 'no' / 'p.png'}: "
+                        f"directory {tmp_path / 'no'} does not exist\n")
 
 
 def test_sweep_without_params(tmp_path):

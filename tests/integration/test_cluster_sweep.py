@@ -188,8 +188,8 @@ def _count_runs(path, where=""):
 
 
 def test_ctrl_c_keeps_finished_runs_and_resume_completes_the_farm_sweep(farm, cli, tmp_path):
-    args = ["sweep", "-q", "--order", "interleave", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file, "--board", "a", "--board", "b",
-            "-o", "int.db", "--", PY, "-c", SLEEPER, "{c}", "0.8"]
+    args = ["sweep", "-q", "--order", "interleave", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file,
+            "--board", "a", "--board", "b", "-o", "int.db", "--", PY, "-c", SLEEPER, "{c}", "0.8"]
     sweep = subprocess.Popen(CLTRACE + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 40

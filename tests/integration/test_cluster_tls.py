@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 
-from test_cluster_sweep import CONV, _runs  # noqa: E402  (tests/integration is on sys.path)
+from test_cluster_sweep import CONV, _runs
 
 PY = sys.executable
 CLTRACE = [PY, "-m", "cltrace.cli.main"]

@@ -88,7 +88,6 @@ def test_resume_skips_completed_configurations(tmp_path, cli):
 
 
 def _runs_recorded(path) -> int:
-    import sqlite3
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
             return c.execute("SELECT COUNT(*) FROM runs").fetchone()[0]

@@ -55,7 +55,7 @@ def _isnan(v) -> bool:
 
 def signature_text(signature) -> str:
     """Readable one-line form of a signature tuple."""
-    return "; ".join(f"{k} g={g} l={l} wg={'?' if wg is None else wg}" for k, g, l, wg in signature)
+    return "; ".join(f"{k} g={g} l={loc} wg={'?' if wg is None else wg}" for k, g, loc, wg in signature)
 
 
 def signature_hash(signature) -> str:
@@ -116,9 +116,9 @@ def _aggregate(L: pd.DataFrame, sid: np.ndarray, rows: list[dict]) -> None:
     hi = pd.Series(end).groupby(ids).max().reindex(range(m)).to_numpy()
     sigs: list[list] = [[] for _ in range(m)]
     per_kernel: list[dict] = [{} for _ in range(m)]
-    for i, k, g, l, w, d in zip(ids, L["kernel_name"].to_numpy()[keep], L["gsize"].to_numpy()[keep],
+    for i, k, g, loc, w, d in zip(ids, L["kernel_name"].to_numpy()[keep], L["gsize"].to_numpy()[keep],
                                 L["lsize"].to_numpy()[keep], L["wg"].to_numpy()[keep], dur):
-        sigs[i].append((k, g, l, w))
+        sigs[i].append((k, g, loc, w))
         per_kernel[i][k] = per_kernel[i].get(k, 0.0) + float(d)
     cache: dict = {}
     for i, row in enumerate(rows):

@@ -30,7 +30,8 @@ def _run(capsys, *argv):
      "-p board clashes with --board: with --cluster the board is planned from --board"),
     (["--cluster", "tcp://127.0.0.1:8786", "--board", "a", "--tag", "board=x"],
      "--tag board clashes with --board: with --cluster every run is tagged with the board it ran on"),
-    (["--cluster", "tcp://127.0.0.1:8786", "--board", "a", "--cluster-timeout", "0"], "--cluster-timeout must be positive, not 0"),
+    (["--cluster", "tcp://127.0.0.1:8786", "--board", "a", "--cluster-timeout", "0"],
+     "--cluster-timeout must be positive, not 0"),
 ])
 def test_bad_cluster_options(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)

@@ -338,7 +338,8 @@ def test_small_launch_records_read_as_the_wide_ones(tmp_path, monkeypatch, path)
     elif not ingest_mod.fast._lib():
         pytest.skip("libcltrace_store.so not built")
     wide, small = _size_mix_capture(False), _size_mix_capture(True)
-    assert sum(len(c[1]) for c in small.chunks) == sum(len(c[1]) for c in wide.chunks) - 5 * (REC_DTYPE[K.CLT_REC_LAUNCH].itemsize - REC_DTYPE[K.CLT_REC_LAUNCH_SMALL].itemsize)
+    saved = REC_DTYPE[K.CLT_REC_LAUNCH].itemsize - REC_DTYPE[K.CLT_REC_LAUNCH_SMALL].itemsize
+    assert sum(len(c[1]) for c in small.chunks) == sum(len(c[1]) for c in wide.chunks) - 5 * saved
     (tmp_path / "w").mkdir()
     (tmp_path / "s").mkdir()
     t_wide, s_wide = _ingest(tmp_path / "w", wide)

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("onnx")
 
-from cltrace.network import model as netmodel, plan as netplan  # noqa: E402
+from cltrace.network import model as netmodel, plan as netplan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -10,8 +10,8 @@ from cltrace.options import PYTHON, SHIM, all_options, by_env, env_on, env_value
 
 
 def test_every_entry_of_the_def_file_is_parsed():
-    lines = [l for l in open(shipped_file("cltrace_options.def")) if l.startswith("CLT_OPTION(")]
-    py_lines = [l for l in open(shipped_file("cltrace_options.def")) if l.startswith("CLT_PY_OPTION(")]
+    lines = [line for line in open(shipped_file("cltrace_options.def")) if line.startswith("CLT_OPTION(")]
+    py_lines = [line for line in open(shipped_file("cltrace_options.def")) if line.startswith("CLT_PY_OPTION(")]
     assert len([o for o in all_options() if o.reader == SHIM]) == len(lines) >= 5
     assert len([o for o in all_options() if o.reader == PYTHON]) == len(py_lines) >= 2
     assert all(re.match(r"CLTRACE_[A-Z0-9_]+$", o.env) for o in all_options())

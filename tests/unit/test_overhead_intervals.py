@@ -7,7 +7,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 
-from overhead_driver import fmt_ci, median_diff_ci  # noqa: E402
+from overhead_driver import fmt_ci, median_diff_ci
 
 
 def test_interval_excludes_zero_for_a_real_difference_and_covers_it():

@@ -35,7 +35,9 @@ def _sections(path):
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory):
     d = tmp_path_factory.mktemp("reports")
-    make = lambda name, **kw: sweep_trace(str(d / f"{name}.db"), str(d / name), **kw)
+
+    def make(name, **kw):
+        return sweep_trace(str(d / f"{name}.db"), str(d / name), **kw)
     return {"sweep": make("sweep", repeats=3, extra_tags={"method": "gemm"}),
             "in_progress": make("in_progress", repeats=3, skip={(3, 2), (4, 2), (4, 1)}),
             "failed": make("failed", repeats=2, fail={1}),
@@ -91,7 +93,8 @@ def test_sweep_in_progress_says_so(traces):
     assert _sections(traces["in_progress"])["progress"].lines == [hint]
     doc = _json(traces["in_progress"])
     assert doc["progress"]["missing_runs"] == 3 and doc["progress"]["incomplete"] == [
-        {"tags": {"channels": 3}, "ok_runs": 2, "sweep_id": None}, {"tags": {"channels": 4}, "ok_runs": 1, "sweep_id": None}]
+        {"tags": {"channels": 3}, "ok_runs": 2, "sweep_id": None},
+        {"tags": {"channels": 4}, "ok_runs": 1, "sweep_id": None}]
     assert doc["progress"]["inferred"] is True and doc["sweeps"] is None     # runs without a stored sweep
     assert "progress" not in _sections(traces["sweep"]) and _json(traces["sweep"])["progress"] is None
 

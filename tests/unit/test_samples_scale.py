@@ -115,8 +115,8 @@ def _expand(text):
 
 
 def _entry(e):
-    k, g, l, wg = e
-    return f"{k} g={g} l={l} wg={'?' if wg is None else wg}"
+    k, g, loc, wg = e
+    return f"{k} g={g} l={loc} wg={'?' if wg is None else wg}"
 
 
 def _compare(L, runs, params, R):

@@ -80,10 +80,10 @@ def test_the_seed_case_predicted_from_a_20_08_trace_with_19_02_s_hint():
 def expected_job_pairs(configs, policy):
     """Independently of jobs.py: a pair changes jobs where the number of non-empty uniform regions of some
     launch differs (per dimension: 1 + (g % l != 0) when g >= l)."""
-    def regions(g, l):
-        gs, ls = [int(v) for v in g.split("x")], [int(v) for v in l.split("x")]
+    def regions(g, loc):
+        gs, ls = [int(v) for v in g.split("x")], [int(v) for v in loc.split("x")]
         return math.prod((gd >= ld) + (gd % ld != 0) for gd, ld in zip(gs, ls))
-    seq = [(r["channels"], [regions(g, l) for _, g, l, _ in r["signature"]]) for r in configs.to_dict("records")]
+    seq = [(r["channels"], [regions(g, loc) for _, g, loc, _ in r["signature"]]) for r in configs.to_dict("records")]
     return {(a, b) for (a, ja), (b, jb) in zip(seq, seq[1:]) if ja != jb}
 
 
