@@ -118,42 +118,135 @@ def remove_db(db):
 
 # ---------------------------------------------------------------- in-process breakdown
 
+# (stage, where it is timed): every stage is one function of cltrace wrapped in a perf_counter timer, by module
+# attribute, so that the same table can be made of an older cltrace (a stage it does not have is left out).
+STAGES = [
+    ("capture dir", "cltrace.capture.session", "make_capture_dir"),        # mkdtemp 0700 per run (older)
+    ("capture dir", "cltrace.capture.launcher", "CaptureDirs.take"),       # one per sweep, checked empty
+    ("marker write", "cltrace.capture.leftovers", "write_marker"),         # .cltrace-run.json, both writes
+    ("marker read", "cltrace.capture.leftovers", "read_marker"),
+    ("provenance", "cltrace.sweep.stabilise", "RunMeter.start"),           # snapshot before the run
+    ("provenance", "cltrace.sweep.stabilise", "RunMeter.stop"),            # snapshot after, CPU accounting
+    ("provenance", "cltrace.sweep.local", "provenance_json"),
+    ("setup", "cltrace.capture.launcher", "emulation.detect"),
+    ("setup", "cltrace.capture.launcher", "shim_environment"),
+    ("setup", "cltrace.capture.launcher", "layer_notes.prepare"),
+    ("spawn", "cltrace.capture.launcher", "spawn"),                        # new: vfork + cltrace-exec + exec
+    ("spawn", "cltrace.capture.launcher", "subprocess.Popen"),             # old: fork + preexec_fn + exec
+    ("ingest", "cltrace.capture.session", "ingest_capture_dir"),
+    ("insert run", "cltrace.store.db", "insert_run"),
+    ("insert run", "cltrace.store.db", "set_run_tags"),
+    ("capture removal", "cltrace.capture.launcher", "ChildResult.cleanup"),
+    ("capture removal", "cltrace.capture.leftovers", "remove"),
+    ("capture removal", "cltrace.capture.session", "clear_capture_dir"),   # emptied for the next run
+    ("latency query", "cltrace.sweep.local", "run_latency_ms"),
+    ("progress", "cltrace.sweep.progress", "SweepProgress.start"),
+    ("progress", "cltrace.sweep.progress", "SweepProgress.done"),
+]
+
+
+class _Timers:
+    """Wraps the STAGES' functions; time spent inside an outer timed call is not counted twice."""
+
+    def __init__(self):
+        import importlib
+        self.spent = {}
+        self.undo = []
+        self.depth = 0
+        seen = set()
+        for stage, module, attr in STAGES:
+            try:
+                owner = importlib.import_module(module)
+                *path, name = attr.split(".")
+                for part in path:
+                    owner = getattr(owner, part)
+                fn = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            except (ImportError, AttributeError, KeyError):
+                continue
+            if (id(owner), name) in seen:
+                continue
+            seen.add((id(owner), name))
+            if fn is subprocess.Popen:
+                continue    # patched below as a function of the launcher's subprocess module
+            setattr(owner, name, self._wrap(stage, fn))
+            self.undo.append((owner, name, fn))
+        launcher = importlib.import_module("cltrace.capture.launcher")
+        if not hasattr(launcher, "spawn"):          # an older cltrace: Popen (fork + preexec_fn) is its spawn
+            import types
+            proxy = types.SimpleNamespace(**{k: getattr(subprocess, k) for k in dir(subprocess)
+                                             if not k.startswith("__")})
+            proxy.Popen = self._wrap("spawn", subprocess.Popen)
+            self.undo.append((launcher, "subprocess", launcher.subprocess))
+            launcher.subprocess = proxy
+
+    def _wrap(self, stage, fn):
+        def inner(*a, **kw):
+            if self.depth:
+                return fn(*a, **kw)
+            self.depth += 1
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                self.spent[stage] = self.spent.get(stage, 0.0) + time.perf_counter() - t
+                self.depth -= 1
+        return inner
+
+    def restore(self):
+        for owner, name, fn in reversed(self.undo):
+            setattr(owner, name, fn)
+
+
+STAGE_ORDER = ["capture dir", "marker write", "marker read", "provenance", "setup", "spawn", "program extra",
+               "ingest", "insert run", "commits + notes", "capture removal", "latency query", "progress",
+               "sweep set-up"]
+
+
 def breakdown(template, n, mode, tmp, env_overrides):
-    """One sweep run in-process with timers around its phases; returns per-config medians (ms)."""
+    """One sweep run in-process with timers around its stages; returns {stage: ms per configuration}.
+
+    program extra = the traced program's wall (after its exec, until it is reaped) - the untraced program's:
+    the shim loaded and recording, the capture file written at exit. commits + notes = the rest of the
+    per-run loop (the transactions' commits, the notes, the stderr file): the sweep's per-run wall minus the
+    stages above. sweep set-up = main() minus the per-run loop (parsing, opening the trace, stabilisers),
+    divided by N. Medians are not additive: every figure is a mean over the N runs."""
     os.environ.update(env_overrides)
-    import cltrace.capture.session as session
+    import cltrace.capture.launcher as launcher
     import cltrace.sweep.local as sweep_mod
     from cltrace.cli import main as cli_main
 
-    times = {"run_traced": [], "child_wall": [], "ingest": [], "trace_into": [], "latency": []}
-    orig = (session.run_traced, session.ingest_capture_dir, sweep_mod.trace_into, sweep_mod.run_latency_ms)
-
-    def wrap(key, fn, post=None):
-        def inner(*a, **kw):
-            t = time.perf_counter()
-            out = fn(*a, **kw)
-            times[key].append(time.perf_counter() - t)
-            if post:
-                post(out)
-            return out
-        return inner
-
-    session.run_traced = wrap("run_traced", orig[0], post=lambda child: times["child_wall"].append(child.wall_s))
-    session.ingest_capture_dir = wrap("ingest", orig[1])
-    sweep_mod.trace_into = wrap("trace_into", orig[2])
-    sweep_mod.run_latency_ms = wrap("latency", orig[3])
     cli_main.build_parser()  # imports every command module (scipy, pandas) once, outside the timed sweep
     db = os.path.join(tmp, "breakdown.db")
     argv = ["sweep", "-q", "-f", "-p", f"c=1:{n}", "--repeat", "1", "-o", db] + \
         (["--mode", mode] if mode != "auto" else []) + ["--"] + template
+    # untraced, same process, same Popen path as run_traced (no preexec_fn)
+    un = []
+    for c in range(1, n + 1):
+        t = time.monotonic()
+        p = subprocess.Popen(render(template, c), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p.wait()
+        un.append(time.monotonic() - t)
+    timers = _Timers()
+    child_walls, loop = [], []
+    orig_run, orig_traced = sweep_mod.LocalSweep.run, launcher.run_traced
+
+    def run(self, *a, **kw):
+        t = time.perf_counter()
+        try:
+            return orig_run(self, *a, **kw)
+        finally:
+            loop.append(time.perf_counter() - t)
+
+    def traced(*a, **kw):
+        child = orig_traced(*a, **kw)
+        child_walls.append(child.wall_s)
+        return child
+
+    sweep_mod.LocalSweep.run = run
+    for mod in {launcher, __import__("cltrace.capture.session", fromlist=["x"])}:
+        if getattr(mod, "run_traced", None) is orig_traced:
+            mod.run_traced = traced
     try:
-        # untraced, same process, same Popen path as run_traced, interleaved with the sweep halves
-        un = []
-        for c in range(1, n + 1):
-            t = time.monotonic()
-            p = subprocess.Popen(render(template, c), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            p.wait()
-            un.append(time.monotonic() - t)
         t = time.perf_counter()
         with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
             rc = cli_main.main(argv)
@@ -161,22 +254,43 @@ def breakdown(template, n, mode, tmp, env_overrides):
         if rc != 0:
             sys.exit(f"in-process sweep {argv} failed with {rc}")
     finally:
-        session.run_traced, session.ingest_capture_dir, sweep_mod.trace_into, sweep_mod.run_latency_ms = orig
+        timers.restore()
+        sweep_mod.LocalSweep.run = orig_run
+        for mod in {launcher, __import__("cltrace.capture.session", fromlist=["x"])}:
+            if getattr(mod, "run_traced", None) is traced:
+                mod.run_traced = orig_traced
         remove_db(db)
-    med = lambda xs: statistics.median(xs) * 1e3  # noqa: E731
-    per_config_total = (total - sum(times["child_wall"])) / n * 1e3 + med(times["child_wall"]) - med(un)
-    return {
-        "untraced": med(un),
-        "child": med(times["child_wall"]),
-        "child_extra": med(times["child_wall"]) - med(un),
-        "setup": statistics.median(a - b for a, b in zip(times["run_traced"], times["child_wall"])) * 1e3,
-        "ingest": med(times["ingest"]),
-        "record": statistics.median(ti - rt - ig for ti, rt, ig in
-                                    zip(times["trace_into"], times["run_traced"], times["ingest"])) * 1e3,
-        "latency": med(times["latency"]),
-        "loop_other": (total - sum(times["trace_into"]) - sum(times["latency"])) / n * 1e3,
-        "total": per_config_total,
-    }
+    spent = timers.spent
+    # the program's own time: its wall from spawn's return (the exec done) to the reaping, less the untraced wall
+    spawn_s = spent.get("spawn", 0.0)
+    program = sum(child_walls) - spawn_s
+    out = {k: v / n * 1e3 for k, v in spent.items()}
+    out["program extra"] = (program - sum(un)) / n * 1e3
+    out["commits + notes"] = (sum(loop) - program - sum(spent.values())) / n * 1e3
+    out["sweep set-up"] = (total - sum(loop)) / n * 1e3
+    out["untraced"] = statistics.mean(un) * 1e3
+    out["total"] = (total - sum(un)) / n * 1e3
+    return out
+
+
+def print_breakdown(progs, modes, n, tmp, env):
+    print()
+    print(f"Breakdown, in-process `cltrace sweep` (N={n}; ms per configuration, means over the N runs; "
+          f"load avg {os.getloadavg()[0]:.2f}):")
+    cols = [(p, m) for p in progs for m in modes]
+    bd = {c: breakdown(PROGRAMS[c[0]][0], n, c[1], tmp, {"POCL_CACHE_DIR": env["POCL_CACHE_DIR"]})
+          for c in cols}
+    hdr = ["stage"] + [f"{p}/{m}" for p, m in cols]
+    widths = [16] + [max(10, len(h)) for h in hdr[1:]]
+    rows = [[stage] + [f"{bd[c][stage]:.2f}" if stage in bd[c] else "-" for c in cols] for stage in STAGE_ORDER]
+    rows.append(["total/cfg"] + [f"{bd[c]['total']:.2f}" for c in cols])
+    rows.append(["(program's own)"] + [f"{bd[c]['untraced']:.2f}" for c in cols])
+    print_table(hdr, widths, rows)
+    print("spawn: Popen until the program's exec (cltrace-exec helper, or fork + preexec_fn in an older")
+    print("  cltrace); program extra: traced program wall after its exec - the untraced program's wall (shim,")
+    print("  recording, capture write); commits + notes: the rest of the per-run loop; sweep set-up: main()")
+    print("  outside the per-run loop (parsing, opening the trace, stabilisers) / N; total/cfg = main()'s wall")
+    print("  less the untraced runs, per configuration (no interpreter start-up: `cltrace --version` above).")
 
 
 def main():
@@ -186,6 +300,8 @@ def main():
     ap.add_argument("--programs", default="true,ocl0,k1000,k10000")
     ap.add_argument("--modes", default="auto", help="comma list of auto,layer,preload (default auto)")
     ap.add_argument("--no-breakdown", action="store_true")
+    ap.add_argument("--breakdown-only", action="store_true",
+                    help="only the in-process per-stage breakdown (no CLI sweeps, no verdicts)")
     ap.add_argument("--keep", help="directory for the traces (default: a temporary one, removed)")
     args = ap.parse_args()
     progs = [p for p in args.programs.split(",") if p]
@@ -205,6 +321,14 @@ def main():
     print(f"configs per sweep: {n}   repeats: {args.repeats}   modes: "
           + ", ".join(f"{m}->{resolve_mode(m)}" for m in modes) + f"   cpus: {os.cpu_count()}"
           f"   load avg: {os.getloadavg()[0]:.2f}")
+
+    if args.breakdown_only:
+        try:
+            print_breakdown(progs, modes, n, tmp, env)
+        finally:
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return 0
 
     # CLI start-up alone (paid once per cltrace invocation)
     startup = {}
@@ -285,25 +409,7 @@ def main():
         print("'< 100 ms' column: overhead/marginal against the goal.")
 
         if not args.no_breakdown:
-            print()
-            print(f"Breakdown, in-process `cltrace sweep` (N={n}, medians per configuration, ms):")
-            hdr = ["program", "mode", "own run", "traced run", "child extra", "setup", "ingest", "record",
-                   "latency q", "loop other", "total/cfg"]
-            widths = [7, 7, 8, 10, 11, 6, 7, 7, 9, 10, 9]
-            rows = []
-            for p in progs:
-                for m in modes:
-                    b = breakdown(PROGRAMS[p][0], n, m, tmp, {"POCL_CACHE_DIR": env["POCL_CACHE_DIR"]})
-                    rows.append([p, m] + [f"{b[k]:.1f}" for k in ("untraced", "child", "child_extra", "setup",
-                                                                    "ingest", "record", "latency", "loop_other",
-                                                                    "total")])
-            print_table(hdr, widths, rows)
-            print("own run / traced run: Popen..wait of the program untraced / under the shim (same process);")
-            print("child extra = traced - own (shim load + recording + capture write); setup = run_traced - child;")
-            print("record = insert_run + tags + commit + capture-dir removal; latency q = run_latency_ms;")
-            print("loop other = per-run rest of the sweep loop (parser and db creation spread over N included);")
-            print("total/cfg = everything in main() except the program's own untraced time, per configuration")
-            print("  (no interpreter start-up: that is the `cltrace --version` line above, once per sweep).")
+            print_breakdown(progs, modes, n, tmp, env)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -4,11 +4,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from .. import native
 from ..errors import CltraceError
 from . import emulation, layer_notes
 from .modes import resolve_mode, shim_environment
@@ -60,9 +62,112 @@ def _die_with_parent():
     return _set
 
 
+EXEC_HELPER = "cltrace-exec"       # native/spawn.c, built next to the shim
+
+
+def _exec_helper() -> Optional[str]:
+    """cltrace-exec when it is built and this is Linux (the death signal is Linux's), else None."""
+    path = os.path.join(native.NATIVE_DIR, EXEC_HELPER)
+    return path if sys.platform.startswith("linux") and os.access(path, os.X_OK) else None
+
+
+def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: Optional[str] = None, stdout=None,
+          stderr=None) -> subprocess.Popen:
+    """subprocess.Popen(argv) whose program gets SIGTERM when cltrace dies (PR_SET_PDEATHSIG).
+
+    Through cltrace-exec (native/spawn.c) Python starts the helper with vfork and the helper sets the death
+    signal and execs the program: one small exec, where a preexec_fn would fork() the whole interpreter (30-40
+    ms per run with numpy and pandas loaded, docs/scale.md). The program's pid, descriptors (0, 1, 2 as given
+    here) and environment are those a plain Popen gives it. Raises FileNotFoundError, PermissionError (or
+    another OSError) when the program cannot be executed, as Popen does."""
+    helper = _exec_helper()
+    if helper is None:
+        return subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=stdout, stderr=stderr,
+                                preexec_fn=_die_with_parent())
+    rfd, wfd = os.pipe()            # both close-on-exec; pass_fds makes wfd the helper's, which closes it at exec
+    try:
+        try:
+            proc = subprocess.Popen([helper, str(os.getpid()), str(wfd), *argv], env=env, cwd=cwd,
+                                    stdout=stdout, stderr=stderr, pass_fds=(wfd,))
+        finally:
+            os.close(wfd)
+        with os.fdopen(rfd, "rb") as f:
+            rfd = -1
+            err = f.read()
+    finally:
+        if rfd >= 0:
+            os.close(rfd)
+    if err:
+        proc.wait()
+        code = int.from_bytes(err[:4], sys.byteorder, signed=True)
+        raise OSError(code, os.strerror(code), argv[0])     # FileNotFoundError, PermissionError, ...
+    proc.args = list(argv)
+    return proc
+
+
 def make_capture_dir(parent: Optional[str] = None) -> str:
     """A private (0700, unpredictable name) directory for the shim's capture files."""
     return tempfile.mkdtemp(prefix="cltrace-", dir=parent)
+
+
+def clear_capture_dir(capture_dir: str) -> bool:
+    """Delete what a recorded run left in its capture directory (capture files, marker, layer notes), keeping
+    the directory for the next run of the same sweep: an rmdir + mkdtemp per run cost 2-5 ms on ext4 here
+    (docs/scale.md). True when the directory is empty again (its .layer-notes directory aside, also empty)."""
+    notes = layer_notes.notes_dir(capture_dir)
+    try:
+        for base in (notes, capture_dir):
+            with os.scandir(base) as it:
+                for entry in it:
+                    if base == capture_dir and entry.path == notes and entry.is_dir(follow_symlinks=False):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return is_clear(capture_dir)
+
+
+def is_clear(capture_dir: str) -> bool:
+    """The directory holds nothing but an empty .layer-notes directory: a run's captures can go in."""
+    notes = layer_notes.notes_dir(capture_dir)
+    try:
+        names = os.listdir(capture_dir)
+        return names == [] or (names == [layer_notes.LAYER_NOTES_SUBDIR] and os.listdir(notes) == [])
+    except OSError:
+        return False
+
+
+class CaptureDirs:
+    """One capture directory for a whole sweep, emptied after each recorded run instead of being removed and
+    made again. take() hands it out only when it is empty (else a new one is made: a run never ingests another
+    run's files); close() removes it. A sweep killed between two runs leaves it empty, without a marker (no
+    leftover to recover)."""
+
+    def __init__(self, parent: Optional[str] = None):
+        self.parent = parent
+        self.current: Optional[str] = None
+
+    def take(self) -> str:
+        if self.current is None or not is_clear(self.current):
+            self.current = make_capture_dir(self.parent)
+        return self.current
+
+    def close(self) -> None:
+        if self.current is not None and is_clear(self.current):
+            shutil.rmtree(self.current, ignore_errors=True)
+        self.current = None
+
+    def __enter__(self) -> "CaptureDirs":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False
 
 
 def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mapping[str, str]] = None,
@@ -92,8 +197,7 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
                          emulation=emu.note(child_env) if emu else None)
     t0 = time.monotonic()
     try:
-        proc = subprocess.Popen(list(argv), env=child_env, cwd=cwd, stdout=stdout, stderr=stderr,
-                                preexec_fn=_die_with_parent())
+        proc = spawn(argv, child_env, cwd=cwd, stdout=stdout, stderr=stderr)
     except FileNotFoundError:
         result.status, result.exit_status = "not-found", 127
         result.ended_at = _now_iso()

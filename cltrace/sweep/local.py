@@ -4,6 +4,7 @@ import tempfile
 import time
 from typing import List, Optional
 
+from ..capture.launcher import CaptureDirs
 from ..capture.session import trace_into
 from ..store.queries import add_note, run_latency_ms
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
@@ -15,8 +16,10 @@ from .stabilise import RunMeter, Stabilisers, System, provenance_json
 class LocalSweep:
     """One invocation's running state on this machine."""
 
-    def __init__(self, ctx: SweepContext, stab: Stabilisers, progress, tmp: str, planned: int):
+    def __init__(self, ctx: SweepContext, stab: Stabilisers, progress, tmp: str, planned: int,
+                 captures: Optional[CaptureDirs] = None):
         self.ctx, self.stab, self.progress, self.tmp = ctx, stab, progress, tmp
+        self.captures = captures or CaptureDirs()
         self.planned = planned
         self.failed: list = []
         self.finished = 0
@@ -32,6 +35,7 @@ class LocalSweep:
             traced = trace_into(ctx.conn, argv, mode=ctx.mode, settings=ctx.settings,
                                 tags={**ctx.extra_tags, **r.params}, env=self.stab.child_env,
                                 sweep_index=r.index, repeat_index=r.repeat, sweep_id=ctx.sweep_id,
+                                capture_dir=self.captures.take(),
                                 stdout=None if ctx.show_output else open(os.devnull, "wb"), stderr=err_file)
         measured = meter.stop()
         child = traced.child
@@ -65,12 +69,12 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
     t0 = time.monotonic()
     with sigterm_as_interrupt(), stab, \
             SweepProgress(len(runs), enabled=not ctx.quiet, grows=adaptive is not None) as progress, \
-            tempfile.TemporaryDirectory(prefix="cltrace-sweep-") as tmp:
+            tempfile.TemporaryDirectory(prefix="cltrace-sweep-") as tmp, CaptureDirs() as captures:
         progress.log(stab.summary())
         stored.set_stabilisers(ctx.conn, ctx.sweep_id, stab.settings)
         if ctx.order == "shuffle":
             progress.log(order_line(ctx.seed))
-        sweep = LocalSweep(ctx, stab, progress, tmp, planned=len(runs))
+        sweep = LocalSweep(ctx, stab, progress, tmp, planned=len(runs), captures=captures)
         for r in runs:
             sweep.run(r)
             if sweep.stopped:
