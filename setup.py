@@ -84,7 +84,10 @@ class BuildNative(build_ext):
             try:
                 objs = cc.compile([os.path.join("native", s) for s in sources],
                                   output_dir=os.path.join(tmp, out), extra_preargs=COMMON_CFLAGS)
-                cc.link_executable(objs, out, output_dir=out_root)
+                try:        # static: no dynamic loader work before the program's exec (where libc.a exists)
+                    cc.link_executable(objs, out, output_dir=out_root, extra_preargs=["-static"])
+                except Exception:  # noqa: BLE001  (LinkError: no static libc)
+                    cc.link_executable(objs, out, output_dir=out_root)
             except Exception as e:  # CompileError / LinkError: the slower preexec_fn path is used
                 print(f"cltrace build: skipping optional {out}: {e}", file=sys.stderr)
                 if os.path.exists(dest):

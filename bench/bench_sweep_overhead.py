@@ -48,7 +48,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+try:                        # the installed cltrace, or one on PYTHONPATH (an older checkout, for before/after tables)
+    import cltrace  # noqa: F401
+except ImportError:
+    sys.path.insert(0, ROOT)
 
 from overhead_driver import DRIVER, build, cltrace_cli, print_table  # noqa: E402  (bench/ is on sys.path)
 GOAL_MS = 100.0
@@ -138,7 +142,7 @@ STAGES = [
     ("insert run", "cltrace.store.db", "set_run_tags"),
     ("capture removal", "cltrace.capture.launcher", "ChildResult.cleanup"),
     ("capture removal", "cltrace.capture.leftovers", "remove"),
-    ("capture removal", "cltrace.capture.session", "clear_capture_dir"),   # emptied for the next run
+    ("capture removal", "cltrace.capture.launcher", "CaptureDirs.clear"),  # emptied for the next run
     ("latency query", "cltrace.sweep.local", "run_latency_ms"),
     ("progress", "cltrace.sweep.progress", "SweepProgress.start"),
     ("progress", "cltrace.sweep.progress", "SweepProgress.done"),

@@ -18,7 +18,7 @@ from ..store.ingest import ingest_capture_dir
 from ..store.queries import add_note
 from . import leftovers
 from .ingest_guard import describe_failure, interrupts_raised
-from .launcher import ChildResult, clear_capture_dir, make_capture_dir, run_traced
+from .launcher import CaptureDirs, ChildResult, make_capture_dir, run_traced
 
 
 @dataclass
@@ -64,12 +64,11 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
                tags: Optional[Dict[str, str]] = None, env: Optional[Mapping[str, str]] = None,
                cwd: Optional[str] = None, sweep_index: Optional[int] = None,
                repeat_index: Optional[int] = None, stdout=None, stderr=None,
-               sweep_id: Optional[int] = None, capture_dir: Optional[str] = None) -> TracedRun:
-    """Run argv under the shim and add it as one run to the open trace `conn`. capture_dir: an empty one
-    to use (launcher.CaptureDirs), emptied again once the run is recorded; default a new one, removed then."""
+               sweep_id: Optional[int] = None, captures: Optional[CaptureDirs] = None) -> TracedRun:
+    """Run argv under the shim and add it as one run to the open trace `conn`. captures: a sweep's capture
+    directory, emptied again once the run is recorded; default a new directory, removed then."""
     output = trace_path(conn)
-    reused = capture_dir is not None
-    capture_dir = capture_dir or make_capture_dir()
+    capture_dir = captures.take() if captures else make_capture_dir()
     leftovers.write_marker(capture_dir, {"output": output, "command": shlex.join(list(argv)), "argv": list(argv),
                                          "cwd": cwd or os.getcwd(), "host": socket.gethostname(),
                                          "tags": dict(tags or {}), "sweep_index": sweep_index,
@@ -79,14 +78,14 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
         child = run_traced(argv, mode=mode, settings=settings, env=env, cwd=cwd, stdout=stdout, stderr=stderr,
                            capture_dir=capture_dir)
     except BaseException:
-        clear_capture_dir(capture_dir) if reused else leftovers.remove(capture_dir)     # nothing ran
+        captures.clear(capture_dir) if captures else leftovers.remove(capture_dir)     # nothing ran
         raise
     fields = run_fields(child, cwd, sweep_index, repeat_index, sweep_id)
     run_id, stats = record_keeping_captures(
         conn, fields, tags, capture_dir, output, child.emulation,
         before=lambda: leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items()
                                                                if k != "cltrace_version"}))
-    clear_capture_dir(capture_dir) if reused else child.cleanup()
+    captures.clear(capture_dir) if captures else child.cleanup()
     return TracedRun(run_id, child, stats)
 
 

@@ -35,7 +35,7 @@ class LocalSweep:
             traced = trace_into(ctx.conn, argv, mode=ctx.mode, settings=ctx.settings,
                                 tags={**ctx.extra_tags, **r.params}, env=self.stab.child_env,
                                 sweep_index=r.index, repeat_index=r.repeat, sweep_id=ctx.sweep_id,
-                                capture_dir=self.captures.take(),
+                                captures=self.captures,
                                 stdout=None if ctx.show_output else open(os.devnull, "wb"), stderr=err_file)
         measured = meter.stop()
         child = traced.child

@@ -90,11 +90,6 @@ def test_helper_usage_error():
     assert p.stderr == "usage: cltrace-exec PARENT_PID ERROR_FD PROGRAM [ARG...]\n"
 
 
-def test_run_traced_reports_a_missing_program_as_127(tmp_path):
-    child = launcher.run_traced([str(tmp_path / "missing")], capture_dir=launcher.make_capture_dir(str(tmp_path)))
-    assert (child.status, child.exit_status) == ("not-found", 127)
-
-
 # --- CaptureDirs ------------------------------------------------------------------------------------------
 
 def test_capture_dir_is_reused_once_cleared(tmp_path):
@@ -107,10 +102,21 @@ def test_capture_dir_is_reused_once_cleared(tmp_path):
         with open(os.path.join(notes, "split.json"), "w") as f:
             f.write("{}")
         assert not is_clear(d)
-        assert clear_capture_dir(d)
+        assert dirs.clear(d)
         assert os.listdir(d) == [layer_notes.LAYER_NOTES_SUBDIR] and os.listdir(notes) == []
         assert dirs.take() == d
-    assert not os.path.exists(d)        # close() removes it
+    assert not os.path.exists(d)        # close() removes it, and the trash once its unlinks are done
+    assert os.listdir(tmp_path) == []
+
+
+def test_clear_capture_dir_without_a_trash(tmp_path):
+    d = launcher.make_capture_dir(str(tmp_path))
+    notes = layer_notes.prepare(d)
+    (tmp_path / d / "p1-2.clt").write_bytes(b"x")
+    (tmp_path / d / "sub").mkdir()
+    with open(os.path.join(notes, "split.json"), "w") as f:
+        f.write("{}")
+    assert clear_capture_dir(d) and is_clear(d)
 
 
 def test_a_capture_dir_with_files_left_is_never_handed_out_again(tmp_path):
@@ -122,3 +128,28 @@ def test_a_capture_dir_with_files_left_is_never_handed_out_again(tmp_path):
     dirs.close()
     assert os.path.exists(d2) is False
     assert os.listdir(d) == ["p1-2.clt"]     # never deleted with its captures in it
+
+
+@pytest.mark.parametrize("helper", [True, False], ids=["cltrace-exec", "preexec_fn"])
+def test_run_traced_reports_not_found_and_not_executable(tmp_path, monkeypatch, helper):
+    if helper and HELPER is None:
+        pytest.skip("cltrace-exec not built")
+    if not helper:
+        monkeypatch.setattr(launcher, "_exec_helper", lambda: None)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("not a program\n")
+    for argv, want in (([str(tmp_path / "missing")], ("not-found", 127)), ([str(plain)], ("not-executable", 126)),
+                       (["sh", "-c", "exit 3"], ("failed", 3))):
+        child = launcher.run_traced(argv, capture_dir=launcher.make_capture_dir(str(tmp_path)))
+        assert (child.status, child.exit_status) == want
+
+
+@needs_helper
+def test_exec_error_after_wait():
+    proc = spawn(["cltrace-no-such-program"], dict(os.environ, PATH="/nonexistent"), wait_for_exec=False)
+    assert proc.wait() == 127
+    err = launcher.exec_error(proc)
+    assert isinstance(err, FileNotFoundError) and err.filename == "cltrace-no-such-program"
+    assert launcher.exec_error(proc) is None        # read once
+    ok = spawn(["true"], dict(os.environ), wait_for_exec=False)
+    assert ok.wait() == 0 and launcher.exec_error(ok) is None
