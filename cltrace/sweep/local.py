@@ -26,6 +26,14 @@ class LocalSweep:
         self.stopped: Optional[str] = None          # interrupted | fail-fast
 
     def run(self, r: PlannedRun, round_no: int = 0) -> None:
+        try:
+            self._run(r, round_no)
+        except KeyboardInterrupt:
+            # Ctrl-C, SIGTERM or SIGHUP between two programs (while one runs, run_traced passes it on and the run
+            # ends 'interrupted'): the sweep stops the same way, its finished runs kept, --resume to go on
+            self.stopped = "interrupted"
+
+    def _run(self, r: PlannedRun, round_no: int) -> None:
         ctx = self.ctx
         argv = render_command(ctx.template, r.params)
         self.progress.start(ctx.label(r))
