@@ -22,17 +22,15 @@ CLI start-up (Python + imports, paid once per sweep), so it is also shown separa
 overhead = (sweep wall - start-up - untraced wall) / N (start-up: median of all dry runs of that
 mode) is what a long sweep pays per run.
 
-Breakdown (--no-breakdown to skip): `cltrace sweep` is run in-process through cltrace.cli.main.main with
-run_traced, ingest_capture_dir, trace_into and run_latency_ms wrapped in perf_counter timers, next to
-untraced subprocess.Popen runs from the same (equally large) process, giving per configuration:
-  child extra   run_traced's child wall (Popen..wait) - untraced Popen..wait: exec with the shim
-                loaded (layer: libcltrace_layer.so via OPENCL_LAYERS; preload: LD_PRELOAD), recording,
-                and writing the capture at exit
-  setup         run_traced minus its child wall: capture dir, environment
-  ingest        ingest_capture_dir (capture files -> SQLite rows)
-  record        trace_into minus run_traced and ingest: insert_run, tags, commit, capture dir removal
-  latency       run_latency_ms (the progress bar's per-run median, computed even with -q)
-  loop other    the rest of the sweep loop per run (stderr temp file, /dev/null open, progress calls)
+Breakdown (--no-breakdown to skip; --breakdown-only for nothing else): `cltrace sweep` is run in-process through
+cltrace.cli.main.main with each stage of the per-run path (STAGES: capture directory, run marker, provenance,
+set-up, spawn, ingest, insert, capture removal, latency query, progress) wrapped in timers, next to untraced
+subprocess.Popen runs from the same (equally large) process. Per stage it prints the wall time and the CPU time
+of the sweep's main thread (load inflates the first, hardly the second); program extra = the traced programs'
+wall (CPU) over the untraced ones'; background unlink = CPU of cltrace's other threads. Stages are found by
+module attribute, so the same table can be made of an older checkout: PYTHONPATH=OLD python bench/... from
+outside both checkouts (a stage the old code lacks shows '-'; its spawn is Popen with a preexec_fn).
+The last line checks issue 24's target: marginal cost per run <= 10 ms (wall, and the CPU figure beside it).
 Every sweep's trace is checked: runs == N and launches == N x launches per run.
 """
 import argparse
@@ -141,6 +139,7 @@ def remove_db(db):
 # attribute, so that the same table can be made of an older cltrace (a stage it does not have is left out).
 STAGES = [
     ("capture dir", "cltrace.capture.session", "make_capture_dir"),        # mkdtemp 0700 per run (older)
+    ("capture dir", "cltrace.record.session", "make_capture_dir"),         # (session.py's later home)
     ("capture dir", "cltrace.capture.launcher", "CaptureDirs.take"),       # one per sweep, checked empty
     ("marker write", "cltrace.capture.leftovers", "write_marker"),         # .cltrace-run.json, both writes
     ("marker read", "cltrace.capture.leftovers", "read_marker"),
@@ -153,6 +152,7 @@ STAGES = [
     ("spawn", "cltrace.capture.launcher", "spawn"),                        # new: vfork + cltrace-exec + exec
     ("spawn", "cltrace.capture.launcher", "subprocess.Popen"),             # old: fork + preexec_fn + exec
     ("ingest", "cltrace.capture.session", "ingest_capture_dir"),
+    ("ingest", "cltrace.record.session", "ingest_capture_dir"),
     ("insert run", "cltrace.store.db", "insert_run"),
     ("insert run", "cltrace.store.db", "set_run_tags"),
     ("capture removal", "cltrace.capture.launcher", "ChildResult.cleanup"),
@@ -218,6 +218,14 @@ class _Timers:
             setattr(owner, name, fn)
 
 
+def _module(name):
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 STAGE_ORDER = ["capture dir", "marker write", "marker read", "provenance", "setup", "spawn", "program extra",
                "ingest", "insert run", "commits + notes", "capture removal", "latency query", "progress",
                "sweep set-up"]
@@ -267,7 +275,8 @@ def breakdown(template, n, mode, tmp, env_overrides):
         return child
 
     sweep_mod.LocalSweep.run = run
-    for mod in {launcher, __import__("cltrace.capture.session", fromlist=["x"])}:
+    sessions = [launcher] + [m for m in map(_module, ("cltrace.capture.session", "cltrace.record.session")) if m]
+    for mod in sessions:
         if getattr(mod, "run_traced", None) is orig_traced:
             mod.run_traced = traced
     try:
@@ -281,7 +290,7 @@ def breakdown(template, n, mode, tmp, env_overrides):
     finally:
         timers.restore()
         sweep_mod.LocalSweep.run = orig_run
-        for mod in {launcher, __import__("cltrace.capture.session", fromlist=["x"])}:
+        for mod in sessions:
             if getattr(mod, "run_traced", None) is traced:
                 mod.run_traced = orig_traced
         remove_db(db)
