@@ -38,6 +38,9 @@ TARGETS = [
 # accelerators, skipped when they cannot be built (e.g. no sqlite3 headers in a cross build): cltrace then
 # uses its pure-Python paths (numpy capture scan, executemany ingest), only slower
 OPTIONAL_TARGETS = {"libcltrace_store.so", "libcltrace_scan.so"}
+# programs, not libraries: cltrace-exec starts a traced program with the parent-death signal set, so that the
+# Python side spawns with vfork (no preexec_fn); without it capture/launcher.py falls back to a preexec_fn
+EXECUTABLES = [("cltrace-exec", ["spawn.c"])]
 SHIPPED_HEADERS = ["cltrace_format.h", "cltrace_store.h", "cltrace_scan.h", "cltrace_options.def", "include/cltrace.h"]
 
 
@@ -76,6 +79,19 @@ class BuildNative(build_ext):
                 print(f"cltrace build: skipping optional {out}: {e}", file=sys.stderr)
                 if os.path.exists(dest):
                     os.remove(dest)
+        for out, sources in EXECUTABLES:
+            dest = os.path.join(out_root, out)
+            try:
+                objs = cc.compile([os.path.join("native", s) for s in sources],
+                                  output_dir=os.path.join(tmp, out), extra_preargs=COMMON_CFLAGS)
+                try:        # static: no dynamic loader work before the program's exec (where libc.a exists)
+                    cc.link_executable(objs, out, output_dir=out_root, extra_preargs=["-static"])
+                except Exception:  # noqa: BLE001  (LinkError: no static libc)
+                    cc.link_executable(objs, out, output_dir=out_root)
+            except Exception as e:  # CompileError / LinkError: the slower preexec_fn path is used
+                print(f"cltrace build: skipping optional {out}: {e}", file=sys.stderr)
+                if os.path.exists(dest):
+                    os.remove(dest)
         for h in SHIPPED_HEADERS:
             dest = os.path.join(out_root, os.path.basename(h))
             shutil.copyfile(os.path.join(NATIVE, h), dest)
@@ -104,6 +120,7 @@ class BuildNative(build_ext):
         root = self._package_dir()
         return [os.path.join(root, t[0]) for t in TARGETS
                 if t[0] not in OPTIONAL_TARGETS or os.path.exists(os.path.join(root, t[0]))] + \
+            [os.path.join(root, out) for out, _ in EXECUTABLES if os.path.exists(os.path.join(root, out))] + \
             [os.path.join(root, os.path.basename(h)) for h in SHIPPED_HEADERS] + \
             [os.path.join(d, f) for d, _, files in os.walk(os.path.join(root, "aarch64")) for f in files]
 

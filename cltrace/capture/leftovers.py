@@ -25,11 +25,17 @@ def _start_time(pid: int) -> Optional[str]:
         return None
 
 
+_own_start: Dict[int, Optional[str]] = {}     # pid -> its start time: read once per process, not per marker
+
+
 def write_marker(capture_dir: str, info: Dict) -> None:
     """Write (or rewrite) the run's marker, owned by this process. Best effort: capture comes first."""
     data = dict(info)
-    data.setdefault("cltrace_pid", os.getpid())
-    data.setdefault("cltrace_start", _start_time(os.getpid()))
+    pid = os.getpid()
+    if pid not in _own_start:
+        _own_start[pid] = _start_time(pid)
+    data.setdefault("cltrace_pid", pid)
+    data.setdefault("cltrace_start", _own_start[pid])
     tmp = os.path.join(capture_dir, RUN_FILE + ".tmp")
     try:
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:

@@ -14,7 +14,7 @@ from typing import Dict, Mapping, Optional, Sequence
 from .._version import __version__
 from ..capture import leftovers
 from ..capture.ingest_guard import describe_failure, interrupts_raised
-from ..capture.launcher import ChildResult, make_capture_dir, run_traced
+from ..capture.launcher import CaptureDirs, ChildResult, make_capture_dir, run_traced
 from ..errors import CapturesKept
 from ..store import db as store_db
 from ..store.ingest import ingest_capture_dir
@@ -64,10 +64,11 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
                tags: Optional[Dict[str, str]] = None, env: Optional[Mapping[str, str]] = None,
                cwd: Optional[str] = None, sweep_index: Optional[int] = None,
                repeat_index: Optional[int] = None, stdout=None, stderr=None,
-               sweep_id: Optional[int] = None) -> TracedRun:
-    """Run argv under the shim and add it as one run to the open trace `conn`."""
+               sweep_id: Optional[int] = None, captures: Optional[CaptureDirs] = None) -> TracedRun:
+    """Run argv under the shim and add it as one run to the open trace `conn`. captures: a sweep's capture
+    directory, emptied again once the run is recorded; default a new directory, removed then."""
     output = trace_path(conn)
-    capture_dir = make_capture_dir()
+    capture_dir = captures.take() if captures else make_capture_dir()
     leftovers.write_marker(capture_dir, {"output": output, "command": shlex.join(list(argv)), "argv": list(argv),
                                          "cwd": cwd or os.getcwd(), "host": socket.gethostname(),
                                          "tags": dict(tags or {}), "sweep_index": sweep_index,
@@ -77,14 +78,14 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
         child = run_traced(argv, mode=mode, settings=settings, env=env, cwd=cwd, stdout=stdout, stderr=stderr,
                            capture_dir=capture_dir)
     except BaseException:
-        leftovers.remove(capture_dir)       # nothing ran
+        captures.clear(capture_dir) if captures else leftovers.remove(capture_dir)     # nothing ran
         raise
     fields = run_fields(child, cwd, sweep_index, repeat_index, sweep_id)
     run_id, stats = record_keeping_captures(
         conn, fields, tags, capture_dir, output, child.emulation,
         before=lambda: leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items()
                                                                if k != "cltrace_version"}))
-    child.cleanup()
+    captures.clear(capture_dir) if captures else child.cleanup()
     return TracedRun(run_id, child, stats)
 
 
@@ -105,7 +106,7 @@ def record_keeping_captures(conn, fields: Dict, tags, capture_dir: str, output: 
     except KeyboardInterrupt:
         raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
                            exit_code=130) from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (any failure: the captures stay, with the way back)
         reason = describe_failure(e, output)
         if reason is None:
             raise

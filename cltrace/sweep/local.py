@@ -4,6 +4,7 @@ import tempfile
 import time
 from typing import List, Optional
 
+from ..capture.launcher import CaptureDirs
 from ..record.session import trace_into
 from ..store.queries import add_note, run_latency_ms
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
@@ -15,14 +16,24 @@ from .stabilise import RunMeter, Stabilisers, System, provenance_json
 class LocalSweep:
     """One invocation's running state on this machine."""
 
-    def __init__(self, ctx: SweepContext, stab: Stabilisers, progress, tmp: str, planned: int):
+    def __init__(self, ctx: SweepContext, stab: Stabilisers, progress, tmp: str, planned: int,
+                 captures: Optional[CaptureDirs] = None):
         self.ctx, self.stab, self.progress, self.tmp = ctx, stab, progress, tmp
+        self.captures = captures or CaptureDirs()
         self.planned = planned
         self.failed: list = []
         self.finished = 0
         self.stopped: Optional[str] = None          # interrupted | fail-fast
 
     def run(self, r: PlannedRun, round_no: int = 0) -> None:
+        try:
+            self._run(r, round_no)
+        except KeyboardInterrupt:
+            # Ctrl-C, SIGTERM or SIGHUP between two programs (while one runs, run_traced passes it on and the run
+            # ends 'interrupted'): the sweep stops the same way, its finished runs kept, --resume to go on
+            self.stopped = "interrupted"
+
+    def _run(self, r: PlannedRun, round_no: int) -> None:
         ctx = self.ctx
         argv = render_command(ctx.template, r.params)
         self.progress.start(ctx.label(r))
@@ -32,6 +43,7 @@ class LocalSweep:
             traced = trace_into(ctx.conn, argv, mode=ctx.mode, settings=ctx.settings,
                                 tags={**ctx.extra_tags, **r.params}, env=self.stab.child_env,
                                 sweep_index=r.index, repeat_index=r.repeat, sweep_id=ctx.sweep_id,
+                                captures=self.captures,
                                 stdout=None if ctx.show_output else open(os.devnull, "wb"), stderr=err_file)
         measured = meter.stop()
         child = traced.child
@@ -65,12 +77,12 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
     t0 = time.monotonic()
     with sigterm_as_interrupt(), stab, \
             SweepProgress(len(runs), enabled=not ctx.quiet, grows=adaptive is not None) as progress, \
-            tempfile.TemporaryDirectory(prefix="cltrace-sweep-") as tmp:
+            tempfile.TemporaryDirectory(prefix="cltrace-sweep-") as tmp, CaptureDirs() as captures:
         progress.log(stab.summary())
         stored.set_stabilisers(ctx.conn, ctx.sweep_id, stab.settings)
         if ctx.order == "shuffle":
             progress.log(order_line(ctx.seed))
-        sweep = LocalSweep(ctx, stab, progress, tmp, planned=len(runs))
+        sweep = LocalSweep(ctx, stab, progress, tmp, planned=len(runs), captures=captures)
         for r in runs:
             sweep.run(r)
             if sweep.stopped:

@@ -65,6 +65,7 @@ class System:
 
     def __init__(self, root: Optional[str] = None):
         self.root = root or os.environ.get(SYSTEM_ROOT_ENV) or "/"
+        self._layout: Optional[tuple] = None
 
     def path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
@@ -160,24 +161,36 @@ class System:
         values = [self.read(os.path.join(d, file)) for d in dirs]
         return _tally([v for v in values if v]) or None
 
+    def _snapshot_layout(self) -> tuple:
+        """The files a snapshot reads, found once per System (one per sweep): which CPUs, GPU devfreq devices and
+        thermal zones there are, and the zones' names, do not change between runs; the values in those files
+        (frequencies, governors, temperatures) are read at every snapshot. Finding them (six globs) cost about as
+        much as reading them (docs/scale.md)."""
+        if self._layout is None:
+            zones = [(os.path.join(z, "temp"), self.read(os.path.join(z, "type")) or os.path.basename(z))
+                     for z in glob.glob(self.path("sys", "class", "thermal", "thermal_zone*"))]
+            self._layout = (self.cpu_freq_dirs(), self.cpufreq_dirs(), self.gpu_devfreqs(), zones)
+        return self._layout
+
     def snapshot(self) -> dict:
         """The machine's state now: what a run's provenance records before and after it."""
+        freq_dirs, policies, devfreqs, zones = self._snapshot_layout()
         snap: dict = {"load": self.loadavg()}
-        khz = [self._read_int(os.path.join(d, "scaling_cur_freq")) for d in self.cpu_freq_dirs()]
+        khz = [self._read_int(os.path.join(d, "scaling_cur_freq")) for d in freq_dirs]
         khz = [k for k in khz if k]
         snap["cpu_mhz"] = [min(khz) // 1000, max(khz) // 1000] if khz else None
-        snap["cpu_governor"] = self.governors(self.cpufreq_dirs())
+        snap["cpu_governor"] = self.governors(policies)
         gpus = {}
-        for d in self.gpu_devfreqs():
+        for d in devfreqs:
             hz = self._read_int(os.path.join(d, "cur_freq"))
             gpus[os.path.basename(d)] = {"governor": self.read(os.path.join(d, "governor")),
                                          "mhz": hz // 1_000_000 if hz else None}
         snap["gpu"] = gpus or None
         temps = []
-        for z in glob.glob(self.path("sys", "class", "thermal", "thermal_zone*")):
-            t = self._read_int(os.path.join(z, "temp"))
+        for temp, name in zones:
+            t = self._read_int(temp)
             if t is not None and -50_000 < t < 200_000:
-                temps.append((t, self.read(os.path.join(z, "type")) or os.path.basename(z)))
+                temps.append((t, name))
         hottest = max(temps) if temps else None
         snap["temp_c"] = round(hottest[0] / 1000, 1) if hottest else None
         snap["temp_zone"] = hottest[1] if hottest else None
