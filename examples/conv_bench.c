@@ -6,6 +6,7 @@
  *
  *   conv_bench --layer resnet50.L15 --out-channels 92 --method gemm --scale 0.25 --check
  *   conv_bench --input 56x56x64 --kernel 3 --pad 1 --out-channels 106 --method clblast
+ *   conv_bench --layer resnet50.L15 --out-channels 5,1,12 --order-seed 7 --method tiled   (one process, 3 counts)
  *
  * Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
  */
@@ -29,8 +30,8 @@ static const char conv_cl2_source[] =
 
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
-    "                  [--out-channels N] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
-    "                  [--iters N] [--warmup N]"
+    "                  [--out-channels N[,N...]] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
+    "                  [--iters N] [--warmup N] [--order-seed S]"
     " [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
@@ -41,7 +42,12 @@ static const char usage_text[] =
     "\n"
     "  --layer NAME         built-in layer (see --list-layers), e.g. resnet50.L15, vgg16.L3\n"
     "  --input HxWxC        custom layer input (with --kernel, --stride default 1, --pad default 0)\n"
-    "  --out-channels N     output channels (default: the layer's unpruned count; required with --input)\n"
+    "  --out-channels N     output channels (default: the layer's unpruned count; required with --input).\n"
+    "                       A list N1,N2,... measures each count in this one process, one after the other\n"
+    "                       (each with its own warm-up, regions tagged with its count, RESULT line): a\n"
+    "                       blocked run, as `cltrace sweep --block K` makes (docs/analysis.md)\n"
+    "  --order-seed S       measure the counts of a list in a random order drawn from seed S (default 0:\n"
+    "                       the order given)\n"
     "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
     "                       direct: direct convolution, global (N,Ho,Wo), local size per --local\n"
     "                       clblast: im2col + CLBlastSgemm (m=channels, n=Ho*Wo, k=C*K*K)\n"
@@ -69,9 +75,13 @@ static const char usage_text[] =
     "  --platform SUBSTR    first OpenCL platform whose name or vendor contains SUBSTR\n"
     "  --list-layers        print the built-in layers and their numbering\n";
 
+#define MAX_CHANNEL_LIST 4096
+
 struct options {
     const char *layer, *input, *platform;
     int kernel, stride, pad, out_channels, iters, warmup, check;
+    int channels[MAX_CHANNEL_LIST], n_channels;   /* --out-channels N1,N2,...: one process measures each */
+    unsigned order_seed;
     double scale;
     enum conv_method method;
     enum conv_local local;
@@ -85,6 +95,43 @@ static int parse_int(const char *opt, const char *v, int min)
     if (!*v || *end || x < min || x > 1000000)
         die(EXIT_USAGE, "invalid value '%s' for %s (expected an integer >= %d)", v, opt, min);
     return (int)x;
+}
+
+/* --out-channels N or N1,N2,...: every count an integer >= 1, none twice (one unit per count and process). */
+static void parse_channels(const char *v, struct options *o)
+{
+    const char *p = v;
+    o->n_channels = 0;
+    for (;;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || x < 1 || x > 1000000)
+            die(EXIT_USAGE, "invalid value '%s' for --out-channels (expected an integer >= 1%s)", v,
+                strchr(v, ',') ? " or a list N1,N2,... of them" : "");
+        for (int j = 0; j < o->n_channels; ++j)
+            if (o->channels[j] == (int)x)
+                die(EXIT_USAGE, "--out-channels %s: %ld appears twice (a process measures each count once)", v, x);
+        if (o->n_channels == MAX_CHANNEL_LIST)
+            die(EXIT_USAGE, "--out-channels: more than %d counts in one process", MAX_CHANNEL_LIST);
+        o->channels[o->n_channels++] = (int)x;
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    o->out_channels = o->channels[0];
+}
+
+/* --order-seed S: the counts of a list in a random order (Fisher-Yates over a 64-bit LCG seeded by S). */
+static void shuffle_channels(struct options *o)
+{
+    unsigned long long st = o->order_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (int i = o->n_channels - 1; i > 0; --i) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((st >> 33) % (unsigned long long)(i + 1));
+        int t = o->channels[i];
+        o->channels[i] = o->channels[j];
+        o->channels[j] = t;
+    }
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -113,7 +160,7 @@ static void parse_args(int argc, char **argv, struct options *o)
             die(EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
         static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
                                        "--method", "--iters", "--warmup", "--scale", "--platform",
-                                       "--local"};
+                                       "--local", "--order-seed"};
         int known = 0;
         for (size_t j = 0; j < sizeof valued / sizeof *valued; ++j)
             known |= !strcmp(a, valued[j]);
@@ -128,7 +175,8 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--kernel")) o->kernel = parse_int(a, v, 1);
         else if (!strcmp(a, "--stride")) o->stride = parse_int(a, v, 1);
         else if (!strcmp(a, "--pad")) o->pad = parse_int(a, v, 0);
-        else if (!strcmp(a, "--out-channels")) o->out_channels = parse_int(a, v, 1);
+        else if (!strcmp(a, "--out-channels")) parse_channels(v, o);
+        else if (!strcmp(a, "--order-seed")) o->order_seed = (unsigned)parse_int(a, v, 0);
         else if (!strcmp(a, "--iters")) o->iters = parse_int(a, v, 1);
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
         else if (!strcmp(a, "--method")) {
@@ -145,6 +193,10 @@ static void parse_args(int argc, char **argv, struct options *o)
                 die(EXIT_USAGE, "invalid value '%s' for --scale (expected a number in (0, 4])", v);
         }
     }
+    if (o->order_seed && o->n_channels < 2)
+        die(EXIT_USAGE, "--order-seed orders a list of counts: give --out-channels N1,N2,...");
+    if (o->order_seed)
+        shuffle_channels(o);
 }
 
 /* Resolve the layer and the problem size; *name receives the region name. */
@@ -260,61 +312,51 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+/* Measure one output-channel count in this process: its own weights (the same as a process of that count
+ * alone), warm-up outside regions, --iters runs each in a region tagged with the count, the summary lines.
+ * Returns the exit status of the count (0, or EXIT_RUNTIME on a --check mismatch). */
+static int measure(const struct options *o, struct conv_problem pb, const char *name, struct cl_env *env,
+                   const float *input, unsigned weight_seed)
 {
-    struct options o;
-    struct conv_problem pb;
-    char name[96], tags[96];
-    parse_args(argc, argv, &o);
-    resolve_problem(&o, &pb, name, sizeof name);
-    if (!conv_method_available(o.method))
-        die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
-            conv_method_name(o.method));
-    if (o.local_given && o.method != METHOD_DIRECT)
-        die(EXIT_USAGE, "--local applies to --method direct only (%s uses its own explicit local sizes)",
-            conv_method_name(o.method));
+    char tags[96];
     /* The default (null) keeps the historical tags; auto is tagged so runs stay distinguishable. */
-    if (o.local == LOCAL_AUTO)
-        snprintf(tags, sizeof tags, "channels=%d,method=%s,local=auto", pb.m, conv_method_name(o.method));
+    if (o->local == LOCAL_AUTO)
+        snprintf(tags, sizeof tags, "channels=%d,method=%s,local=auto", pb.m, conv_method_name(o->method));
     else
-        snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o.method));
-
-    unsigned seed = 42;
+        snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o->method));
     size_t kd = (size_t)pb.c * pb.k * pb.k;
-    float *input = random_floats((size_t)pb.c * pb.h * pb.w, &seed);
-    float *weights = random_floats((size_t)pb.m * kd, &seed);
-
-    struct cl_env env;
+    float *weights = random_floats((size_t)pb.m * kd, &weight_seed);
     struct conv_runner r;
-    cl_env_open(&env, o.platform);
-    conv_runner_init(&r, &env, o.method, o.local, &pb, input, weights, conv_cl_source, conv_cl2_source);
+    conv_runner_init(&r, env, o->method, o->local, &pb, input, weights, conv_cl_source, conv_cl2_source);
 
     /* Warm-up runs stay outside regions: they carry kernel compilation and are no sample. */
-    for (int i = 0; i < o.warmup; ++i) {
+    for (int i = 0; i < o->warmup; ++i) {
         conv_runner_run(&r);
-        cl_check(clFinish(env.queue), "clFinish");
+        cl_check(clFinish(env->queue), "clFinish");
     }
-    double *ms = malloc(o.iters * sizeof *ms);
-    for (int i = 0; i < o.iters; ++i) {
+    double *ms = malloc(o->iters * sizeof *ms);
+    if (!ms)
+        die(EXIT_RUNTIME, "out of host memory");
+    for (int i = 0; i < o->iters; ++i) {
         cltrace_region_begin(name, tags);
         double t0 = now_ms();
         conv_runner_run(&r);
-        cl_check(clFinish(env.queue), "clFinish");
+        cl_check(clFinish(env->queue), "clFinish");
         ms[i] = now_ms() - t0;
         cltrace_region_end();
     }
-    qsort(ms, o.iters, sizeof *ms, cmp_double);
-    double median = o.iters % 2 ? ms[o.iters / 2] : 0.5 * (ms[o.iters / 2 - 1] + ms[o.iters / 2]);
+    qsort(ms, o->iters, sizeof *ms, cmp_double);
+    double median = o->iters % 2 ? ms[o->iters / 2] : 0.5 * (ms[o->iters / 2 - 1] + ms[o->iters / 2]);
 
     printf("layer    %s  input %dx%dx%d  kernel %d stride %d pad %d\n", name, pb.h, pb.w, pb.c, pb.k, pb.s,
            pb.p);
     printf("output   %d x %dx%d   (GEMM view: M=%d N=%d K=%zu)\n", pb.m, pb.ho, pb.wo, pb.m, pb.ho * pb.wo, kd);
-    printf("method   %s: %s\n", conv_method_name(o.method), r.plan);
-    printf("device   %s (%s)\n", env.device_name, env.platform_name);
+    printf("method   %s: %s\n", conv_method_name(o->method), r.plan);
+    printf("device   %s (%s)\n", env->device_name, env->platform_name);
     printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up)\n", median, ms[0],
-           ms[o.iters - 1], o.iters, o.warmup);
+           ms[o->iters - 1], o->iters, o->warmup);
     int status = 0;
-    if (o.check) {
+    if (o->check) {
         float *out = malloc((size_t)pb.m * pb.ho * pb.wo * sizeof(float));
         int points;
         double max_err;
@@ -330,12 +372,45 @@ int main(int argc, char **argv)
         free(out);
     }
     printf("RESULT layer=%s method=%s channels=%d median_ms=%.4f min_ms=%.4f max_ms=%.4f\n", name,
-           conv_method_name(o.method), pb.m, median, ms[0], ms[o.iters - 1]);
-
+           conv_method_name(o->method), pb.m, median, ms[0], ms[o->iters - 1]);
+    fflush(stdout);
     conv_runner_release(&r);
-    cl_env_close(&env);
     free(ms);
-    free(input);
     free(weights);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct options o;
+    struct conv_problem pb;
+    char name[96];
+    parse_args(argc, argv, &o);
+    resolve_problem(&o, &pb, name, sizeof name);
+    if (!conv_method_available(o.method))
+        die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
+            conv_method_name(o.method));
+    if (o.local_given && o.method != METHOD_DIRECT)
+        die(EXIT_USAGE, "--local applies to --method direct only (%s uses its own explicit local sizes)",
+            conv_method_name(o.method));
+    if (o.n_channels == 0) {        /* the layer's unpruned count */
+        o.channels[0] = pb.m;
+        o.n_channels = 1;
+    }
+
+    unsigned seed = 42;
+    float *input = random_floats((size_t)pb.c * pb.h * pb.w, &seed);   /* the weights follow from this state */
+
+    struct cl_env env;
+    cl_env_open(&env, o.platform);
+    int status = 0;
+    for (int i = 0; i < o.n_channels; ++i) {
+        pb.m = o.channels[i];
+        int s = measure(&o, pb, name, &env, input, seed);
+        if (s)
+            status = s;
+    }
+    cl_env_close(&env);
+    free(input);
     return status;
 }
