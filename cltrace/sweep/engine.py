@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ..errors import UsageError
+from ..errors import CltraceError, UsageError
 from ..printable import info, printable
 from ..store.queries import completed_configs, last_note_value, next_sweep_index, runs_by_config
 from . import stored
@@ -53,6 +53,7 @@ class SweepContext:
     planned_runs: list = None      # the whole plan (the runs of this invocation may be fewer: --resume)
     adopt: list = None             # [(run_id, planned run)]: runs of an older trace that --resume counts as done
     label_names: list = None       # the parameters progress lines name (None: all; a network: layer, channels)
+    block: int = 1                 # --block K: configurations one process measures (sweep/blocks.py)
 
     def label(self, r: PlannedRun) -> str:
         if not self.label_names:
@@ -176,7 +177,7 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
                                                         max_minutes=adaptive.max_minutes),
             cluster=None if ctx.cluster is None else dict(address=ctx.cluster.address,
                                                           boards=list(ctx.cluster.boards)),
-            configs=ctx.configs)
+            configs=ctx.configs, block=ctx.block)
         if ctx.adopt:
             with conn:
                 conn.executemany("UPDATE runs SET sweep_id = ?, sweep_index = ? WHERE run_id = ?",
@@ -191,6 +192,9 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
         else:
             from .local import execute as execute_here
             code = execute_here(ctx, runs, adaptive)
+    except CltraceError:                # an error that stops the sweep (blocks.RegionsMissing) is no interrupt
+        code = 1
+        raise
     finally:
         try:
             stored.finish(conn, ctx.sweep_id, interrupted=code == 130)

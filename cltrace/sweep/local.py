@@ -8,6 +8,7 @@ from ..capture.session import trace_into
 from ..store.queries import add_note, run_latency_ms
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
 from . import stored
+from .blocks import run_plan
 from .plan import PlannedRun, render_command
 from .stabilise import RunMeter, Stabilisers, System, provenance_json
 
@@ -71,10 +72,7 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
         if ctx.order == "shuffle":
             progress.log(order_line(ctx.seed))
         sweep = LocalSweep(ctx, stab, progress, tmp, planned=len(runs))
-        for r in runs:
-            sweep.run(r)
-            if sweep.stopped:
-                break
+        run_plan(sweep, runs)           # one process per run, or per block of --block K (blocks.py)
         if adaptive is not None and not sweep.stopped:
             adaptive_rounds(sweep, adaptive, t0)
     return summary(ctx.output, sweep.finished, sweep.planned, sweep.failed, sweep.stopped == "interrupted",
