@@ -31,7 +31,7 @@ static const char conv_cl2_source[] =
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
     "                  [--out-channels N[,N...]] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
-    "                  [--iters N] [--warmup N] [--order-seed S]"
+    "                  [--iters N] [--warmup N] [--order-seed S] [--aa-label NAME=V1,V2,...]"
     " [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
@@ -46,8 +46,10 @@ static const char usage_text[] =
     "                       A list N1,N2,... measures each count in this one process, one after the other\n"
     "                       (each with its own warm-up, regions tagged with its count, RESULT line): a\n"
     "                       blocked run, as `cltrace sweep --block K` makes (docs/analysis.md)\n"
-    "  --order-seed S       measure the counts of a list in a random order drawn from seed S (default 0:\n"
-    "                       the order given)\n"
+    "  --order-seed S       measure the counts of a list (or the --aa-label values) in a random order\n"
+    "                       drawn from seed S (default 0: the order given)\n"
+    "  --aa-label NAME=V1,V2,...  an A/A check: measure the one channel count once per value, its regions\n"
+    "                       also tagged NAME=V (a parameter the layer ignores: bench/bench_aa.py --block)\n"
     "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
     "                       direct: direct convolution, global (N,Ho,Wo), local size per --local\n"
     "                       clblast: im2col + CLBlastSgemm (m=channels, n=Ho*Wo, k=C*K*K)\n"
@@ -82,6 +84,8 @@ struct options {
     int kernel, stride, pad, out_channels, iters, warmup, check;
     int channels[MAX_CHANNEL_LIST], n_channels;   /* --out-channels N1,N2,...: one process measures each */
     unsigned order_seed;
+    char aa_name[32];                              /* --aa-label NAME=V1,...: the same count once per value */
+    int aa_values[MAX_CHANNEL_LIST], n_aa;
     double scale;
     enum conv_method method;
     enum conv_local local;
@@ -121,16 +125,47 @@ static void parse_channels(const char *v, struct options *o)
     o->out_channels = o->channels[0];
 }
 
-/* --order-seed S: the counts of a list in a random order (Fisher-Yates over a 64-bit LCG seeded by S). */
-static void shuffle_channels(struct options *o)
+/* --aa-label NAME=V1,V2,...: a tag name and whole-number values, none twice. */
+static void parse_aa_label(const char *v, struct options *o)
 {
-    unsigned long long st = o->order_seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    for (int i = o->n_channels - 1; i > 0; --i) {
+    const char *eq = strchr(v, '=');
+    size_t n = eq ? (size_t)(eq - v) : 0;
+    if (!eq || n == 0 || n >= sizeof o->aa_name || strcspn(v, ",") < n)
+        die(EXIT_USAGE, "invalid value '%s' for --aa-label (expected NAME=V1,V2,... with whole numbers)", v);
+    memcpy(o->aa_name, v, n);
+    o->aa_name[n] = 0;
+    struct options tmp;
+    memset(&tmp, 0, sizeof tmp);
+    const char *p = eq + 1;
+    for (;;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || x < 0 || x > 1000000)
+            die(EXIT_USAGE, "invalid value '%s' for --aa-label (expected NAME=V1,V2,... with whole numbers)", v);
+        for (int j = 0; j < tmp.n_aa; ++j)
+            if (tmp.aa_values[j] == (int)x)
+                die(EXIT_USAGE, "--aa-label %s: %ld appears twice", v, x);
+        if (tmp.n_aa == MAX_CHANNEL_LIST)
+            die(EXIT_USAGE, "--aa-label: more than %d values", MAX_CHANNEL_LIST);
+        tmp.aa_values[tmp.n_aa++] = (int)x;
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    memcpy(o->aa_values, tmp.aa_values, sizeof tmp.aa_values);
+    o->n_aa = tmp.n_aa;
+}
+
+/* --order-seed S: a list in a random order (Fisher-Yates over a 64-bit LCG seeded by S). */
+static void shuffle_ints(int *x, int n, unsigned seed)
+{
+    unsigned long long st = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (int i = n - 1; i > 0; --i) {
         st = st * 6364136223846793005ULL + 1442695040888963407ULL;
         int j = (int)((st >> 33) % (unsigned long long)(i + 1));
-        int t = o->channels[i];
-        o->channels[i] = o->channels[j];
-        o->channels[j] = t;
+        int t = x[i];
+        x[i] = x[j];
+        x[j] = t;
     }
 }
 
@@ -160,7 +195,7 @@ static void parse_args(int argc, char **argv, struct options *o)
             die(EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
         static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
                                        "--method", "--iters", "--warmup", "--scale", "--platform",
-                                       "--local", "--order-seed"};
+                                       "--local", "--order-seed", "--aa-label"};
         int known = 0;
         for (size_t j = 0; j < sizeof valued / sizeof *valued; ++j)
             known |= !strcmp(a, valued[j]);
@@ -177,6 +212,7 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--pad")) o->pad = parse_int(a, v, 0);
         else if (!strcmp(a, "--out-channels")) parse_channels(v, o);
         else if (!strcmp(a, "--order-seed")) o->order_seed = (unsigned)parse_int(a, v, 0);
+        else if (!strcmp(a, "--aa-label")) parse_aa_label(v, o);
         else if (!strcmp(a, "--iters")) o->iters = parse_int(a, v, 1);
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
         else if (!strcmp(a, "--method")) {
@@ -193,10 +229,14 @@ static void parse_args(int argc, char **argv, struct options *o)
                 die(EXIT_USAGE, "invalid value '%s' for --scale (expected a number in (0, 4])", v);
         }
     }
-    if (o->order_seed && o->n_channels < 2)
+    if (o->n_aa && o->n_channels > 1)
+        die(EXIT_USAGE, "--aa-label measures one channel count: give --out-channels N, not a list");
+    if (o->order_seed && o->n_channels < 2 && o->n_aa < 2)
         die(EXIT_USAGE, "--order-seed orders a list of counts: give --out-channels N1,N2,...");
-    if (o->order_seed)
-        shuffle_channels(o);
+    if (o->order_seed) {
+        shuffle_ints(o->channels, o->n_channels, o->order_seed);
+        shuffle_ints(o->aa_values, o->n_aa, o->order_seed);
+    }
 }
 
 /* Resolve the layer and the problem size; *name receives the region name. */
@@ -316,14 +356,16 @@ static int cmp_double(const void *a, const void *b)
  * alone), warm-up outside regions, --iters runs each in a region tagged with the count, the summary lines.
  * Returns the exit status of the count (0, or EXIT_RUNTIME on a --check mismatch). */
 static int measure(const struct options *o, struct conv_problem pb, const char *name, struct cl_env *env,
-                   const float *input, unsigned weight_seed)
+                   const float *input, unsigned weight_seed, int aa)
 {
-    char tags[96];
+    char tags[160];
     /* The default (null) keeps the historical tags; auto is tagged so runs stay distinguishable. */
     if (o->local == LOCAL_AUTO)
         snprintf(tags, sizeof tags, "channels=%d,method=%s,local=auto", pb.m, conv_method_name(o->method));
     else
         snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o->method));
+    if (aa >= 0)
+        snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ",%s=%d", o->aa_name, aa);
     size_t kd = (size_t)pb.c * pb.k * pb.k;
     float *weights = random_floats((size_t)pb.m * kd, &weight_seed);
     struct conv_runner r;
@@ -406,9 +448,11 @@ int main(int argc, char **argv)
     int status = 0;
     for (int i = 0; i < o.n_channels; ++i) {
         pb.m = o.channels[i];
-        int s = measure(&o, pb, name, &env, input, seed);
-        if (s)
-            status = s;
+        for (int j = 0; j < (o.n_aa ? o.n_aa : 1); ++j) {
+            int s = measure(&o, pb, name, &env, input, seed, o.n_aa ? o.aa_values[j] : -1);
+            if (s)
+                status = s;
+        }
     }
     cl_env_close(&env);
     free(input);

@@ -147,6 +147,13 @@ BAD_INPUTS = [
      "--order-seed orders a list of counts: give --out-channels N1,N2,..."),
     (["--layer", "vgg16.L1", "--out-channels", "3,4", "--order-seed", "-1"],
      "invalid value '-1' for --order-seed (expected an integer >= 0)"),
+    (["--layer", "vgg16.L1", "--aa-label", "dummy"],
+     "invalid value 'dummy' for --aa-label (expected NAME=V1,V2,... with whole numbers)"),
+    (["--layer", "vgg16.L1", "--aa-label", "d=1,x"],
+     "invalid value 'd=1,x' for --aa-label (expected NAME=V1,V2,... with whole numbers)"),
+    (["--layer", "vgg16.L1", "--aa-label", "d=2,2"], "--aa-label d=2,2: 2 appears twice"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,4", "--aa-label", "d=1,2"],
+     "--aa-label measures one channel count: give --out-channels N, not a list"),
 ]
 
 
@@ -224,6 +231,15 @@ def test_c_channel_list_measures_each_count_in_one_process(bench, fake_shim, tmp
     first = order(5)
     assert sorted(first) == list(range(1, 9)) and first != list(range(1, 9))
     assert order(5) == first and order(6) != first
+
+
+def test_c_aa_label_measures_one_count_once_per_value(bench, fake_shim, tmp_path):
+    out = tmp_path / "regions.txt"
+    proc = run([bench] + TINY[:6] + ["--out-channels", "6", "--iters", "1", "--warmup", "0",
+                                     "--aa-label", "dummy=4,9"], CLTRACE_SHIM=fake_shim, FAKE_SHIM_OUT=str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert _regions(out) == ["begin custom.10x10x8.k3s1p1 channels=6,method=gemm,dummy=4", "end",
+                             "begin custom.10x10x8.k3s1p1 channels=6,method=gemm,dummy=9", "end"]
 
 
 def test_c_regions_without_shim_or_with_a_bad_one(bench, tmp_path):
