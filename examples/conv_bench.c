@@ -43,11 +43,12 @@ static const char usage_text[] =
     "  --layer NAME         built-in layer (see --list-layers), e.g. resnet50.L15, vgg16.L3\n"
     "  --input HxWxC        custom layer input (with --kernel, --stride default 1, --pad default 0)\n"
     "  --out-channels N     output channels (default: the layer's unpruned count; required with --input).\n"
-    "                       A list N1,N2,... measures each count in this one process, one after the other\n"
-    "                       (each with its own warm-up, regions tagged with its count, RESULT line): a\n"
-    "                       blocked run, as `cltrace sweep --block K` makes (docs/analysis.md)\n"
-    "  --order-seed S       measure the counts of a list (or the --aa-label values) in a random order\n"
-    "                       drawn from seed S (default 0: the order given)\n"
+    "                       A list N1,N2,... measures every count in this one process (a blocked run,\n"
+    "                       as `cltrace sweep --block K` makes: docs/analysis.md): each its warm-up\n"
+    "                       first, then the iterations interleaved (round i runs iteration i of every\n"
+    "                       count), each in a region tagged with its count; a RESULT line per count\n"
+    "  --order-seed S       the counts of a list (or the --aa-label values) in a random order drawn from\n"
+    "                       seed S, a new one each round (default 0: the order given)\n"
     "  --aa-label NAME=V1,V2,...  an A/A check: measure the one channel count once per value, its regions\n"
     "                       also tagged NAME=V (a parameter the layer ignores: bench/bench_aa.py --block)\n"
     "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
@@ -352,48 +353,65 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Measure one output-channel count in this process: its own weights (the same as a process of that count
- * alone), warm-up outside regions, --iters runs each in a region tagged with the count, the summary lines.
- * Returns the exit status of the count (0, or EXIT_RUNTIME on a --check mismatch). */
-static int measure(const struct options *o, struct conv_problem pb, const char *name, struct cl_env *env,
-                   const float *input, unsigned weight_seed, int aa)
-{
+/* One configuration a process measures: an output-channel count (and an --aa-label value, or -1). */
+struct point {
+    struct conv_problem pb;
+    int aa;
     char tags[160];
+    float *weights;
+    struct conv_runner r;
+    double *ms;
+};
+
+/* Its own weights (the same as a process of that count alone: the state after the input), its runner, and its
+ * warm-up runs outside regions (they carry kernel compilation and are no sample). */
+static void point_init(const struct options *o, struct point *p, struct cl_env *env, const float *input,
+                       unsigned weight_seed)
+{
     /* The default (null) keeps the historical tags; auto is tagged so runs stay distinguishable. */
     if (o->local == LOCAL_AUTO)
-        snprintf(tags, sizeof tags, "channels=%d,method=%s,local=auto", pb.m, conv_method_name(o->method));
+        snprintf(p->tags, sizeof p->tags, "channels=%d,method=%s,local=auto", p->pb.m, conv_method_name(o->method));
     else
-        snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o->method));
-    if (aa >= 0)
-        snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ",%s=%d", o->aa_name, aa);
-    size_t kd = (size_t)pb.c * pb.k * pb.k;
-    float *weights = random_floats((size_t)pb.m * kd, &weight_seed);
-    struct conv_runner r;
-    conv_runner_init(&r, env, o->method, o->local, &pb, input, weights, conv_cl_source, conv_cl2_source);
-
-    /* Warm-up runs stay outside regions: they carry kernel compilation and are no sample. */
-    for (int i = 0; i < o->warmup; ++i) {
-        conv_runner_run(&r);
-        cl_check(clFinish(env->queue), "clFinish");
-    }
-    double *ms = malloc(o->iters * sizeof *ms);
-    if (!ms)
+        snprintf(p->tags, sizeof p->tags, "channels=%d,method=%s", p->pb.m, conv_method_name(o->method));
+    if (p->aa >= 0)
+        snprintf(p->tags + strlen(p->tags), sizeof p->tags - strlen(p->tags), ",%s=%d", o->aa_name, p->aa);
+    size_t kd = (size_t)p->pb.c * p->pb.k * p->pb.k;
+    p->weights = random_floats((size_t)p->pb.m * kd, &weight_seed);
+    p->ms = malloc(o->iters * sizeof *p->ms);
+    if (!p->ms)
         die(EXIT_RUNTIME, "out of host memory");
-    for (int i = 0; i < o->iters; ++i) {
-        cltrace_region_begin(name, tags);
-        double t0 = now_ms();
-        conv_runner_run(&r);
+    conv_runner_init(&p->r, env, o->method, o->local, &p->pb, input, p->weights, conv_cl_source, conv_cl2_source);
+    for (int i = 0; i < o->warmup; ++i) {
+        conv_runner_run(&p->r);
         cl_check(clFinish(env->queue), "clFinish");
-        ms[i] = now_ms() - t0;
-        cltrace_region_end();
     }
+}
+
+/* Measured iteration i: one region tagged with the configuration. */
+static void point_iter(struct point *p, const char *name, struct cl_env *env, int i)
+{
+    cltrace_region_begin(name, p->tags);
+    double t0 = now_ms();
+    conv_runner_run(&p->r);
+    cl_check(clFinish(env->queue), "clFinish");
+    p->ms[i] = now_ms() - t0;
+    cltrace_region_end();
+}
+
+/* The summary lines (and --check) of one configuration; releases it. Returns its exit status. */
+static int point_report(const struct options *o, struct point *p, const char *name, struct cl_env *env,
+                        const float *input)
+{
+    const struct conv_problem pb = p->pb;
+    double *ms = p->ms;
+    size_t kd = (size_t)pb.c * pb.k * pb.k;
     qsort(ms, o->iters, sizeof *ms, cmp_double);
     double median = o->iters % 2 ? ms[o->iters / 2] : 0.5 * (ms[o->iters / 2 - 1] + ms[o->iters / 2]);
 
     printf("layer    %s  input %dx%dx%d  kernel %d stride %d pad %d\n", name, pb.h, pb.w, pb.c, pb.k, pb.s,
            pb.p);
     printf("output   %d x %dx%d   (GEMM view: M=%d N=%d K=%zu)\n", pb.m, pb.ho, pb.wo, pb.m, pb.ho * pb.wo, kd);
-    printf("method   %s: %s\n", conv_method_name(o->method), r.plan);
+    printf("method   %s: %s\n", conv_method_name(o->method), p->r.plan);
     printf("device   %s (%s)\n", env->device_name, env->platform_name);
     printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up)\n", median, ms[0],
            ms[o->iters - 1], o->iters, o->warmup);
@@ -402,8 +420,8 @@ static int measure(const struct options *o, struct conv_problem pb, const char *
         float *out = malloc((size_t)pb.m * pb.ho * pb.wo * sizeof(float));
         int points;
         double max_err;
-        conv_runner_read(&r, out);
-        int bad = check_output(&pb, input, weights, out, &points, &max_err);
+        conv_runner_read(&p->r, out);
+        int bad = check_output(&pb, input, p->weights, out, &points, &max_err);
         if (bad) {
             fprintf(stderr, "%s: check failed: %d of %d sampled outputs differ from the CPU reference\n",
                     prog_name, bad, points);
@@ -415,10 +433,9 @@ static int measure(const struct options *o, struct conv_problem pb, const char *
     }
     printf("RESULT layer=%s method=%s channels=%d median_ms=%.4f min_ms=%.4f max_ms=%.4f\n", name,
            conv_method_name(o->method), pb.m, median, ms[0], ms[o->iters - 1]);
-    fflush(stdout);
-    conv_runner_release(&r);
+    conv_runner_release(&p->r);
     free(ms);
-    free(weights);
+    free(p->weights);
     return status;
 }
 
@@ -443,18 +460,40 @@ int main(int argc, char **argv)
     unsigned seed = 42;
     float *input = random_floats((size_t)pb.c * pb.h * pb.w, &seed);   /* the weights follow from this state */
 
+    /* Every configuration of the process: the counts, each once per --aa-label value. */
+    int n = o.n_channels * (o.n_aa ? o.n_aa : 1);
+    struct point *pts = calloc((size_t)n, sizeof *pts);
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!pts || !order)
+        die(EXIT_RUNTIME, "out of host memory");
+    for (int i = 0; i < n; ++i) {
+        pts[i].pb = pb;
+        pts[i].pb.m = o.channels[o.n_aa ? i / o.n_aa : i];
+        pts[i].aa = o.n_aa ? o.aa_values[i % o.n_aa] : -1;
+        order[i] = i;
+    }
     struct cl_env env;
     cl_env_open(&env, o.platform);
+    for (int i = 0; i < n; ++i)
+        point_init(&o, &pts[i], &env, input, seed);
+    /* Iterations interleaved: round i runs one iteration of every configuration (in the order given, or with
+     * --order-seed in a new random order each round), so that a burst of load or a drift over the process
+     * spreads over all of them instead of landing on the one measured at that moment. */
+    for (int i = 0; i < o.iters; ++i) {
+        if (o.order_seed && i > 0)
+            shuffle_ints(order, n, o.order_seed + (unsigned)i);
+        for (int k = 0; k < n; ++k)
+            point_iter(&pts[order[k]], name, &env, i);
+    }
     int status = 0;
-    for (int i = 0; i < o.n_channels; ++i) {
-        pb.m = o.channels[i];
-        for (int j = 0; j < (o.n_aa ? o.n_aa : 1); ++j) {
-            int s = measure(&o, pb, name, &env, input, seed, o.n_aa ? o.aa_values[j] : -1);
-            if (s)
-                status = s;
-        }
+    for (int i = 0; i < n; ++i) {
+        int s = point_report(&o, &pts[i], name, &env, input);
+        if (s)
+            status = s;
     }
     cl_env_close(&env);
+    free(pts);
+    free(order);
     free(input);
     return status;
 }

@@ -211,8 +211,8 @@ def test_c_regions_one_per_iteration(bench, fake_shim, tmp_path):
 
 def test_c_channel_list_measures_each_count_in_one_process(bench, fake_shim, tmp_path):
     """--out-channels 6,2,9: one process, each count with its own regions (tagged with it) and RESULT line, in
-    the order given; --order-seed draws another order, the same for the same seed; each count's result is the
-    one a process of that count alone computes (--check)."""
+    the order given, iterations interleaved; --order-seed draws another order, the same for the same seed;
+    each count's result is the one a process of that count alone computes (--check)."""
     out = tmp_path / "regions.txt"
     proc = run([bench] + TINY[:6] + ["--out-channels", "6,2,9", "--iters", "2", "--warmup", "1", "--check"],
                CLTRACE_SHIM=fake_shim, FAKE_SHIM_OUT=str(out))
@@ -220,8 +220,9 @@ def test_c_channel_list_measures_each_count_in_one_process(bench, fake_shim, tmp
     assert proc.stdout.count("check    ok (64 sampled outputs") == 3
     assert [line.split()[3] for line in proc.stdout.splitlines() if line.startswith("RESULT")] == \
         ["channels=6", "channels=2", "channels=9"]
-    assert _regions(out) == sum((["begin custom.10x10x8.k3s1p1 channels=%d,method=gemm" % c, "end"] * 2
-                                 for c in (6, 2, 9)), [])
+    # iterations interleaved: each round one iteration of every count, in the order given
+    assert _regions(out) == sum((["begin custom.10x10x8.k3s1p1 channels=%d,method=gemm" % c, "end"]
+                                 for c in (6, 2, 9)), []) * 2
 
     def order(seed):
         p = run([bench] + TINY + ["--out-channels", "1,2,3,4,5,6,7,8", "--iters", "1", "--warmup", "0",
