@@ -56,8 +56,8 @@ class SweepCommand(Command):
                             "its launches with a cltrace region tagged with its values, as conv_bench does "
                             "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K")
         p.add_argument("--seed", type=int, default=None,
-                       help="seed of --order shuffle (default: a new one for each sweep, printed; give it to "
-                            "run the same order again)")
+                       help="seed of --order shuffle and of the blocks of --block (default: a new one for each "
+                            "shuffled sweep, printed; give it to run the same order again)")
         p.add_argument("-o", "--output", default="sweep.db", metavar="PATH", help="trace file (default: sweep.db)")
         p.add_argument("-f", "--force", action="store_true", help="overwrite the trace file if it exists")
         p.add_argument("--append", action="store_true",

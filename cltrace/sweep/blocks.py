@@ -56,11 +56,12 @@ def check_block(block: int, n_configs: int, cluster: bool, adaptive: bool) -> No
 
 def _sizes(n: int, k: int) -> List[int]:
     """n runs cut into ceil(n / k) blocks of near-equal size (none larger than k); a block of one joins its
-    neighbour (then one block is k + 1, e.g. 5 runs, --block 2: 3 + 2)."""
+    neighbour (then one block is k + 1, e.g. 5 runs, --block 2: 2 + 3; with k = 1 every block is one run)."""
     parts = max(1, math.ceil(n / k))
     sizes = [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
-    if len(sizes) > 1 and sizes[-1] == 1:
-        sizes[-2] += sizes.pop()
+    if k > 1 and len(sizes) > 1 and sizes[-1] == 1:
+        last = sizes.pop()
+        sizes[-1] += last
     return sizes
 
 

@@ -81,7 +81,7 @@ def test_dry_run_lists_one_command_per_block(tmp_path, cli):
             "--", "prog", "{c}", "{m}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert len(lines) == 4                            # 5 configurations in blocks of 3 + 2, twice
+    assert len(lines) == 4                            # 5 configurations in blocks of 2 + 3, twice
     lists = [line.split()[2].split(",") for line in lines]
     assert sorted(len(x) for x in lists) == [2, 2, 3, 3]
     assert all(line.split()[3] == "x" for line in lines)          # a parameter shared by the block stays one value
