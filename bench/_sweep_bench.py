@@ -117,8 +117,9 @@ def modes(choice):
 class Sweeper:
     """Runs `cltrace sweep` into temporary trace files and analyses them."""
 
-    def __init__(self, keep=None, order=None):
+    def __init__(self, keep=None, order=None, sweep_args=()):
         self.order = order          # None: the sweep's default --order; "shuffle": a new --seed per sweep
+        self.sweep_args = list(sweep_args)      # more `cltrace sweep` options (e.g. --block K)
         self.dir = keep or tempfile.mkdtemp(prefix="cltrace-bench-")
         os.makedirs(self.dir, exist_ok=True)
         self.keep = keep is not None
@@ -131,7 +132,7 @@ class Sweeper:
         args = ["sweep", "-q", "-f", "-o", db]
         for p in params:
             args += ["-p", p]
-        args += ["--repeat", str(repeat), *extra]
+        args += ["--repeat", str(repeat), *extra, *self.sweep_args]
         if self.order:
             args += ["--order", self.order] + (["--seed", str(self.n)] if self.order == "shuffle" else [])
         args += ["--", *program]

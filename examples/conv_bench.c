@@ -6,6 +6,7 @@
  *
  *   conv_bench --layer resnet50.L15 --out-channels 92 --method gemm --scale 0.25 --check
  *   conv_bench --input 56x56x64 --kernel 3 --pad 1 --out-channels 106 --method clblast
+ *   conv_bench --layer resnet50.L15 --out-channels 5,1,12 --order-seed 7 --method tiled   (one process, 3 counts)
  *
  * Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
  */
@@ -29,8 +30,8 @@ static const char conv_cl2_source[] =
 
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
-    "                  [--out-channels N] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
-    "                  [--iters N] [--warmup N]"
+    "                  [--out-channels N[,N...]] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
+    "                  [--iters N] [--warmup N] [--order-seed S] [--aa-label NAME=V1,V2,...]"
     " [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
@@ -41,7 +42,15 @@ static const char usage_text[] =
     "\n"
     "  --layer NAME         built-in layer (see --list-layers), e.g. resnet50.L15, vgg16.L3\n"
     "  --input HxWxC        custom layer input (with --kernel, --stride default 1, --pad default 0)\n"
-    "  --out-channels N     output channels (default: the layer's unpruned count; required with --input)\n"
+    "  --out-channels N     output channels (default: the layer's unpruned count; required with --input).\n"
+    "                       A list N1,N2,... measures every count in this one process (a blocked run,\n"
+    "                       as `cltrace sweep --block K` makes: docs/analysis.md): each its warm-up\n"
+    "                       first, then the iterations interleaved (round i runs iteration i of every\n"
+    "                       count), each in a region tagged with its count; a RESULT line per count\n"
+    "  --order-seed S       the counts of a list (or the --aa-label values) in a random order drawn from\n"
+    "                       seed S, a new one each round (default 0: the order given)\n"
+    "  --aa-label NAME=V1,V2,...  an A/A check: measure the one channel count once per value, its regions\n"
+    "                       also tagged NAME=V (a parameter the layer ignores: bench/bench_aa.py --block)\n"
     "  --method M           gemm: im2col + float4 GEMM (4 channels per work-item) + gemm_tail for M%4\n"
     "                       direct: direct convolution, global (N,Ho,Wo), local size per --local\n"
     "                       clblast: im2col + CLBlastSgemm (m=channels, n=Ho*Wo, k=C*K*K)\n"
@@ -69,9 +78,15 @@ static const char usage_text[] =
     "  --platform SUBSTR    first OpenCL platform whose name or vendor contains SUBSTR\n"
     "  --list-layers        print the built-in layers and their numbering\n";
 
+#define MAX_CHANNEL_LIST 4096
+
 struct options {
     const char *layer, *input, *platform;
     int kernel, stride, pad, out_channels, iters, warmup, check;
+    int channels[MAX_CHANNEL_LIST], n_channels;   /* --out-channels N1,N2,...: one process measures each */
+    unsigned order_seed;
+    char aa_name[32];                              /* --aa-label NAME=V1,...: the same count once per value */
+    int aa_values[MAX_CHANNEL_LIST], n_aa;
     double scale;
     enum conv_method method;
     enum conv_local local;
@@ -85,6 +100,74 @@ static int parse_int(const char *opt, const char *v, int min)
     if (!*v || *end || x < min || x > 1000000)
         die(EXIT_USAGE, "invalid value '%s' for %s (expected an integer >= %d)", v, opt, min);
     return (int)x;
+}
+
+/* --out-channels N or N1,N2,...: every count an integer >= 1, none twice (one unit per count and process). */
+static void parse_channels(const char *v, struct options *o)
+{
+    const char *p = v;
+    o->n_channels = 0;
+    for (;;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || x < 1 || x > 1000000)
+            die(EXIT_USAGE, "invalid value '%s' for --out-channels (expected an integer >= 1%s)", v,
+                strchr(v, ',') ? " or a list N1,N2,... of them" : "");
+        for (int j = 0; j < o->n_channels; ++j)
+            if (o->channels[j] == (int)x)
+                die(EXIT_USAGE, "--out-channels %s: %ld appears twice (a process measures each count once)", v, x);
+        if (o->n_channels == MAX_CHANNEL_LIST)
+            die(EXIT_USAGE, "--out-channels: more than %d counts in one process", MAX_CHANNEL_LIST);
+        o->channels[o->n_channels++] = (int)x;
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    o->out_channels = o->channels[0];
+}
+
+/* --aa-label NAME=V1,V2,...: a tag name and whole-number values, none twice. */
+static void parse_aa_label(const char *v, struct options *o)
+{
+    const char *eq = strchr(v, '=');
+    size_t n = eq ? (size_t)(eq - v) : 0;
+    if (!eq || n == 0 || n >= sizeof o->aa_name || strcspn(v, ",") < n)
+        die(EXIT_USAGE, "invalid value '%s' for --aa-label (expected NAME=V1,V2,... with whole numbers)", v);
+    memcpy(o->aa_name, v, n);
+    o->aa_name[n] = 0;
+    struct options tmp;
+    memset(&tmp, 0, sizeof tmp);
+    const char *p = eq + 1;
+    for (;;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || x < 0 || x > 1000000)
+            die(EXIT_USAGE, "invalid value '%s' for --aa-label (expected NAME=V1,V2,... with whole numbers)", v);
+        for (int j = 0; j < tmp.n_aa; ++j)
+            if (tmp.aa_values[j] == (int)x)
+                die(EXIT_USAGE, "--aa-label %s: %ld appears twice", v, x);
+        if (tmp.n_aa == MAX_CHANNEL_LIST)
+            die(EXIT_USAGE, "--aa-label: more than %d values", MAX_CHANNEL_LIST);
+        tmp.aa_values[tmp.n_aa++] = (int)x;
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    memcpy(o->aa_values, tmp.aa_values, sizeof tmp.aa_values);
+    o->n_aa = tmp.n_aa;
+}
+
+/* --order-seed S: a list in a random order (Fisher-Yates over a 64-bit LCG seeded by S). */
+static void shuffle_ints(int *x, int n, unsigned seed)
+{
+    unsigned long long st = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (int i = n - 1; i > 0; --i) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((st >> 33) % (unsigned long long)(i + 1));
+        int t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+    }
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -113,7 +196,7 @@ static void parse_args(int argc, char **argv, struct options *o)
             die(EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
         static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
                                        "--method", "--iters", "--warmup", "--scale", "--platform",
-                                       "--local"};
+                                       "--local", "--order-seed", "--aa-label"};
         int known = 0;
         for (size_t j = 0; j < sizeof valued / sizeof *valued; ++j)
             known |= !strcmp(a, valued[j]);
@@ -128,7 +211,9 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--kernel")) o->kernel = parse_int(a, v, 1);
         else if (!strcmp(a, "--stride")) o->stride = parse_int(a, v, 1);
         else if (!strcmp(a, "--pad")) o->pad = parse_int(a, v, 0);
-        else if (!strcmp(a, "--out-channels")) o->out_channels = parse_int(a, v, 1);
+        else if (!strcmp(a, "--out-channels")) parse_channels(v, o);
+        else if (!strcmp(a, "--order-seed")) o->order_seed = (unsigned)parse_int(a, v, 0);
+        else if (!strcmp(a, "--aa-label")) parse_aa_label(v, o);
         else if (!strcmp(a, "--iters")) o->iters = parse_int(a, v, 1);
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
         else if (!strcmp(a, "--method")) {
@@ -144,6 +229,14 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (!*v || *end || !(o->scale > 0.0 && o->scale <= 4.0))
                 die(EXIT_USAGE, "invalid value '%s' for --scale (expected a number in (0, 4])", v);
         }
+    }
+    if (o->n_aa && o->n_channels > 1)
+        die(EXIT_USAGE, "--aa-label measures one channel count: give --out-channels N, not a list");
+    if (o->order_seed && o->n_channels < 2 && o->n_aa < 2)
+        die(EXIT_USAGE, "--order-seed orders a list of counts: give --out-channels N1,N2,...");
+    if (o->order_seed) {
+        shuffle_ints(o->channels, o->n_channels, o->order_seed);
+        shuffle_ints(o->aa_values, o->n_aa, o->order_seed);
     }
 }
 
@@ -260,66 +353,75 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
-{
-    struct options o;
+/* One configuration a process measures: an output-channel count (and an --aa-label value, or -1). */
+struct point {
     struct conv_problem pb;
-    char name[96], tags[96];
-    parse_args(argc, argv, &o);
-    resolve_problem(&o, &pb, name, sizeof name);
-    if (!conv_method_available(o.method))
-        die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
-            conv_method_name(o.method));
-    if (o.local_given && o.method != METHOD_DIRECT)
-        die(EXIT_USAGE, "--local applies to --method direct only (%s uses its own explicit local sizes)",
-            conv_method_name(o.method));
-    /* The default (null) keeps the historical tags; auto is tagged so runs stay distinguishable. */
-    if (o.local == LOCAL_AUTO)
-        snprintf(tags, sizeof tags, "channels=%d,method=%s,local=auto", pb.m, conv_method_name(o.method));
-    else
-        snprintf(tags, sizeof tags, "channels=%d,method=%s", pb.m, conv_method_name(o.method));
-
-    unsigned seed = 42;
-    size_t kd = (size_t)pb.c * pb.k * pb.k;
-    float *input = random_floats((size_t)pb.c * pb.h * pb.w, &seed);
-    float *weights = random_floats((size_t)pb.m * kd, &seed);
-
-    struct cl_env env;
+    int aa;
+    char tags[160];
+    float *weights;
     struct conv_runner r;
-    cl_env_open(&env, o.platform);
-    conv_runner_init(&r, &env, o.method, o.local, &pb, input, weights, conv_cl_source, conv_cl2_source);
+    double *ms;
+};
 
-    /* Warm-up runs stay outside regions: they carry kernel compilation and are no sample. */
-    for (int i = 0; i < o.warmup; ++i) {
-        conv_runner_run(&r);
-        cl_check(clFinish(env.queue), "clFinish");
+/* Its own weights (the same as a process of that count alone: the state after the input), its runner, and its
+ * warm-up runs outside regions (they carry kernel compilation and are no sample). */
+static void point_init(const struct options *o, struct point *p, struct cl_env *env, const float *input,
+                       unsigned weight_seed)
+{
+    /* The default (null) keeps the historical tags; auto is tagged so runs stay distinguishable. */
+    if (o->local == LOCAL_AUTO)
+        snprintf(p->tags, sizeof p->tags, "channels=%d,method=%s,local=auto", p->pb.m, conv_method_name(o->method));
+    else
+        snprintf(p->tags, sizeof p->tags, "channels=%d,method=%s", p->pb.m, conv_method_name(o->method));
+    if (p->aa >= 0)
+        snprintf(p->tags + strlen(p->tags), sizeof p->tags - strlen(p->tags), ",%s=%d", o->aa_name, p->aa);
+    size_t kd = (size_t)p->pb.c * p->pb.k * p->pb.k;
+    p->weights = random_floats((size_t)p->pb.m * kd, &weight_seed);
+    p->ms = malloc(o->iters * sizeof *p->ms);
+    if (!p->ms)
+        die(EXIT_RUNTIME, "out of host memory");
+    conv_runner_init(&p->r, env, o->method, o->local, &p->pb, input, p->weights, conv_cl_source, conv_cl2_source);
+    for (int i = 0; i < o->warmup; ++i) {
+        conv_runner_run(&p->r);
+        cl_check(clFinish(env->queue), "clFinish");
     }
-    double *ms = malloc(o.iters * sizeof *ms);
-    for (int i = 0; i < o.iters; ++i) {
-        cltrace_region_begin(name, tags);
-        double t0 = now_ms();
-        conv_runner_run(&r);
-        cl_check(clFinish(env.queue), "clFinish");
-        ms[i] = now_ms() - t0;
-        cltrace_region_end();
-    }
-    qsort(ms, o.iters, sizeof *ms, cmp_double);
-    double median = o.iters % 2 ? ms[o.iters / 2] : 0.5 * (ms[o.iters / 2 - 1] + ms[o.iters / 2]);
+}
+
+/* Measured iteration i: one region tagged with the configuration. */
+static void point_iter(struct point *p, const char *name, struct cl_env *env, int i)
+{
+    cltrace_region_begin(name, p->tags);
+    double t0 = now_ms();
+    conv_runner_run(&p->r);
+    cl_check(clFinish(env->queue), "clFinish");
+    p->ms[i] = now_ms() - t0;
+    cltrace_region_end();
+}
+
+/* The summary lines (and --check) of one configuration; releases it. Returns its exit status. */
+static int point_report(const struct options *o, struct point *p, const char *name, struct cl_env *env,
+                        const float *input)
+{
+    const struct conv_problem pb = p->pb;
+    double *ms = p->ms;
+    size_t kd = (size_t)pb.c * pb.k * pb.k;
+    qsort(ms, o->iters, sizeof *ms, cmp_double);
+    double median = o->iters % 2 ? ms[o->iters / 2] : 0.5 * (ms[o->iters / 2 - 1] + ms[o->iters / 2]);
 
     printf("layer    %s  input %dx%dx%d  kernel %d stride %d pad %d\n", name, pb.h, pb.w, pb.c, pb.k, pb.s,
            pb.p);
     printf("output   %d x %dx%d   (GEMM view: M=%d N=%d K=%zu)\n", pb.m, pb.ho, pb.wo, pb.m, pb.ho * pb.wo, kd);
-    printf("method   %s: %s\n", conv_method_name(o.method), r.plan);
-    printf("device   %s (%s)\n", env.device_name, env.platform_name);
+    printf("method   %s: %s\n", conv_method_name(o->method), p->r.plan);
+    printf("device   %s (%s)\n", env->device_name, env->platform_name);
     printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up)\n", median, ms[0],
-           ms[o.iters - 1], o.iters, o.warmup);
+           ms[o->iters - 1], o->iters, o->warmup);
     int status = 0;
-    if (o.check) {
+    if (o->check) {
         float *out = malloc((size_t)pb.m * pb.ho * pb.wo * sizeof(float));
         int points;
         double max_err;
-        conv_runner_read(&r, out);
-        int bad = check_output(&pb, input, weights, out, &points, &max_err);
+        conv_runner_read(&p->r, out);
+        int bad = check_output(&pb, input, p->weights, out, &points, &max_err);
         if (bad) {
             fprintf(stderr, "%s: check failed: %d of %d sampled outputs differ from the CPU reference\n",
                     prog_name, bad, points);
@@ -330,12 +432,68 @@ int main(int argc, char **argv)
         free(out);
     }
     printf("RESULT layer=%s method=%s channels=%d median_ms=%.4f min_ms=%.4f max_ms=%.4f\n", name,
-           conv_method_name(o.method), pb.m, median, ms[0], ms[o.iters - 1]);
-
-    conv_runner_release(&r);
-    cl_env_close(&env);
+           conv_method_name(o->method), pb.m, median, ms[0], ms[o->iters - 1]);
+    conv_runner_release(&p->r);
     free(ms);
+    free(p->weights);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct options o;
+    struct conv_problem pb;
+    char name[96];
+    parse_args(argc, argv, &o);
+    resolve_problem(&o, &pb, name, sizeof name);
+    if (!conv_method_available(o.method))
+        die(EXIT_USAGE, "method %s is not available: conv_bench was built without CLBlast",
+            conv_method_name(o.method));
+    if (o.local_given && o.method != METHOD_DIRECT)
+        die(EXIT_USAGE, "--local applies to --method direct only (%s uses its own explicit local sizes)",
+            conv_method_name(o.method));
+    if (o.n_channels == 0) {        /* the layer's unpruned count */
+        o.channels[0] = pb.m;
+        o.n_channels = 1;
+    }
+
+    unsigned seed = 42;
+    float *input = random_floats((size_t)pb.c * pb.h * pb.w, &seed);   /* the weights follow from this state */
+
+    /* Every configuration of the process: the counts, each once per --aa-label value. */
+    int n = o.n_channels * (o.n_aa ? o.n_aa : 1);
+    struct point *pts = calloc((size_t)n, sizeof *pts);
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!pts || !order)
+        die(EXIT_RUNTIME, "out of host memory");
+    for (int i = 0; i < n; ++i) {
+        pts[i].pb = pb;
+        pts[i].pb.m = o.channels[o.n_aa ? i / o.n_aa : i];
+        pts[i].aa = o.n_aa ? o.aa_values[i % o.n_aa] : -1;
+        order[i] = i;
+    }
+    struct cl_env env;
+    cl_env_open(&env, o.platform);
+    for (int i = 0; i < n; ++i)
+        point_init(&o, &pts[i], &env, input, seed);
+    /* Iterations interleaved: round i runs one iteration of every configuration (in the order given, or with
+     * --order-seed in a new random order each round), so that a burst of load or a drift over the process
+     * spreads over all of them instead of landing on the one measured at that moment. */
+    for (int i = 0; i < o.iters; ++i) {
+        if (o.order_seed && i > 0)
+            shuffle_ints(order, n, o.order_seed + (unsigned)i);
+        for (int k = 0; k < n; ++k)
+            point_iter(&pts[order[k]], name, &env, i);
+    }
+    int status = 0;
+    for (int i = 0; i < n; ++i) {
+        int s = point_report(&o, &pts[i], name, &env, input);
+        if (s)
+            status = s;
+    }
+    cl_env_close(&env);
+    free(pts);
+    free(order);
     free(input);
-    free(weights);
     return status;
 }

@@ -142,6 +142,7 @@ class Segmentation:
     n_rounds: int = 0                                      # rounds of the units (0: run order unknown)
     ordered_rounds: int = 0                                # of them run in the order of the swept value
     within_rounds: bool = False                            # the permutation stayed inside rounds
+    n_blocks: int = 0                                      # processes the permutation stayed inside (blocks.py)
 
 
 def _pooled_sigma(values: list) -> float:
@@ -222,11 +223,16 @@ def _block_index(blocks: list, rows: int, n: int, rng) -> np.ndarray:
 
 
 def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_perm: int = N_PERMUTATIONS,
-            seed: int | str = 0, rounds: list | None = None, times: list | None = None) -> Segmentation:
+            seed: int | str = 0, rounds: list | None = None, times: list | None = None,
+            blocked=None) -> Segmentation:
     """Change points of a sequence of configurations; ``values[i]`` holds the log medians of the
     processes of configuration i (at least two each for a test). ``alpha`` bounds the chance of any
     false change point in this sequence. ``rounds[i]`` / ``times[i]`` (rounds.py), aligned with
-    ``values[i]``, give each unit's round and run-order rank: the permutation then stays inside rounds."""
+    ``values[i]``, give each unit's round and run-order rank: the permutation then stays inside rounds.
+    ``blocked`` (blocks.BlockedDesign: processes that measured several configurations) replaces ``values`` by
+    its units relative to their process and keeps the permutation inside each process."""
+    if blocked is not None:
+        values, rounds = blocked.values, None
     m = len(values)
     result = Segmentation(noise_sigma=_pooled_sigma(values), n_permutations=n_perm)
     if m == 0:
@@ -248,6 +254,8 @@ def segment(values: list, *, alpha: float = 0.01, min_effect: float = 0.02, n_pe
         if not result.ordered_rounds:             # a round in value order is no randomised block
             blk = [pos for pos, _ in found]
     result.within_rounds = blk is not None
+    if blocked is not None:
+        blk, result.n_blocks = blocked.blocks, blocked.n_blocks
     null = D.null_max(P_all, n_perm, zlib.crc32(str(seed).encode()), blk)
     threshold = float(np.quantile(null, 1 - alpha, method="higher"))
     result.threshold = threshold

@@ -147,7 +147,7 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     changes = dispatch_changes(configs, param, by, cu, jobs=jobs)
     spans = steps.assign(from_value=steps["location_from"], to_value=steps["location_to"])
     steps["dispatch_change_ids"], changes["at_step"] = link_steps(spans, changes)
-    notes += _verdict_notes(configs, verdicts, alpha)
+    notes += _verdict_notes(configs, verdicts, alpha) + verdicts.notes
     n_cold_only = int(configs["cold_only"].sum())
     if n_cold_only:
         notes.append(f"{n_cold_only} configuration(s) have only cold samples; their statistics include "

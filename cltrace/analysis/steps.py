@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .blocks import design_for, note as blocked_note
 from .changepoints import segment
 
 STEP_COLUMNS = ["group", "group_label", "param", "from_value", "to_value", "from_config_id",
@@ -71,6 +72,7 @@ class StepVerdicts:
     noise: dict = field(default_factory=dict)     # group_label -> (sigma between processes, threshold, n_perm)
     alpha_group: float = float("nan")
     rounds: dict = field(default_factory=dict)    # group_label -> (rounds, value-ordered rounds, permuted within)
+    notes: list = field(default_factory=list)     # blocked designs (blocks.py)
 
 
 def _merge_ramps(rows: list[dict]) -> list[dict]:
@@ -115,14 +117,18 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
         groups.append((group, g, g[k >= min_processes]))
     n_tested = sum(len(t) >= 2 for _, _, t in groups)
     alpha_g = alpha / max(n_tested, 1)
-    steps, pairs, segs, undecided, noise, rounds = [], [], [], [], {}, {}
+    steps, pairs, segs, undecided, noise, rounds, notes = [], [], [], [], {}, {}, []
     for group, g, t in groups:
         label = group_label(group)
         recs = g.to_dict("records")
         step_pairs = set()
         if len(t) >= 2:
             kw: dict = {} if n_perm is None else {"n_perm": n_perm}
-            if per_config:
+            blocked = design_for(per_config, list(t["config_id"]), list(t["process_logs"]))
+            if blocked is not None:      # processes measured several configurations: they are the blocks
+                kw["blocked"] = blocked
+                notes.append(blocked_note(label, blocked))
+            elif per_config:
                 kw.update(rounds=[per_config[c]["round"].to_numpy() for c in t["config_id"]],
                           times=[per_config[c]["time"].to_numpy() for c in t["config_id"]])
             seg = segment([np.asarray(v, dtype=float) for v in t["process_logs"]], alpha=alpha_g,
@@ -197,4 +203,4 @@ def detect_steps(configs: pd.DataFrame, param: str, by: list[str] | None = None,
                         undecided=pd.DataFrame(undecided, columns=UNDECIDED_COLUMNS),
                         untested=pd.DataFrame(untested, columns=["group", "group_label", "value", "config_id",
                                                                  "n_processes"]),
-                        noise=noise, alpha_group=alpha_g, rounds=rounds)
+                        noise=noise, alpha_group=alpha_g, rounds=rounds, notes=notes)

@@ -13,6 +13,7 @@ from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep.cluster import add_cluster_options, cluster_plan
 from ..sweep import stored
+from ..sweep.blocks import block_command, blocks_to_run, check_block
 from ..sweep.cluster import BOARD_PARAM
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs, same_sweep as _same_sweep, skip_done)
@@ -46,9 +47,18 @@ class SweepCommand(Command):
                             "a random order, so that the machine's drift over time cannot line up with the "
                             "swept value (the step test relies on it: docs/analysis.md); interleave: each pass "
                             "in value order; sequential: all repeats of a configuration back to back")
+        p.add_argument("--block", type=int, default=None, metavar="K",
+                       help="run K configurations of the plan in each process (default 1: one process per "
+                            "configuration). The process is then a block: the step test compares "
+                            "configurations inside each process, where the process effect (20-80%% of the "
+                            "variance here) cancels, and needs fewer processes. Every {name} of the command "
+                            "becomes the block's values joined by commas (--out-channels {channels} -> "
+                            "--out-channels 5,1,12), in a random order; the program must measure each and mark "
+                            "its launches with a cltrace region tagged with its values, as conv_bench does "
+                            "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K")
         p.add_argument("--seed", type=int, default=None,
-                       help="seed of --order shuffle (default: a new one for each sweep, printed; give it to "
-                            "run the same order again)")
+                       help="seed of --order shuffle and of the blocks of --block (default: a new one for each "
+                            "shuffled sweep, printed; give it to run the same order again)")
         p.add_argument("-o", "--output", default="sweep.db", metavar="PATH", help="trace file (default: sweep.db)")
         p.add_argument("-f", "--force", action="store_true", help="overwrite the trace file if it exists")
         p.add_argument("--append", action="store_true",
@@ -131,8 +141,9 @@ class SweepCommand(Command):
                 args.seed = new_seed(args.order)
             runs = plan(params, repeat, args.order, args.seed)
         adaptive = self._adaptive_options(args, params, len(runs))
+        block = self._block(args, previous, len(configurations(params)), cluster, adaptive)
         if args.dry_run:
-            return self._dry_run(args, runs, template, names, adaptive, previous)
+            return self._dry_run(args, runs, template, names, adaptive, previous, block)
         settings, mode = shim_settings(args), requested_mode(args)
         if previous is not None and not settings and mode == "auto":   # no capture option given: the stored ones
             settings, mode = dict(previous.settings or {}), previous.mode or mode
@@ -154,7 +165,7 @@ class SweepCommand(Command):
                                mode=mode, order=args.order, seed=args.seed,
                                fail_fast=args.fail_fast, show_output=args.show_output, stabilise=args.stabilise,
                                quiet=args.quiet, cluster=cluster, params=params, repeat=repeat,
-                               planned_runs=planned, adopt=adopt,
+                               planned_runs=planned, adopt=adopt, block=block,
                                sweep_id=previous.sweep_id if previous is not None else None)
             return execute(ctx, runs, adaptive)
         finally:
@@ -177,6 +188,19 @@ class SweepCommand(Command):
 
     # -- checking ----------------------------------------------------------------------------------------------
     @staticmethod
+    def _block(args, previous, n_configs: int, cluster, adaptive) -> int:
+        """--block K (sweep/blocks.py); --resume keeps the stored sweep's K."""
+        if previous is not None:
+            stored_k = previous.block
+            if args.block is not None and args.block != stored_k:
+                raise UsageError(f"--resume completes sweep {previous.sweep_id}, which ran --block {stored_k}: "
+                                 f"leave out --block {args.block}")
+            return stored_k
+        k = args.block if args.block is not None else 1
+        check_block(k, n_configs, cluster is not None, adaptive is not None)
+        return k
+
+    @staticmethod
     def _adaptive_options(args, params, first_pass: int) -> Optional[Adaptive]:
         if not adaptive_budget(args, first_pass):
             return None
@@ -194,7 +218,7 @@ class SweepCommand(Command):
                         args.max_minutes, module)
 
     # -- planning ----------------------------------------------------------------------------------------------
-    def _dry_run(self, args, runs, template, names, adaptive, previous) -> int:
+    def _dry_run(self, args, runs, template, names, adaptive, previous, block=1) -> int:
         if args.resume is not None:
             if os.path.exists(args.output):
                 conn = store_db.open_db(args.output)
@@ -206,6 +230,12 @@ class SweepCommand(Command):
                 info(f"resume: 0 runs already done, {len(runs)} to go")
         if args.order == "shuffle":
             info(order_line(args.seed))
+        if block > 1:
+            planned = previous.runs if previous is not None else runs
+            todo = blocks_to_run(planned, runs, block, args.seed)
+            for i, b in enumerate(todo):
+                print(f"[{i + 1}/{len(todo)}] {printable(' '.join(block_command(template, b)))}")
+            return EXIT_OK
         for i, r in enumerate(runs):
             on = f" (on board {r.params['board']})" if args.cluster else ""
             print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}{on}")

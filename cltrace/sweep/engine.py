@@ -54,6 +54,7 @@ class SweepContext:
     planned_runs: list = None      # the whole plan (the runs of this invocation may be fewer: --resume)
     adopt: list = None             # [(run_id, planned run)]: runs of an older trace that --resume counts as done
     label_names: list = None       # the parameters progress lines name (None: all; a network: layer, channels)
+    block: int = 1                 # --block K: configurations one process measures (sweep/blocks.py)
 
     def label(self, r: PlannedRun) -> str:
         if not self.label_names:

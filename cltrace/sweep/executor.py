@@ -4,6 +4,7 @@ engine.py's rounds and summary, so nothing below imports back up here."""
 import sqlite3
 from typing import List, Optional
 
+from ..errors import CltraceError
 from . import stored
 from .engine import Adaptive, SweepContext
 from .plan import PlannedRun
@@ -21,7 +22,7 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
                                                         max_minutes=adaptive.max_minutes),
             cluster=None if ctx.cluster is None else dict(address=ctx.cluster.address,
                                                           boards=list(ctx.cluster.boards)),
-            configs=ctx.configs)
+            configs=ctx.configs, block=ctx.block)
         if ctx.adopt:
             with conn:
                 conn.executemany("UPDATE runs SET sweep_id = ?, sweep_index = ? WHERE run_id = ?",
@@ -36,6 +37,9 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
         else:
             from .local import execute as execute_here
             code = execute_here(ctx, runs, adaptive)
+    except CltraceError:                # an error that stops the sweep (blocks.RegionsMissing) is no interrupt
+        code = 1
+        raise
     finally:
         try:
             stored.finish(conn, ctx.sweep_id, interrupted=code == 130)

@@ -9,6 +9,7 @@ from ..record.session import trace_into
 from ..store.queries import add_note, run_latency_ms
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
 from . import stored
+from .blocks import run_plan
 from .plan import PlannedRun, render_command
 from .stabilise import RunMeter, Stabilisers, System, provenance_json
 
@@ -26,23 +27,28 @@ class LocalSweep:
         self.stopped: Optional[str] = None          # interrupted | fail-fast
 
     def run(self, r: PlannedRun, round_no: int = 0) -> None:
+        self.guarded(self._run, r, round_no)
+
+    def guarded(self, fn, *args) -> None:
         try:
-            self._run(r, round_no)
+            fn(*args)
         except KeyboardInterrupt:
             # Ctrl-C, SIGTERM or SIGHUP between two programs (while one runs, run_traced passes it on and the run
             # ends 'interrupted'): the sweep stops the same way, its finished runs kept, --resume to go on
             self.stopped = "interrupted"
 
-    def _run(self, r: PlannedRun, round_no: int) -> None:
+    def trace(self, argv, label: str, tags: dict, sweep_index, repeat_index, round_no: int = 0, notes=None):
+        """Run one program of the sweep traced, under the stabilisers, and record it with its notes (provenance,
+        stabilisers, an adaptive round, the stderr tail of a failure; `notes(conn, traced)` adds the caller's in
+        the same transaction) -> (traced, stderr tail or "")."""
         ctx = self.ctx
-        argv = render_command(ctx.template, r.params)
-        self.progress.start(ctx.label(r))
+        self.progress.start(label)
         err_path = os.path.join(self.tmp, "stderr")
         meter = RunMeter(self.stab.system).start()
         with open(err_path, "wb") as err_file:
             traced = trace_into(ctx.conn, argv, mode=ctx.mode, settings=ctx.settings,
-                                tags={**ctx.extra_tags, **r.params}, env=self.stab.child_env,
-                                sweep_index=r.index, repeat_index=r.repeat, sweep_id=ctx.sweep_id,
+                                tags={**ctx.extra_tags, **tags}, env=self.stab.child_env,
+                                sweep_index=sweep_index, repeat_index=repeat_index, sweep_id=ctx.sweep_id,
                                 captures=self.captures,
                                 stdout=None if ctx.show_output else open(os.devnull, "wb"), stderr=err_file)
         measured = meter.stop()
@@ -56,10 +62,20 @@ class LocalSweep:
             if round_no:
                 add_note(ctx.conn, traced.run_id, "adaptive-round",
                          "re-run by --adaptive: a neighbour verdict was undecided", round_no)
+            if notes is not None:
+                notes(ctx.conn, traced)
             if ended_badly:
                 add_note(ctx.conn, traced.run_id, "stderr-tail", tail, child.exit_status)
         if child.status == "interrupted":
             self.stopped = "interrupted"
+        return traced, tail
+
+    def _run(self, r: PlannedRun, round_no: int) -> None:
+        ctx = self.ctx
+        traced, tail = self.trace(render_command(ctx.template, r.params), ctx.label(r), r.params, r.index, r.repeat,
+                                  round_no)
+        child = traced.child
+        if child.status == "interrupted":
             return
         self.finished += 1
         if child.status != "ok":
@@ -83,10 +99,7 @@ def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adapti
         if ctx.order == "shuffle":
             progress.log(order_line(ctx.seed))
         sweep = LocalSweep(ctx, stab, progress, tmp, planned=len(runs), captures=captures)
-        for r in runs:
-            sweep.run(r)
-            if sweep.stopped:
-                break
+        run_plan(sweep, runs)           # one process per run, or per block of --block K (blocks.py)
         if adaptive is not None and not sweep.stopped:
             adaptive_rounds(sweep, adaptive, t0)
     return summary(ctx.output, sweep.finished, sweep.planned, sweep.failed, sweep.stopped == "interrupted",

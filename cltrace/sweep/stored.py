@@ -38,6 +38,7 @@ class StoredSweep:
     mode: Optional[str] = None
     settings: Optional[Dict[str, str]] = None
     configs: Optional[List[tuple]] = None      # every configuration, in plan order (a product or a list)
+    block: int = 1                             # --block K (blocks.py): configurations per process
 
     @property
     def names(self) -> List[str]:
@@ -45,30 +46,35 @@ class StoredSweep:
 
 
 def plan_json(params: Sequence[Tuple[str, List[str]]], runs: Sequence[PlannedRun],
-              configurations: Optional[Sequence[tuple]] = None) -> str:
+              configurations: Optional[Sequence[tuple]] = None, block: int = 1) -> str:
     """The plan as stored: the parameters and their values, every configuration (the product of the -p
     parameters, or the explicit list given, e.g. a network's (layer, channels) points), and every planned run
-    as [configuration index, repeat index] in run order."""
+    as [configuration index, repeat index] in run order; with --block K > 1, "block": K (the blocks follow
+    from the runs and K: blocks.plan_blocks)."""
     configs: Dict[tuple, int] = {}
     combos = (itertools.product(*[v for _, v in params]) if configurations is None
               else (tuple(v for _, v in c) for c in configurations))
     for combo in combos:
         configs[tuple(combo)] = len(configs)
     pairs = [[configs[tuple(v for _, v in r.config)], r.repeat] for r in runs]
-    return json.dumps({"params": [[n, list(v)] for n, v in params], "configurations": [list(c) for c in configs],
-                       "runs": pairs}, separators=(",", ":"))
+    plan = {"params": [[n, list(v)] for n, v in params], "configurations": [list(c) for c in configs],
+            "runs": pairs}
+    if block > 1:
+        plan["block"] = block
+    return json.dumps(plan, separators=(",", ":"))
 
 
 def create(conn, template, params, runs, repeat, order, seed, tags, mode, settings, stabilise, adaptive=None,
-           cluster=None, configs=None) -> int:
+           cluster=None, configs=None, block=1) -> int:
     """A new sweeps row (status running); its id."""
     with conn:
         cur = conn.execute(
             "INSERT INTO sweeps (command, argv, plan, runs_planned, repeat, run_order, seed, tags, mode, settings, "
             "stabilise, adaptive, cluster, cwd, host, started_at, status, cltrace_version) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (shlex.join(template), json.dumps(list(template)), plan_json(params, runs, configs), len(runs), repeat,
-             order, seed, json.dumps(dict(tags), sort_keys=True), mode, json.dumps(dict(settings), sort_keys=True),
+            (shlex.join(template), json.dumps(list(template)), plan_json(params, runs, configs, block), len(runs),
+             repeat, order, seed, json.dumps(dict(tags), sort_keys=True), mode,
+             json.dumps(dict(settings), sort_keys=True),
              int(bool(stabilise)), None if adaptive is None else json.dumps(adaptive, sort_keys=True),
              None if cluster is None else json.dumps(cluster, sort_keys=True), os.getcwd(), socket.gethostname(),
              _utc_now(), RUNNING, __version__))
@@ -88,8 +94,11 @@ def restart(conn, sweep_id: int) -> None:
 
 
 def done_indexes(conn, sweep_id: int) -> set:
+    """Plan positions with an ok run: its sweep_index, and every position a blocked run measured."""
+    from .blocks import done_in_blocks
     return {int(i) for i, in conn.execute("SELECT DISTINCT sweep_index FROM runs WHERE sweep_id = ? AND "
-                                          "status = 'ok' AND sweep_index IS NOT NULL", (sweep_id,))}
+                                          "status = 'ok' AND sweep_index IS NOT NULL", (sweep_id,))} \
+        | done_in_blocks(conn, sweep_id)
 
 
 def finish(conn, sweep_id: int, interrupted: bool) -> str:
@@ -114,7 +123,7 @@ def load(conn, sweep_id: int) -> StoredSweep:
     runs = [PlannedRun(i, configs[c], r) for i, (c, r) in enumerate(plan["runs"])]
     return StoredSweep(sweep_id, json.loads(argv), params, runs, int(repeat), order, int(seed),
                        json.loads(tags or "{}"), json.loads(cluster) if cluster else None, status, mode,
-                       json.loads(settings) if settings else {}, configs)
+                       json.loads(settings) if settings else {}, configs, int(plan.get("block", 1)))
 
 
 def sweep_ids(conn) -> List[int]:

@@ -137,6 +137,23 @@ BAD_INPUTS = [
     (["--layer"], "option --layer needs a value"),
     (["vgg16.L1"], "unexpected argument 'vgg16.L1' (see --help)"),
     ([], "give --layer NAME or --input HxWxC (see --help)"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,0"],
+     "invalid value '3,0' for --out-channels (expected an integer >= 1 or a list N1,N2,... of them)"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,"],
+     "invalid value '3,' for --out-channels (expected an integer >= 1 or a list N1,N2,... of them)"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,5,3"],
+     "--out-channels 3,5,3: 3 appears twice (a process measures each count once)"),
+    (["--layer", "vgg16.L1", "--out-channels", "3", "--order-seed", "4"],
+     "--order-seed orders a list of counts: give --out-channels N1,N2,..."),
+    (["--layer", "vgg16.L1", "--out-channels", "3,4", "--order-seed", "-1"],
+     "invalid value '-1' for --order-seed (expected an integer >= 0)"),
+    (["--layer", "vgg16.L1", "--aa-label", "dummy"],
+     "invalid value 'dummy' for --aa-label (expected NAME=V1,V2,... with whole numbers)"),
+    (["--layer", "vgg16.L1", "--aa-label", "d=1,x"],
+     "invalid value 'd=1,x' for --aa-label (expected NAME=V1,V2,... with whole numbers)"),
+    (["--layer", "vgg16.L1", "--aa-label", "d=2,2"], "--aa-label d=2,2: 2 appears twice"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,4", "--aa-label", "d=1,2"],
+     "--aa-label measures one channel count: give --out-channels N, not a list"),
 ]
 
 
@@ -190,6 +207,40 @@ def test_c_regions_one_per_iteration(bench, fake_shim, tmp_path):
     tags = "channels=6,method=gemm"
     meas = ["begin custom.10x10x8.k3s1p1 " + tags, "end"]
     assert _regions(out) == meas * 3          # warm-up runs are no region
+
+
+def test_c_channel_list_measures_each_count_in_one_process(bench, fake_shim, tmp_path):
+    """--out-channels 6,2,9: one process, each count with its own regions (tagged with it) and RESULT line, in
+    the order given, iterations interleaved; --order-seed draws another order, the same for the same seed;
+    each count's result is the one a process of that count alone computes (--check)."""
+    out = tmp_path / "regions.txt"
+    proc = run([bench] + TINY[:6] + ["--out-channels", "6,2,9", "--iters", "2", "--warmup", "1", "--check"],
+               CLTRACE_SHIM=fake_shim, FAKE_SHIM_OUT=str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("check    ok (64 sampled outputs") == 3
+    assert [line.split()[3] for line in proc.stdout.splitlines() if line.startswith("RESULT")] == \
+        ["channels=6", "channels=2", "channels=9"]
+    # iterations interleaved: each round one iteration of every count, in the order given
+    assert _regions(out) == sum((["begin custom.10x10x8.k3s1p1 channels=%d,method=gemm" % c, "end"]
+                                 for c in (6, 2, 9)), []) * 2
+
+    def order(seed):
+        p = run([bench] + TINY + ["--out-channels", "1,2,3,4,5,6,7,8", "--iters", "1", "--warmup", "0",
+                                  "--order-seed", str(seed)])
+        assert p.returncode == 0, p.stderr
+        return [int(line.split()[3].split("=")[1]) for line in p.stdout.splitlines() if line.startswith("RESULT")]
+    first = order(5)
+    assert sorted(first) == list(range(1, 9)) and first != list(range(1, 9))
+    assert order(5) == first and order(6) != first
+
+
+def test_c_aa_label_measures_one_count_once_per_value(bench, fake_shim, tmp_path):
+    out = tmp_path / "regions.txt"
+    proc = run([bench] + TINY[:6] + ["--out-channels", "6", "--iters", "1", "--warmup", "0",
+                                     "--aa-label", "dummy=4,9"], CLTRACE_SHIM=fake_shim, FAKE_SHIM_OUT=str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert _regions(out) == ["begin custom.10x10x8.k3s1p1 channels=6,method=gemm,dummy=4", "end",
+                             "begin custom.10x10x8.k3s1p1 channels=6,method=gemm,dummy=9", "end"]
 
 
 def test_c_regions_without_shim_or_with_a_bad_one(bench, tmp_path):
