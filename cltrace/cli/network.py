@@ -5,6 +5,7 @@ engine's (cltrace/sweep/engine.py): progress over the whole plan, --resume, --re
 stabilisers work as in `cltrace sweep`."""
 import os
 import shlex
+import sys
 
 from ..errors import CltraceError, UsageError
 from ..printable import printable
@@ -15,6 +16,8 @@ from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
                             resume_runs)
 from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
+from ..network import opencv as netopencv
+from ..network import plan as netplan
 from .base import EXIT_OK, Command, info
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -29,8 +32,9 @@ class NetworkCommand(Command):
     description = (
         "Reads the conv layers of MODEL (an .onnx file, shapes from ONNX shape inference, or a built-in network of "
         "conv_bench --list-layers: resnet50, vgg16, alexnet), folds layers of identical shape into one (and says "
-        "which share it), lists depthwise and grouped convolutions as skipped with the reason, and runs conv_bench "
-        "for each unique layer at its pruning distances (output channels = unpruned - distance) as ONE sweep: "
+        "which share it), lists depthwise and grouped convolutions as skipped with the reason, and runs each unique "
+        "layer at its pruning distances (output channels = unpruned - distance) with the runtime (--runtime: "
+        "conv_bench's methods, or OpenCV DNN on its OpenCL target) as ONE sweep: "
         "every run traced and tagged layer, channels, distance (and the shape), progress over the whole plan, "
         "--resume and the noise stabilisers as in cltrace sweep. cltrace network-map draws the result.")
 
@@ -44,8 +48,12 @@ class NetworkCommand(Command):
         p.add_argument("--input-shape", metavar="NxCxHxW",
                        help="the dims of an ONNX model's first input, for a model exported with dynamic sizes "
                             "(e.g. 1x3x224x224); its layers' shapes then follow by shape inference")
-        p.add_argument("--method", choices=("gemm", "direct", "tiled", "clblast"), default="gemm",
-                       help="conv_bench's method (default gemm)")
+        p.add_argument("--runtime", choices=netplan.RUNTIMES, default="conv_bench",
+                       help="what runs each layer: conv_bench (default; --method) or opencv: OpenCV DNN "
+                            "(cv2.dnn, DNN_TARGET_OPENCL) on a one-Conv ONNX model per configuration "
+                            "(examples/opencv_conv.py; needs opencv-python-headless 4.x)")
+        p.add_argument("--method", choices=netplan.METHODS, default=None,
+                       help="conv_bench's method (default gemm; --runtime conv_bench only)")
         p.add_argument("--scale", type=float, default=0.25, metavar="F",
                        help="multiply every layer's input H and W by F (conv_bench --scale; default 0.25, "
                             "reduced spatial scale for CPUs)")
@@ -64,9 +72,13 @@ class NetworkCommand(Command):
                        help="continue the trace's last network sweep: run the planned runs that have no successful "
                             "run yet (MODEL and the options may be left out; given, they must plan the same sweep)")
         p.add_argument("--conv-bench", default=DEFAULT_CONV_BENCH, metavar="PATH",
-                       help="the conv_bench binary (default: examples/bin/conv_bench; make -C examples builds it)")
+                       help="the conv_bench binary (default: examples/bin/conv_bench; make -C examples builds it; "
+                            "it also lists the built-in networks' layers)")
+        p.add_argument("--opencv-runner", default=netopencv.RUNNER, metavar="PATH",
+                       help="the OpenCV DNN runner of --runtime opencv, run with this Python (default: "
+                            "examples/opencv_conv.py)")
         p.add_argument("--fail-fast", action="store_true", help="stop at the first failing run")
-        p.add_argument("--show-output", action="store_true", help="let conv_bench's stdout through")
+        p.add_argument("--show-output", action="store_true", help="let the runner's stdout through (conv_bench's, OpenCV's)")
         p.add_argument("--dry-run", action="store_true", help="print the plan and the commands, and exit")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress")
         p.add_argument("--no-stabilise", dest="stabilise", action="store_false", default=True,
@@ -85,17 +97,21 @@ class NetworkCommand(Command):
     def _plan(self, args):
         """(template, configurations) from MODEL and the options; prints the network's layers."""
         from ..network import model as netmodel
-        from ..network import plan as netplan
-        if not os.access(args.conv_bench, os.X_OK):
+        opencv = args.runtime == "opencv"
+        if opencv and args.method is not None:
+            raise UsageError(f"--method {args.method} is a conv_bench method: --runtime opencv runs OpenCV DNN's own "
+                             f"kernels (leave --method out)")
+        if not opencv and not os.access(args.conv_bench, os.X_OK):
             raise CltraceError(f"{args.conv_bench}: conv_bench not found (build it: make -C examples)")
         for flag, v in (("--iters", args.iters), ("--warmup", args.warmup)):
             if v < (1 if flag == "--iters" else 0):
                 raise UsageError(f"{flag} must be at least {1 if flag == '--iters' else 0}, not {v}")
         distances = netplan.parse_distances(args.distances) if args.distances is not None else None
         shape = netmodel.parse_shape(args.input_shape) if args.input_shape else None
-        network = netmodel.load(args.model, args.conv_bench, shape)
+        runner = "the opencv runner" if opencv else "conv_bench"
+        network = netmodel.load(args.model, args.conv_bench, shape, runner)
         if not network.runnable:
-            raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in conv_bench "
+            raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in {runner} "
                                f"({network.layers[0].name}: {network.layers[0].skip})")
         layers = netplan.unique_layers(network)
         netplan.assign_distances(layers, distances)
@@ -107,8 +123,12 @@ class NetworkCommand(Command):
                 info(f"  shape {u.layer.shape_text()}: {u.name}, shared by {', '.join(u.shared)}")
         for s in network.skipped:
             info(f"  skipped {s.name}: {s.skip}")
-        template = netplan.command(os.path.abspath(args.conv_bench), args.method, args.scale, args.iters,
-                                   args.warmup)
+        if opencv:
+            template = netplan.opencv_command(sys.executable, args.opencv_runner, args.scale, args.iters,
+                                              args.warmup)
+        else:
+            template = netplan.command(os.path.abspath(args.conv_bench), args.method or "gemm", args.scale,
+                                       args.iters, args.warmup)
         return template, netplan.configurations(layers)
 
     def run(self, args) -> int:
@@ -154,6 +174,9 @@ class NetworkCommand(Command):
                 on = f" (on board {r.params[BOARD_PARAM]})" if cluster is not None else ""
                 print(f"[{i + 1}/{len(runs)}] {printable(shlex.join(render_command(template, r.params)))}{on}")
             return EXIT_OK
+        if netplan.runtime_of(template) == "opencv" and cluster is None:
+            # OpenCV missing, 5.x, or about to fall back to its CPU code: say so before the trace is touched
+            info(f"runtime: {netopencv.probe(template[0], template[1])}")
         settings, mode = shim_settings(args), requested_mode(args)
         if previous is not None and not settings and mode == "auto":
             settings, mode = dict(previous.settings or {}), previous.mode or mode

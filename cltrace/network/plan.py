@@ -17,6 +17,7 @@ from .model import ConvLayer, Network
 FINE = 16                 # distances 0..FINE one by one
 COARSE_POINTS = 16        # then about this many coarser ones up to half the channels
 METHODS = ("gemm", "direct", "tiled", "clblast")
+RUNTIMES = ("conv_bench", "opencv")     # conv_bench's methods on OpenCL; OpenCV DNN (examples/opencv_conv.py)
 NAMES = ("layer", "channels", "distance", "input", "kernel", "stride", "pad", "shared")
 _INT = re.compile(r"^\d+$")
 
@@ -106,6 +107,19 @@ def command(conv_bench: str, method: str, scale: float, iters: int, warmup: int)
     return [conv_bench, "--input", "{input}", "--kernel", "{kernel}", "--stride", "{stride}", "--pad", "{pad}",
             "--out-channels", "{channels}", "--method", method, "--scale", f"{scale:g}", "--iters", str(iters),
             "--warmup", str(warmup)]
+
+
+def opencv_command(python: str, runner: str, scale: float, iters: int, warmup: int) -> List[str]:
+    """The command template of the OpenCV DNN runtime: examples/opencv_conv.py (a one-Conv ONNX model per
+    configuration, cv2.dnn on DNN_TARGET_OPENCL), each measured forward a region named after the layer."""
+    return [python, runner, "--input", "{input}", "--kernel", "{kernel}", "--stride", "{stride}", "--pad", "{pad}",
+            "--out-channels", "{channels}", "--scale", f"{scale:g}", "--iters", str(iters), "--warmup",
+            str(warmup), "--name", "{layer}"]
+
+
+def runtime_of(template: Sequence[str]) -> str:
+    """The runtime of a command template (a stored sweep's, for --resume): conv_bench's names a --method."""
+    return "conv_bench" if "--method" in template else "opencv"
 
 
 def check_scale(layers: Sequence[UniqueLayer], scale: float) -> None:
