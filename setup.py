@@ -148,9 +148,12 @@ setup(
     # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
     # depend on it)
+    # opencv: `cltrace network --runtime opencv` (examples/opencv_conv.py); 4.x: OpenCV 5's new DNN engine has no
+    # OpenCL target
     extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography"],
-                    "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
+                             "cryptography", "opencv-python-headless<5"],
+                    "cluster": ["dask[distributed]", "pyarrow", "cryptography"],
+                    "opencv": ["opencv-python-headless<5"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],
         "pytest11": ["cltrace = cltrace.pytest_plugin"],

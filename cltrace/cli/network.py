@@ -45,6 +45,9 @@ class NetworkCommand(Command):
                        help="pruning distances (channels removed) for every layer: a,b,c and a:b[:step] items, "
                             "e.g. 0:16 or 0,1,2,4,8 (0, the unpruned reference, is always swept); default per "
                             "layer: 0..16 one by one, then a coarser step (a multiple of 4) up to half its channels")
+        p.add_argument("--layers", metavar="NAMES",
+                       help="sweep only these layers (comma-separated; a layer stands for every layer of its "
+                            "shape), e.g. conv2_1,conv4_1 for a subset of a large network")
         p.add_argument("--input-shape", metavar="NxCxHxW",
                        help="the dims of an ONNX model's first input, for a model exported with dynamic sizes "
                             "(e.g. 1x3x224x224); its layers' shapes then follow by shape inference")
@@ -78,7 +81,8 @@ class NetworkCommand(Command):
                        help="the OpenCV DNN runner of --runtime opencv, run with this Python (default: "
                             "examples/opencv_conv.py)")
         p.add_argument("--fail-fast", action="store_true", help="stop at the first failing run")
-        p.add_argument("--show-output", action="store_true", help="let the runner's stdout through (conv_bench's, OpenCV's)")
+        p.add_argument("--show-output", action="store_true",
+                       help="let the runner's stdout through (conv_bench's or opencv_conv.py's)")
         p.add_argument("--dry-run", action="store_true", help="print the plan and the commands, and exit")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress")
         p.add_argument("--no-stabilise", dest="stabilise", action="store_false", default=True,
@@ -114,10 +118,14 @@ class NetworkCommand(Command):
             raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in {runner} "
                                f"({network.layers[0].name}: {network.layers[0].skip})")
         layers = netplan.unique_layers(network)
+        n_unique = len(layers)
+        if args.layers is not None:
+            layers = netplan.select_layers(layers, args.layers, network)
         netplan.assign_distances(layers, distances)
         netplan.check_scale(layers, args.scale)
+        chosen = f", {len(layers)} chosen by --layers" if args.layers is not None else ""
         info(f"network {network.name}: {len(network.layers)} conv layers, {len(network.runnable)} runnable, "
-             f"{len(layers)} unique shapes")
+             f"{n_unique} unique shapes{chosen}")
         for u in layers:
             if u.shared:
                 info(f"  shape {u.layer.shape_text()}: {u.name}, shared by {', '.join(u.shared)}")

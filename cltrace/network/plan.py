@@ -76,6 +76,25 @@ def unique_layers(network: Network) -> List[UniqueLayer]:
     return list(by_shape.values())
 
 
+def select_layers(layers: Sequence[UniqueLayer], spec: str, network: Network) -> List[UniqueLayer]:
+    """--layers: the unique layers named (by themselves or by a layer sharing their shape), in plan order."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--layers: give layer names, comma-separated")
+    owner = {name: u for u in layers for name in [u.name] + u.shared}
+    skipped = {layer.name: layer.skip for layer in network.skipped}
+    chosen = set()
+    for n in names:
+        if n in skipped:
+            raise UsageError(f"--layers: {n} is skipped ({skipped[n]})")
+        if n not in owner:
+            raise UsageError(f"--layers: {network.name} has no conv layer {n} (its layers: "
+                             f"{', '.join(layer.name for layer in network.layers[:8])}"
+                             f"{', ...' if len(network.layers) > 8 else ''})")
+        chosen.add(owner[n].name)
+    return [u for u in layers if u.name in chosen]
+
+
 def assign_distances(layers: Sequence[UniqueLayer], distances: Optional[List[int]]) -> None:
     """Each layer's distances: the default for its channel count, or --distances (0 is always swept: the
     unpruned reference). A distance that would leave no channel is a usage error naming the layer."""
