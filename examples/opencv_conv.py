@@ -94,7 +94,7 @@ def parse_args(argv):
                     help="multiply the input's H and W by F, rounded (as conv_bench; default 1)")
     ap.add_argument("--iters", type=positive, default=10, metavar="N", help="measured forwards (default 10)")
     ap.add_argument("--warmup", type=int, default=2, metavar="N",
-                    help="unmeasured forwards first (default 2; at least 1: the first compiles the kernels)")
+                    help="unmeasured forwards first (default 2; the first forward compiles OpenCV's kernels)")
     ap.add_argument("--name", metavar="NAME", help="the region name (default custom.HxWxC.kKsSpP)")
     ap.add_argument("--target", choices=("opencl", "opencl_fp16"), default="opencl",
                     help="the DNN target (default opencl: fp32)")
@@ -114,8 +114,8 @@ def parse_args(argv):
         ap.error(f"invalid value '{args.input}' for --input (expected HxWxC, e.g. 56x56x64)")
     if args.pad < 0:
         ap.error(f"invalid value '{args.pad}' for --pad (expected a whole number >= 0)")
-    if args.warmup < 1:
-        ap.error(f"invalid value '{args.warmup}' for --warmup (expected at least 1: the first forward compiles)")
+    if args.warmup < 0:
+        ap.error(f"invalid value '{args.warmup}' for --warmup (expected a whole number >= 0)")
     if not (args.scale > 0 and args.scale <= 4):
         ap.error(f"invalid value '{args.scale:g}' for --scale (expected a number in (0, 4])")
     h, w, c = (int(x) for x in m.groups())
@@ -211,8 +211,6 @@ def main(argv=None) -> int:
     try:
         for _ in range(a.warmup):           # outside regions: kernel compilation, OpenCV's set-up
             out = net.forward()
-        if not cv2.ocl.useOpenCL():
-            die(EXIT_RUNTIME, "OpenCV turned OpenCL off during the warm-up (see its log above)")
         tags = dict(channels=a.out_channels, method=METHOD)
         ms = []
         for _ in range(a.iters):
@@ -222,6 +220,8 @@ def main(argv=None) -> int:
                 ms.append((time.perf_counter() - t0) * 1e3)
     except cv2.error as e:
         die(EXIT_RUNTIME, f"net.forward failed: {str(e).strip().splitlines()[-1]}")
+    if not cv2.ocl.useOpenCL():
+        die(EXIT_RUNTIME, "OpenCV turned OpenCL off while running the layer (see its log above)")
     ho, wo = out_size(a)
     if out.shape != (1, a.out_channels, ho, wo):
         die(EXIT_RUNTIME, f"net.forward returned shape {out.shape}, expected {(1, a.out_channels, ho, wo)}")

@@ -8,6 +8,8 @@ import shlex
 import sys
 
 from ..errors import CltraceError, UsageError
+from ..network import opencv as netopencv
+from ..network import plan as netplan
 from ..printable import printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
@@ -16,8 +18,6 @@ from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, execute, order_line,
                             resume_runs)
 from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
-from ..network import opencv as netopencv
-from ..network import plan as netplan
 from .base import EXIT_OK, Command, info
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -132,8 +132,8 @@ class NetworkCommand(Command):
         for s in network.skipped:
             info(f"  skipped {s.name}: {s.skip}")
         if opencv:
-            template = netplan.opencv_command(sys.executable, args.opencv_runner, args.scale, args.iters,
-                                              args.warmup)
+            template = netplan.opencv_command(sys.executable, os.path.abspath(args.opencv_runner), args.scale,
+                                              args.iters, args.warmup)
         else:
             template = netplan.command(os.path.abspath(args.conv_bench), args.method or "gemm", args.scale,
                                        args.iters, args.warmup)
