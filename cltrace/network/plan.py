@@ -17,7 +17,8 @@ from .model import ConvLayer, Network
 FINE = 16                 # distances 0..FINE one by one
 COARSE_POINTS = 16        # then about this many coarser ones up to half the channels
 METHODS = ("gemm", "direct", "tiled", "clblast")
-RUNTIMES = ("conv_bench", "opencv")     # conv_bench's methods on OpenCL; OpenCV DNN (examples/opencv_conv.py)
+# conv_bench's methods on OpenCL; OpenCV DNN (examples/opencv_conv.py); ACL under qemu (examples/bin/aarch64)
+RUNTIMES = ("conv_bench", "opencv", "acl")
 NAMES = ("layer", "channels", "distance", "input", "kernel", "stride", "pad", "shared")
 _INT = re.compile(r"^\d+$")
 
@@ -136,9 +137,16 @@ def opencv_command(python: str, runner: str, scale: float, iters: int, warmup: i
             str(warmup), "--name", "{layer}"]
 
 
+def acl_command(acl_bench: str, method: str, device: str, scale: float, iters: int, warmup: int) -> List[str]:
+    """The command template of the ACL runtime: conv_bench's command line in acl_conv_bench, with the Mali device
+    ACL is told it runs on (--device-name, through the acl_compat layer)."""
+    return command(acl_bench, method, scale, iters, warmup) + ["--device-name", device]
+
+
 def runtime_of(template: Sequence[str]) -> str:
-    """The runtime of a command template (a stored sweep's, for --resume): conv_bench's names a --method."""
-    return "conv_bench" if "--method" in template else "opencv"
+    """The runtime of a command template (a stored sweep's, for --resume): ACL's names a --device-name, conv_bench's
+    a --method, the OpenCV runner's neither."""
+    return "acl" if "--device-name" in template else "conv_bench" if "--method" in template else "opencv"
 
 
 def check_scale(layers: Sequence[UniqueLayer], scale: float) -> None:

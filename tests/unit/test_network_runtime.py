@@ -20,6 +20,17 @@ def test_opencv_template_renders_each_configuration(tmp_path):
         "--out-channels", "6", "--scale", "0.5", "--iters", "4", "--warmup", "1", "--name", "c1"]
     assert netplan.runtime_of(t) == "opencv"
     assert netplan.runtime_of(netplan.command("/cb", "gemm", 0.5, 4, 1)) == "conv_bench"
+    acl = netplan.acl_command("/a64/acl_conv_bench", "direct", "Mali-T628", 0.5, 4, 1)
+    assert acl[-4:] == ["--warmup", "1", "--device-name", "Mali-T628"] and "direct" in acl
+    assert netplan.runtime_of(acl) == "acl"
+
+
+def test_acl_guest_environment_puts_the_compat_layer_first_once():
+    from cltrace.network import acl
+    env = acl.guest_environment({"CLTRACE_ACL_DIR": "/x", "OPENCL_LAYERS": "/mine.so"})
+    assert env == {"QEMU_LD_PREFIX": "/x/sysroot", "OCL_ICD_VENDORS": "/x/vendors",
+                   "OPENCL_LAYERS": acl.COMPAT + ":/mine.so"}
+    assert acl.guest_environment({"CLTRACE_ACL_DIR": "/x", **env})["OPENCL_LAYERS"] == env["OPENCL_LAYERS"]
 
 
 def test_skip_reasons_name_the_runner(tmp_path):
