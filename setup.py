@@ -35,6 +35,10 @@ TARGETS = [
     # not a shim either: the capture-file record walk for the Python reader (libc only)
     ("libcltrace_scan.so", ["capture_scan.c"], [], []),
 ]
+# more names of a built library: the shadow loader also answers dlopen("libOpenCL.so"), the name OpenCV's
+# OpenCL runtime opens first (before libOpenCL.so.1): without it a system libOpenCL.so (ocl-icd-opencl-dev)
+# is found instead and every launch bypasses the preload shim
+ALIASES = [("shadow/libOpenCL.so", "libOpenCL.so.1")]
 # accelerators, skipped when they cannot be built (e.g. no sqlite3 headers in a cross build): cltrace then
 # uses its pure-Python paths (numpy capture scan, executemany ingest), only slower
 OPTIONAL_TARGETS = {"libcltrace_store.so", "libcltrace_scan.so"}
@@ -92,6 +96,11 @@ class BuildNative(build_ext):
                 print(f"cltrace build: skipping optional {out}: {e}", file=sys.stderr)
                 if os.path.exists(dest):
                     os.remove(dest)
+        for alias, target in ALIASES:
+            dest = os.path.join(out_root, alias)
+            if os.path.lexists(dest):
+                os.remove(dest)
+            os.symlink(target, dest)
         for h in SHIPPED_HEADERS:
             dest = os.path.join(out_root, os.path.basename(h))
             shutil.copyfile(os.path.join(NATIVE, h), dest)
@@ -121,6 +130,7 @@ class BuildNative(build_ext):
         return [os.path.join(root, t[0]) for t in TARGETS
                 if t[0] not in OPTIONAL_TARGETS or os.path.exists(os.path.join(root, t[0]))] + \
             [os.path.join(root, out) for out, _ in EXECUTABLES if os.path.exists(os.path.join(root, out))] + \
+            [os.path.join(root, alias) for alias, _ in ALIASES] + \
             [os.path.join(root, os.path.basename(h)) for h in SHIPPED_HEADERS] + \
             [os.path.join(d, f) for d, _, files in os.walk(os.path.join(root, "aarch64")) for f in files]
 
@@ -157,10 +167,14 @@ setup(
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
     # depend on it); import-linter: tests/unit/test_import_layers.py checks the layers (docs/architecture.md);
     # ruff, mypy: tests/unit/test_lint.py (pinned to a minor: a new release can add findings).
+    # opencv: `cltrace network --runtime opencv` (examples/opencv_conv.py); 4.x: OpenCV 5's new DNN engine has no
+    # OpenCL target.
     # ./dev installs install_requires + "test" from here (the one list)
     extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography", "import-linter", "ruff~=0.17.6", "mypy~=2.4.1"],
-                    "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
+                             "cryptography", "import-linter", "ruff~=0.17.6", "mypy~=2.4.1",
+                             "opencv-python-headless<5"],
+                    "cluster": ["dask[distributed]", "pyarrow", "cryptography"],
+                    "opencv": ["opencv-python-headless<5"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],
         "pytest11": ["cltrace = cltrace.pytest_plugin"],

@@ -5,8 +5,12 @@ engine's (cltrace/sweep/engine.py): progress over the whole plan, --resume, --re
 stabilisers work as in `cltrace sweep`."""
 import os
 import shlex
+import sys
 
 from ..errors import CltraceError, UsageError
+from ..network import acl as netacl
+from ..network import opencv as netopencv
+from ..network import plan as netplan
 from ..printable import info, printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
@@ -30,8 +34,9 @@ class NetworkCommand(Command):
     description = (
         "Reads the conv layers of MODEL (an .onnx file, shapes from ONNX shape inference, or a built-in network of "
         "conv_bench --list-layers: resnet50, vgg16, alexnet), folds layers of identical shape into one (and says "
-        "which share it), lists depthwise and grouped convolutions as skipped with the reason, and runs conv_bench "
-        "for each unique layer at its pruning distances (output channels = unpruned - distance) as ONE sweep: "
+        "which share it), lists depthwise and grouped convolutions as skipped with the reason, and runs each unique "
+        "layer at its pruning distances (output channels = unpruned - distance) with the runtime (--runtime: "
+        "conv_bench's methods, or OpenCV DNN on its OpenCL target) as ONE sweep: "
         "every run traced and tagged layer, channels, distance (and the shape), progress over the whole plan, "
         "--resume and the noise stabilisers as in cltrace sweep. cltrace network-map draws the result.")
 
@@ -42,11 +47,23 @@ class NetworkCommand(Command):
                        help="pruning distances (channels removed) for every layer: a,b,c and a:b[:step] items, "
                             "e.g. 0:16 or 0,1,2,4,8 (0, the unpruned reference, is always swept); default per "
                             "layer: 0..16 one by one, then a coarser step (a multiple of 4) up to half its channels")
+        p.add_argument("--layers", metavar="NAMES",
+                       help="sweep only these layers (comma-separated; a layer stands for every layer of its "
+                            "shape), e.g. conv2_1,conv4_1 for a subset of a large network")
         p.add_argument("--input-shape", metavar="NxCxHxW",
                        help="the dims of an ONNX model's first input, for a model exported with dynamic sizes "
                             "(e.g. 1x3x224x224); its layers' shapes then follow by shape inference")
-        p.add_argument("--method", choices=("gemm", "direct", "tiled", "clblast"), default="gemm",
-                       help="conv_bench's method (default gemm)")
+        p.add_argument("--runtime", choices=netplan.RUNTIMES, default="conv_bench",
+                       help="what runs each layer: conv_bench (default; --method), opencv: OpenCV DNN "
+                            "(cv2.dnn, DNN_TARGET_OPENCL) on a one-Conv ONNX model per configuration "
+                            "(examples/opencv_conv.py; needs opencv-python-headless 4.x), or acl: Arm Compute "
+                            "Library under qemu-user on PoCL (./dev acl sets it up; ACL's dispatches, the "
+                            "emulator's timings)")
+        p.add_argument("--method", choices=netplan.METHODS, default=None,
+                       help="conv_bench's method (default gemm), or ACL's (gemm or direct; default gemm)")
+        p.add_argument("--acl-device", default=netacl.DEVICE, metavar="NAME",
+                       help=f"--runtime acl: the Mali GPU ACL is told it runs on and tunes for (default "
+                            f"{netacl.DEVICE}; e.g. Mali-T628)")
         p.add_argument("--scale", type=float, default=0.25, metavar="F",
                        help="multiply every layer's input H and W by F (conv_bench --scale; default 0.25, "
                             "reduced spatial scale for CPUs)")
@@ -65,9 +82,17 @@ class NetworkCommand(Command):
                        help="continue the trace's last network sweep: run the planned runs that have no successful "
                             "run yet (MODEL and the options may be left out; given, they must plan the same sweep)")
         p.add_argument("--conv-bench", default=DEFAULT_CONV_BENCH, metavar="PATH",
-                       help="the conv_bench binary (default: examples/bin/conv_bench; make -C examples builds it)")
+                       help="the conv_bench binary (default: examples/bin/conv_bench; make -C examples builds it; "
+                            "it also lists the built-in networks' layers)")
+        p.add_argument("--acl-bench", default=netacl.BENCH, metavar="PATH",
+                       help="the aarch64 acl_conv_bench of --runtime acl (default: examples/bin/aarch64/"
+                            "acl_conv_bench; make -C examples acl-aarch64 builds it)")
+        p.add_argument("--opencv-runner", default=netopencv.RUNNER, metavar="PATH",
+                       help="the OpenCV DNN runner of --runtime opencv, run with this Python (default: "
+                            "examples/opencv_conv.py)")
         p.add_argument("--fail-fast", action="store_true", help="stop at the first failing run")
-        p.add_argument("--show-output", action="store_true", help="let conv_bench's stdout through")
+        p.add_argument("--show-output", action="store_true",
+                       help="let the runner's stdout through (conv_bench's or opencv_conv.py's)")
         p.add_argument("--dry-run", action="store_true", help="print the plan and the commands, and exit")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress")
         p.add_argument("--no-stabilise", dest="stabilise", action="store_false", default=True,
@@ -86,30 +111,49 @@ class NetworkCommand(Command):
     def _plan(self, args):
         """(template, configurations) from MODEL and the options; prints the network's layers."""
         from ..network import model as netmodel
-        from ..network import plan as netplan
-        if not os.access(args.conv_bench, os.X_OK):
+        opencv, acl = args.runtime == "opencv", args.runtime == "acl"
+        if opencv and args.method is not None:
+            raise UsageError(f"--method {args.method} is a conv_bench method: --runtime opencv runs OpenCV DNN's own "
+                             f"kernels (leave --method out)")
+        if acl and args.method not in (None,) + netacl.METHODS:
+            raise UsageError(f"--method {args.method}: ACL's methods are {' and '.join(netacl.METHODS)}")
+        if args.acl_device != netacl.DEVICE and not acl:
+            raise UsageError("--acl-device names the device of --runtime acl: give --runtime acl too")
+        if args.runtime == "conv_bench" and not os.access(args.conv_bench, os.X_OK):
             raise CltraceError(f"{args.conv_bench}: conv_bench not found (build it: make -C examples)")
         for flag, v in (("--iters", args.iters), ("--warmup", args.warmup)):
             if v < (1 if flag == "--iters" else 0):
                 raise UsageError(f"{flag} must be at least {1 if flag == '--iters' else 0}, not {v}")
         distances = netplan.parse_distances(args.distances) if args.distances is not None else None
         shape = netmodel.parse_shape(args.input_shape) if args.input_shape else None
-        network = netmodel.load(args.model, args.conv_bench, shape)
+        runner = {"opencv": "the opencv runner", "acl": "acl_conv_bench"}.get(args.runtime, "conv_bench")
+        network = netmodel.load(args.model, args.conv_bench, shape, runner)
         if not network.runnable:
-            raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in conv_bench "
+            raise CltraceError(f"{args.model}: none of its {len(network.layers)} Conv layers can run in {runner} "
                                f"({network.layers[0].name}: {network.layers[0].skip})")
         layers = netplan.unique_layers(network)
+        n_unique = len(layers)
+        if args.layers is not None:
+            layers = netplan.select_layers(layers, args.layers, network)
         netplan.assign_distances(layers, distances)
         netplan.check_scale(layers, args.scale)
+        chosen = f", {len(layers)} chosen by --layers" if args.layers is not None else ""
         info(f"network {network.name}: {len(network.layers)} conv layers, {len(network.runnable)} runnable, "
-             f"{len(layers)} unique shapes")
+             f"{n_unique} unique shapes{chosen}")
         for u in layers:
             if u.shared:
                 info(f"  shape {u.layer.shape_text()}: {u.name}, shared by {', '.join(u.shared)}")
         for s in network.skipped:
             info(f"  skipped {s.name}: {s.skip}")
-        template = netplan.command(os.path.abspath(args.conv_bench), args.method, args.scale, args.iters,
-                                   args.warmup)
+        if acl:
+            template = netplan.acl_command(os.path.abspath(args.acl_bench), args.method or "gemm", args.acl_device,
+                                           args.scale, args.iters, args.warmup)
+        elif opencv:
+            template = netplan.opencv_command(sys.executable, os.path.abspath(args.opencv_runner), args.scale,
+                                              args.iters, args.warmup)
+        else:
+            template = netplan.command(os.path.abspath(args.conv_bench), args.method or "gemm", args.scale,
+                                       args.iters, args.warmup)
         return template, netplan.configurations(layers)
 
     def run(self, args) -> int:
@@ -155,6 +199,18 @@ class NetworkCommand(Command):
                 on = f" (on board {r.params[BOARD_PARAM]})" if cluster is not None else ""
                 print(f"[{i + 1}/{len(runs)}] {printable(shlex.join(render_command(template, r.params)))}{on}")
             return EXIT_OK
+        runtime = netplan.runtime_of(template)
+        if runtime == "acl" and cluster is not None:
+            raise UsageError("--runtime acl runs ACL here under qemu: not with --cluster (on an arm64 board, sweep "
+                             "acl_conv_bench natively: docs/acl.md)")
+        if runtime == "opencv" and cluster is None:
+            # OpenCV missing, 5.x, or about to fall back to its CPU code: say so before the trace is touched
+            info(f"runtime: {netopencv.probe(template[0], template[1])}")
+        if runtime == "acl":
+            netacl.check(template[0])
+            os.environ.update(netacl.guest_environment())       # every run of the sweep inherits it
+            info(f"runtime: ACL under qemu-user on PoCL, told it runs on {template[-1]}: ACL's own dispatches, the "
+                 f"emulator's timings (each run is marked emulated)")
         settings, mode = shim_settings(args), requested_mode(args)
         if previous is not None and not settings and mode == "auto":
             settings, mode = dict(previous.settings or {}), previous.mode or mode

@@ -54,9 +54,10 @@ class Network:
         return [layer for layer in self.layers if layer.skip is not None]
 
 
-def load(spec: str, conv_bench: str, input_shape: Optional[List[int]] = None) -> Network:
+def load(spec: str, conv_bench: str, input_shape: Optional[List[int]] = None, runner: str = "conv_bench") -> Network:
     """A catalogue name (resnet50, vgg16, alexnet) or the path of an .onnx file (``input_shape``: the dims of its
-    first input, for a model exported with dynamic sizes)."""
+    first input, for a model exported with dynamic sizes; ``runner``: the program that runs the layers, named in
+    the skip reasons)."""
     if spec in CATALOGUE and not os.path.exists(spec):
         if input_shape is not None:
             from ..errors import UsageError
@@ -66,7 +67,7 @@ def load(spec: str, conv_bench: str, input_shape: Optional[List[int]] = None) ->
         raise CltraceError(f"{spec}: no such file, and not a built-in network ({', '.join(CATALOGUE)})")
     if os.path.isdir(spec):
         raise CltraceError(f"{spec} is a directory, not an ONNX model")
-    return from_onnx(spec, input_shape)
+    return from_onnx(spec, input_shape, runner)
 
 
 def parse_shape(text: str) -> List[int]:
@@ -119,7 +120,7 @@ def _onnx():
         raise CltraceError("reading an ONNX model needs the onnx package: pip install onnx") from None
 
 
-def from_onnx(path: str, input_shape: Optional[List[int]] = None) -> Network:
+def from_onnx(path: str, input_shape: Optional[List[int]] = None, runner: str = "conv_bench") -> Network:
     onnx = _onnx()
     try:
         model = onnx.load(path, load_external_data=False)
@@ -133,7 +134,7 @@ def from_onnx(path: str, input_shape: Optional[List[int]] = None) -> Network:
         inferred = onnx.shape_inference.infer_shapes(model)
     except Exception as e:  # noqa: BLE001  (and its shape inference as many for a graph it cannot type)
         raise CltraceError(f"{path}: ONNX shape inference failed ({str(e).splitlines()[0][:200]})") from None
-    layers = conv_layers(inferred.graph)
+    layers = conv_layers(inferred.graph, runner)
     if not layers:
         raise CltraceError(f"{path} has no Conv layer to sweep")
     return Network(os.path.basename(path), "onnx", layers)
@@ -173,7 +174,7 @@ def _attrs(node) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def conv_layers(graph) -> List[ConvLayer]:
+def conv_layers(graph, runner: str = "conv_bench") -> List[ConvLayer]:
     """Every Conv node of the graph in execution order, as a ConvLayer (with a skip reason where conv_bench
     cannot run it)."""
     shapes = _shapes(graph)
@@ -183,11 +184,11 @@ def conv_layers(graph) -> List[ConvLayer]:
         while name in seen:
             name += "_"
         seen.add(name)
-        out.append(_conv(node, name, shapes))
+        out.append(_conv(node, name, shapes, runner))
     return out
 
 
-def _conv(node, name: str, shapes: dict) -> ConvLayer:
+def _conv(node, name: str, shapes: dict, runner: str = "conv_bench") -> ConvLayer:
     x = shapes.get(node.input[0]) if node.input else None
     wt = shapes.get(node.input[1]) if len(node.input) > 1 else None
     a = _attrs(node)
@@ -209,20 +210,20 @@ def _conv(node, name: str, shapes: dict) -> ConvLayer:
         if kh == kw and kh % 2 == 1 and strides == [1, 1]:
             pads = [(kh - 1) // 2] * 4
         else:
-            skip = f"auto_pad {auto} with kernel {kh}x{kw} and strides {strides}: padding conv_bench cannot express"
+            skip = f"auto_pad {auto} with kernel {kh}x{kw} and strides {strides}: padding {runner} cannot express"
     elif auto == "VALID":
         pads = [0, 0, 0, 0]
     layer = dict(name=name, h=int(h), w=int(w), c=int(c), k=int(kh), s=int(strides[0]), p=int(pads[0]),
                  out=int(m), groups=groups)
     if groups > 1:
         kind = "depthwise" if groups == c and c_per_group == 1 else f"grouped ({groups} groups)"
-        skip = f"{kind} convolution: conv_bench runs dense convolutions only"
+        skip = f"{kind} convolution: {runner} runs dense convolutions only"
     elif any(d != 1 for d in dil):
-        skip = f"dilation {'x'.join(map(str, dil))}: conv_bench runs undilated convolutions only"
+        skip = f"dilation {'x'.join(map(str, dil))}: {runner} runs undilated convolutions only"
     elif kh != kw:
-        skip = f"kernel {kh}x{kw}: conv_bench runs square kernels only"
+        skip = f"kernel {kh}x{kw}: {runner} runs square kernels only"
     elif len(set(strides)) != 1:
-        skip = f"strides {'x'.join(map(str, strides))}: conv_bench runs equal strides only"
+        skip = f"strides {'x'.join(map(str, strides))}: {runner} runs equal strides only"
     elif len(set(pads)) != 1:
-        skip = f"pads {','.join(map(str, pads))}: conv_bench runs equal padding on every side only"
+        skip = f"pads {','.join(map(str, pads))}: {runner} runs equal padding on every side only"
     return ConvLayer(**layer, desc=f"ONNX Conv {name}", skip=skip)

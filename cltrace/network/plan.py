@@ -17,6 +17,8 @@ from .model import ConvLayer, Network
 FINE = 16                 # distances 0..FINE one by one
 COARSE_POINTS = 16        # then about this many coarser ones up to half the channels
 METHODS = ("gemm", "direct", "tiled", "clblast")
+# conv_bench's methods on OpenCL; OpenCV DNN (examples/opencv_conv.py); ACL under qemu (examples/bin/aarch64)
+RUNTIMES = ("conv_bench", "opencv", "acl")
 NAMES = ("layer", "channels", "distance", "input", "kernel", "stride", "pad", "shared")
 _INT = re.compile(r"^\d+$")
 
@@ -75,6 +77,25 @@ def unique_layers(network: Network) -> List[UniqueLayer]:
     return list(by_shape.values())
 
 
+def select_layers(layers: Sequence[UniqueLayer], spec: str, network: Network) -> List[UniqueLayer]:
+    """--layers: the unique layers named (by themselves or by a layer sharing their shape), in plan order."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--layers: give layer names, comma-separated")
+    owner = {name: u for u in layers for name in [u.name] + u.shared}
+    skipped = {layer.name: layer.skip for layer in network.skipped}
+    chosen = set()
+    for n in names:
+        if n in skipped:
+            raise UsageError(f"--layers: {n} is skipped ({skipped[n]})")
+        if n not in owner:
+            raise UsageError(f"--layers: {network.name} has no conv layer {n} (its layers: "
+                             f"{', '.join(layer.name for layer in network.layers[:8])}"
+                             f"{', ...' if len(network.layers) > 8 else ''})")
+        chosen.add(owner[n].name)
+    return [u for u in layers if u.name in chosen]
+
+
 def assign_distances(layers: Sequence[UniqueLayer], distances: Optional[List[int]]) -> None:
     """Each layer's distances: the default for its channel count, or --distances (0 is always swept: the
     unpruned reference). A distance that would leave no channel is a usage error naming the layer."""
@@ -106,6 +127,26 @@ def command(conv_bench: str, method: str, scale: float, iters: int, warmup: int)
     return [conv_bench, "--input", "{input}", "--kernel", "{kernel}", "--stride", "{stride}", "--pad", "{pad}",
             "--out-channels", "{channels}", "--method", method, "--scale", f"{scale:g}", "--iters", str(iters),
             "--warmup", str(warmup)]
+
+
+def opencv_command(python: str, runner: str, scale: float, iters: int, warmup: int) -> List[str]:
+    """The command template of the OpenCV DNN runtime: examples/opencv_conv.py (a one-Conv ONNX model per
+    configuration, cv2.dnn on DNN_TARGET_OPENCL), each measured forward a region named after the layer."""
+    return [python, runner, "--input", "{input}", "--kernel", "{kernel}", "--stride", "{stride}", "--pad", "{pad}",
+            "--out-channels", "{channels}", "--scale", f"{scale:g}", "--iters", str(iters), "--warmup",
+            str(warmup), "--name", "{layer}"]
+
+
+def acl_command(acl_bench: str, method: str, device: str, scale: float, iters: int, warmup: int) -> List[str]:
+    """The command template of the ACL runtime: conv_bench's command line in acl_conv_bench, with the Mali device
+    ACL is told it runs on (--device-name, through the acl_compat layer)."""
+    return command(acl_bench, method, scale, iters, warmup) + ["--device-name", device]
+
+
+def runtime_of(template: Sequence[str]) -> str:
+    """The runtime of a command template (a stored sweep's, for --resume): ACL's names a --device-name, conv_bench's
+    a --method, the OpenCV runner's neither."""
+    return "acl" if "--device-name" in template else "conv_bench" if "--method" in template else "opencv"
 
 
 def check_scale(layers: Sequence[UniqueLayer], scale: float) -> None:

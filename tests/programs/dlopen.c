@@ -1,5 +1,5 @@
-/* dlopen COUNT: like `linked`, but loads libOpenCL.so.1 with dlopen and gets
- * every function with dlsym from the handle (ctypes/OpenCV/ACL style). */
+/* dlopen COUNT [LIBRARY]: like `linked`, but loads LIBRARY (default libOpenCL.so.1) with dlopen and gets
+ * every function with dlsym from the handle (ctypes/OpenCV/ACL style; OpenCV opens libOpenCL.so first). */
 #define CL_TARGET_OPENCL_VERSION 300
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
@@ -21,7 +21,7 @@ int main(int argc, char **argv)
     cl_platform_id p;
     cl_device_id d;
     cl_int err;
-    void *h = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(argc > 2 ? argv[2] : "libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         fprintf(stderr, "dlopen: %s\n", dlerror());
         return 2;
