@@ -92,7 +92,7 @@ class BuildNative(build_ext):
                     cc.link_executable(objs, out, output_dir=out_root, extra_preargs=["-static"])
                 except Exception:  # noqa: BLE001  (LinkError: no static libc)
                     cc.link_executable(objs, out, output_dir=out_root)
-            except Exception as e:  # CompileError / LinkError: the slower preexec_fn path is used
+            except Exception as e:  # noqa: BLE001  (CompileError / LinkError: the slower preexec_fn path is used)
                 print(f"cltrace build: skipping optional {out}: {e}", file=sys.stderr)
                 if os.path.exists(dest):
                     os.remove(dest)

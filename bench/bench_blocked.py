@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _sweep_bench as sb  # noqa: E402
+import _sweep_bench as sb
 
 ONE_THREAD = ["env", "POCL_MAX_PTHREAD_COUNT=1"]
 WORKLOADS = {

@@ -169,7 +169,8 @@ def main():
         print()
         print(f"runs: {runs} ({ok} ok, {part_runs} planned)   wall: {wall:.1f} s ({wall / 60:.2f} min)   "
               f"runs/min: {rate:.1f}   per run: {wall / runs * 1e3:.0f} ms "
-              f"(the programs' own wall {own / runs * 1e3:.0f} ms, cltrace around them {(wall - own) / runs * 1e3:.0f} ms)")
+              f"(the programs' own wall {own / runs * 1e3:.0f} ms, "
+              f"cltrace around them {(wall - own) / runs * 1e3:.0f} ms)")
         print(f"load avg: {load0} before, {load1} after")
         if runs != part_runs or ok != runs:
             print(f"TRACE CHECK FAILED: {runs} runs recorded, {ok} ok, {part_runs} planned")

@@ -240,7 +240,6 @@ def breakdown(template, n, mode, tmp, env_overrides):
     stages above. sweep set-up = main() minus the per-run loop (parsing, opening the trace, stabilisers),
     divided by N. Medians are not additive: every figure is a mean over the N runs."""
     os.environ.update(env_overrides)
-    import cltrace.record.session as session
     import cltrace.capture.launcher as launcher
     import cltrace.sweep.local as sweep_mod
     from cltrace.cli import main as cli_main

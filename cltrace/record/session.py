@@ -106,7 +106,7 @@ def record_keeping_captures(conn, fields: Dict, tags, capture_dir: str, output: 
     except KeyboardInterrupt:
         raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
                            exit_code=130) from None
-    except Exception as e:  # noqa: BLE001  (any failure: the captures stay, with the way back)
+    except Exception as e:
         reason = describe_failure(e, output)
         if reason is None:
             raise

@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 
-import pytest
 
 from test_acl import needs_acl
 from test_network import tiny_model

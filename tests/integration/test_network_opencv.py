@@ -39,7 +39,7 @@ def _runner(*args):
 
 
 @pytest.mark.parametrize("mode", ["layer", "preload"])
-def test_a_program_that_dlopens_libOpenCL_so_is_captured(cltrace_run, programs, mode):
+def test_a_program_that_dlopens_libopencl_so_is_captured(cltrace_run, programs, mode):
     """OpenCV's way to load OpenCL: dlopen("libOpenCL.so"), then dlsym(handle, "cl...") for each function. In
     preload mode a system libOpenCL.so (the development symlink) would be found instead of the shadow loader."""
     trace = cltrace_run([programs("dlopen"), "50", "libOpenCL.so"], mode=mode)

@@ -4,10 +4,10 @@ import pytest
 
 pytest.importorskip("onnx")
 
-from cltrace.errors import UsageError  # noqa: E402
-from cltrace.network import model, plan as netplan  # noqa: E402
-from cltrace.sweep.plan import render_command  # noqa: E402
-from test_network_plan import CONVS, tiny_model  # noqa: E402
+from cltrace.errors import UsageError
+from cltrace.network import model, plan as netplan
+from cltrace.sweep.plan import render_command
+from test_network_plan import CONVS, tiny_model
 
 
 def test_opencv_template_renders_each_configuration(tmp_path):
