@@ -13,7 +13,6 @@ warm-up iterations stay outside regions.
 Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
 """
 import argparse
-import importlib.util
 import math
 import os
 import re
@@ -21,30 +20,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from region_loader import load_region  # noqa: E402  (next to this script, found without cltrace installed)
 KERNELS = os.path.join(HERE, "kernels", "conv.cl")
 PROG = "conv_bench.py"
 GEMM_VEC = 4
 GEMM_LOCAL_X = 32
 TILED_VEC = 4
 TILED_LOCAL_X = 64
-
-
-def _load_region():
-    """cltrace.region when cltrace is importable, else the module file next door, else a no-op."""
-    try:
-        from cltrace.region import region
-        return region
-    except ImportError:
-        pass
-    path = os.path.join(os.path.dirname(HERE), "cltrace", "region.py")
-    if os.path.exists(path):
-        spec = importlib.util.spec_from_file_location("_cltrace_region", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod.region
-    import contextlib
-
-    return lambda name, **tags: contextlib.nullcontext()
 
 
 def die(code, message):
@@ -343,7 +326,7 @@ def main(argv=None):
         import pyopencl as cl
     except ImportError:
         die(1, "pyopencl is not installed (pip install pyopencl)")
-    region = _load_region()
+    region = load_region()
     tags = dict(channels=pb["m"], method=args.method)
     state = [42]
     inp = random_floats(pb["c"] * pb["h"] * pb["w"], state)

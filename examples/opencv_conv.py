@@ -19,7 +19,6 @@ trace). OpenCV 5's new DNN engine runs on the CPU only: opencv-python-headless 4
 Exit codes: 0 ok, 1 runtime failure (OpenCV without OpenCL, a failing forward), 2 bad input or opencv missing.
 """
 import argparse
-import importlib.util
 import math
 import os
 import re
@@ -28,6 +27,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from region_loader import load_region  # noqa: E402  (next to this script, found without cltrace installed)
 PROG = "opencv_conv.py"
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 METHOD = "opencv"
@@ -35,24 +36,6 @@ INSTALL = "pip install 'opencv-python-headless<5'"
 DEFAULT_DEVICE = ":GPU|CPU:"        # OpenCV's device filter: a GPU if there is one, else a CPU device (PoCL)
 ALLOW_ALL = "OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES"      # else OpenCV DNN falls back to its CPU code off GPUs
 TRUE = ("1", "true", "True", "TRUE", "on", "ON")
-
-
-def _load_region():
-    """cltrace.region when cltrace is importable, else the module file next door, else a no-op."""
-    try:
-        from cltrace.region import region
-        return region
-    except ImportError:
-        pass
-    path = os.path.join(os.path.dirname(HERE), "cltrace", "region.py")
-    if os.path.exists(path):
-        spec = importlib.util.spec_from_file_location("_cltrace_region", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod.region
-    import contextlib
-
-    return lambda name, **tags: contextlib.nullcontext()
 
 
 def die(code, message):
@@ -202,7 +185,7 @@ def main(argv=None) -> int:
               f"{'GPU' if dev.type() == cv2.ocl.Device_TYPE_GPU else 'CPU'})")
         return 0
     import numpy as np
-    region = _load_region()
+    region = load_region()
     rng = np.random.default_rng(a.seed)
     target = cv2.dnn.DNN_TARGET_OPENCL if a.target == "opencl" else cv2.dnn.DNN_TARGET_OPENCL_FP16
     net = load_net(cv2, conv_model(a, rng), target)
