@@ -78,6 +78,8 @@ def main():
                     help="channel range a:b of wave (default 4*CU-3:4*CU+4; issue 23's demo: 5:20 --repeat 6 "
                          "--iters 10)")
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
+    ap.add_argument("--block", type=int, default=1, metavar="K",
+                    help="cltrace sweep --block K: each process measures K channel counts (1: one process each)")
     ap.add_argument("--order", choices=("default", "interleave", "shuffle"), default="shuffle",
                     help="cltrace sweep --order; shuffle: a new --seed per sweep (the analysis' permutation "
                          "test is exact only for rounds in random order: docs/analysis.md)")
@@ -85,15 +87,16 @@ def main():
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
     if not a.workloads or set(a.workloads) - {"wave", "gemm"}:
         ap.error("--workloads: a comma list of wave, gemm")
-    if a.pairs < 1 or a.repeat < 1:
-        ap.error("--pairs and --repeat must be >= 1")
+    if a.pairs < 1 or a.repeat < 1 or a.block < 1:
+        ap.error("--pairs, --repeat and --block must be >= 1")
 
     sb.ensure_bench()
     cu = sb.compute_units()
-    sw = sb.Sweeper(a.keep, None if a.order == "default" else a.order)
+    sw = sb.Sweeper(a.keep, None if a.order == "default" else a.order,
+                    ["--block", str(a.block)] if a.block > 1 else [])
     wl = workloads(a, cu)
     print(f"reproducibility: {a.pairs} pairs of independent sweeps per workload, --repeat {a.repeat}, "
-          f"--iters {a.iters}; device: {cu} compute units")
+          f"--iters {a.iters}" + (f", --block {a.block}" if a.block > 1 else "") + f"; device: {cu} compute units")
     load0 = sb.header(sw, __file__, sys.argv[1:])
     t_all = time.perf_counter()
     table = []
