@@ -138,8 +138,9 @@ setup(
     # the tests start a real local Dask cluster and read the Parquet exports back with pyarrow and DuckDB;
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
     # depend on it)
-    extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography"],
+    # pytest-xdist: `./dev test` runs the suite on parallel workers (docs/testing.md)
+    extras_require={"test": ["pytest", "pytest-xdist", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow",
+                             "duckdb", "cryptography"],
                     "cluster": ["dask[distributed]", "pyarrow", "cryptography"]},
     entry_points={
         "console_scripts": ["cltrace = cltrace.cli.main:main"],
