@@ -1,9 +1,8 @@
 """Shared test set-up: one PoCL kernel cache for the whole suite (first compiles are slow), and the order in which
 `./dev test` hands the modules to its pytest-xdist workers (README: Two commands)."""
-import hashlib
 import os
-import shutil
-import tempfile
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One cache for every test, every xdist worker and every process they start (PoCL writes its entries atomically).
@@ -15,23 +14,28 @@ _SYSROOT = os.path.join(ROOT, ".pocl-cache", "empty-system-root")
 os.makedirs(_SYSROOT, exist_ok=True)
 os.environ.setdefault("CLTRACE_SYSTEM_ROOT", _SYSROOT)
 
-# Each test process (each xdist worker, and the controller) has a TMPDIR of its own: `cltrace run` names the captures
-# of unfinished runs it finds in TMPDIR, and those a test leaves for a moment (test_faults kills a cltrace on purpose)
-# must not show up in a test on the other worker, nor those of another checkout's tests in this one's.
-_TMP = os.path.join(tempfile.gettempdir(), "tests-cltrace-%s-%s" % (hashlib.sha1(ROOT.encode()).hexdigest()[:12],
-                                                                     os.environ.get("PYTEST_XDIST_WORKER", "main")))
-os.makedirs(_TMP, exist_ok=True)
-os.environ["TMPDIR"] = tempfile.tempdir = _TMP
+# An xdist worker starts with COLUMNS=80 (and LINES) in its environment, a serial run with neither: tests compare
+# text that `cltrace report` lays out to $COLUMNS, so the workers' tests must see what a serial run's see.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 
 
-def _remove_leftover_captures():
-    """The captures a killed run of an earlier session left in this TMPDIR (their cltrace is gone)."""
-    from cltrace.capture.leftovers import find_leftovers
-    for left in find_leftovers(_TMP):
-        shutil.rmtree(left["dir"], ignore_errors=True)
+@pytest.fixture(scope="session", autouse=True)
+def _own_tmpdir(tmp_path_factory):
+    """A TMPDIR of this test process's own (each xdist worker's) for the processes the tests start: `cltrace run`
+    names the captures of unfinished runs it finds in TMPDIR, and those a test leaves for a moment (test_faults kills
+    a cltrace on purpose) must not show up in the exact output a test compares on the other worker, nor those of
+    another checkout's tests (a killed run anywhere on the machine) in this one's."""
+    tmp = tmp_path_factory.mktemp("tmpdir", numbered=False)
+    old = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp)
+    yield
+    if old is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old
 
-
-_remove_leftover_captures()
 
 # Modules that take longest (pyopencl's test subset run twice, real-timing sweeps, sweeps under qemu, a wheel build,
 # the demo), handed to the workers first so that none of them is left running alone at the end of a parallel run.
