@@ -46,6 +46,26 @@ LONG_FIRST = ("test_peer_pyopencl", "test_staircase_pocl", "test_cli_errors", "t
               "test_network", "test_cluster_tls", "test_sweep_records", "test_faults")
 
 
+# Modules whose tests share no module-scoped fixture and are long each (sweeps under qemu): their tests go to the
+# workers one by one rather than as one module.
+ONE_BY_ONE = ("test_acl",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadscope (what `./dev test` runs): whole modules to a worker, but ONE_BY_ONE's tests one by one."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = os.path.splitext(os.path.basename(nodeid.split("::", 1)[0]))[0]
+            return nodeid if module in ONE_BY_ONE else super()._split_scope(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """The long modules first, the rest in collection order (`./dev test` hands whole modules to the xdist workers,
     --dist loadscope, in this order: --no-loadscope-reorder)."""
