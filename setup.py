@@ -167,11 +167,12 @@ setup(
     # cryptography: `cltrace farm` makes the farm's CA and TLS certificates (Dask's TLS; distributed does not
     # depend on it); import-linter: tests/unit/test_import_layers.py checks the layers (docs/architecture.md);
     # ruff, mypy: tests/unit/test_lint.py (pinned to a minor: a new release can add findings).
+    # pytest-xdist: `./dev test` runs the suite on parallel workers (tests/conftest.py).
     # opencv: `cltrace network --runtime opencv` (examples/opencv_conv.py); 4.x: OpenCV 5's new DNN engine has no
     # OpenCL target.
     # ./dev installs install_requires + "test" from here (the one list)
-    extras_require={"test": ["pytest", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow", "duckdb",
-                             "cryptography", "import-linter", "ruff~=0.17.6", "mypy~=2.4.1",
+    extras_require={"test": ["pytest", "pytest-xdist", "hypothesis", "jsonschema", "dask[distributed]", "pyarrow",
+                             "duckdb", "cryptography", "import-linter", "ruff~=0.17.6", "mypy~=2.4.1",
                              "opencv-python-headless<5"],
                     "cluster": ["dask[distributed]", "pyarrow", "cryptography"],
                     "opencv": ["opencv-python-headless<5"]},

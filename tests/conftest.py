@@ -1,7 +1,11 @@
-"""Shared test set-up: one PoCL kernel cache for the whole suite (first compiles are slow)."""
+"""Shared test set-up: one PoCL kernel cache for the whole suite (first compiles are slow), and the order in which
+`./dev test` hands the modules to its pytest-xdist workers (README: Two commands)."""
 import os
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One cache for every test, every xdist worker and every process they start (PoCL writes its entries atomically).
 os.environ.setdefault("POCL_CACHE_DIR", os.path.join(ROOT, ".pocl-cache"))
 os.makedirs(os.environ["POCL_CACHE_DIR"], exist_ok=True)
 # `cltrace sweep` sets CPU/GPU governors to performance where sysfs is writable (restoring them after):
@@ -9,3 +13,63 @@ os.makedirs(os.environ["POCL_CACHE_DIR"], exist_ok=True)
 _SYSROOT = os.path.join(ROOT, ".pocl-cache", "empty-system-root")
 os.makedirs(_SYSROOT, exist_ok=True)
 os.environ.setdefault("CLTRACE_SYSTEM_ROOT", _SYSROOT)
+
+# An xdist worker starts with COLUMNS=80 (and LINES) in its environment, a serial run with neither: tests compare
+# text that `cltrace report` lays out to $COLUMNS, so the workers' tests must see what a serial run's see.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_tmpdir(tmp_path_factory):
+    """A TMPDIR of this test process's own (each xdist worker's) for the processes the tests start: `cltrace run`
+    names the captures of unfinished runs it finds in TMPDIR, and those a test leaves for a moment (test_faults kills
+    a cltrace on purpose) must not show up in the exact output a test compares on the other worker, nor those of
+    another checkout's tests (a killed run anywhere on the machine) in this one's."""
+    tmp = tmp_path_factory.mktemp("tmpdir", numbered=False)
+    old = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp)
+    yield
+    if old is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old
+
+
+# Modules that take longest (pyopencl's test subset run twice, real-timing sweeps, sweeps under qemu, a wheel build,
+# the demo), handed to the workers first so that none of them is left running alone at the end of a parallel run.
+# Each worker is handed a second module while its first runs: the third here is a short one, which waits behind the
+# longest. test_acl's ACL tests wait for the ACL set-up that `./dev test` runs beside the first tests.
+LONG_FIRST = ("test_peer_pyopencl", "test_staircase_pocl", "test_cli_errors", "test_acl", "test_portability",
+              "test_readme_commands", "test_demo", "test_soak", "test_doc_snippets", "test_cluster_sweep",
+              "test_network", "test_cluster_tls", "test_sweep_records", "test_faults")
+
+
+# Modules whose tests share no module-scoped fixture and are long each (sweeps under qemu): their tests go to the
+# workers one by one rather than as one module.
+ONE_BY_ONE = ("test_acl",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadscope (what `./dev test` runs): whole modules to a worker, but ONE_BY_ONE's tests one by one."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = os.path.splitext(os.path.basename(nodeid.split("::", 1)[0]))[0]
+            return nodeid if module in ONE_BY_ONE else super()._split_scope(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long modules first, the rest in collection order (`./dev test` hands whole modules to the xdist workers,
+    --dist loadscope, in this order: --no-loadscope-reorder)."""
+    def rank(item):
+        name = os.path.splitext(os.path.basename(item.nodeid.split("::")[0]))[0]
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+    items[:] = sorted(items, key=rank)

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,10 +23,47 @@ import acl_demo  # noqa: E402  (examples/acl_demo.py: the guest environment, sha
 HOST_COMPAT = os.path.join(ROOT, "examples", "bin", "libacl_compat_layer.so")
 SYSROOT_LIB = os.path.join(acl_demo.ACL_DIR, "sysroot", "usr", "lib", "aarch64-linux-gnu", "libarm_compute.so.20")
 SHIM = os.path.join(ROOT, "cltrace", "_native", "aarch64", "libcltrace_layer.so")
-MISSING = [p for p in (SYSROOT_LIB, acl_demo.BENCH, acl_demo.COMPAT, SHIM) if not os.path.exists(p)]
-needs_acl = pytest.mark.skipif(bool(MISSING) or not shutil.which("qemu-aarch64-static"),
-                               reason=f"no ACL sysroot/bench/guest shim ({', '.join(MISSING) or 'no qemu'}): "
-                                      f"run ./dev acl")
+# `./dev test` sets the ACL up beside the tests (dev: test_acl_setup_beside): this file names it while it runs
+SETUP_PID = os.path.join(ROOT, ".venv", "acl-setup.pid")
+SETUP_LOG = os.path.join(ROOT, ".venv", "acl-setup.log")
+SETUP_WAIT_S = 1200
+
+
+def _setup_running():
+    """True while the process SETUP_PID names runs: started before the file was written (not a later process that
+    got the number of a finished one) and not a zombie (dev's shell left it to pytest, which never reaps it)."""
+    try:
+        written = os.stat(SETUP_PID).st_mtime
+        with open(SETUP_PID) as f:
+            pid = int(f.read())
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return False
+    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return fields[0] != "Z" and started <= written + 1
+
+
+@pytest.fixture(scope="session")
+def acl_ready():
+    """Waits for the ACL set-up `./dev test` runs beside the tests, then skips, saying why, when the sysroot, the
+    cross-built bench or the guest shim is missing."""
+    deadline = time.monotonic() + SETUP_WAIT_S
+    while _setup_running():
+        assert time.monotonic() < deadline, f"the ACL set-up ran for more than {SETUP_WAIT_S} s: see {SETUP_LOG}"
+        time.sleep(1)
+    missing = [p for p in (SYSROOT_LIB, acl_demo.BENCH, acl_demo.COMPAT, SHIM) if not os.path.exists(p)]
+    if missing or not shutil.which("qemu-aarch64-static"):
+        log = ""
+        if os.path.exists(SETUP_LOG):
+            with open(SETUP_LOG, errors="replace") as f:
+                log = "; the set-up said: " + " | ".join(f.read().strip().splitlines()[-3:])
+        pytest.skip(f"no ACL sysroot/bench/guest shim ({', '.join(missing) or 'no qemu'}): run ./dev acl{log}")
+
+
+needs_acl = pytest.mark.usefixtures("acl_ready")
 
 
 def clinfo(env):
