@@ -5,28 +5,13 @@ import json
 import os
 import sqlite3
 
-import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+from onnx_models import tiny_model  # noqa: E402
 
 
-def tiny_model(path, convs, size=16, cin=3):
-    """A chain of Conv nodes: convs = [(name, out, k, stride, pad, group)], weights random."""
-    nodes, inits, c, x = [], [], cin, "x"
-    rng = np.random.default_rng(0)
-    for name, out, k, s, p, g in convs:
-        w = numpy_helper.from_array(rng.random((out, c // g, k, k), dtype=np.float32), name + "_w")
-        nodes.append(helper.make_node("Conv", [x, w.name], [name + "_y"], name=name, kernel_shape=[k, k],
-                                      strides=[s, s], pads=[p] * 4, group=g))
-        inits.append(w)
-        x, c = name + "_y", out
-    graph = helper.make_graph(nodes, "tiny",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
-                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
-    onnx.save(helper.make_model(graph), str(path))
-    return str(path)
 
 
 # c2 and c3 share a shape (measured once); dw is depthwise (skipped): 2 unique layers

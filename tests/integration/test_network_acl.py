@@ -8,7 +8,7 @@ import sqlite3
 
 
 from test_acl import acl_ready, needs_acl  # noqa: F401  (acl_ready: the fixture needs_acl names)
-from test_network import tiny_model
+from onnx_models import tiny_model
 
 FAST = ["--runtime", "acl", "--iters", "1", "--warmup", "1", "--scale", "1", "--repeat", "1", "--distances", "0:1",
         "-q"]

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from test_network import tiny_model
+from onnx_models import tiny_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNNER = os.path.join(ROOT, "examples", "opencv_conv.py")

@@ -9,6 +9,8 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+import onnx_models  # noqa: E402
+
 from cltrace.errors import CltraceError, UsageError  # noqa: E402
 from cltrace.network import model, plan as netplan  # noqa: E402
 from cltrace.sweep import stored  # noqa: E402
@@ -16,21 +18,8 @@ from cltrace.sweep.plan import params_of, plan_configs  # noqa: E402
 
 
 def tiny_model(path, convs, size=16, cin=3):
-    """A chain of Conv nodes: convs = [(name, out, k, stride, pad, group)], weights random."""
-    nodes, inits, c, x = [], [], cin, "x"
-    rng = np.random.default_rng(0)
-    for name, out, k, s, p, g in convs:
-        w = numpy_helper.from_array(rng.random((out, c // g, k, k), dtype=np.float32), name + "_w")
-        nodes.append(helper.make_node("Conv", [x, w.name], [name + "_y"], name=name, kernel_shape=[k, k],
-                                      strides=[s, s], pads=[p] * 4, group=g))
-        inits.append(w)
-        x, c = name + "_y", out
-    nodes.append(helper.make_node("Relu", [x], ["y"]))
-    graph = helper.make_graph(nodes, "tiny",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, size, size])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-    onnx.save(helper.make_model(graph), str(path))
-    return str(path)
+    """onnx_models.tiny_model with a Relu after the convs: a node the planner must pass over."""
+    return onnx_models.tiny_model(path, convs, size, cin, relu=True)
 
 
 CONVS = [("c1", 8, 3, 1, 1, 1), ("c2", 8, 3, 1, 1, 1), ("c3", 8, 3, 1, 1, 1), ("c4", 12, 1, 2, 0, 1),
