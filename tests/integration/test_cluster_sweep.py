@@ -35,7 +35,7 @@ class Farm:
                                                    "--dashboard-address", "127.0.0.1:0"])
         deadline = time.monotonic() + 30
         while not (os.path.exists(self.file) and os.path.getsize(self.file)):
-            assert time.monotonic() < deadline, self.log("scheduler")
+            assert time.monotonic() < deadline, self.log("scheduler")[-3000:]
             time.sleep(0.1)
 
     def _spawn(self, name, argv):
@@ -46,7 +46,7 @@ class Farm:
 
     def log(self, name):
         with open(os.path.join(self.root, f"{name}.log"), errors="replace") as f:
-            return f.read()[-3000:]
+            return f.read()
 
     def worker(self, name, board):
         return self._spawn(name, DASK + ["--scheduler-file", self.file, "--nthreads", "1", "--no-nanny",
@@ -57,16 +57,16 @@ class Farm:
         from distributed import Client
         return Client(scheduler_file=self.file, timeout="30s", set_as_default=False)
 
-    def wait_for(self, names):
+    def names(self):
+        """The names of the workers that joined the scheduler."""
         with self.client() as c:
-            deadline = time.monotonic() + 60
-            while not set(names) <= self.names(c):
-                assert time.monotonic() < deadline, [self.log(n) for n in names]
-                time.sleep(0.1)
+            return {w["name"] for w in c.scheduler_info(n_workers=-1)["workers"].values()}
 
-    @staticmethod
-    def names(client):
-        return {w["name"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+    def wait_for(self, names):
+        deadline = time.monotonic() + 60
+        while not set(names) <= self.names():
+            assert time.monotonic() < deadline, [self.log(n)[-3000:] for n in names]
+            time.sleep(0.2)
 
     def stop(self):
         for p in reversed(list(self.procs.values())):
@@ -74,7 +74,7 @@ class Farm:
                 p.terminate()
         for p in self.procs.values():
             try:
-                p.wait(3)
+                p.wait(5)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()

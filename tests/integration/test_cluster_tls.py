@@ -13,14 +13,17 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("cryptography")
 
-from test_cluster_sweep import CONV, _runs
+from test_cluster_sweep import CONV, Farm, _runs
 
 PY = sys.executable
 CLTRACE = [PY, "-m", "cltrace.cli.main"]
 DASK_WORKER = [PY, "-m", "distributed.cli.dask_worker"]
 
 
-class TlsFarm:
+class TlsFarm(Farm):
+    """`cltrace farm`'s TLS scheduler and workers with or without its certificates (Farm's processes, logs and
+    stop)."""
+
     def __init__(self, root):
         self.root = str(root)
         self.certs = os.path.join(self.root, "certs")
@@ -42,16 +45,6 @@ class TlsFarm:
             assert time.monotonic() < deadline, self.log("farm")
             time.sleep(0.1)
 
-    def _spawn(self, name, argv):
-        log = open(os.path.join(self.root, f"{name}.log"), "wb")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True)
-        self.procs[name] = p
-        return p
-
-    def log(self, name):
-        with open(os.path.join(self.root, f"{name}.log"), errors="replace") as f:
-            return f.read()
-
     def worker(self, name, board, certs=None, address=None):
         tls = [] if certs is None else ["--tls-ca-file", os.path.join(certs, "ca.pem"), "--tls-cert",
                                         os.path.join(certs, "worker.pem"), "--tls-key",
@@ -60,29 +53,11 @@ class TlsFarm:
             "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address",
             "127.0.0.1:0", "--name", name, "--resources", f"board:{board}=1", "--death-timeout", "20"])
 
-    def names(self):
+    def client(self):
         from distributed import Client
 
         from cltrace.sweep.tls import security
-        with Client(self.address, security=security(self.certs), timeout="30s", set_as_default=False) as c:
-            return {w["name"] for w in c.scheduler_info(n_workers=-1)["workers"].values()}
-
-    def wait_for(self, names):
-        deadline = time.monotonic() + 60
-        while not set(names) <= self.names():
-            assert time.monotonic() < deadline, [self.log(n) for n in names]
-            time.sleep(0.2)
-
-    def stop(self):
-        for p in reversed(list(self.procs.values())):
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        return Client(self.address, security=security(self.certs), timeout="30s", set_as_default=False)
 
 
 @pytest.fixture(scope="module")
