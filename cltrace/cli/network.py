@@ -19,7 +19,7 @@ from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs)
 from ..sweep.executor import execute
-from ..sweep.plan import ORDERS, new_seed, params_of, plan_configs, render_command
+from ..sweep.plan import ORDERS, params_of, plan_configs, render_command, resume_or_plan
 from .base import EXIT_OK, Command, adaptive_budget, launch_samples, open_trace
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -178,15 +178,10 @@ class NetworkCommand(Command):
                                  f"command line plans another one (a different model, --distances, --method, "
                                  f"--scale, --iters, --warmup or --board); leave MODEL out to resume it as stored")
         repeat = args.repeat if args.repeat is not None else previous.repeat if previous is not None else 3
-        if previous is not None:
-            if repeat != previous.repeat:
-                raise UsageError(f"--resume: the stored sweep runs --repeat {previous.repeat}, not {repeat}")
-            args.order, args.seed = previous.order, previous.seed
-            runs = previous.runs
-        else:
-            if args.seed is None:
-                args.seed = new_seed(args.order)
-            runs = plan_configs(configs, repeat, args.order, args.seed)
+        if previous is not None and repeat != previous.repeat:
+            raise UsageError(f"--resume: the stored sweep runs --repeat {previous.repeat}, not {repeat}")
+        args.order, args.seed, runs = resume_or_plan(previous, args.order, args.seed,
+                                                     lambda order, seed: plan_configs(configs, repeat, order, seed))
         params = params_of(configs)
         adaptive = self._adaptive(args, len(runs))
         n_layers = len({dict(c)["layer"] for c in configs})

@@ -18,8 +18,8 @@ from ..sweep.cluster import BOARD_PARAM
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs, same_sweep as _same_sweep, skip_done)
 from ..sweep.executor import execute
-from ..sweep.plan import (ORDERS, check_template, configurations, new_seed, numeric_params, parse_param, plan,
-                          render_command)
+from ..sweep.plan import (ORDERS, check_template, configurations, numeric_params, parse_param, plan,
+                          render_command, resume_or_plan)
 from .base import EXIT_OK, Command, adaptive_budget
 from .outputs import open_output, parse_tags
 from .run import split_command
@@ -134,12 +134,8 @@ class SweepCommand(Command):
         repeat = args.repeat if args.repeat is not None else previous.repeat if previous is not None else 3
         if previous is not None:
             _same_sweep(previous, template, params, repeat, extra_tags, cluster)
-            args.order, args.seed = previous.order, previous.seed
-            runs = previous.runs
-        else:
-            if args.seed is None:
-                args.seed = new_seed(args.order)
-            runs = plan(params, repeat, args.order, args.seed)
+        args.order, args.seed, runs = resume_or_plan(previous, args.order, args.seed,
+                                                     lambda order, seed: plan(params, repeat, order, seed))
         adaptive = self._adaptive_options(args, params, len(runs))
         block = self._block(args, previous, len(configurations(params)), cluster, adaptive)
         if args.dry_run:

@@ -4,7 +4,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import UsageError
 
@@ -94,6 +94,15 @@ def new_seed(order: str) -> int:
     """The seed of a new sweep given no --seed: a fresh one for a shuffled order (printed, so the order can be run
     again), 0 for the orders that need none."""
     return random.SystemRandom().randrange(1, 2**31) if order == "shuffle" else 0
+
+
+def resume_or_plan(previous, order: str, seed: Optional[int], make_runs) -> Tuple[str, int, List["PlannedRun"]]:
+    """(order, seed, runs): a resumed sweep's stored ones (`previous`, a stored sweep), else a new plan made by
+    make_runs(order, seed), with a new seed when none was given."""
+    if previous is not None:
+        return previous.order, previous.seed, previous.runs
+    seed = new_seed(order) if seed is None else seed
+    return order, seed, make_runs(order, seed)
 
 
 def plan(params: Sequence[Tuple[str, List[str]]], repeat: int, order: str = "interleave",

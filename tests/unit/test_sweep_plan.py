@@ -80,3 +80,20 @@ def test_match_configs_by_string_form_then_number():
     found, unknown = match_configs([{"c": 92, "region": "conv"}], configs)
     assert found == [(("c", "92"), ("m", "gemm")), (("c", "92"), ("m", "direct"))] and unknown == 0
     assert match_configs([{"m": True}], configurations([("m", ["True", "1"])])) == ([(("m", "True"),)], 0)
+
+
+def test_resume_takes_the_stored_order_seed_and_runs_and_a_new_sweep_draws_a_seed():
+    from types import SimpleNamespace
+
+    from cltrace.sweep.plan import resume_or_plan
+    made = []
+
+    def make(order, seed):
+        made.append((order, seed))
+        return ["planned"]
+    stored = SimpleNamespace(order="interleave", seed=7, runs=["stored"])
+    assert resume_or_plan(stored, "shuffle", None, make) == ("interleave", 7, ["stored"]) and made == []
+    assert resume_or_plan(None, "shuffle", 5, make) == ("shuffle", 5, ["planned"]) and made == [("shuffle", 5)]
+    order, seed, _ = resume_or_plan(None, "shuffle", None, make)
+    assert order == "shuffle" and 1 <= seed < 2**31 and made[-1] == ("shuffle", seed)
+    assert resume_or_plan(None, "sequential", None, make)[1] == 0
