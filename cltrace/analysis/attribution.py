@@ -362,6 +362,31 @@ def attribute_steps(steps: pd.DataFrame, pairs: pd.DataFrame, configs: pd.DataFr
     return steps
 
 
+def open_places(steps: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
+    """A step unexplained at its pair (identical dispatches either side) whose place is open over a dispatch
+    change (``dispatch_change_ids``: the changes inside its location interval) gets that change in its cause
+    text: the step may well lie there, and "unexplained" alone would hide the likeliest cause. ``cause_kind``
+    stays the pair's."""
+    if steps.empty or changes is None or changes.empty or "dispatch_change_ids" not in steps.columns:
+        return steps
+    text = dict(zip(changes["change_id"], zip(changes["from_value"], changes["to_value"], changes["text"])))
+    causes = []
+    for r in steps.to_dict("records"):
+        ids = [i for i in r["dispatch_change_ids"] if i in text]
+        if r["cause_kind"] != "unexplained" or not ids:
+            causes.append(r["cause"])
+            continue
+        held = "; ".join(f"{_v(text[i][0])}->{_v(text[i][1])}: {text[i][2]}" for i in ids)
+        causes.append(f"{r['cause']}; but its place is open ({_v(r['location_from'])}.."
+                      f"{_v(r['location_to'])}) and holds a dispatch change at {held}")
+    return steps.assign(cause=causes)
+
+
+def _v(x):
+    """A swept value as the report writes it (7, not 7.0)."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
 def _named_kernels(causes) -> set:
     named = set()
     for x in causes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .attribution import attribute_steps
+from .attribution import attribute_steps, open_places
 from .configs import configurations
 from .dispatch_changes import CHANGE_COLUMNS, dispatch_changes, link_steps
 from .dispatch_jobs import JOB_COLUMNS, JobContext, config_jobs, job_summary
@@ -147,6 +147,7 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     changes = dispatch_changes(configs, param, by, cu, jobs=jobs)
     spans = steps.assign(from_value=steps["location_from"], to_value=steps["location_to"])
     steps["dispatch_change_ids"], changes["at_step"] = link_steps(spans, changes)
+    steps = open_places(steps, changes)
     notes += _verdict_notes(configs, verdicts, alpha) + verdicts.notes
     n_cold_only = int(configs["cold_only"].sum())
     if n_cold_only:

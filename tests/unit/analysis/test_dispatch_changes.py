@@ -312,3 +312,21 @@ def test_trace_compute_units_by_run(tmp_path):
         assert t.compute_units() is None
     with _trace(tmp_path / "b", [(0,)], [(0,)]) as t:
         assert list(t.compute_units_by_run().values()) == [None]          # the query failed: unknown
+
+
+def test_an_unexplained_step_whose_open_place_holds_a_dispatch_change_names_it():
+    """The demo's case: the step's pair (198->199) has identical dispatches, but its place is open over 197..200,
+    which holds CLBlast's variant switch at 199->200; a step placed exactly, or explained, keeps its text."""
+    from cltrace.analysis.attribution import open_places
+    changes = pd.DataFrame({"change_id": [0], "from_value": [199.0], "to_value": [200.0],
+                            "text": ["kernel variant switched: A -> B"]})
+    steps = pd.DataFrame({"cause_kind": ["unexplained", "unexplained", "variant-switch"],
+                          "cause": ["unexplained: identical dispatches on both sides", "unexplained: x", "switch"],
+                          "location_from": [197.0, 150.0, 199.0], "location_to": [200.0, 151.0, 200.0],
+                          "dispatch_change_ids": [[0], [], [0]]})
+    out = open_places(steps, changes)
+    assert list(out["cause"]) == [
+        "unexplained: identical dispatches on both sides; but its place is open (197..200) and holds a dispatch "
+        "change at 199->200: kernel variant switched: A -> B", "unexplained: x", "switch"]
+    assert list(out["cause_kind"]) == list(steps["cause_kind"])
+    assert open_places(steps, pd.DataFrame()) is steps
