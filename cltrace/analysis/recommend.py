@@ -35,23 +35,33 @@ def _slowest_segment(recs: list[dict]) -> bool:
     return len(levels) > 1 and not pd.isna(last) and levels[last] >= max(levels.values())
 
 
-def stair_edges(configs: pd.DataFrame, steps: pd.DataFrame, param: str, by: list[str]) -> pd.DataFrame:
-    """Right edges of stairs: configs whose next higher value is a step up, plus each group's maximum unless
-    it lies in the group's slowest segment (then every stair below it is faster: it is no best count)."""
-    up = {} if steps.empty else {
-        (r["group_label"], r["from_config_id"]): r for r in steps.to_dict("records") if r["direction"] == "up"}
+def stair_edges(configs: pd.DataFrame, param: str, by: list[str]) -> pd.DataFrame:
+    """Right edges of stairs. A stair is a segment (``segment_id``: the configurations between two significant
+    steps, the ones every cell, hazard and best count is read from). Its right edge is its largest count when the
+    next tested count lies on a slower stair (a step up), plus each group's maximum unless it lies in the
+    group's slowest segment (then every stair below it is faster: it is no best count). ``next_value`` is the
+    first count of the slower stair, ``step_ratio`` the ratio of the two stairs' levels.
+
+    The edge is where the analysis puts the step (the split of the segments), also when the step is a ramp or
+    its place is open (``steps``' from_value/to_value and location_from/location_to are wider): one rule for
+    the edges, the cells' levels and the best count, so a stair's edge is never a count below the stair's
+    largest (issue 24: conv2_1's stair 24..26 had its edge at 25, the ramp's first count, and its best at 26)."""
     rows = []
     for group, label, g in _groups(configs, param, by):
         recs = g.to_dict("records")
         slowest_max = _slowest_segment(recs)
+        tested = [c for c in recs if not pd.isna(c.get("segment_id", np.nan))]
+        nxt = {a["config_id"]: b for a, b in zip(tested[:-1], tested[1:])}
         for i, c in enumerate(recs):
-            s = up.get((label, c["config_id"]))
+            b = nxt.get(c["config_id"])
+            if b is not None and (b["segment_id"] == c["segment_id"] or _level(b) <= _level(c)):
+                b = None                        # the next stair is no slower: c is no edge
             is_max = i == len(recs) - 1
-            if s is not None or (is_max and not slowest_max):
+            if b is not None or (is_max and not slowest_max):
                 rows.append({"group": group, "group_label": label, "value": c[param],
                              "config_id": c["config_id"], "latency_ns": _level(c),
-                             "next_value": None if s is None else s["to_value"],
-                             "step_ratio": None if s is None else s["ratio"], "is_max": is_max})
+                             "next_value": None if b is None else b[param],
+                             "step_ratio": None if b is None else _level(b) / _level(c), "is_max": is_max})
     return pd.DataFrame(rows, columns=["group", "group_label", "value", "config_id", "latency_ns",
                                        "next_value", "step_ratio", "is_max"])
 

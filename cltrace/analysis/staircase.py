@@ -166,7 +166,7 @@ def analyse(samples: pd.DataFrame, param: str | None = None, *, by: list[str] | 
     found = hazards(configs, steps, param, by, min_effect=min_effect)
     return StaircaseResult(
         param=param, by=by, configs=configs, steps=steps, pairs=pairs,
-        edges=stair_edges(configs, steps, param, by), pareto=pareto(configs, param, by, tol=min_effect),
+        edges=stair_edges(configs, param, by), pareto=pareto(configs, param, by, tol=min_effect),
         hazards=found,
         hazard_candidates=hazard_candidates(configs, found, param, by, min_effect=min_effect),
         speedups=speedups(configs, param, by), notes=notes, summary=summary,

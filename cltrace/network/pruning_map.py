@@ -5,7 +5,9 @@ Every cell comes from the staircase analysis of its layer (analyse(samples, "cha
 from one noisy median: its latency is the level of the segment (the stair) it lies in, so cells on one stair
 show the same speedup and a cell differs from 1x only across a significant step. A cell is
 - "hazard": slower than the unpruned layer across a significant step (recommend.hazards),
-- "edge": a stair edge, a channel count worth keeping (recommend.stair_edges),
+- "edge": a stair edge, a channel count worth keeping (recommend.stair_edges: the largest count of a stair
+  whose next stair is slower, or the unpruned count unless its stair is the slowest); the layer's best count is
+  the edge with the highest speedup,
 - "untested": measured in fewer than 2 processes (its own median, no verdict),
 - "same": on the unpruned layer's stair (speedup 1 by construction), or "faster" below it.
 """
@@ -119,7 +121,8 @@ def build(samples: pd.DataFrame, order: list | None = None, result=None, **analy
                           "channels": int(c["channels"]), "latency_ns": _level(c), "speedup": speedup,
                           "median_speedup": ref_median / c["median_ns"], "status": status,
                           "segment_id": c.get("segment_id"), "n_processes": procs})
-            if status not in ("hazard", "untested") and (best is None or speedup > best[0] * 1.0001):
+            # the best count is an edge: the largest count of the fastest stair that is no hazard (one rule)
+            if status == "edge" and (best is None or speedup > best[0] * 1.0001):
                 best = (speedup, int(c["channels"]), int(ref["channels"] - c["channels"]))
         label = f"layer={layer}"
         steps = result.steps[result.steps["group_label"] == label] if len(result.steps) else result.steps
