@@ -31,6 +31,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from ..ranges import span_text
 from .facts import Change, kernel_family
 from .jobs import job_changes
 from .signatures import RepeatedSignature
@@ -377,8 +378,8 @@ def open_places(steps: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
             causes.append(r["cause"])
             continue
         held = "; ".join(f"{_v(text[i][0])}->{_v(text[i][1])}: {text[i][2]}" for i in ids)
-        causes.append(f"{r['cause']}; but its place is open ({_v(r['location_from'])}.."
-                      f"{_v(r['location_to'])}) and holds a dispatch change at {held}")
+        causes.append(f"{r['cause']}; but its place is open ({span_text(r['location_from'], r['location_to'])}) "
+                      f"and holds a dispatch change at {held}")
     return steps.assign(cause=causes)
 
 

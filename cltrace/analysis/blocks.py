@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..ranges import span_text
 from .rounds import MIN_ORDERED, value_ordered
 
 MIN_UNITS = 2              # units per configuration a blocked test needs (steps.MIN_PROCESSES)
@@ -94,7 +95,7 @@ def design_for(per_config: dict, config_ids, values: list) -> BlockedDesign | No
 
 def note(label: str, d: BlockedDesign) -> str:
     """What the analysis says about a blocked group."""
-    size = f"{d.sizes[0]}" if d.sizes[0] == d.sizes[1] else f"{d.sizes[0]}-{d.sizes[1]}"
+    size = span_text(d.sizes[0], d.sizes[1])
     text = (f"blocked design ({label}): {d.n_blocks} processes measured {size} configurations each; the test "
             f"compares configurations inside each process (the process effect cancels) and permutes "
             f"configuration labels among the units of one process")

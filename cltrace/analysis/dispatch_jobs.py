@@ -97,22 +97,6 @@ def config_jobs(configs: pd.DataFrame, param: str, ctx: JobContext) -> pd.DataFr
     return out.sort_values(["group_label", "value", "position"], kind="stable").reset_index(drop=True)
 
 
-def ranges_text(values) -> str:
-    """[77, 78, 79, 80, 93, 94] -> '77..80, 93..94' (whole numbers in runs of consecutive sweep values)."""
-    vals = sorted(values)
-    if not vals:
-        return "none"
-    out, start, prev = [], vals[0], vals[0]
-    for v in vals[1:]:
-        if v == prev + 1:
-            prev = v
-            continue
-        out.append((start, prev))
-        start = prev = v
-    out.append((start, prev))
-    return ", ".join(f"{a:g}" if a == b else f"{a:g}..{b:g}" for a, b in out)
-
-
 def _key(v: float):
     return int(v) if float(v).is_integer() else v
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..ranges import span_text
 from .attribution import attribute_steps, open_places
 from .configs import configurations
 from .dispatch_changes import CHANGE_COLUMNS, dispatch_changes, link_steps
@@ -93,7 +94,7 @@ def _verdict_notes(configs: pd.DataFrame, verdicts: StepVerdicts, alpha: float) 
                      "measure each configuration in more processes (cltrace sweep --repeat 3, or --adaptive)")
     if len(configs) and (configs["n_processes"].fillna(0) >= 2).any():
         k = configs.loc[configs["n_processes"] >= 2, "n_processes"]
-        notes.append(f"verdicts rest on {int(k.min())}-{int(k.max())} processes per configuration "
+        notes.append(f"verdicts rest on {span_text(k.min(), k.max())} processes per configuration "
                      f"(the process is the unit: iterations inside one process are summarised by their median); "
                      f"the chance of any false step in this analysis is at most {alpha:g}")
     return notes

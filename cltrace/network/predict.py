@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CltraceError
+from ..ranges import ranges_text, span_text
 
 Z95 = 1.959964
 
@@ -82,7 +83,7 @@ def _stair_processes(cfg: pd.DataFrame, row) -> tuple:
     counts = sorted(int(x) for x in members["channels"])
     if pd.isna(seg):
         return vals, "its own processes (no verdict)"
-    return vals, f"stair {counts[0]}..{counts[-1]}" if len(counts) > 1 else f"stair {counts[0]}"
+    return vals, f"stair {span_text(counts[0], counts[-1])}"
 
 
 def _estimate(vals) -> tuple:
@@ -125,7 +126,7 @@ def predict(result, samples: pd.DataFrame, plan: dict) -> Prediction:
             if not inside:
                 swept = sorted(int(x) for x in g["channels"])
                 raise CltraceError(f"layer {name}: {want} channels were not swept and lie on no stair of "
-                                   f"{rep} (swept: {_ranges(swept)})")
+                                   f"{rep} (swept: {ranges_text(swept)})")
             hit = g[g["config_id"].isin(inside[0]["config_ids"])]
             how = "not swept"
         vals, stair = _stair_processes(g, hit.iloc[0])
@@ -143,12 +144,3 @@ def predict(result, samples: pd.DataFrame, plan: dict) -> Prediction:
     return Prediction(table, total, se_total, float(table["unpruned_ms"].sum()))
 
 
-def _ranges(values) -> str:
-    out, start = [], None
-    for i, v in enumerate(values):
-        if start is None:
-            start = v
-        if i + 1 == len(values) or values[i + 1] != v + 1:
-            out.append(str(start) if start == v else f"{start}..{v}")
-            start = None
-    return ", ".join(out)

@@ -3,20 +3,8 @@ import json
 import sqlite3
 from typing import Optional
 
+from ..ranges import ranges_text
 from .document import Section
-
-
-def _ranges(ids) -> str:
-    ids = sorted(ids)
-    out, start, prev = [], ids[0], ids[0]
-    for i in ids[1:] + [None]:
-        if i is not None and i == prev + 1:
-            prev = i
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if i is not None:
-            start = prev = i
-    return ", ".join(out)
 
 
 def emulation_summary(db, run: Optional[int] = None) -> Optional[dict]:
@@ -38,7 +26,7 @@ def emulation_summary(db, run: Optional[int] = None) -> Optional[dict]:
             notes[int(run_id)] = {}
     arches = sorted({n.get("arch", "?") for n in notes.values()})
     emulators = sorted({str(n.get("emulator", "?")).rsplit("/", 1)[-1] for n in notes.values()})
-    which = "the run" if run is not None else f"run{'s' if len(notes) > 1 else ''} {_ranges(list(notes))}"
+    which = "the run" if run is not None else f"run{'s' if len(notes) > 1 else ''} {ranges_text(notes)}"
     warning = (f"emulated: {which} ran {'/'.join(arches)} programs under {', '.join(emulators)}; latencies are the "
                f"emulator's on this host, not a device's; kernels, sizes and dispatch counts are the program's own "
                f"(device names are as the program saw them)")

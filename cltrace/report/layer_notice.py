@@ -4,21 +4,21 @@ import json
 import sqlite3
 from typing import Dict, List, Optional
 
+from ..ranges import ranges_text
 from .document import Section
-from .emulation_notice import _ranges
 
 
 def _values(vals: List[str]) -> str:
-    """Tag values, integer runs as ranges: 72-76, 81."""
+    """Tag values, integer runs as ranges: 72..76, 81."""
     try:
-        return _ranges(sorted({int(v) for v in vals}))
+        return ranges_text(int(v) for v in vals)
     except ValueError:
         return ", ".join(sorted(set(vals)))
 
 
 def _where(run_ids: List[int], tags: Dict[int, Dict[str, str]]) -> str:
     """The runs, named by the tags that tell runs apart: those these runs share as KEY=VALUE, then the one that
-    varies among them as values (device=Mali-G72, method=gemm, channels=88-92, 97-100); by run id where more than
+    varies among them as values (device=Mali-G72, method=gemm, channels=88..92, 97..100); by run id where more than
     one varies or a run lacks one."""
     keys = sorted({k for r in tags for k in tags[r]})
     varying = [k for k in keys if len({tags[r].get(k) for r in tags}) > 1]
@@ -29,7 +29,7 @@ def _where(run_ids: List[int], tags: Dict[int, Dict[str, str]]) -> str:
         if len(moving) <= 1:
             return ", ".join([f"{k}={chosen[0][k]}" for k in fixed] +
                              [f"{k}={_values([t[k] for t in chosen])}" for k in moving])
-    return f"run{'s' if len(run_ids) > 1 else ''} {_ranges(sorted(set(run_ids)))}"
+    return f"run{'s' if len(run_ids) > 1 else ''} {ranges_text(run_ids)}"
 
 
 def _per_launch(jobs: int, launches: int) -> str:

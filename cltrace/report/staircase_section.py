@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..analysis.recommend import CANDIDATE_SAME_SEGMENT
 from ..analysis.steps import LOCATION_OPEN
+from ..ranges import ranges_text, span_text
 from . import captions
 from .document import Section
 
@@ -49,7 +50,7 @@ def _where(r, p):
     lo, hi = r.get("location_from"), r.get("location_to")
     if lo is None or pd.isna(lo) or (lo == r["from_value"] and hi == r["to_value"]):
         return ""
-    return f"{lo:g}..{hi:g}"
+    return span_text(lo, hi)
 
 
 def _change_lines(result) -> List[str]:
@@ -58,7 +59,7 @@ def _change_lines(result) -> List[str]:
     for r in ch.to_dict("records"):
         g = _prefix(r)
         span = (f"{result.param}={r['from_value']:g}->{r['to_value']:g}" if not r.get("routine")
-                else f"{result.param}={r['from_value']:g}..{r['to_value']:g} "
+                else f"{result.param}={span_text(r['from_value'], r['to_value'])} "
                      f"({r['n_pairs']} pair{'s' if r['n_pairs'] != 1 else ''})")
         mark = " [step]" if r.get("at_step") else ""
         lines.append(f"{g}{span}: {r['text']}{mark}")
@@ -129,11 +130,9 @@ def _undecided_lines(result) -> List[str]:
     for r in result.undecided.to_dict("records"):
         g = _prefix(r)
         if pd.isna(r.get("ratio")):
-            span = (f"{r['from_value']:g}" if r["from_value"] == r["to_value"]
-                    else f"{r['from_value']:g}..{r['to_value']:g}")
-            undecided.append(f"{g}{p}={span}: {r['reason']}")
+            undecided.append(f"{g}{p}={span_text(r['from_value'], r['to_value'])}: {r['reason']}")
         elif r["reason"] == LOCATION_OPEN:
-            undecided.append(f"{g}{p}={r['from_value']:g}..{r['to_value']:g}: x{r['ratio']:.2f}, {r['reason']}: "
+            undecided.append(f"{g}{p}={span_text(r['from_value'], r['to_value'])}: x{r['ratio']:.2f}, {r['reason']}: "
                              f"it lies somewhere in this range; more processes place it")
         else:
             undecided.append(f"{g}{p}={r['from_value']:g}->{r['to_value']:g}: x{r['ratio']:.2f}, "
@@ -160,7 +159,7 @@ def _processes(result, label) -> str:
     if k.empty:
         return "0 processes"
     lo, hi = int(k.min()), int(k.max())
-    return f"{lo} process{'es' if hi != 1 else ''}" if lo == hi else f"{lo}-{hi} processes"
+    return f"{span_text(lo, hi)} process{'es' if hi != 1 else ''}"
 
 
 def hazard_lines(result) -> List[str]:
@@ -197,7 +196,6 @@ def _jobs_title(result) -> str:
 
 def _job_lines(result) -> List[str]:
     p, lines = result.param, []
-    from ..analysis.dispatch_jobs import ranges_text
     for r in result.job_summary.to_dict("records"):
         g = _prefix(r)
         lines.append(f"{g}{r['described']}")

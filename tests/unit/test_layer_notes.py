@@ -73,7 +73,7 @@ def test_report_gives_jobs_per_launch_by_configuration(tmp_path):
     assert lay["jobs"] == 72 + 48 * 2 + 24
     k = {x["name"]: x for x in lay["kernels"]}["gemm_mm_f32_bifrost_like"]
     assert k["jobs_per_launch"] == {"2": [1, 2, 5, 6], "1": [3, 4]}
-    assert "  gemm_mm_f32_bifrost_like: device jobs per launch: 1 at channels=93, 96; 2 at channels=91-92, 97" \
+    assert "  gemm_mm_f32_bifrost_like: device jobs per launch: 1 at channels=93, 96; 2 at channels=91..92, 97" \
         in s["lines"]
     assert not any(line.startswith("  im2col") for line in s["lines"])        # never split: not listed
 
@@ -98,8 +98,8 @@ def test_runs_are_named_by_their_shared_tags_and_the_one_that_varies():
             3: {"device": "G72", "method": "gemm", "channels": "94"},
             4: {"device": "T628", "method": "gemm", "channels": "92"},
             5: {"device": "G72", "method": "direct", "channels": "92"}}
-    assert _where([2, 3], tags) == "device=G72, method=gemm, channels=93-94"
+    assert _where([2, 3], tags) == "device=G72, method=gemm, channels=93..94"
     assert _where([1, 4], tags) == "channels=92, method=gemm, device=G72, T628"
-    assert _where([1, 2, 4, 5], tags) == "runs 1-2, 4-5"      # two tags vary among them: by run id
+    assert _where([1, 2, 4, 5], tags) == "runs 1..2, 4..5"      # two tags vary among them: by run id
     one = {r: {"channels": t["channels"]} for r, t in tags.items() if r <= 3}
     assert _where([1, 3], one) == "channels=92, 94"

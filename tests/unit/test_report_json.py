@@ -144,7 +144,7 @@ def test_emulated_runs_are_flagged_in_text_and_json(tmp_path):
     conn.close()
     doc = _json(path)
     VALIDATOR.validate(doc)
-    warning = ("emulated: runs 1-3, 5 ran aarch64 programs under qemu-aarch64-static; latencies are the emulator's on "
+    warning = ("emulated: runs 1..3, 5 ran aarch64 programs under qemu-aarch64-static; latencies are the emulator's on "
                "this host, not a device's; kernels, sizes and dispatch counts are the program's own (device names are "
                "as the program saw them)")
     assert doc["emulation"] == {"runs": [1, 2, 3, 5], "arch": ["aarch64"], "emulators": ["qemu-aarch64-static"],

@@ -9,7 +9,8 @@ import pytest
 
 from cltrace.analysis.attribution import attribute, short_label
 from cltrace.analysis.dispatch_changes import dispatch_changes
-from cltrace.analysis.dispatch_jobs import config_jobs, job_context, job_summary, ranges_text
+from cltrace.analysis.dispatch_jobs import config_jobs, job_context, job_summary
+from cltrace.ranges import ranges_text
 from cltrace.analysis.jobs import launch_jobs, total_jobs
 from cltrace.analysis.targets import TARGETS, asks_non_uniform, default_policy, run_policies, target
 from cltrace.analysis.whatif import parse_what_if
