@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 
 import pytest
 
+from .options import env_value
+
 DEFAULT_PLATFORM = "Portable Computing Language"
 
 
@@ -25,7 +27,7 @@ def pytest_addoption(parser):
 
 
 def _wanted_platform(config) -> str:
-    return config.getoption("--cltrace-platform") or os.environ.get("CLTRACE_TEST_PLATFORM") or DEFAULT_PLATFORM
+    return config.getoption("--cltrace-platform") or env_value("CLTRACE_TEST_PLATFORM") or DEFAULT_PLATFORM
 
 
 def find_device(platform_substring: str):

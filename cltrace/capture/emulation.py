@@ -17,6 +17,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from .. import native
 from ..errors import CltraceError
+from ..options import env_value
 from .loader import LoaderInfo, inspect_loader
 
 GUEST_ARCHES = {"aarch64": ("qemu-aarch64-static", "qemu-aarch64")}
@@ -125,7 +126,7 @@ def find_emulator(arch: str, env: Mapping[str, str]) -> Optional[str]:
 
 
 def shim_dir(arch: str, env: Mapping[str, str]) -> str:
-    return env.get(SHIM_DIR_ENV) or os.path.join(native.NATIVE_DIR, arch)
+    return env_value(SHIM_DIR_ENV, env) or os.path.join(native.NATIVE_DIR, arch)
 
 
 def shim_problem(arch: str, directory: str) -> Optional[str]:

@@ -14,6 +14,7 @@ import shutil
 from typing import Dict, Mapping
 
 from ..errors import CltraceError
+from ..options import env_value
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(ROOT, "examples", "bin", "aarch64", "acl_conv_bench")
@@ -24,7 +25,7 @@ SETUP = "run ./dev acl (scripts/acl_sysroot.sh and make -C examples acl-aarch64)
 
 
 def acl_dir(env: Mapping[str, str] = os.environ) -> str:
-    return env.get("CLTRACE_ACL_DIR") or os.path.join(ROOT, ".acl")
+    return env_value("CLTRACE_ACL_DIR", env) or os.path.join(ROOT, ".acl")
 
 
 def guest_environment(base: Mapping[str, str] = os.environ) -> Dict[str, str]:

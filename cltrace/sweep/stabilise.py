@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional
 
+from ..options import env_value
+
 SYSTEM_ROOT_ENV = "CLTRACE_SYSTEM_ROOT"
 PERFORMANCE = "performance"
 LEFT_ALONE = ("performance", "userspace")    # the fastest already, or a frequency someone chose by hand
@@ -64,7 +66,7 @@ class System:
     """Reads the machine's state below a root directory (`/`, or CLTRACE_SYSTEM_ROOT): sys/ and proc/."""
 
     def __init__(self, root: Optional[str] = None):
-        self.root = root or os.environ.get(SYSTEM_ROOT_ENV) or "/"
+        self.root = root or env_value(SYSTEM_ROOT_ENV) or "/"
         self._layout: Optional[tuple] = None
 
     def path(self, *parts: str) -> str:
