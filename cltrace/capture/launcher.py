@@ -34,6 +34,9 @@ class ChildResult:
     status: str = "ok"            # ok | failed | not-found | not-executable | interrupted
     env: Dict[str, str] = field(default_factory=dict)
     emulation: Optional[dict] = None   # the `emulation` note when a foreign-architecture program ran under qemu
+    # SIGINT/SIGTERM that reached cltrace after the program had ended (before or after cltrace reaped it): no
+    # program was left to pass it on to, so it is cltrace's own interrupt; the caller stops once the run is stored
+    late_signal: Optional[int] = None
 
     def cleanup(self) -> None:
         shutil.rmtree(self.capture_dir, ignore_errors=True)
@@ -263,6 +266,17 @@ class CaptureDirs:
         return False
 
 
+def has_ended(proc) -> bool:
+    """Whether proc's program has ended: reaped, or a zombie cltrace has not reaped yet (waitid WNOWAIT looks
+    without reaping, so Popen's own wait still collects its status)."""
+    if proc.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:      # reaped already
+        return True
+
+
 def _not_started(result: ChildResult, err: OSError) -> ChildResult:
     """The program could not be executed: not-found (127), not-executable (126); any other error is raised."""
     if isinstance(err, FileNotFoundError):
@@ -283,7 +297,9 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
 
     The child's exit status is reported as a shell would: its exit code, or 128+N when
     killed by signal N. Ctrl-C reaches the child through the terminal; cltrace itself
-    waits for it to end so that everything it recorded can still be ingested.
+    waits for it to end so that everything it recorded can still be ingested. SIGINT or SIGTERM
+    while the child runs is passed on to it (status 'interrupted'); one that comes after the child
+    ended, before or after cltrace reaped it, sets late_signal (the run is otherwise what it was).
     """
     if not argv:
         raise CltraceError("no command given")
@@ -309,13 +325,21 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
     if isinstance(proc, _NotStarted):
         return _not_started(result, proc.error)
     interrupted = False
+    late: Optional[int] = None
     old_int = signal.getsignal(signal.SIGINT)
     old_term = signal.getsignal(signal.SIGTERM)
 
     def _forward(signum, _frame):
-        nonlocal interrupted
+        nonlocal interrupted, late
         interrupted = True
+        if has_ended(proc):
+            # The program has exited and waits to be reaped (or was): a signal passed on to it now is lost.
+            # It is cltrace's own interrupt: the run is recorded as the program ended, then the caller stops.
+            late = late or signum
+            return
         # A terminal's Ctrl-C reaches the child by itself; a signal sent to cltrace alone must be passed on.
+        # (A program that exits in the microseconds between has_ended() and this kill still loses it, and the
+        # run reads 'interrupted' as before: no check can close that gap, only make it this small.)
         try:
             proc.send_signal(signum)
         except ProcessLookupError:
@@ -338,7 +362,10 @@ def run_traced(argv: Sequence[str], mode: str = "auto", settings: Optional[Mappi
         result.exit_status = 128 - rc
     else:
         result.exit_status = rc
-    if interrupted:
+    result.late_signal = late
+    # A program that ended cleanly before the signal came was not interrupted; one that ended otherwise may have
+    # been, by the same Ctrl-C reaching it from the terminal, and stays 'interrupted'.
+    if interrupted and not (late is not None and result.exit_status == 0):
         result.status = "interrupted"
     elif result.exit_status != 0:
         result.status = "failed"

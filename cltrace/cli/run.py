@@ -77,4 +77,6 @@ class RunCommand(Command):
                 info(f"warning: {warning}")
             if not args.quiet:
                 info(traced.stats.summary_line(args.output, child))
-        return child.exit_status
+        # Ctrl-C or SIGTERM after the program ended (no program left to pass it on to): the run is recorded as
+        # it ended, and cltrace reports the interrupt as a shell would
+        return 128 + child.late_signal if child.late_signal else child.exit_status

@@ -66,7 +66,7 @@ class LocalSweep:
                 notes(ctx.conn, traced)
             if ended_badly:
                 add_note(ctx.conn, traced.run_id, "stderr-tail", tail, child.exit_status)
-        if child.status == "interrupted":
+        if child.status == "interrupted" or child.late_signal:     # late: Ctrl-C after the program ended
             self.stopped = "interrupted"
         return traced, tail
 
