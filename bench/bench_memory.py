@@ -25,7 +25,6 @@ one after another. For each run:
 Extra peak RSS = traced VmHWM - untraced VmHWM; PASS when < 64 MB for every traced mode.
 """
 import argparse
-import glob
 import os
 import shutil
 import sqlite3
@@ -37,84 +36,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 from overhead_driver import DRIVER, build, cltrace_cli, parse, print_table  # noqa: E402  (bench/ is on sys.path)
+from proc_watch import slope, watch  # noqa: E402
 GOAL_MB = 64.0
 WARMUP = 200
-
-
-
-
-
-def status(pid):
-    """VmRSS/RssAnon/RssFile/RssShmem/VmHWM (kB) and State of /proc/PID/status, or None once gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    out = {}
-    for line in text.splitlines():
-        k, _, v = line.partition(":")
-        if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
-            out[k] = int(v.split()[0])
-        elif k == "State":
-            out[k] = v.strip()[:1]
-    return out
-
-
-def children(pid):
-    kids = []
-    for path in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(path) as f:
-                kids += [int(x) for x in f.read().split()]
-        except OSError:
-            pass
-    return kids
-
-
-def exe_of(pid):
-    try:
-        return os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return None
-
-
-def capture_dir_of(pid):
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            for item in f.read().split(b"\0"):
-                if item.startswith(b"CLTRACE_DIR="):
-                    return item.split(b"=", 1)[1].decode()
-    except OSError:
-        pass
-    return None
-
-
-def dir_size(path):
-    """(apparent bytes, allocated bytes, files) of the regular files directly in path, or None."""
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return None
-    app = alloc = n = 0
-    for name in names:
-        try:
-            st = os.stat(os.path.join(path, name))
-        except OSError:
-            continue
-        app += st.st_size
-        alloc += st.st_blocks * 512
-        n += 1
-    return app, alloc, n
-
-
-def slope(xs, ys):
-    n = len(xs)
-    if n < 2:
-        return 0.0
-    mx, my = sum(xs) / n, sum(ys) / n
-    den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
 
 
 def run_one(mode, launches, tmp, interval, env):
@@ -129,50 +53,12 @@ def run_one(mode, launches, tmp, interval, env):
     with open(out_path, "wb") as out_f, open(err_path, "wb") as err_f:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
-        child = proc.pid if mode == "untraced" else None
-        child_start = t0 if mode == "untraced" else None
-        child_end = None
-        cap_dir = None
-        cap_max = (0, 0, 0)
-        samples = []            # (t since child start, VmRSS, RssAnon, RssFile, RssShmem) of the program
-        parent_max_kb = parent_anon_kb = parent_hwm_kb = 0
-        next_sample = t0
-        while True:
-            now = time.monotonic()
-            if child is None:
-                for k in children(proc.pid):
-                    if exe_of(k) == os.path.realpath(DRIVER):
-                        child, child_start = k, now
-                        break
-            if cap_dir is None and child is not None and mode != "untraced":
-                cap_dir = capture_dir_of(child)
-            if now >= next_sample:
-                next_sample += interval
-                if child is not None and child_end is None:
-                    st = status(child)
-                    if st and st.get("State") != "Z" and "VmRSS" in st:
-                        samples.append((now - child_start, st["VmRSS"], st.get("RssAnon", 0),
-                                        st.get("RssFile", 0), st.get("RssShmem", 0)))
-                if mode != "untraced":
-                    pst = status(proc.pid)
-                    if pst and "VmRSS" in pst:
-                        parent_max_kb = max(parent_max_kb, pst["VmRSS"])
-                        parent_anon_kb = max(parent_anon_kb, pst.get("RssAnon", 0))
-                        parent_hwm_kb = max(parent_hwm_kb, pst.get("VmHWM", 0))
-            if cap_dir:
-                ds = dir_size(cap_dir)
-                if ds and ds[0] >= cap_max[0]:
-                    cap_max = ds
-            if child is not None and child_end is None and child != proc.pid:
-                st = status(child)
-                if st is None or st.get("State") == "Z":
-                    child_end = time.monotonic()
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        end = time.monotonic()
-    if child_end is None:
-        child_end = end
+        w = watch(proc, DRIVER, interval, traced=mode != "untraced", t0=t0)
+    end = w.end
+    child_end = w.child_end if w.child_end is not None else end
+    # (t since child start, VmRSS, RssAnon, RssFile, RssShmem) of the program
+    samples = [(t, st["VmRSS"], st.get("RssAnon", 0), st.get("RssFile", 0), st.get("RssShmem", 0))
+               for t, st in w.samples]
     with open(out_path) as f:
         stdout = f.read()
     with open(err_path) as f:
@@ -180,10 +66,10 @@ def run_one(mode, launches, tmp, interval, env):
     res = parse(stdout)
     if proc.returncode != 0 or res is None:
         sys.exit(f"{' '.join(cmd)} failed (rc {proc.returncode}):\n{stdout[-2000:]}{stderr[-2000:]}")
-    res.update(mode=mode, wall_s=end - t0, child_s=child_end - (child_start or t0), samples=samples,
-               cap_apparent=cap_max[0], cap_alloc=cap_max[1], cap_files=cap_max[2], ingest_s=end - child_end,
-               parent_max_kb=parent_max_kb, parent_anon_kb=parent_anon_kb, parent_hwm_kb=parent_hwm_kb,
-               stderr=stderr.strip())
+    res.update(mode=mode, wall_s=end - t0, child_s=child_end - (w.child_start or t0), samples=samples,
+               cap_apparent=w.cap_max[0], cap_alloc=w.cap_max[1], cap_files=w.cap_max[2], ingest_s=end - child_end,
+               parent_max_kb=w.parent_peak.get("VmRSS", 0), parent_anon_kb=w.parent_peak.get("RssAnon", 0),
+               parent_hwm_kb=w.parent_peak.get("VmHWM", 0), stderr=stderr.strip())
     if db:
         res["db_bytes"] = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
         conn = sqlite3.connect(db)

@@ -34,7 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_memory import capture_dir_of, children, dir_size, exe_of, slope, status  # noqa: E402
+from proc_watch import slope, watch  # noqa: E402
 
 SOAK = os.path.join(HERE, "programs", "bin", "soak")
 BYTES_PER_LAUNCH = 144           # docs/capture.md: an 88-byte launch record + a 56-byte times record
@@ -64,49 +64,12 @@ def run_soak(args, db, tmp, env):
     cmd = cltrace_cli() + ["run", "-q", "-f", "-o", db, "--mode", args.mode, "--"] + prog
     out_path = os.path.join(tmp, "soak.out")
     err_path = os.path.join(tmp, "soak.err")
-    samples, cap_max, cap_dir = [], (0, 0, 0), None
-    child = child_start = child_end = None
-    parent_max_kb = parent_anon_kb = parent_file_kb = 0
     with open(out_path, "wb") as out_f, open(err_path, "wb") as err_f:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
-        next_sample = t0
-        while True:
-            now = time.monotonic()
-            if child is None:
-                for k in children(proc.pid):
-                    if exe_of(k) == os.path.realpath(SOAK):
-                        child, child_start = k, now
-                        break
-            if child is not None and cap_dir is None:
-                cap_dir = capture_dir_of(child)
-            if now >= next_sample:
-                next_sample += args.interval
-                if child is not None and child_end is None:
-                    st = status(child)
-                    if st and st.get("State") != "Z" and "VmRSS" in st:
-                        samples.append((now - child_start, st["VmRSS"]))
-                pst = status(proc.pid)
-                if pst and "VmRSS" in pst:
-                    parent_max_kb = max(parent_max_kb, pst["VmRSS"])
-                    parent_anon_kb = max(parent_anon_kb, pst.get("RssAnon", 0))
-                    parent_file_kb = max(parent_file_kb, pst.get("RssFile", 0))
-                if cap_dir:
-                    ds = dir_size(cap_dir)
-                    if ds and ds[0] >= cap_max[0]:
-                        cap_max = ds
-            if child is not None and child_end is None:
-                st = status(child)
-                if st is None or st.get("State") == "Z":
-                    child_end = time.monotonic()
-                    if cap_dir:                      # its final size, before the ingest removes it
-                        ds = dir_size(cap_dir)
-                        if ds and ds[0] >= cap_max[0]:
-                            cap_max = ds
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05 if child_end is None and child is not None and now - child_start < 2 else 0.2)
-        end = time.monotonic()
+        w = watch(proc, SOAK, args.interval, t0=t0, fast_s=2.0)
+    end, child_start, child_end = w.end, w.child_start, w.child_end
+    samples = [(t, st["VmRSS"]) for t, st in w.samples]
     with open(out_path) as f:
         stdout = f.read()
     with open(err_path) as f:
@@ -118,10 +81,10 @@ def run_soak(args, db, tmp, env):
         sys.exit(f"the soak program printed no summary:\n{stdout[-2000:]}{stderr[-2000:]}")
     threads = re.findall(r"thread (\d+) (\w+) launches=(\d+)", stdout)
     return dict(launches=int(m.group(1)), prog_s=float(m.group(3)), threads=threads, samples=samples,
-                cap_apparent=cap_max[0], cap_alloc=cap_max[1], cap_files=cap_max[2],
+                cap_apparent=w.cap_max[0], cap_alloc=w.cap_max[1], cap_files=w.cap_max[2],
                 life_s=(child_end or end) - (child_start or t0), ingest_s=end - (child_end or end),
-                parent_max_kb=parent_max_kb, parent_anon_kb=parent_anon_kb, parent_file_kb=parent_file_kb,
-                stderr=stderr.strip())
+                parent_max_kb=w.parent_peak.get("VmRSS", 0), parent_anon_kb=w.parent_peak.get("RssAnon", 0),
+                parent_file_kb=w.parent_peak.get("RssFile", 0), stderr=stderr.strip())
 
 
 def check_trace(db):
