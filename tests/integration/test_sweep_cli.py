@@ -7,25 +7,15 @@ import json
 import re
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
-import time
 
 import pytest
 
 import cltrace
 
-PY = sys.executable
-# A tiny "benchmark": fails for c=3, sleeps when asked, never touches OpenCL (the sweep logic is under test).
-PROG = "import sys, time; c = int(sys.argv[1]); time.sleep(float(sys.argv[2])); sys.exit(5 if c == 3 else 0)"
+from sweep_helpers import PROG, PY, bare_system, runs_recorded, wait_for_runs
 
-
-@pytest.fixture(autouse=True)
-def _bare_system(tmp_path_factory, monkeypatch):
-    """An empty system tree (no cpufreq, no /proc): no governor is read or written."""
-    monkeypatch.setenv("CLTRACE_SYSTEM_ROOT", str(tmp_path_factory.mktemp("bare-system")))
-    monkeypatch.delenv("POCL_AFFINITY", raising=False)
+_bare_system = pytest.fixture(autouse=True)(bare_system)
 
 
 def fake_system(root, governor="schedutil", loadavg=None, stat=True):
@@ -87,14 +77,6 @@ def test_resume_skips_completed_configurations(tmp_path, cli):
     assert len(cltrace.open(str(tmp_path / "r.db")).runs) == 4
 
 
-def _runs_recorded(path) -> int:
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
-            return c.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_sets_the_governor_back(tmp_path, signum):
     root = fake_system(tmp_path / "sys-root")
@@ -102,9 +84,7 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_sets_the_governor_back(tmp
            PY, "-c", PROG, "{c}", "0.3"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, CLTRACE_SYSTEM_ROOT=str(root)))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _runs_recorded(tmp_path / "i.db") < 2:
-        time.sleep(0.2)
+    wait_for_runs(tmp_path / "i.db", 2, proc)
     assert governors(root) == ["performance", "performance"]
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
@@ -152,7 +132,7 @@ def test_resume_dry_run_lists_only_the_runs_still_to_do(tmp_path, cli):
     p = cli("sweep", "--dry-run", "--resume", "-o", "r.db", cwd=tmp_path)     # the stored plan alone
     assert p.returncode == 0 and p.stderr == "cltrace: resume: 4 runs already done, 2 to go\n"
     assert len(p.stdout.splitlines()) == 2
-    assert _runs_recorded(tmp_path / "r.db") == 6              # a dry run writes nothing
+    assert runs_recorded(tmp_path / "r.db") == 6              # a dry run writes nothing
     p = cli("sweep", "--dry-run", "--resume", "--repeat", "1", *args[:2], "-o", "new.db", *args[4:], cwd=tmp_path)
     assert p.stderr == "cltrace: resume: 0 runs already done, 3 to go\n" and len(p.stdout.splitlines()) == 3
     assert not (tmp_path / "new.db").exists()

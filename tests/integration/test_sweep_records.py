@@ -8,21 +8,14 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 
 import pytest
 
 import cltrace
 
-PY = sys.executable
-PROG = "import sys, time; c = int(sys.argv[1]); time.sleep(float(sys.argv[2])); sys.exit(5 if c == 3 else 0)"
+from sweep_helpers import PROG, PY, bare_system, wait_for_runs
 
-
-@pytest.fixture(autouse=True)
-def _bare_system(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CLTRACE_SYSTEM_ROOT", str(tmp_path_factory.mktemp("bare-system")))
-    monkeypatch.delenv("POCL_AFFINITY", raising=False)
+_bare_system = pytest.fixture(autouse=True)(bare_system)
 
 
 def _sweeps(path):
@@ -68,26 +61,12 @@ def test_a_sweep_appended_to_another_is_a_sweep_of_its_own_and_both_are_complete
     assert p.returncode == 0 and "resume: sweep 2 of 2 (clblast 10,11 x1): 2 runs already done, 0 to go" in p.stderr
 
 
-def _wait_for_runs(path, n, proc, deadline_s=120):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
-                if c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= n:
-                    return
-        except sqlite3.Error:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"fewer than {n} runs after {deadline_s} s")
-
-
 def test_an_interrupted_sweep_says_so_and_resume_completes_its_stored_plan(tmp_path, cli):
     db = tmp_path / "i.db"
     cmd = [PY, "-m", "cltrace.cli.main", "sweep", "-q", "-p", "c=4:13", "--repeat", "1", "--seed", "7",
            "--mode", "preload", "-o", str(db), "--", PY, "-c", PROG, "{c}", "0.3"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    _wait_for_runs(db, 2, proc)
+    wait_for_runs(db, 2, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
