@@ -271,6 +271,8 @@ def has_ended(proc) -> bool:
     without reaping, so Popen's own wait still collects its status)."""
     if proc.returncode is not None:
         return True
+    if not hasattr(os, "waitid") or not hasattr(os, "WNOWAIT"):     # no look without reaping: as before
+        return False
     try:
         return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:      # reaped already
