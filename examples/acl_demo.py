@@ -90,7 +90,7 @@ def seed_case(db, env):
     if out.returncode != 0:
         print(out.stderr, file=sys.stderr)
         return
-    from cltrace.analysis.dispatch_jobs import ranges_text
+    from cltrace.ranges import ranges_text
     for g in json.loads(out.stdout)["staircase"]["jobs"]["groups"]:
         if "gemm" in g["group_label"] and "Mali-G72" in g["group_label"]:
             print(f"[{g['group_label']}] one job per launch (no remainder job) at channels="
