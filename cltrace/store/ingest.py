@@ -10,7 +10,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from . import fast, ingest_py
 from .abi import C
 from .asof import asof
 from .db import transaction
+from .queries import latency_from_sums
 
 PROGRAM_KIND = {K.CLT_BUILD: "build", K.CLT_COMPILE: "compile", K.CLT_LINK: "link", K.CLT_CREATE: "create"}
 NOTE_KIND = {K.CLT_NOTE_EXT_LOOKUP: "ext-lookup", K.CLT_NOTE_DROPPED: "dropped", K.CLT_NOTE_INFO: "info",
@@ -43,6 +44,14 @@ class IngestStats:
     stopped_files: int = 0       # capture files the shim stopped writing early (warning and `truncated` note)
     seconds: float = 0.0
     warnings: List[str] = field(default_factory=list)
+    # device time of the run's timed launches (launch_rows.end_dns) summed per region_id, None for those outside
+    # every region: what queries.run_latency_ms would read back, gathered while the rows are written
+    region_device_ns: Dict[Optional[int], int] = field(default_factory=dict)
+
+    def latency_ms(self) -> Optional[float]:
+        """The run's latency as queries.run_latency_ms gives it (median per-region device time, or the total
+        device time without regions), from what this ingest wrote: no second pass over the run's launches."""
+        return latency_from_sums(self.region_device_ns)
 
     @property
     def launches_per_s(self) -> float:
@@ -244,8 +253,10 @@ def _ingest_one(conn, run_id, cap, ids, stats):
     launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions, pending_at_exit)
     first_launch = int(ids.take("launch_rows", launches.n)[0]) if launches.n else None
     first_dispatch = ids.next["dispatches"]
-    untimed, ndisp = _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)
+    untimed, ndisp, sums = _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)
     ids.take("dispatches", ndisp)
+    for region, ns in sums.items():     # region ids are the run's own: another process adds to None only
+        stats.region_device_ns[region] = stats.region_device_ns.get(region, 0) + ns
 
     P_ = cap.fixed_with_strings(K.CLT_REC_PROCESS)
     argv = json.dumps(list(P_[1][0][:int(P_[0][0]["argc"])])) if len(P_[0]) else None
@@ -361,7 +372,10 @@ class _Launches:
 
 
 def _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch):
-    """launch_rows + dispatches of one process; returns (untimed launches, dispatches written)."""
+    """launch_rows + dispatches of one process; returns (untimed launches, dispatches written, device time per
+    region {region_id or None: summed end_dns of the timed launches})."""
+    if launches.n == 0:
+        return 0, 0, {}
     if fast.available(conn):
         return fast.ingest_launches(conn, launches, run_id, process_id, first_launch, first_dispatch)
     # no libcltrace_store.so (or CLTRACE_NATIVE_STORE=0): the reference path writes the same rows
