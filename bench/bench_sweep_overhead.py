@@ -158,7 +158,8 @@ STAGES = [
     ("capture removal", "cltrace.capture.launcher", "ChildResult.cleanup"),
     ("capture removal", "cltrace.capture.leftovers", "remove"),
     ("capture removal", "cltrace.capture.launcher", "CaptureDirs.clear"),  # emptied for the next run
-    ("latency query", "cltrace.sweep.local", "run_latency_ms"),
+    ("latency query", "cltrace.sweep.local", "run_latency_ms"),             # older: a query per run
+    ("latency query", "cltrace.store.ingest", "IngestStats.latency_ms"),     # new: summed by the ingest
     ("progress", "cltrace.sweep.progress", "SweepProgress.start"),
     ("progress", "cltrace.sweep.progress", "SweepProgress.done"),
 ]

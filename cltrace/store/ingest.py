@@ -157,8 +157,10 @@ class _Ids:
               "launch_rows": "launch_id"}
 
     def __init__(self, conn):
-        self.next = {t: (conn.execute(f"SELECT MAX({c}) FROM {t}").fetchone()[0] or 0) + 1
-                     for t, c in self.TABLES.items()}
+        # one statement for all tables: this runs once per ingest, so once per run of a sweep
+        tops = conn.execute("SELECT " + ", ".join(f"(SELECT MAX({c}) FROM {t})" for t, c in self.TABLES.items())
+                            ).fetchone()
+        self.next = {t: (top or 0) + 1 for t, top in zip(self.TABLES, tops)}
 
     def take(self, table, n):
         first = self.next[table]
@@ -346,6 +348,12 @@ class _Launches:
         self.cap = cap
         self.offsets, seqs = cap.by_seq(LAUNCH_TYPES)
         self.n = len(self.offsets)
+        self.tables = (Kr, k_ids, Q, q_ids, q_dev, regions)     # the reference path's view (ingest_py)
+        self.k_names = k_names
+        if not self.n:      # nothing to write (both insert paths return at once): no handle tables to sort
+            self.times_offsets = np.zeros(0, np.int64)
+            self.kernels = self.queues = self.regions = None
+            return
         t_off, t_seq = cap.by_seq(K.CLT_REC_LAUNCH_TIMES)
         if len(t_seq):  # a repeated times record: the last one wins
             keep = np.ones(len(t_seq), bool)
@@ -360,15 +368,12 @@ class _Launches:
                                       ).astype(np.int64)
         ko = np.lexsort((Kr["seq"], Kr["kernel"]))
         self.kernels = (Kr["kernel"][ko], Kr["seq"][ko], k_ids[ko], ko.astype(np.int64))
-        self.k_names = k_names
         qo = np.lexsort((Q["seq"], Q["queue"]))
         self.queues = (Q["queue"][qo], Q["seq"][qo], q_ids[qo], np.asarray(q_dev, np.int64)[qo])
         tids = sorted(regions)
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
         self.regions = (cat([np.full(len(regions[t][0]), t) for t in tids], np.int64),
                         cat([regions[t][0] for t in tids], np.uint64), cat([regions[t][1] for t in tids], np.int64))
-        # the reference path's view of the same things (ingest_py)
-        self.tables = (Kr, k_ids, Q, q_ids, q_dev, regions)
 
 
 def _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch):
