@@ -24,13 +24,15 @@ mode) is what a long sweep pays per run.
 
 Breakdown (--no-breakdown to skip; --breakdown-only for nothing else): `cltrace sweep` is run in-process through
 cltrace.cli.main.main with each stage of the per-run path (STAGES: capture directory, run marker, provenance,
-set-up, spawn, ingest, insert, capture removal, latency query, progress) wrapped in timers, next to untraced
+set-up, spawn, ingest, insert, capture removal, latency query (an older cltrace's query per run; now the sums the
+ingest kept), progress) wrapped in timers, next to untraced
 subprocess.Popen runs from the same (equally large) process. Per stage it prints the wall time and the CPU time
 of the sweep's main thread (load inflates the first, hardly the second); program extra = the traced programs'
 wall (CPU) over the untraced ones'; background unlink = CPU of cltrace's other threads. Stages are found by
 module attribute, so the same table can be made of an older checkout: PYTHONPATH=OLD python bench/... from
 outside both checkouts (a stage the old code lacks shows '-'; its spawn is Popen with a preexec_fn).
-The last line checks issue 24's target: marginal cost per run <= 10 ms (wall, and the CPU figure beside it).
+The last line checks issue 24's target: marginal cost per run <= 10 ms, in wall time (which load inflates by
+its scheduling waits) and in CPU time (cltrace's and its programs' user + system time, which it hardly does).
 Every sweep's trace is checked: runs == N and launches == N x launches per run.
 """
 import argparse
@@ -158,7 +160,8 @@ STAGES = [
     ("capture removal", "cltrace.capture.launcher", "ChildResult.cleanup"),
     ("capture removal", "cltrace.capture.leftovers", "remove"),
     ("capture removal", "cltrace.capture.launcher", "CaptureDirs.clear"),  # emptied for the next run
-    ("latency query", "cltrace.sweep.local", "run_latency_ms"),
+    ("latency query", "cltrace.sweep.local", "run_latency_ms"),             # older: a query per run
+    ("latency query", "cltrace.store.ingest", "IngestStats.latency_ms"),     # new: summed by the ingest
     ("progress", "cltrace.sweep.progress", "SweepProgress.start"),
     ("progress", "cltrace.sweep.progress", "SweepProgress.done"),
 ]
@@ -482,9 +485,12 @@ def main():
     print("GOAL marginal (start-up excluded): " + ("PASS" if worst_m[3] < GOAL_MS else "FAIL")
           + f" (worst {worst_m[0]}/{worst_m[1]}: {worst_m[3]:.1f} ms)")
     worst_t = max(verdicts, key=lambda v: v[3])
-    print(f"TARGET issue 24: marginal cost per run <= {TARGET_MARGINAL_MS:.0f} ms: "
+    worst_c = max(verdicts, key=lambda v: v[4])
+    print(f"TARGET issue 24: marginal cost per run <= {TARGET_MARGINAL_MS:.0f} ms: wall "
           + ("PASS" if worst_t[3] <= TARGET_MARGINAL_MS else "FAIL")
-          + f" (worst wall {worst_t[0]}/{worst_t[1]}: {worst_t[3]:.1f} ms; CPU: "
+          + f" (worst {worst_t[0]}/{worst_t[1]}: {worst_t[3]:.1f} ms), CPU "
+          + ("PASS" if worst_c[4] <= TARGET_MARGINAL_MS else "FAIL")
+          + f" (worst {worst_c[0]}/{worst_c[1]}: {worst_c[4]:.1f} ms; "
           + ", ".join(f"{v[0]}/{v[1]} {v[4]:.1f} ms" for v in verdicts) + f"; load avg {os.getloadavg()[0]:.2f})")
     if bad:
         print("TRACE CHECK FAILED:", bad)

@@ -33,7 +33,7 @@
 #define CLT_MADV_POPULATE_WRITE 23     /* Linux 5.14 */
 #endif
 
-#define GROW_CHUNKS 64        /* file grows by this many chunks at a time */
+#define GROW_CHUNKS 64        /* the file grows at most this many chunks ahead of the one it needs */
 #define MAP_DELTA CLT_FILE_HEADER_SIZE   /* chunk_size is a multiple of the page size */
 #define READY_STEP (64u * 1024)          /* bytes of a chunk faulted in at a time on the record path */
 
@@ -176,11 +176,21 @@ static int check_fd(void)
 }
 
 /* Called with cap.lock held: the file is at least `need` bytes, grown ahead in
- * whole chunks but never past RLIMIT_FSIZE (SIGXFSZ). 0 or an errno. */
+ * whole chunks but never past RLIMIT_FSIZE (SIGXFSZ). 0 or an errno.
+ *
+ * Ahead by as many chunks as it already has (doubling), at most GROW_CHUNKS:
+ * a few ftruncate calls in a long run, and a short run's file no longer than
+ * the chunks it used. A file far longer than its data costs every run: a
+ * fault on a mapped page reads ahead up to the end of the file, and each page
+ * read of that sparse tail is a zeroed page-cache page (8 MB of them, 1-2 ms
+ * of CPU in the program, when the file was grown 64 chunks at once), which the
+ * reader's walk touches again and the unlink frees again. */
 static int grow(int fd, uint64_t need)
 {
     struct rlimit rl;
-    uint64_t sz = need + (uint64_t)GROW_CHUNKS * cap.chunk_size;
+    uint64_t chunks = need > CLT_FILE_HEADER_SIZE ? (need - CLT_FILE_HEADER_SIZE) / cap.chunk_size : 0;
+    uint64_t sz = need + (chunks > 1 ? (chunks - 1 < GROW_CHUNKS ? chunks - 1 : GROW_CHUNKS) : 0) *
+                         (uint64_t)cap.chunk_size;
     if (cap.file_size >= need)
         return 0;
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {

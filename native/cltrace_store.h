@@ -74,6 +74,11 @@ typedef struct {
     const int64_t *r_id;             /* -1: none open */
     int64_t run_id, process_id, first_launch_id, first_dispatch_id;
     int64_t untimed, dispatches;     /* out */
+    /* out, for the run's latency without a second pass over its rows (cltrace/store/queries.py): the summed
+     * duration (end - start, launch_rows.end_dns) and the count of the timed launches that each region mark
+     * r_id[i] gave their region (NULL: not wanted), and the same for the timed launches outside every region */
+    int64_t *r_sum_ns, *r_timed;
+    int64_t none_sum_ns, none_timed;
 } clt_launch_src;
 
 /* ingest_sqlite.c */

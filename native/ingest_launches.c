@@ -118,7 +118,8 @@ static int64_t asof(const uint64_t *handle, const uint64_t *seqs, int64_t n, uin
     return (lo > 0 && handle[lo - 1] == h) ? lo - 1 : -1;
 }
 
-static int64_t region_at(const clt_launch_src *s, int64_t tid, uint64_t seq)
+/* index of the region mark in force on thread tid at seq (s->r_id of it: the innermost region open), -1 none */
+static int64_t region_mark(const clt_launch_src *s, int64_t tid, uint64_t seq)
 {
     int64_t lo = 0, hi = s->nr;
     while (lo < hi) {
@@ -128,7 +129,7 @@ static int64_t region_at(const clt_launch_src *s, int64_t tid, uint64_t seq)
         else
             hi = mid;
     }
-    return (lo > 0 && s->r_tid[lo - 1] == tid) ? s->r_id[lo - 1] : -1;
+    return (lo > 0 && s->r_tid[lo - 1] == tid) ? lo - 1 : -1;
 }
 
 /* ---- one launch ------------------------------------------------------------- */
@@ -224,7 +225,8 @@ static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, i
     r->v[C_DISPATCH_ID] = s->first_dispatch_id + di;
     r->v[C_SEQ] = (int64_t)L.seq;
     r->v[C_TID] = L.tid;
-    r->v[C_REGION_ID] = region_at(s, L.tid, L.seq);
+    int64_t mark = region_mark(s, L.tid, L.seq);
+    r->v[C_REGION_ID] = mark >= 0 ? s->r_id[mark] : -1;
     if (r->v[C_REGION_ID] < 0)
         r->null |= 1u << C_REGION_ID;
     r->v[C_ENQUEUE] = (int64_t)L.t_enqueue_ns;
@@ -252,6 +254,16 @@ static int make_row(clt_launch_src *s, dtable *dt, int64_t i, int64_t *last_k, i
         r->v[C_SUBMIT] = (int64_t)(T.submit_ns - T.queued_ns);
         r->v[C_START] = (int64_t)(T.start_ns - T.submit_ns);
         r->v[C_END] = (int64_t)(T.end_ns - T.start_ns);
+        /* summed as SQLite's SUM(end_dns) would (its integers are int64; wrapping is for damaged times only) */
+        if (r->v[C_REGION_ID] >= 0) {
+            if (s->r_sum_ns) {
+                s->r_sum_ns[mark] = (int64_t)((uint64_t)s->r_sum_ns[mark] + (uint64_t)r->v[C_END]);
+                s->r_timed[mark]++;
+            }
+        } else {
+            s->none_sum_ns = (int64_t)((uint64_t)s->none_sum_ns + (uint64_t)r->v[C_END]);
+            s->none_timed++;
+        }
     } else {
         r->null |= (1u << C_QUEUED) | (1u << C_SUBMIT) | (1u << C_START) | (1u << C_END);
         s->untimed++;
@@ -351,6 +363,11 @@ static int feed_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxstr, in
     c->src = a->src;
     c->dt = a->dt;
     c->i = 0;
+    /* the sums count each row once, however often SQLite starts the scan */
+    c->src->untimed = c->src->none_sum_ns = c->src->none_timed = 0;
+    if (c->src->r_sum_ns)
+        for (int64_t i = 0; i < c->src->nr; i++)
+            c->src->r_sum_ns[i] = c->src->r_timed[i] = 0;
     c->last_k = c->last_q = -1;
     return feed_fill(c);
 }
@@ -508,7 +525,7 @@ CLT_EXPORT int clt_ingest_launches(sqlite3 *db, clt_launch_src *src, char *err, 
 {
     dtable dt;
     memset(&dt, 0, sizeof dt);
-    src->untimed = src->dispatches = 0;
+    src->untimed = src->dispatches = src->none_sum_ns = src->none_timed = 0;
     sqlite3_stmt *st = NULL;
     int rc = prepare_insert(db, &st);
     if (rc != SQLITE_OK) {

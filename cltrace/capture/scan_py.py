@@ -34,8 +34,9 @@ def scan(data, words, size: int, header_size: int, chunk_size: int
     fallback: List[int] = []
     cw = chunk_size // 8
     per_batch = max(1, _BATCH_WORDS // cw)
-    # The shim grows files 64 chunks at a time, so most chunks of a short run were never used (magic
-    # word 0, all zeros): scan only runs of chunks whose first word is not 0.
+    # The shim grows files ahead of what they hold (up to 64 chunks; a killed program's file keeps that
+    # tail), so chunks may never have been used (magic word 0, all zeros): scan only runs of chunks whose
+    # first word is not 0.
     magic = words[header_size // 8 + np.arange(n_full) * cw] if n_full else np.zeros(0, "<u8")
     used = np.flatnonzero(magic != 0)
     for run in np.split(used, np.flatnonzero(np.diff(used) != 1) + 1) if len(used) else []:

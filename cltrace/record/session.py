@@ -69,11 +69,10 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
     directory, emptied again once the run is recorded; default a new directory, removed then."""
     output = trace_path(conn)
     capture_dir = captures.take() if captures else make_capture_dir()
-    leftovers.write_marker(capture_dir, {"output": output, "command": shlex.join(list(argv)), "argv": list(argv),
-                                         "cwd": cwd or os.getcwd(), "host": socket.gethostname(),
-                                         "tags": dict(tags or {}), "sweep_index": sweep_index,
-                                         "repeat_index": repeat_index, "sweep_id": sweep_id,
-                                         "status": "interrupted"})
+    marker = {"output": output, "command": shlex.join(list(argv)), "argv": list(argv), "cwd": cwd or os.getcwd(),
+              "host": socket.gethostname(), "tags": dict(tags or {}), "sweep_index": sweep_index,
+              "repeat_index": repeat_index, "sweep_id": sweep_id, "status": "interrupted"}
+    leftovers.write_marker(capture_dir, marker)
     try:
         child = run_traced(argv, mode=mode, settings=settings, env=env, cwd=cwd, stdout=stdout, stderr=stderr,
                            capture_dir=capture_dir)
@@ -83,8 +82,9 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
     fields = run_fields(child, cwd, sweep_index, repeat_index, sweep_id)
     run_id, stats = record_keeping_captures(
         conn, fields, tags, capture_dir, output, child.emulation,
-        before=lambda: leftovers.update_marker(capture_dir, **{k: v for k, v in fields.items()
-                                                               if k != "cltrace_version"}))
+        # the marker as update_marker would make it, without reading back what was just written
+        before=lambda: leftovers.write_marker(capture_dir, {**marker, **{k: v for k, v in fields.items()
+                                                                         if k != "cltrace_version"}}))
     captures.clear(capture_dir) if captures else child.cleanup()
     return TracedRun(run_id, child, stats)
 

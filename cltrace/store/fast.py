@@ -92,9 +92,10 @@ def available(conn) -> bool:
 
 def ingest_launches(conn, launches, run_id: int, process_id: int, first_launch_id, first_dispatch_id: int):
     """Write one process's launches (store.ingest._Launches) as launch_rows + dispatches through the
-    native feed, in the caller's transaction. Returns (untimed launches, dispatches written)."""
+    native feed, in the caller's transaction. Returns (untimed launches, dispatches written, device time per
+    region: {region_id or None: summed end_dns of its timed launches}, see store.ingest.region_device_ns)."""
     if launches.n == 0:
-        return 0, 0
+        return 0, 0, {}
     lib, ffi = _lib(), _state["ffi"]
     db = handle(conn)
     keep = []
@@ -128,13 +129,27 @@ def ingest_launches(conn, launches, run_id: int, process_id: int, first_launch_i
     rt, rs, rid = launches.regions
     src.nr, src.r_tid = len(rt), ptr("const int64_t *", rt, np.int64)
     src.r_seq, src.r_id = ptr("const uint64_t *", rs, np.uint64), ptr("const int64_t *", rid, np.int64)
+    r_sum, r_timed = np.zeros(max(1, len(rt)), np.int64), np.zeros(max(1, len(rt)), np.int64)
+    keep += [r_sum, r_timed]
+    src.r_sum_ns, src.r_timed = ffi.cast("int64_t *", r_sum.ctypes.data), ffi.cast("int64_t *", r_timed.ctypes.data)
     src.run_id, src.process_id = int(run_id), int(process_id)
     src.first_launch_id, src.first_dispatch_id = int(first_launch_id), int(first_dispatch_id)
     err = ffi.new("char[]", 512)
     rc = lib.clt_ingest_launches(db, src, err, 512)
     if rc != 0:
         _raise(rc, ffi.string(err).decode(errors="replace"))
-    return int(src.untimed), int(src.dispatches)
+    sums: dict = {}
+    if src.none_timed:
+        sums[None] = int(src.none_sum_ns)
+    for i in np.flatnonzero(r_timed[:len(rt)]).tolist():    # marks of regions with timed launches
+        region = int(rid[i])
+        sums[region] = _wrap64(sums.get(region, 0) + int(r_sum[i]))
+    return int(src.untimed), int(src.dispatches), sums
+
+
+def _wrap64(v: int) -> int:
+    """v as a signed 64-bit integer (how the C sums and SQLite's integers hold it)."""
+    return (v + (1 << 63)) % (1 << 64) - (1 << 63)
 
 
 def _raise(rc, msg):

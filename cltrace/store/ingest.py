@@ -10,7 +10,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from . import fast, ingest_py
 from .abi import C
 from .asof import asof
 from .db import transaction
+from .queries import latency_from_sums
 
 PROGRAM_KIND = {K.CLT_BUILD: "build", K.CLT_COMPILE: "compile", K.CLT_LINK: "link", K.CLT_CREATE: "create"}
 NOTE_KIND = {K.CLT_NOTE_EXT_LOOKUP: "ext-lookup", K.CLT_NOTE_DROPPED: "dropped", K.CLT_NOTE_INFO: "info",
@@ -43,6 +44,14 @@ class IngestStats:
     stopped_files: int = 0       # capture files the shim stopped writing early (warning and `truncated` note)
     seconds: float = 0.0
     warnings: List[str] = field(default_factory=list)
+    # device time of the run's timed launches (launch_rows.end_dns) summed per region_id, None for those outside
+    # every region: what queries.run_latency_ms would read back, gathered while the rows are written
+    region_device_ns: Dict[Optional[int], int] = field(default_factory=dict)
+
+    def latency_ms(self) -> Optional[float]:
+        """The run's latency as queries.run_latency_ms gives it (median per-region device time, or the total
+        device time without regions), from what this ingest wrote: no second pass over the run's launches."""
+        return latency_from_sums(self.region_device_ns)
 
     @property
     def launches_per_s(self) -> float:
@@ -148,8 +157,10 @@ class _Ids:
               "launch_rows": "launch_id"}
 
     def __init__(self, conn):
-        self.next = {t: (conn.execute(f"SELECT MAX({c}) FROM {t}").fetchone()[0] or 0) + 1
-                     for t, c in self.TABLES.items()}
+        # one statement for all tables: this runs once per ingest, so once per run of a sweep
+        tops = conn.execute("SELECT " + ", ".join(f"(SELECT MAX({c}) FROM {t})" for t, c in self.TABLES.items())
+                            ).fetchone()
+        self.next = {t: (top or 0) + 1 for t, top in zip(self.TABLES, tops)}
 
     def take(self, table, n):
         first = self.next[table]
@@ -244,8 +255,10 @@ def _ingest_one(conn, run_id, cap, ids, stats):
     launches = _Launches(cap, Kr, k_ids, [s[0] for s in Ks], Q, q_ids, q_dev, regions, pending_at_exit)
     first_launch = int(ids.take("launch_rows", launches.n)[0]) if launches.n else None
     first_dispatch = ids.next["dispatches"]
-    untimed, ndisp = _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)
+    untimed, ndisp, sums = _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch)
     ids.take("dispatches", ndisp)
+    for region, ns in sums.items():     # region ids are the run's own: another process adds to None only
+        stats.region_device_ns[region] = stats.region_device_ns.get(region, 0) + ns
 
     P_ = cap.fixed_with_strings(K.CLT_REC_PROCESS)
     argv = json.dumps(list(P_[1][0][:int(P_[0][0]["argc"])])) if len(P_[0]) else None
@@ -335,6 +348,12 @@ class _Launches:
         self.cap = cap
         self.offsets, seqs = cap.by_seq(LAUNCH_TYPES)
         self.n = len(self.offsets)
+        self.tables = (Kr, k_ids, Q, q_ids, q_dev, regions)     # the reference path's view (ingest_py)
+        self.k_names = k_names
+        if not self.n:      # nothing to write (both insert paths return at once): no handle tables to sort
+            self.times_offsets = np.zeros(0, np.int64)
+            self.kernels = self.queues = self.regions = None
+            return
         t_off, t_seq = cap.by_seq(K.CLT_REC_LAUNCH_TIMES)
         if len(t_seq):  # a repeated times record: the last one wins
             keep = np.ones(len(t_seq), bool)
@@ -349,19 +368,19 @@ class _Launches:
                                       ).astype(np.int64)
         ko = np.lexsort((Kr["seq"], Kr["kernel"]))
         self.kernels = (Kr["kernel"][ko], Kr["seq"][ko], k_ids[ko], ko.astype(np.int64))
-        self.k_names = k_names
         qo = np.lexsort((Q["seq"], Q["queue"]))
         self.queues = (Q["queue"][qo], Q["seq"][qo], q_ids[qo], np.asarray(q_dev, np.int64)[qo])
         tids = sorted(regions)
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
         self.regions = (cat([np.full(len(regions[t][0]), t) for t in tids], np.int64),
                         cat([regions[t][0] for t in tids], np.uint64), cat([regions[t][1] for t in tids], np.int64))
-        # the reference path's view of the same things (ingest_py)
-        self.tables = (Kr, k_ids, Q, q_ids, q_dev, regions)
 
 
 def _insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch):
-    """launch_rows + dispatches of one process; returns (untimed launches, dispatches written)."""
+    """launch_rows + dispatches of one process; returns (untimed launches, dispatches written, device time per
+    region {region_id or None: summed end_dns of the timed launches})."""
+    if launches.n == 0:
+        return 0, 0, {}
     if fast.available(conn):
         return fast.ingest_launches(conn, launches, run_id, process_id, first_launch, first_dispatch)
     # no libcltrace_store.so (or CLTRACE_NATIVE_STORE=0): the reference path writes the same rows

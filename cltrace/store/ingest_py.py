@@ -32,10 +32,11 @@ DISPATCH_COLUMNS = ("dispatch_id", "run_id", "process_id", "queue_id", "device_i
 
 def insert_launches(conn, run_id, process_id, launches, first_launch, first_dispatch):
     """launch_rows + dispatches of one process (a store.ingest._Launches) with executemany: the same rows as
-    the native feed. Returns (untimed launches, dispatches written)."""
+    the native feed. Returns (untimed launches, dispatches written, device time per region: {region_id or
+    None: summed end_dns of its timed launches})."""
     n = launches.n
     if n == 0:
-        return 0, 0
+        return 0, 0, {}
     Kr, k_ids, Q, q_ids, q_dev, regions = launches.tables
     L, T, has = _records(launches)
     kidx = asof(Kr["kernel"], Kr["seq"], L["kernel"], L["seq"])
@@ -73,7 +74,18 @@ def insert_launches(conn, run_id, process_id, launches, first_launch, first_disp
     for s in range(0, n, BATCH):
         e = min(n, s + BATCH)
         conn.executemany(sql, zip(*[_pylist(rows[c], s, e) for c in names]))
-    return int(np.count_nonzero(~ok)), len(reps)
+    return int(np.count_nonzero(~ok)), len(reps), region_sums(cols["region_id"][0][ok], rows["end_dns"][0][ok])
+
+
+def region_sums(region, duration):
+    """{region_id, or None outside every region (region < 0): summed duration} of timed launches (int64 sums,
+    as SQLite's SUM and the C feed hold them)."""
+    if not len(region):
+        return {}
+    ids, inverse = np.unique(region, return_inverse=True)
+    sums = np.zeros(len(ids), np.int64)
+    np.add.at(sums, inverse.reshape(-1), duration.astype(np.int64))
+    return {(None if r < 0 else r): v for r, v in zip(ids.tolist(), sums.tolist())}
 
 
 def _take(col, idx):

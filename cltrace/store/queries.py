@@ -26,16 +26,27 @@ class _Missing(dict):
 
 
 def run_latency_ms(conn: sqlite3.Connection, run_id: int) -> Optional[float]:
-    """Median per-region device time of a run, or its total device time when it has no regions."""
-    rows = conn.execute(
-        "SELECT region_id, SUM(duration_ns) FROM launches WHERE run_id = ? AND duration_ns IS NOT NULL "
-        "GROUP BY region_id", (run_id,)).fetchall()
-    if not rows:
+    """Median per-region device time of a run, or its total device time when it has no regions (None: no timed
+    launch). Reads the run's own launch_rows only (its processes' launch_id ranges): the `launches` view
+    filtered on run_id scans every launch of the trace. A run just ingested has it without any query:
+    store.ingest.IngestStats.latency_ms()."""
+    from .launch_layout import ranges_where, run_ranges
+    where, params = ranges_where(run_ranges(conn, run_id))
+    rows = conn.execute(f"SELECT region_id, SUM(end_dns) FROM launch_rows WHERE ({where}) AND end_dns IS NOT NULL "
+                        "GROUP BY region_id", params).fetchall()
+    return latency_from_sums(dict(rows))
+
+
+def latency_from_sums(sums: Dict[Optional[int], int]) -> Optional[float]:
+    """run_latency_ms's rule over {region_id, or None outside every region: summed device ns of the run's timed
+    launches there}: the median (the upper one of an even count) over the regions, else the total; None when
+    empty."""
+    if not sums:
         return None
-    in_regions = sorted(v for rid, v in rows if rid is not None)
+    in_regions = sorted(v for rid, v in sums.items() if rid is not None)
     if in_regions:
         return in_regions[len(in_regions) // 2] / 1e6
-    return sum(v for _, v in rows) / 1e6
+    return sum(sums.values()) / 1e6
 
 
 def add_note(conn: sqlite3.Connection, run_id: int, kind: str, message: str,

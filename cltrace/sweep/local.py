@@ -6,7 +6,7 @@ from typing import List, Optional
 
 from ..capture.launcher import CaptureDirs
 from ..record.session import trace_into
-from ..store.queries import add_note, run_latency_ms
+from ..store.queries import add_note
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
 from . import stored
 from .blocks import run_plan
@@ -83,7 +83,7 @@ class LocalSweep:
             self.progress.failed(ctx.label(r), child.exit_status, tail)
             if ctx.fail_fast:
                 self.stopped = "fail-fast"
-        self.progress.done(ctx.label(r), run_latency_ms(ctx.conn, traced.run_id))
+        self.progress.done(ctx.label(r), traced.stats.latency_ms())     # summed by the ingest: no query
 
 
 def execute(ctx: SweepContext, runs: List[PlannedRun], adaptive: Optional[Adaptive]) -> int:

@@ -546,3 +546,114 @@ def test_kernel_build_options_follow_the_record_order(tmp_path):
     with pytest.raises(cltrace.errors.NoSuchRun):
         t.kernel_build_options(run=99)
     assert len(t.kernel_build_options(run=1)) == 5
+
+
+# ---- the run's latency, summed while its launches are written (IngestStats.latency_ms) ----
+
+_VIEW_SUMS = ("SELECT region_id, SUM(duration_ns) FROM launches WHERE run_id = ? AND duration_ns IS NOT NULL "
+              "GROUP BY region_id")     # the query the progress line ran per run before: the reference
+
+
+def _regions_capture(pid=20):
+    """Timed launches inside nested regions on two threads and outside every region, plus launches without
+    times (inside a region too): (builder, {region name: summed device ns}, ns outside every region)."""
+    b = CaptureBuilder(pid=pid)
+    b.process(["./app"])
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "k")
+
+    def timed(ns, tid=1):
+        s = b.launch(0x10, 0x20, (8,), (8,), tid=tid)
+        b.times(s, 1000 * s, 1000 * s + ns, tid=tid)
+    timed(7)                                   # outside
+    b.region_begin(1, "outer", "c=1", tid=1)
+    timed(100)
+    b.region_begin(2, "inner", "c=2", tid=1)
+    timed(30)
+    timed(0)                                   # a 0 ns launch still makes its region a timed one
+    b.launch(0x10, 0x20, (8,), (8,), tid=1)    # no times record: not counted
+    timed(5, tid=2)                            # another thread: outside
+    b.region_end(2, tid=1)
+    timed(50)                                  # back in outer
+    b.region_begin(3, "t2", "c=3", tid=2)
+    timed(900, tid=2)
+    b.region_end(3, tid=2)
+    b.region_begin(4, "untimed", "c=4", tid=2)
+    b.launch(0x10, 0x20, (8,), (8,), tid=2, flags=K.CLT_LAUNCH_UNTIMED)    # a region without a timed launch
+    b.region_end(4, tid=2)
+    b.region_end(1, tid=1)
+    timed(11)                                  # outside again
+    b.exit_note()
+    return b, {"outer": 150, "inner": 30, "t2": 900}, 7 + 5 + 11
+
+
+def _no_regions_capture(pid=21, ns=(40, 60)):
+    b = CaptureBuilder(pid=pid)
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "k")
+    for v in ns:
+        s = b.launch(0x10, 0x20, (8,), (8,))
+        b.times(s, 1000 * s, 1000 * s + v)
+    b.launch(0x10, 0x20, (8,), (8,), error=-5, flags=K.CLT_LAUNCH_UNTIMED)
+    b.exit_note()
+    return b
+
+
+def _ingest_runs(tmp_path, runs):
+    """Each list of builders ingested as one run of one trace (in order): [(run_id, stats)], the connection."""
+    conn = create_db(tmp_path / "t.db")
+    out = []
+    for i, builders in enumerate(runs):
+        cap = tmp_path / f"cap{i}"
+        cap.mkdir()
+        for j, b in enumerate(builders):
+            b.write(cap / f"{b.pid}.{j}.clt")
+        with conn:
+            run_id = insert_run(conn, command="app", status="ok")
+            out.append((run_id, ingest_capture_dir(conn, run_id, cap)))
+    return out, conn
+
+
+@pytest.mark.parametrize("path", ["native", "python"])
+def test_the_ingest_sums_each_regions_device_time_as_the_query_does(tmp_path, monkeypatch, path):
+    from cltrace.store.queries import run_latency_ms
+    if path == "python":
+        monkeypatch.setattr(ingest_mod.fast, "available", lambda conn: False)
+    elif not ingest_mod.fast._lib():
+        pytest.skip("libcltrace_store.so not built")
+    regions, expected, outside = _regions_capture()
+    runs, conn = _ingest_runs(tmp_path, [
+        [_no_regions_capture(pid=10, ns=(1, 2))],               # a run before: its launches are not the next one's
+        [regions, _no_regions_capture(pid=21, ns=(40, 60))],    # regions in one process, none in the other
+        [_no_regions_capture(pid=30, ns=(40, 60)), _no_regions_capture(pid=31, ns=(1000,))],
+        [_no_regions_capture(pid=40, ns=())],                   # no timed launch at all
+        []])                                                    # no capture file
+    names = dict(conn.execute("SELECT region_id, name FROM regions WHERE run_id = ?", (runs[1][0],)).fetchall())
+    got = {(names[r] if r is not None else None): v for r, v in runs[1][1].region_device_ns.items()}
+    assert got == {**expected, None: outside + 100}
+    for run_id, stats in runs:
+        assert stats.region_device_ns == dict(conn.execute(_VIEW_SUMS, (run_id,)).fetchall())
+        assert stats.latency_ms() == run_latency_ms(conn, run_id)
+    # median of the regions' sums (upper median of 150, 30, 900: 150), the other process's launches outside
+    assert [s.latency_ms() for _, s in runs] == [3 / 1e6, 150 / 1e6, 1100 / 1e6, None, None]
+    conn.close()
+
+
+def test_a_run_with_regions_of_even_count_takes_the_upper_median(tmp_path):
+    from cltrace.store.queries import latency_from_sums, run_latency_ms
+    b = CaptureBuilder()
+    b.device(0xD0)
+    b.queue(0x10, 0xD0)
+    b.kernel(0x20, "k")
+    for rid, ns in ((1, 400), (2, 100), (3, 300), (4, 200)):
+        b.region_begin(rid, f"r{rid}")
+        s = b.launch(0x10, 0x20, (8,), (8,))
+        b.times(s, 1000 * s, 1000 * s + ns)
+        b.region_end(rid)
+    runs, conn = _ingest_runs(tmp_path, [[b]])
+    run_id, stats = runs[0]
+    assert stats.latency_ms() == run_latency_ms(conn, run_id) == 300 / 1e6
+    assert latency_from_sums({}) is None and latency_from_sums({None: 5, 9: 7}) == 7 / 1e6
+    conn.close()
