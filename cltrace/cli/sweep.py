@@ -137,7 +137,7 @@ class SweepCommand(Command):
         args.order, args.seed, runs = resume_or_plan(previous, args.order, args.seed,
                                                      lambda order, seed: plan(params, repeat, order, seed))
         adaptive = self._adaptive_options(args, params, len(runs))
-        block = self._block(args, previous, len(configurations(params)), cluster, adaptive)
+        block = self._block(args, previous, len(configurations(params)), cluster, adaptive, runs)
         if args.dry_run:
             return self._dry_run(args, runs, template, names, adaptive, previous, block)
         settings, mode = shim_settings(args), requested_mode(args)
@@ -184,7 +184,7 @@ class SweepCommand(Command):
 
     # -- checking ----------------------------------------------------------------------------------------------
     @staticmethod
-    def _block(args, previous, n_configs: int, cluster, adaptive) -> int:
+    def _block(args, previous, n_configs: int, cluster, adaptive, previous_runs=()) -> int:
         """--block K (sweep/blocks.py); --resume keeps the stored sweep's K."""
         if previous is not None:
             stored_k = previous.block
@@ -193,7 +193,8 @@ class SweepCommand(Command):
                                  f"leave out --block {args.block}")
             return stored_k
         k = args.block if args.block is not None else 1
-        check_block(k, n_configs, cluster is not None, adaptive is not None)
+        room = None if adaptive is None or args.max_runs is None else args.max_runs - len(previous_runs)
+        check_block(k, n_configs, len(cluster.boards) if cluster is not None else 0, room)
         return k
 
     @staticmethod
@@ -228,9 +229,13 @@ class SweepCommand(Command):
             info(order_line(args.seed))
         if block > 1:
             planned = previous.runs if previous is not None else runs
-            todo = blocks_to_run(planned, runs, block, args.seed)
+            todo = blocks_to_run(planned, runs, block, args.seed, (BOARD_PARAM,) if args.cluster else ())
             for i, b in enumerate(todo):
-                print(f"[{i + 1}/{len(todo)}] {printable(' '.join(block_command(template, b)))}")
+                on = f" (on board {b[0].params[BOARD_PARAM]})" if args.cluster else ""
+                print(f"[{i + 1}/{len(todo)}] {printable(' '.join(block_command(template, b)))}{on}")
+            if adaptive is not None:
+                info(f"--adaptive: further blocks (up to {adaptive.max_runs} runs in all) depend on the results; "
+                     f"the first pass is listed")
             return EXIT_OK
         for i, r in enumerate(runs):
             on = f" (on board {r.params['board']})" if args.cluster else ""
