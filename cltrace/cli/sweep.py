@@ -55,7 +55,10 @@ class SweepCommand(Command):
                             "becomes the block's values joined by commas (--out-channels {channels} -> "
                             "--out-channels 5,1,12), in a random order; the program must measure each and mark "
                             "its launches with a cltrace region tagged with its values, as conv_bench does "
-                            "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K")
+                            "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K "
+                            "(with --cluster, per board: a block is one task on one board); with --adaptive, "
+                            "every round is new processes too, each measuring undecided configurations and "
+                            "their neighbours")
         p.add_argument("--seed", type=int, default=None,
                        help="seed of --order shuffle and of the blocks of --block (default: a new one for each "
                             "shuffled sweep, printed; give it to run the same order again)")
@@ -89,7 +92,9 @@ class SweepCommand(Command):
         g.add_argument("--adaptive", action="store_true",
                        help="after the planned runs, re-run each configuration whose step verdict against a "
                             "neighbour is still undecided, one more process per round, until every verdict is "
-                            "decided or a budget is spent; needs a numeric parameter")
+                            "decided or a budget is spent; needs a numeric parameter. With --block K, a "
+                            "round's configurations and their neighbours are measured in new processes of at "
+                            "most K each (the budget counts configurations measured)")
         g.add_argument("--max-runs", type=int, metavar="N",
                        help=f"budget of --adaptive: at most N runs in the sweep, the first pass included "
                             f"(default: {BUDGET_FACTOR} x the first pass)")
