@@ -21,6 +21,12 @@ that measures several configurations is a *block*: inside it the process effect 
   blocked run without such a region stops the sweep with a message (RegionsMissing, exit 1).
 - **Records.** The run is one row of `runs` (its `sweep_index` the block's first planned run) with a `block` note
   listing the planned runs it measured (JSON list of plan positions); stored.done_indexes counts them.
+- **On a farm** (`--cluster`, farm.py): a block is one task on one board; plan_blocks parts each repetition's
+  shuffled runs by board before cutting (one board: the blocks of the same sweep here). block_recorder and
+  block_finished are shared by both executors.
+- **Adaptive rounds** (`--adaptive`, engine.py): round_blocks plans new processes of the undecided
+  configurations and their neighbours (never one configuration alone); their `block` notes hold positions past
+  the plan and a `block-configs` note names their configurations; block_units counts units per configuration.
 """
 import json
 import math
