@@ -129,3 +129,36 @@ def test_an_adaptive_round_keeps_to_the_budget_and_drops_a_configuration_left_al
     wide = _configs(range(1, 12))
     blocks = round_blocks([(("c", "9"),)], wide, "c", 3, 10, {}, 0, seed=1, round_no=1)
     assert sorted(int(r.params["c"]) for b in blocks for r in b) == [8, 9, 10]
+
+
+def test_units_per_configuration_and_the_next_position_come_from_the_block_notes(tmp_path):
+    """block_units: the plan's blocks through their positions, an adaptive round's through its block-configs
+    note, failed blocks too, other sweeps' runs not; next_index: past every position a block measured."""
+    from cltrace.store.db import create_db
+    from cltrace.sweep.blocks import block_units, next_index, record_block
+    from cltrace.sweep.plan import PlannedRun
+    conn = create_db(str(tmp_path / "t.db"))
+    runs = plan([("c", ["1", "2", "3", "4"])], 1, "interleave")
+
+    def run(sweep_id, status, index):
+        cur = conn.execute("INSERT INTO runs (command, argv, status, sweep_index, sweep_id) VALUES "
+                           "('p', '[]', ?, ?, ?)", (status, index, sweep_id))
+        return cur.lastrowid
+
+    with conn:
+        a = run(1, "ok", 0)
+        record_block(conn, a, [runs[2], runs[0]])
+        b = run(1, "failed", 1)
+        record_block(conn, b, [runs[1], runs[3]])
+        added = [PlannedRun(7, (("c", "2"),), 1), PlannedRun(6, (("c", "3"),), 1)]
+        c = run(1, "ok", 6)
+        record_block(conn, c, added, round_no=1)
+        other = run(2, "ok", 0)
+        record_block(conn, other, [runs[0], runs[1]])
+    units = block_units(conn, 1, runs, ["c"])
+    assert units == {("1",): [(a, "ok")], ("3",): [(a, "ok"), (c, "ok")], ("2",): [(b, "failed"), (c, "ok")],
+                     ("4",): [(b, "failed")]}
+    assert conn.execute("SELECT message FROM notes WHERE run_id = ? AND kind = 'block-configs'",
+                        (c,)).fetchone()[0] == '[{"c": "3"}, {"c": "2"}]'          # in the order of the positions
+    assert next_index(conn, 1, 4) == 8 and next_index(conn, 2, 4) == 4
+    conn.close()
