@@ -1,5 +1,6 @@
-"""The client of a farm sweep: reach the Dask scheduler, submit one task per planned run (restricted to its
-board's resource), record each run into the trace as it comes back.
+"""The client of a farm sweep: reach the Dask scheduler, submit one task per planned run, or per block of
+`--block K` (blocks.py: one process measuring K configurations, on one board), restricted to its board's
+resource, and record each run into the trace as it comes back.
 
 What a local sweep does, a farm sweep does the same way: the plan, --resume and --adaptive are engine.py's
 own (the board is one more parameter, options.py); failures are recorded and the sweep goes on (--fail-fast
@@ -112,8 +113,7 @@ class ClusterSweep:
         futures = {}
         for unit in units:
             first = min(unit, key=lambda r: r.index)
-            fut = self.client.submit(run_on_board, self._request(unit[0] if not blocked else first,
-                                                                  unit if blocked else None),
+            fut = self.client.submit(run_on_board, self._request(first, unit if blocked else None),
                                      key=self.key(first), pure=False,
                                      resources={RESOURCE_PREFIX + first.params["board"]: 1}, priority=-first.index)
             futures[fut] = unit
