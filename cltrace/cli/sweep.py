@@ -55,7 +55,10 @@ class SweepCommand(Command):
                             "becomes the block's values joined by commas (--out-channels {channels} -> "
                             "--out-channels 5,1,12), in a random order; the program must measure each and mark "
                             "its launches with a cltrace region tagged with its values, as conv_bench does "
-                            "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K")
+                            "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K "
+                            "(with --cluster, per board: a block is one task on one board); with --adaptive, "
+                            "every round is new processes too, each measuring undecided configurations and "
+                            "their neighbours")
         p.add_argument("--seed", type=int, default=None,
                        help="seed of --order shuffle and of the blocks of --block (default: a new one for each "
                             "shuffled sweep, printed; give it to run the same order again)")
@@ -89,7 +92,9 @@ class SweepCommand(Command):
         g.add_argument("--adaptive", action="store_true",
                        help="after the planned runs, re-run each configuration whose step verdict against a "
                             "neighbour is still undecided, one more process per round, until every verdict is "
-                            "decided or a budget is spent; needs a numeric parameter")
+                            "decided or a budget is spent; needs a numeric parameter. With --block K, a "
+                            "round's configurations and their neighbours are measured in new processes of at "
+                            "most K each (the budget counts configurations measured)")
         g.add_argument("--max-runs", type=int, metavar="N",
                        help=f"budget of --adaptive: at most N runs in the sweep, the first pass included "
                             f"(default: {BUDGET_FACTOR} x the first pass)")
@@ -137,7 +142,7 @@ class SweepCommand(Command):
         args.order, args.seed, runs = resume_or_plan(previous, args.order, args.seed,
                                                      lambda order, seed: plan(params, repeat, order, seed))
         adaptive = self._adaptive_options(args, params, len(runs))
-        block = self._block(args, previous, len(configurations(params)), cluster, adaptive)
+        block = self._block(args, previous, len(configurations(params)), cluster, adaptive, runs)
         if args.dry_run:
             return self._dry_run(args, runs, template, names, adaptive, previous, block)
         settings, mode = shim_settings(args), requested_mode(args)
@@ -184,7 +189,7 @@ class SweepCommand(Command):
 
     # -- checking ----------------------------------------------------------------------------------------------
     @staticmethod
-    def _block(args, previous, n_configs: int, cluster, adaptive) -> int:
+    def _block(args, previous, n_configs: int, cluster, adaptive, previous_runs=()) -> int:
         """--block K (sweep/blocks.py); --resume keeps the stored sweep's K."""
         if previous is not None:
             stored_k = previous.block
@@ -193,7 +198,8 @@ class SweepCommand(Command):
                                  f"leave out --block {args.block}")
             return stored_k
         k = args.block if args.block is not None else 1
-        check_block(k, n_configs, cluster is not None, adaptive is not None)
+        room = None if adaptive is None or args.max_runs is None else args.max_runs - len(previous_runs)
+        check_block(k, n_configs, len(cluster.boards) if cluster is not None else 0, room)
         return k
 
     @staticmethod
@@ -228,9 +234,13 @@ class SweepCommand(Command):
             info(order_line(args.seed))
         if block > 1:
             planned = previous.runs if previous is not None else runs
-            todo = blocks_to_run(planned, runs, block, args.seed)
+            todo = blocks_to_run(planned, runs, block, args.seed, (BOARD_PARAM,) if args.cluster else ())
             for i, b in enumerate(todo):
-                print(f"[{i + 1}/{len(todo)}] {printable(' '.join(block_command(template, b)))}")
+                on = f" (on board {b[0].params[BOARD_PARAM]})" if args.cluster else ""
+                print(f"[{i + 1}/{len(todo)}] {printable(' '.join(block_command(template, b)))}{on}")
+            if adaptive is not None:
+                info(f"--adaptive: further blocks (up to {adaptive.max_runs} runs in all) depend on the results; "
+                     f"the first pass is listed")
             return EXIT_OK
         for i, r in enumerate(runs):
             on = f" (on board {r.params['board']})" if args.cluster else ""

@@ -19,7 +19,7 @@ from ..analysis.sweep_labels import sweep_label
 from ..errors import UsageError
 from ..printable import info, printable
 from ..store.queries import completed_configs, last_note_value, next_sweep_index, runs_by_config
-from . import stored
+from . import blocks, stored
 from .plan import PlannedRun, match_configs
 
 STDERR_TAIL_LINES = 5
@@ -173,6 +173,8 @@ def _undecided(sweep, adaptive: Adaptive):
     ctx = sweep.ctx
     by_config = runs_by_config(ctx.conn, ctx.names)
     mine = {rid for c in ctx.configs for rid, _ in by_config.get(tuple(v for _, v in c), [])}
+    if (ctx.block or 1) > 1:        # a blocked run is tagged with its block's shared values only
+        mine |= {rid for rid, in ctx.conn.execute("SELECT run_id FROM runs WHERE sweep_id = ?", (ctx.sweep_id,))}
     with open_trace(ctx.output) as t:
         samples = t.samples()
     if "run_id" in samples.columns:
@@ -187,6 +189,9 @@ def adaptive_rounds(sweep, adaptive: Adaptive, t0: float) -> None:
     order = {c: i for i, c in enumerate(ctx.configs)}
     first_round = last_note_value(conn, "adaptive-round") + 1
     next_index = next_sweep_index(conn, ctx.sweep_id)
+    blocked = (ctx.block or 1) > 1      # --block K: each round is new processes of K configurations (blocks.py)
+    if blocked:
+        next_index = blocks.next_index(conn, ctx.sweep_id, next_index)
     added: List[int] = []
     unknown_said = False
     reason = left = ""
@@ -206,7 +211,10 @@ def adaptive_rounds(sweep, adaptive: Adaptive, t0: float) -> None:
             sweep.progress.log(f"adaptive: {plural(unknown, 'configuration')} the analysis asked for "
                                f"{'is' if unknown == 1 else 'are'} not in this sweep's plan (left out)")
             unknown_said = True
-        by_config = runs_by_config(conn, ctx.names)
+        if blocked:                     # (run_id, status) per configuration: of the blocks that measured it
+            by_config = blocks.block_units(conn, ctx.sweep_id, ctx.planned_runs or [], ctx.names)
+        else:
+            by_config = runs_by_config(conn, ctx.names)
         history = {c: by_config.get(tuple(v for _, v in c), []) for c in ctx.configs}
         failing = [c for c in todo if history[c] and history[c][-1][1] in FINISHED[1:]]
         todo = [c for c in todo if c not in failing]
@@ -222,8 +230,16 @@ def adaptive_rounds(sweep, adaptive: Adaptive, t0: float) -> None:
         if adaptive.max_minutes is not None and time.monotonic() - t0 >= adaptive.max_minutes * 60:
             reason = f"the time budget is spent ({adaptive.max_minutes:g} min, --max-minutes)"
             break
-        todo = sorted(todo[:room], key=order.get)     # the analysis' priority picks, plan order runs
         round_no = first_round + len(added)
+        if blocked:
+            done, reason = _blocked_round(sweep, adaptive, t0, todo, room, history, next_index, round_no, summary)
+            next_index += done
+            if done:
+                added.append(done)
+            if reason:
+                break
+            continue
+        todo = sorted(todo[:room], key=order.get)     # the analysis' priority picks, plan order runs
         if ctx.order == "shuffle":
             random.Random(ctx.seed + round_no).shuffle(todo)
         sweep.progress.log(f"adaptive round {round_no}: {summary}; re-running "
@@ -251,6 +267,34 @@ def adaptive_rounds(sweep, adaptive: Adaptive, t0: float) -> None:
     rounds = f"{plural(len(added), 'round')} ({', '.join(f'+{n}' for n in added)} runs)"
     text = f"stopped after {rounds}: {reason}" if added else f"no re-runs: {reason}"
     sweep.progress.log(f"adaptive: {text}" + (f"; left: {left}" if left else ""))
+
+
+def _blocked_round(sweep, adaptive: Adaptive, t0: float, todo, room: int, history, next_index: int, round_no: int,
+                   summary: str):
+    """One adaptive round of a blocked sweep: blocks.round_blocks' processes (the undecided configurations and
+    their neighbours, in random order), one after another. -> (configurations measured, reason to stop or "")."""
+    ctx = sweep.ctx
+    todo_blocks = blocks.round_blocks(todo, ctx.configs, adaptive.param, ctx.block, room,
+                                      {c: len(h) for c, h in history.items()}, next_index, ctx.seed, round_no)
+    if not todo_blocks:
+        return 0, (f"the run budget is spent ({adaptive.max_runs} runs, --max-runs: {plural(room, 'run')} left, "
+                   f"too few for a process of 2 configurations)")
+    n = sum(len(b) for b in todo_blocks)
+    sweep.progress.log(f"adaptive round {round_no}: {summary}; re-running {plural(n, 'configuration')} in "
+                       f"{plural(len(todo_blocks), 'process', 'processes')} (--block {ctx.block})")
+    sweep.progress.grow(n, f"round {round_no}")
+    sweep.planned += n
+    done, reason = 0, ""
+    for b in todo_blocks:
+        if adaptive.max_minutes is not None and time.monotonic() - t0 >= adaptive.max_minutes * 60:
+            reason = f"the time budget is spent ({adaptive.max_minutes:g} min, --max-minutes)"
+            break
+        sweep.run_blocks([b], round_no)
+        done += len(b)
+        if sweep.stopped:
+            break
+    sweep.planned -= n - done
+    return done, reason
 
 
 def summary(path, finished, planned, failed, interrupted, label=None) -> int:

@@ -1,5 +1,6 @@
-"""The client of a farm sweep: reach the Dask scheduler, submit one task per planned run (restricted to its
-board's resource), record each run into the trace as it comes back.
+"""The client of a farm sweep: reach the Dask scheduler, submit one task per planned run, or per block of
+`--block K` (blocks.py: one process measuring K configurations, on one board), restricted to its board's
+resource, and record each run into the trace as it comes back.
 
 What a local sweep does, a farm sweep does the same way: the plan, --resume and --adaptive are engine.py's
 own (the board is one more parameter, options.py); failures are recorded and the sweep goes on (--fail-fast
@@ -12,6 +13,7 @@ import time
 import uuid
 from typing import Dict, List, Optional
 
+from .blocks import block_command, block_finished, block_label, block_recorder, plan_to_run, shared_params
 from .plan import PlannedRun, render_command
 from ..errors import CltraceError
 from ..store.queries import run_latency_ms
@@ -82,10 +84,13 @@ class ClusterSweep:
     def key(self, r: PlannedRun) -> str:
         return f"{KEY_PREFIX}-{self.token}-{r.index}"
 
-    def _request(self, r: PlannedRun) -> dict:
+    def _request(self, r: PlannedRun, block=None) -> dict:
         ctx = self.ctx
-        params = {k: v for k, v in r.params.items() if k != "board"}
-        return dict(argv=render_command(ctx.template, params), mode=ctx.mode,
+        if block is not None:           # --block K: one process measures the block's configurations (blocks.py)
+            argv = block_command(ctx.template, [_off_board(b) for b in block])
+        else:
+            argv = render_command(ctx.template, {k: v for k, v in r.params.items() if k != "board"})
+        return dict(argv=argv, mode=ctx.mode,
                     settings=dict(ctx.settings), stabilise=bool(ctx.stabilise), cwd=os.getcwd(),
                     show_output=bool(ctx.show_output), sweep_index=r.index, repeat_index=r.repeat)
 
@@ -94,35 +99,49 @@ class ClusterSweep:
 
     def run_all(self, runs: List[PlannedRun], round_no: int = 0) -> None:
         """Submit every run (plan order = priority), record each as it finishes."""
+        self._farm([[r] for r in runs], round_no, blocked=False)
+
+    def run_blocks(self, blocks: List[List[PlannedRun]], round_no: int = 0) -> None:
+        """--block K: one task per block (its first plan position = its key and priority; a block runs on one
+        board), recorded as it finishes: a worker that dies loses only its in-flight block, which Dask runs
+        again, and Ctrl-C keeps every finished block (--resume runs what the blocks still lack)."""
+        self._farm([list(b) for b in blocks], round_no, blocked=True)
+
+    def _farm(self, units: List[List[PlannedRun]], round_no: int, blocked: bool) -> None:
         from distributed import as_completed
         from .task import run_on_board
         futures = {}
-        for r in runs:
-            fut = self.client.submit(run_on_board, self._request(r), key=self.key(r), pure=False,
-                                     resources={RESOURCE_PREFIX + r.params["board"]: 1}, priority=-r.index)
-            futures[fut] = r
-        if runs:
-            self.progress.start(f"{len(runs)} runs on {len({r.params['board'] for r in runs})} board kind(s)")
+        for unit in units:
+            first = min(unit, key=lambda r: r.index)
+            fut = self.client.submit(run_on_board, self._request(first, unit if blocked else None),
+                                     key=self.key(first), pure=False,
+                                     resources={RESOURCE_PREFIX + first.params["board"]: 1}, priority=-first.index)
+            futures[fut] = unit
+        if units:
+            n = sum(len(u) for u in units)
+            what = f"{n} runs in {len(units)} blocks" if blocked else f"{n} runs"
+            self.progress.start(f"{what} on {len({u[0].params['board'] for u in units})} board kind(s)")
         recorded = set()
         try:
             for fut in as_completed(list(futures), loop=self.client.loop):
-                self._collect(fut, futures[fut], round_no)
+                self._collect(fut, futures[fut], round_no, blocked)
                 recorded.add(fut)
                 if self.stopped:
                     break
         except KeyboardInterrupt:
             self.stopped = "interrupted"
-            for fut, r in futures.items():          # runs that had finished are kept
+            for fut, unit in futures.items():          # runs that had finished are kept
                 if fut not in recorded and fut.status == "finished":
-                    self._collect(fut, r, round_no)
+                    self._collect(fut, unit, round_no, blocked)
         finally:
             pending = [f for f in futures if not f.done()]
             if pending:
                 self.client.cancel(pending)
 
-    def _collect(self, fut, r: PlannedRun, round_no: int) -> None:
+    def _collect(self, fut, unit: List[PlannedRun], round_no: int, blocked: bool = False) -> None:
         from distributed.scheduler import KilledWorker
-        label = r.label()
+        r = unit[0]
+        label = block_label(unit, self.ctx.label_names) if blocked else r.label()
         try:
             result = fut.result()
         except KilledWorker:
@@ -135,10 +154,20 @@ class ClusterSweep:
             if w not in self._said:
                 self._said.add(w)
                 self.progress.log(f"warning: {result['host']}: {w}")
-        tags = {**self.ctx.extra_tags, **r.params}
-        run_id = record_result(self.ctx.conn, result, tags, round_no, self.ctx.sweep_id)
+        if blocked:
+            tags = {**self.ctx.extra_tags, **shared_params(unit)}
+            notes, missing = block_recorder(unit, round_no)
+            run_id = record_result(self.ctx.conn, result, tags, round_no, self.ctx.sweep_id,
+                                   notes=lambda conn, rid: notes(conn, rid, result["status"]))
+        else:
+            tags = {**self.ctx.extra_tags, **r.params}
+            run_id = record_result(self.ctx.conn, result, tags, round_no, self.ctx.sweep_id)
         if result["status"] == "interrupted":     # the board's worker was being stopped: --resume re-runs it
             self.progress.log(f"{label}: interrupted on {result['host']} (recorded; --resume runs it again)")
+            return
+        if blocked:
+            block_finished(self, unit, label, result["status"], result["exit_status"], result["stderr_tail"],
+                           run_id, missing)
             return
         self.finished += 1
         if result["status"] != "ok":
@@ -147,6 +176,11 @@ class ClusterSweep:
             if self.ctx.fail_fast:
                 self.stopped = "fail-fast"
         self.progress.done(label, run_latency_ms(self.ctx.conn, run_id))
+
+
+def _off_board(r: PlannedRun) -> PlannedRun:
+    """The planned run without its board (the command never names it)."""
+    return PlannedRun(r.index, tuple((k, v) for k, v in r.config if k != "board"), r.repeat)
 
 
 def execute(ctx, runs, adaptive) -> int:
@@ -167,7 +201,10 @@ def execute(ctx, runs, adaptive) -> int:
                 progress.log(order_line(ctx.seed))
             sweep = ClusterSweep(client, ctx, progress, planned=len(runs))
             try:
-                sweep.run_all(runs)
+                if (ctx.block or 1) > 1:
+                    sweep.run_blocks(plan_to_run(ctx, runs))
+                else:
+                    sweep.run_all(runs)
                 if adaptive is not None and not sweep.stopped:
                     adaptive_rounds(sweep, adaptive, t0)
             except KeyboardInterrupt:

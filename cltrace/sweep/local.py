@@ -9,7 +9,7 @@ from ..record.session import trace_into
 from ..store.queries import add_note
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
 from . import stored
-from .blocks import run_plan
+from .blocks import run_blocks_here, run_plan
 from .plan import PlannedRun, render_command
 from .stabilise import RunMeter, Stabilisers, System, provenance_json
 
@@ -28,6 +28,9 @@ class LocalSweep:
 
     def run(self, r: PlannedRun, round_no: int = 0) -> None:
         self.guarded(self._run, r, round_no)
+
+    def run_blocks(self, blocks, round_no: int = 0) -> None:
+        run_blocks_here(self, blocks, round_no)             # --block K (blocks.py)
 
     def guarded(self, fn, *args) -> None:
         try:

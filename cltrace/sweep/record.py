@@ -12,8 +12,9 @@ from ..record.session import record_keeping_captures, trace_path
 from ..store.queries import add_note
 
 
-def record_result(conn, result: dict, tags: dict, round_no: int = 0, sweep_id=None) -> int:
-    """Insert the run, its capture files and its notes in one transaction; returns the run_id."""
+def record_result(conn, result: dict, tags: dict, round_no: int = 0, sweep_id=None, notes=None) -> int:
+    """Insert the run, its capture files and its notes in one transaction; returns the run_id. notes(conn,
+    run_id): the caller's own notes, in that transaction (a blocked run's: blocks.block_recorder)."""
     output = trace_path(conn)
     fields = dict(result["fields"], sweep_id=sweep_id)
     capture_dir = make_capture_dir()
@@ -23,12 +24,12 @@ def record_result(conn, result: dict, tags: dict, round_no: int = 0, sweep_id=No
     leftovers.write_marker(capture_dir, {**{k: v for k, v in fields.items() if k != "cltrace_version"},
                                          "output": output, "tags": dict(tags)})
     run_id, _ = record_keeping_captures(conn, fields, tags, capture_dir, output, result.get("emulation"),
-                                        after=lambda rid: _notes(conn, rid, result, round_no))
+                                        after=lambda rid: _notes(conn, rid, result, round_no, notes))
     leftovers.remove(capture_dir)
     return run_id
 
 
-def _notes(conn, run_id: int, result: dict, round_no: int) -> None:
+def _notes(conn, run_id: int, result: dict, round_no: int, notes=None) -> None:
     """The notes a local sweep adds to each run (local.py LocalSweep.run), plus the worker that ran it."""
     add_note(conn, run_id, "provenance", result["provenance"])
     for text, applied in result["stabilisers"]:
@@ -38,3 +39,5 @@ def _notes(conn, run_id: int, result: dict, round_no: int) -> None:
     if result["status"] not in ("ok", "interrupted"):
         add_note(conn, run_id, "stderr-tail", result["stderr_tail"], result["exit_status"])
     add_note(conn, run_id, "cluster-worker", f"{result['worker']} on {result['host']}")
+    if notes is not None:
+        notes(conn, run_id)

@@ -1,6 +1,7 @@
 """`cltrace sweep --cluster`: a real local Dask cluster (a scheduler and one worker per simulated board, each
 with its own board resource), a sweep through it equal to the local sweep, a worker killed mid-sweep, Ctrl-C
 and --resume, and the errors of a cluster that cannot serve the sweep. docs/farm.md."""
+import json
 import os
 import signal
 import socket
@@ -268,3 +269,146 @@ def test_network_sweep_on_the_farm(farm, cli, conv_bench, tmp_path):
     p = cli("network-map", "net.db", "-o", "map.png", "--board", "b", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "map.png").exists()
+
+
+# --block K on the farm: marks each value of its list argv[1] with a region tagged c=<value>, sleeping argv[2] s in it
+BLOCKER = ("import sys, time\nfrom cltrace import region\nfor c in sys.argv[1].split(','):\n"
+           "    with region('p', c=c):\n        time.sleep(float(sys.argv[2]))\n")
+
+
+def _blocks(path):
+    """sweep_index -> (sorted plan positions of its block note, sorted region tags, repeat_index, argv)."""
+    conn = sqlite3.connect(path)
+    try:
+        notes = dict(conn.execute("SELECT r.sweep_index, n.message FROM notes n JOIN runs r USING (run_id) "
+                                  "WHERE n.kind = 'block'").fetchall())
+        regions = {}
+        for index, tags in conn.execute("SELECT r.sweep_index, g.tags FROM regions g JOIN runs r USING (run_id)"):
+            regions.setdefault(index, []).append(tags)
+        return {i: (json.loads(notes[i]), sorted(regions.get(i, [])), k, argv) for i, k, argv in
+                conn.execute("SELECT sweep_index, repeat_index, argv FROM runs WHERE status = 'ok'")}
+    finally:
+        conn.close()
+
+
+def test_blocked_farm_sweep_equals_the_local_blocked_sweep(farm, cli, conv_bench, tmp_path):
+    """--block 2 on one board: the same plan, the same blocks (processes, their argv and plan positions), the
+    same regions and tags as the local blocked sweep of the same seed; on two boards every block keeps to one
+    board and runs on its board's worker."""
+    common = ["-q", "-p", "channels=3:6", "--repeat", "2", "--block", "2", "--seed", "5"]
+    local = cli("sweep", *common, "--tag", "board=a", "-o", "local.db", "--", conv_bench, *CONV, cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    p = cli("sweep", *common, "--cluster", farm.file, "--board", "a", "-o", "farm.db", "--", conv_bench, *CONV,
+            cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines()[-1] == "cltrace: 8/8 runs recorded in farm.db"
+    l_runs, l_tags, l_disp, _ = _runs(str(tmp_path / "local.db"))
+    f_runs, f_tags, f_disp, workers = _runs(str(tmp_path / "farm.db"))
+    assert sorted(f_runs) == sorted(l_runs) and len(f_runs) == 4               # 4 processes of 2 counts
+    for i in f_runs:
+        assert f_runs[i][:6] == l_runs[i][:6]
+        assert workers[i].startswith("board-a (tcp://"), workers[i]
+    assert f_tags == l_tags and all(t == {"board": "a"} for t in f_tags.values())
+    assert f_disp == l_disp
+    l_blocks, f_blocks = _blocks(str(tmp_path / "local.db")), _blocks(str(tmp_path / "farm.db"))
+    assert f_blocks == l_blocks
+    assert sorted(i for pos, *_ in f_blocks.values() for i in pos) == list(range(8))
+    for pos, regions, _, argv in f_blocks.values():
+        counts = json.loads(argv)[json.loads(argv).index("--out-channels") + 1].split(",")
+        assert len(counts) == 2 and sorted({json.loads(t)["channels"] for t in regions}) == sorted(counts)
+    with sqlite3.connect(tmp_path / "local.db") as a, sqlite3.connect(tmp_path / "farm.db") as b:
+        l_plan, f_plan = (json.loads(c.execute("SELECT plan FROM sweeps").fetchone()[0]) for c in (a, b))
+    assert f_plan["runs"] == l_plan["runs"] and f_plan["block"] == l_plan["block"] == 2
+    # two boards: every block on one board, on that board's worker; each board measures every count twice
+    p = cli("sweep", *common, "--cluster", farm.file, "--board", "a", "--board", "b", "-o", "two.db", "--",
+            conv_bench, *CONV, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    _, tags, _, workers = _runs(str(tmp_path / "two.db"))
+    blocks = _blocks(str(tmp_path / "two.db"))
+    assert len(blocks) == 8 and sorted(i for pos, *_ in blocks.values() for i in pos) == list(range(16))
+    counts = {}
+    for i, (_, regions, _, _) in blocks.items():
+        assert workers[i].startswith(f"board-{tags[i]['board']} (tcp://"), workers[i]
+        counts.setdefault(tags[i]["board"], []).extend(json.loads(t)["channels"] for t in set(regions))
+    assert {b: sorted(v) for b, v in counts.items()} == {b: sorted(["3", "4", "5", "6"] * 2) for b in "ab"}
+
+
+def test_a_killed_worker_loses_only_its_in_flight_block(farm, cli, tmp_path):
+    farm.worker("bpool-1", "bpool")
+    farm.worker("bpool-2", "bpool")
+    farm.wait_for({"bpool-1", "bpool-2"})
+    (tmp_path / "blocker.py").write_text(BLOCKER)
+    argv = CLTRACE + ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--block", "2", "--seed", "3", "--cluster",
+                      farm.file, "--board", "bpool", "-o", "pool.db", "--", PY, str(tmp_path / "blocker.py"), "{c}",
+                      "0.6"]
+    sweep = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with farm.client() as c:
+            addr = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}["bpool-1"]
+            deadline = time.monotonic() + 30
+            keys = []
+            while not keys:
+                assert time.monotonic() < deadline and sweep.poll() is None
+                keys = [k for k in c.processing(workers=[addr]).get(addr, []) if str(k).startswith("cltrace-run")]
+                time.sleep(0.05)
+        time.sleep(0.3)                            # the block is under way on bpool-1's board
+        farm.procs["bpool-1"].send_signal(signal.SIGKILL)
+        out, err = sweep.communicate(timeout=60)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 0, err
+    assert err.splitlines()[-1] == "cltrace: 6/6 runs recorded in pool.db"
+    runs, _, _, workers = _runs(str(tmp_path / "pool.db"))
+    blocks = _blocks(str(tmp_path / "pool.db"))
+    assert len(runs) == 3 and all(r[1] == "ok" for r in runs.values())     # every block once, none lost
+    assert sorted(i for pos, *_ in blocks.values() for i in pos) == list(range(6))
+    assert sorted(json.loads(t)["c"] for _, regions, _, _ in blocks.values() for t in regions) == \
+        [str(c) for c in range(1, 7)]
+    killed = int(str(keys[0]).rsplit("-", 1)[1])                # the block in flight on the dead worker
+    assert workers[killed].startswith("bpool-2 (tcp://"), workers[killed]   # re-run by the other board
+
+
+def test_ctrl_c_keeps_finished_blocks_and_resume_completes_the_blocked_farm_sweep(farm, cli, tmp_path):
+    (tmp_path / "blocker.py").write_text(BLOCKER)
+    args = ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--block", "2", "--seed", "8", "--cluster", farm.file,
+            "--board", "a", "--board", "b", "-o", "int.db", "--", PY, str(tmp_path / "blocker.py"), "{c}", "0.5"]
+    sweep = subprocess.Popen(CLTRACE + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while _count_runs(tmp_path / "int.db") < 1:
+            assert time.monotonic() < deadline and sweep.poll() is None, sweep.stderr.read() if sweep.poll() else ""
+            time.sleep(0.05)
+        sweep.send_signal(signal.SIGINT)
+        _, err = sweep.communicate(timeout=30)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 130, err
+    assert err.splitlines()[-1] == "cltrace: interrupted: finished runs are kept; continue with --resume"
+    kept = sum(len(pos) for pos, *_ in _blocks(str(tmp_path / "int.db")).values())
+    assert 2 <= kept < 12 and kept % 2 == 0
+    p = cli("sweep", "--resume", "-o", "int.db", "--cluster", farm.file, "--board", "a", "--board", "b",
+            cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert f"cltrace: resume: {kept} runs already done, {12 - kept} to go" in p.stderr.splitlines()
+    blocks = _blocks(str(tmp_path / "int.db"))
+    assert sorted(i for pos, *_ in blocks.values() for i in pos) == list(range(12))
+    _, tags, _, _ = _runs(str(tmp_path / "int.db"))
+    assert sorted((json.loads(t)["c"], tags[i]["board"]) for i, (_, regions, _, _) in blocks.items()
+                  for t in regions) == [(str(c), b) for c in range(1, 7) for b in "ab"]
+
+
+def test_blocked_adaptive_farm_sweep(farm, cli, conv_bench, tmp_path):
+    """--block --adaptive on the farm with the real policy: every run, first pass and rounds, is a block of 2 or
+    more counts on one board, and the sweep stops within its budget and says why."""
+    pytest.importorskip("cltrace.analysis.adaptive")
+    p = cli("sweep", "-q", "-p", "channels=3:6", "--repeat", "2", "--block", "4", "--adaptive", "--max-runs", "14",
+            "--cluster", farm.file, "--board", "a", "-o", "ad.db", "--", conv_bench, *CONV, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    assert len([x for x in p.stderr.splitlines() if x.startswith("cltrace: adaptive: ")]) == 1, p.stderr
+    blocks = _blocks(str(tmp_path / "ad.db"))
+    assert sum(len(pos) for pos, *_ in blocks.values()) <= 14
+    for pos, regions, _, _ in blocks.values():
+        assert len(pos) == len({json.loads(t)["channels"] for t in regions}) >= 2

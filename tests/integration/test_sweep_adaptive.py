@@ -198,3 +198,112 @@ def test_adaptive_sweep_with_the_real_policy(programs, tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert report.returncode == 0, report.stderr
     json.loads(report.stdout)
+
+
+TINY = ["--input", "12x12x8", "--kernel", "3", "--pad", "1", "--iters", "2", "--warmup", "1", "--method", "tiled"]
+
+
+def _blocked_table(path):
+    """(run_id, sorted counts the run measured, plan positions, round, counts of its block-configs note or None)."""
+    with sqlite3.connect(path) as c:
+        notes = {}
+        for run_id, kind, message, value in c.execute("SELECT run_id, kind, message, value FROM notes WHERE kind IN "
+                                                      "('block', 'block-configs', 'adaptive-round')"):
+            notes.setdefault(run_id, {})[kind] = (message, value)
+        regions = {}
+        for run_id, tags in c.execute("SELECT run_id, tags FROM regions"):
+            regions.setdefault(run_id, set()).add(int(json.loads(tags)["channels"]))
+        runs = c.execute("SELECT run_id, sweep_index, repeat_index FROM runs ORDER BY run_id").fetchall()
+    out = []
+    for run_id, index, _ in runs:
+        n = notes.get(run_id, {})
+        configs = n.get("block-configs")
+        out.append((sorted(regions.get(run_id, ())), json.loads(n["block"][0]), n.get("adaptive-round", (0, 0))[1],
+                    None if configs is None else sorted(int(x["channels"]) for x in json.loads(configs[0]))))
+        assert index == min(json.loads(n["block"][0]))
+    return out
+
+
+def test_blocked_rounds_are_processes_of_the_undecided_configurations_and_their_neighbours(sweep, policy,
+                                                                                          tmp_path, conv_bench):
+    """--block 4 --adaptive: the first pass is 2 processes of 4 counts; round 1 (the policy leaves 2 and 3 open)
+    is one new process measuring 2, 3 and their neighbours 1 and 4, each in its tagged region, with the
+    adaptive-round and block-configs notes; round 2 (5 open) one process of 5 and its neighbours 4 and 6."""
+    fake = policy([2, 3], [5], [])
+    rc, err, _ = sweep("-p", "channels=1:6", "--repeat", "2", "--block", "4", "--seed", "7", "--adaptive",
+                       command=[conv_bench, *TINY, "--out-channels", "{channels}"])
+    assert rc == 0, err
+    assert err[1:] == [
+        "cltrace: adaptive round 1: 1 candidate steps undecided; re-running 4 configurations in 1 process "
+        "(--block 4)",
+        "cltrace: adaptive round 2: 0 candidate steps undecided; re-running 3 configurations in 1 process "
+        "(--block 4)",
+        "cltrace: adaptive: stopped after 2 rounds (+4, +3 runs): every verdict is decided",
+        f"cltrace: 19/19 runs recorded in {tmp_path / 'a.db'}"]
+    rows = _blocked_table(tmp_path / "a.db")
+    assert len(rows) == 6                                   # 12 planned runs in 4 processes, then 2 rounds
+    first = rows[:4]
+    assert all(k == 0 and cfg is None for _, _, k, cfg in first)
+    assert sorted(c for counts, *_ in first for c in counts) == sorted(list(range(1, 7)) * 2)
+    assert sorted(i for _, pos, *_ in first for i in pos) == list(range(12))
+    assert rows[4] == ([1, 2, 3, 4], [12, 13, 14, 15], 1, [1, 2, 3, 4])
+    assert rows[5] == ([4, 5, 6], [16, 17, 18], 2, [4, 5, 6])
+    # the analysis of round 2 saw round 1's process: 2 and 3 each in 3 units (configuration, process)
+    n = fake.results[1].configs.set_index("channels")["n_processes"]
+    assert [int(n[c]) for c in range(1, 7)] == [3, 3, 3, 3, 2, 2]
+    # --resume: the plan is done, the rounds go on numbered on, past every position a block measured
+    policy([1], [])
+    rc, err, _ = sweep("-p", "channels=1:6", "--repeat", "2", "--resume", "--adaptive",
+                       command=[conv_bench, *TINY, "--out-channels", "{channels}"])
+    assert rc == 0, err
+    assert err[0] == "cltrace: resume: 12 runs already done, 0 to go"
+    assert err[2] == ("cltrace: adaptive round 3: 0 candidate steps undecided; re-running 2 configurations in "
+                      "1 process (--block 4)")
+    assert _blocked_table(tmp_path / "a.db")[6] == ([1, 2], [19, 20], 3, [1, 2])
+
+
+def test_blocked_rounds_keep_to_the_run_budget(sweep, policy, tmp_path, conv_bench):
+    """--max-runs 15 after a first pass of 12: round 1 wants 2..5 with neighbours (6 configurations) and gets
+    the 3 the budget leaves, the undecided ones first; then no room for a process of 2."""
+    policy([2, 3, 4, 5], [2, 3, 4, 5])
+    rc, err, _ = sweep("-p", "channels=1:6", "--repeat", "2", "--block", "6", "--seed", "7", "--adaptive",
+                       "--max-runs", "15", command=[conv_bench, *TINY, "--out-channels", "{channels}"])
+    assert rc == 0, err
+    assert err[1:] == [
+        "cltrace: adaptive round 1: 4 candidate steps undecided; re-running 3 configurations in 1 process "
+        "(--block 6)",
+        "cltrace: adaptive: stopped after 1 round (+3 runs): the run budget is spent (15 runs, --max-runs); "
+        "left: 0 candidate steps undecided",
+        f"cltrace: 15/15 runs recorded in {tmp_path / 'a.db'}"]
+    assert _blocked_table(tmp_path / "a.db")[-1][0] == [2, 3, 4]
+    # round 1 takes 1 and its neighbour 2; the 1 run left cannot make a process of 2 configurations
+    policy([1], [3])
+    rc, err, _ = sweep("-f", "-p", "channels=1:6", "--repeat", "2", "--block", "6", "--seed", "7", "--adaptive",
+                       "--max-runs", "15", command=[conv_bench, *TINY, "--out-channels", "{channels}"])
+    assert rc == 0, err
+    assert err[1:] == [
+        "cltrace: adaptive round 1: 1 candidate steps undecided; re-running 2 configurations in 1 process "
+        "(--block 6)",
+        "cltrace: adaptive: stopped after 1 round (+2 runs): the run budget is spent (15 runs, --max-runs: 1 run "
+        "left, too few for a process of 2 configurations); left: 0 candidate steps undecided",
+        f"cltrace: 14/14 runs recorded in {tmp_path / 'a.db'}"]
+
+
+def test_blocked_adaptive_sweep_with_the_real_policy(tmp_path, conv_bench):
+    """The real policy on a blocked sweep, in a subprocess: whatever it decides, every run is a block (its
+    regions tagged with the counts it measured), every re-run is a process of 2 or more counts, and the sweep
+    stops within its budget and says why."""
+    pytest.importorskip("cltrace.analysis.adaptive")
+    p = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "sweep", "-q", "-p", "channels=1:4", "--repeat",
+                        "2", "--block", "4", "--adaptive", "--max-runs", "16", "-o", "r.db", "--", conv_bench, *TINY,
+                        "--out-channels", "{channels}"],
+                       cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    stop = [line for line in p.stderr.splitlines() if line.startswith("cltrace: adaptive: ")]
+    assert len(stop) == 1, p.stderr
+    rows = _blocked_table(tmp_path / "r.db")
+    assert sum(len(pos) for _, pos, *_ in rows) <= 16
+    for counts, pos, round_no, cfg in rows:
+        assert len(counts) == len(pos) >= 2
+        assert cfg is None if round_no == 0 else cfg == counts

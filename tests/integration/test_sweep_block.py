@@ -140,8 +140,13 @@ def test_a_program_that_writes_no_regions_stops_the_sweep(tmp_path, cli):
                         "1 is one process per configuration)"),
     (["--block", "5"], "--block 5 is larger than the plan's 4 configurations: a process measures each "
                        "configuration at most once, so give --block 4 or less"),
-    (["--block", "2", "--adaptive"], "--block and --adaptive cannot be combined yet (--adaptive re-runs single "
-                                     "configurations): leave out one of them"),
+    (["--block", "2", "--adaptive", "--max-runs", "13"],
+     "--max-runs leaves room for 1 re-run after the first pass, and a blocked adaptive round measures at least 2 "
+     "configurations in each process (--block 2): give --max-runs 2 or more above the first pass, or leave out "
+     "--block"),
+    (["--block", "5", "--cluster", "tcp://127.0.0.1:9", "--board", "a", "--board", "b"],
+     "--block 5 is larger than the plan's 4 configurations per board (a block runs on one board): a process "
+     "measures each configuration at most once, so give --block 4 or less"),
     (["--block", "x"], None),
 ])
 def test_block_usage_errors(tmp_path, cli, args, message):
@@ -151,4 +156,26 @@ def test_block_usage_errors(tmp_path, cli, args, message):
         assert p.stderr.splitlines()[-1] == "cltrace: sweep: argument --block: invalid int value: 'x'"
     else:
         assert p.stderr == f"cltrace: {message}\n"
+    assert not (tmp_path / "sweep.db").exists()
+
+
+def test_dry_run_of_blocked_adaptive_and_farm_sweeps(tmp_path, cli):
+    """--block with --adaptive lists the first pass's processes; with --cluster each process is on one board."""
+    p = cli("sweep", "-p", "c=1:4", "--repeat", "2", "--block", "4", "--seed", "2", "--adaptive", "--dry-run",
+            "--", "prog", "{c}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) == 2
+    assert p.stderr.splitlines()[-1] == ("cltrace: --adaptive: further blocks (up to 24 runs in all) depend on the "
+                                         "results; the first pass is listed")
+    p = cli("sweep", "-p", "c=1:4", "--repeat", "1", "--block", "2", "--seed", "2", "--dry-run", "--cluster",
+            "tcp://127.0.0.1:9", "--board", "a", "--board", "b", "--", "prog", "{c}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 4
+    on = {}
+    for line in lines:
+        words = line.split()
+        assert words[1] == "prog" and words[3:5] == ["(on", "board"] and len(words) == 6
+        on.setdefault(words[-1].rstrip(")"), []).extend(words[2].split(","))
+    assert sorted(on) == ["a", "b"] and all(sorted(v) == ["1", "2", "3", "4"] for v in on.values())
     assert not (tmp_path / "sweep.db").exists()

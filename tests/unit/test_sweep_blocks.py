@@ -3,7 +3,7 @@ import pytest
 
 from cltrace.errors import UsageError
 from cltrace.sweep.blocks import (_sizes, block_command, block_params, blocks_to_run, check_block, plan_blocks,
-                                  shared_params)
+                                  round_blocks, shared_params)
 from cltrace.sweep.plan import plan
 
 
@@ -46,18 +46,119 @@ def test_block_command_joins_the_values_that_vary_and_keeps_shared_ones():
 
 
 @pytest.mark.parametrize("args,message", [
-    ((0, 6, False, False), "--block 0: a block is the number of configurations one process measures (at least 1; "
-                           "1 is one process per configuration)"),
-    ((7, 6, False, False), "--block 7 is larger than the plan's 6 configurations: a process measures each "
-                           "configuration at most once, so give --block 6 or less"),
-    ((2, 1, False, False), "--block 2 is larger than the plan's 1 configuration: a process measures each "
-                           "configuration at most once, so give --block 1 or less"),
-    ((2, 6, True, False), "--block runs on this machine only: leave out --cluster, or --block"),
-    ((2, 6, False, True), "--block and --adaptive cannot be combined yet (--adaptive re-runs single "
-                          "configurations): leave out one of them"),
+    ((0, 6), "--block 0: a block is the number of configurations one process measures (at least 1; "
+             "1 is one process per configuration)"),
+    ((7, 6), "--block 7 is larger than the plan's 6 configurations: a process measures each "
+             "configuration at most once, so give --block 6 or less"),
+    ((2, 1), "--block 2 is larger than the plan's 1 configuration: a process measures each "
+             "configuration at most once, so give --block 1 or less"),
+    ((4, 6, 2), "--block 4 is larger than the plan's 3 configurations per board (a block runs on one board): a "
+                "process measures each configuration at most once, so give --block 3 or less"),
+    ((2, 6, 0, 1), "--max-runs leaves room for 1 re-run after the first pass, and a blocked adaptive round "
+                   "measures at least 2 configurations in each process (--block 2): give --max-runs 2 or more "
+                   "above the first pass, or leave out --block"),
 ])
 def test_check_block(args, message):
     with pytest.raises(UsageError) as e:
         check_block(*args)
     assert str(e.value) == message
-    check_block(1, 6, True, True)          # one process per configuration: as without --block
+
+
+def test_check_block_accepts_the_farm_and_adaptive():
+    check_block(3, 6, 2)                   # 3 configurations per board on 2 boards
+    check_block(2, 6, 0, None)             # --adaptive without --max-runs
+    check_block(2, 6, 1, 2)                # room for one block of 2
+    check_block(1, 6, 0, 1)                # one process per configuration: as without --block
+
+
+def test_blocks_on_a_farm_keep_one_board_and_one_board_gives_the_local_blocks():
+    local = plan([("c", [str(i) for i in range(1, 9)])], 2, "shuffle", seed=5)
+    one = plan([("c", [str(i) for i in range(1, 9)]), ("board", ["a"])], 2, "shuffle", seed=5)
+    assert [r.config[:1] for r in one] == [r.config for r in local]       # the same plan, the board added
+    strip = [[(r.index, r.config[:1], r.repeat) for r in b] for b in blocks_to_run(one, one, 3, 5, ("board",))]
+    assert strip == [[(r.index, r.config, r.repeat) for r in b] for b in blocks_to_run(local, local, 3, 5)]
+    two = plan([("c", [str(i) for i in range(1, 9)]), ("board", ["a", "b"])], 2, "shuffle", seed=5)
+    blocks = plan_blocks(two, 3, seed=5, split=("board",))
+    assert sorted(r.index for b in blocks for r in b) == list(range(32))
+    for b in blocks:
+        assert len({r.params["board"] for r in b}) == 1 and 2 <= len(b) <= 3
+    per_board = {}
+    for b in blocks:
+        per_board.setdefault((b[0].params["board"], b[0].repeat), []).extend(r.params["c"] for r in b)
+    assert sorted(per_board) == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    assert all(sorted(v, key=int) == [str(i) for i in range(1, 9)] for v in per_board.values())
+
+
+def _configs(values, **others):
+    out = []
+    for extra in ([()] if not others else [tuple(others.items())]):
+        out += [(("c", str(v)),) + tuple((k, str(x)) for k, x in extra) for v in values]
+    return out
+
+
+def test_an_adaptive_round_measures_the_undecided_configurations_and_their_neighbours_in_blocks():
+    configs = [(("c", str(v)), ("m", m)) for m in ("x", "y") for v in range(1, 11)]
+    wanted = [(("c", "5"), ("m", "x")), (("c", "6"), ("m", "x")), (("c", "1"), ("m", "y"))]
+    measured = {c: 3 for c in configs}
+    blocks = round_blocks(wanted, configs, "c", 3, 100, measured, 40, seed=9, round_no=2)
+    got = sorted((r.params["m"], int(r.params["c"])) for b in blocks for r in b)
+    # 5, 6 and their neighbours 4, 7 for m=x; 1 and its neighbour 2 (1 is the lowest) for m=y
+    assert got == [("x", 4), ("x", 5), ("x", 6), ("x", 7), ("y", 1), ("y", 2)]
+    for b in blocks:
+        assert len({r.params["m"] for r in b}) == 1 and 2 <= len(b) <= 3     # one group each, never one alone
+    assert sorted(r.index for b in blocks for r in b) == list(range(40, 46))
+    assert all(r.repeat == 3 for b in blocks for r in b)
+    # seeded: the same round again is the same blocks in the same order; another round, another draw
+    assert round_blocks(wanted, configs, "c", 3, 100, measured, 40, seed=9, round_no=2) == blocks
+    orders = {tuple(tuple(r.params["c"] for r in b) for b in
+                    round_blocks(wanted, configs, "c", 4, 100, measured, 40, seed=9, round_no=k)) for k in range(20)}
+    assert len(orders) > 1
+
+
+def test_an_adaptive_round_keeps_to_the_budget_and_drops_a_configuration_left_alone():
+    configs = _configs(range(1, 11))
+    wanted = [(("c", str(v)),) for v in (4, 5, 6)]
+    blocks = round_blocks(wanted, configs, "c", 2, 4, {}, 0, seed=1, round_no=1)
+    assert sorted(int(r.params["c"]) for b in blocks for r in b) == [3, 4, 5, 6]    # wanted first, then 3, not 7
+    assert [len(b) for b in blocks] == [2, 2]
+    assert round_blocks(wanted, configs, "c", 2, 1, {}, 0, seed=1, round_no=1) == []       # no block of 2
+    lone = [(("c", "3"), ("m", "x")), (("c", "1"), ("m", "y"))]
+    two = [(("c", str(v)), ("m", m)) for m in ("x", "y") for v in range(1, 5)]
+    assert round_blocks(lone, two, "c", 4, 2, {}, 0, seed=1, round_no=1) == []     # x3 alone, y1 alone: dropped
+    # values in numeric order, not text order: the neighbours of 9 are 8 and 10
+    wide = _configs(range(1, 12))
+    blocks = round_blocks([(("c", "9"),)], wide, "c", 3, 10, {}, 0, seed=1, round_no=1)
+    assert sorted(int(r.params["c"]) for b in blocks for r in b) == [8, 9, 10]
+
+
+def test_units_per_configuration_and_the_next_position_come_from_the_block_notes(tmp_path):
+    """block_units: the plan's blocks through their positions, an adaptive round's through its block-configs
+    note, failed blocks too, other sweeps' runs not; next_index: past every position a block measured."""
+    from cltrace.store.db import create_db
+    from cltrace.sweep.blocks import block_units, next_index, record_block
+    from cltrace.sweep.plan import PlannedRun
+    conn = create_db(str(tmp_path / "t.db"))
+    runs = plan([("c", ["1", "2", "3", "4"])], 1, "interleave")
+
+    def run(sweep_id, status, index):
+        cur = conn.execute("INSERT INTO runs (command, argv, status, sweep_index, sweep_id) VALUES "
+                           "('p', '[]', ?, ?, ?)", (status, index, sweep_id))
+        return cur.lastrowid
+
+    with conn:
+        a = run(1, "ok", 0)
+        record_block(conn, a, [runs[2], runs[0]])
+        b = run(1, "failed", 1)
+        record_block(conn, b, [runs[1], runs[3]])
+        added = [PlannedRun(7, (("c", "2"),), 1), PlannedRun(6, (("c", "3"),), 1)]
+        c = run(1, "ok", 6)
+        record_block(conn, c, added, round_no=1)
+        other = run(2, "ok", 0)
+        record_block(conn, other, [runs[0], runs[1]])
+    units = block_units(conn, 1, runs, ["c"])
+    assert units == {("1",): [(a, "ok")], ("3",): [(a, "ok"), (c, "ok")], ("2",): [(b, "failed"), (c, "ok")],
+                     ("4",): [(b, "failed")]}
+    assert conn.execute("SELECT message FROM notes WHERE run_id = ? AND kind = 'block-configs'",
+                        (c,)).fetchone()[0] == '[{"c": "3"}, {"c": "2"}]'          # in the order of the positions
+    assert next_index(conn, 1, 4) == 8 and next_index(conn, 2, 4) == 4
+    conn.close()
