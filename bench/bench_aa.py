@@ -1,6 +1,7 @@
 """A/A benchmark: how often does the staircase analysis find a step where there is none?
 
     python bench/bench_aa.py [--sweeps 10] [--stabilise on|off|both] [--repeat 3] [--iters 5] [--block K]
+                             [--warmup-per count|variant]
 
 Each sweep runs one real PoCL workload, examples/bin/conv_bench at a FIXED channel count, over a dummy
 parameter that the program ignores (`-p dummy=1:12`, passed as an environment variable the program never
@@ -14,6 +15,9 @@ The default run (2 x 10 sweeps of 36 short processes) takes a few minutes on 2 c
 per value (`conv_bench --aa-label dummy=V1,V2,...`, its regions tagged with the value, in the sweep's random
 order), and the analysis compares values inside each process and permutes them within it
 (docs/analysis.md). Every step found is false there too: the target is <= 5% of sweeps.
+--warmup-per variant (with --block): the warm-up runs go to one value of the process only (conv_bench
+--warmup-per variant: the smallest value, and with --method clblast the largest too); a first measured run that
+paid a cost the warmed value had paid in its warm-up would show as a false step next to those values.
 """
 import argparse
 import os
@@ -40,12 +44,16 @@ def main():
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
     ap.add_argument("--block", type=int, default=1, metavar="K",
                     help="cltrace sweep --block K: each process measures K dummy values (1: one process each)")
+    ap.add_argument("--warmup-per", choices=("count", "variant"), default="count",
+                    help="conv_bench --warmup-per of the blocked processes (with --block)")
     ap.add_argument("--order", choices=("default", "interleave", "shuffle"), default="shuffle",
                     help="cltrace sweep --order; shuffle: a new --seed per sweep (the analysis' permutation "
                          "test is exact only for rounds in random order: docs/analysis.md)")
     a = ap.parse_args()
     if a.sweeps < 1 or a.repeat < 1 or a.block < 1:
         ap.error("--sweeps, --repeat and --block must be >= 1")
+    if a.warmup_per != "count" and a.block < 2:
+        ap.error("--warmup-per variant needs --block K (K >= 2): a process of one value warms it up either way")
 
     sb.ensure_bench()
     sw = sb.Sweeper(a.keep, None if a.order == "default" else a.order,
@@ -53,13 +61,13 @@ def main():
     common = [sb.BENCH, "--layer", a.layer, "--scale", a.scale, "--out-channels", str(a.channels),
               "--method", a.method, "--iters", str(a.iters), "--warmup", "2"]
     if a.block > 1:         # one process measures K values: its regions say which
-        program = common + ["--aa-label", "dummy={dummy}"]
+        program = common + ["--aa-label", "dummy={dummy}", "--warmup-per", a.warmup_per]
     else:
         program = ["env", "CLTRACE_AA_DUMMY={dummy}"] + common
     params = [f"dummy={a.values}"]
     print(f"A/A: conv_bench --method {a.method} --layer {a.layer} --scale {a.scale} --out-channels {a.channels}, "
           f"swept over an ignored dummy={a.values}, --repeat {a.repeat}, --iters {a.iters}"
-          + (f", --block {a.block}" if a.block > 1 else ""))
+          + (f", --block {a.block}, --warmup-per {a.warmup_per}" if a.block > 1 else ""))
     load0 = sb.header(sw, __file__, sys.argv[1:])
     t_all = time.perf_counter()
     results = {}
@@ -81,7 +89,8 @@ def main():
 
     print("\n=== A/A figures " + "=" * 60)
     print(f"workload  conv_bench {a.method} {a.layer} --scale {a.scale}, {a.channels} channels, dummy={a.values}, "
-          f"--repeat {a.repeat}, --iters {a.iters}" + (f", --block {a.block}" if a.block > 1 else ""))
+          f"--repeat {a.repeat}, --iters {a.iters}"
+          + (f", --block {a.block}, --warmup-per {a.warmup_per}" if a.block > 1 else ""))
     print(f"{'stabilise':<10} {'sweeps':>6} {'with false step':>15} {'share':>6} {'false steps':>11} "
           f"{'wall s':>7}")
     for mode, (rows, wall) in results.items():

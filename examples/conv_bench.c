@@ -22,6 +22,9 @@
 #include "conv_layers.h"
 #include "conv_methods.h"
 #include "../native/include/cltrace.h"
+#ifdef HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
 
 static const char conv_cl_source[] =
 #include "conv_cl.inc"
@@ -79,7 +82,8 @@ static const char usage_text[] =
     "  --warmup-per P       with a list of counts: count = the --warmup runs for every count (default);\n"
     "                       variant = for one count of each kernel variant of the list only (the launches\n"
     "                       and local sizes the count's runs use; clblast, whose kernels CLBlast picks: the\n"
-    "                       smallest and the largest count, either side of its direct/indirect switch).\n"
+    "                       largest count, and CLBlast's direct kernel by calls at m = n = k = 1, either\n"
+    "                       side of its direct/indirect switch).\n"
     "                       Every other count's buffers are made resident first. Outside regions either way\n"
     "  --scale F            multiply the input H and W by F (0 < F <= 4), e.g. 0.25 on CPUs\n"
     "  --check              compare sampled outputs with a CPU reference (exit 1 on mismatch)\n"
@@ -458,11 +462,36 @@ static void variant_key(const struct point *p, char *key, size_t len)
     }
 }
 
+/* clblast's direct side, cheaply: CLBlastSgemm at m = n = k = 1 on the configuration's own buffers (the same
+ * row-major, non-transposed call as a measured run's) runs XgemmDirect, the kernel every count below CLBlast's
+ * direct/indirect threshold runs, at the same local size (CLBlast's tuning parameters), from the same program
+ * (CLBlast builds one per routine for every size). Its im2col launch too. */
+static void warm_clblast_direct(struct point *p, struct cl_env *env, int runs)
+{
+#ifdef HAVE_CLBLAST
+    const size_t n = (size_t)p->pb.ho * p->pb.wo, kd = (size_t)p->pb.c * p->pb.k * p->pb.k;
+    static const size_t local2[2] = {GEMM_LOCAL_X, 1};
+    cl_command_queue q = env->queue;
+    for (int i = 0; i < runs; ++i) {
+        cl_check(clEnqueueNDRangeKernel(q, p->r.k_im2col, 2, NULL, p->r.im2col_global, local2, 0, NULL, NULL),
+                 "clEnqueueNDRangeKernel(im2col)");
+        CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, 1, 1, 1,
+                                            1.0f, p->r.w, 0, kd, p->r.col, 0, n, 0.0f, p->r.out, 0, n, &q, NULL);
+        if (st != CLBlastSuccess)
+            die(EXIT_RUNTIME, "CLBlastSgemm (warm-up, m = n = k = 1) failed with status %d", (int)st);
+        cl_check(clFinish(q), "clFinish");
+    }
+#else
+    (void)p; (void)env; (void)runs;
+#endif
+}
+
 /* --warmup-per variant: the --warmup runs for one configuration of each variant, the first in (count, label)
  * order. clblast: CLBlast builds one program per routine for every size (its program cache is keyed by the
  * routine and the device's tuning parameters, not by m, n, k) and picks XgemmDirect or the indirect Xgemm with
- * its pad/transpose kernels by one threshold on m*n*k, so the smallest and the largest count of the list warm
- * both sides of that switch. Every other configuration gets its buffers made resident. Prints which were warmed. */
+ * its pad/transpose kernels by one threshold on m*n*k: the largest count of the list gets the --warmup runs
+ * (the indirect side, when the list reaches it), and the direct side is warmed by as many calls at m = n = k = 1
+ * (warm_clblast_direct). Every other configuration gets its buffers made resident. Prints what was warmed. */
 static void warm_variants(const struct options *o, struct point *pts, int n, struct cl_env *env)
 {
     int *sorted = malloc((size_t)n * sizeof *sorted);
@@ -488,7 +517,9 @@ static void warm_variants(const struct options *o, struct point *pts, int n, str
         variant_key(p, keys[s], sizeof keys[s]);
         int warm;
         if (o->method == METHOD_CLBLAST) {
-            warm = s == 0 || s == n - 1;
+            warm = s == n - 1;
+            if (s == 0)
+                warm_clblast_direct(p, env, o->warmup);
         } else {
             warm = 1;
             for (int t = 0; t < s; ++t)
@@ -504,8 +535,9 @@ static void warm_variants(const struct options *o, struct point *pts, int n, str
             point_make_resident(p, env);
         }
     }
-    printf("warm-up  %d run(s) each of channels %s, once per kernel variant of the list (--warmup-per variant)\n",
-           o->warmup, line);
+    printf("warm-up  %d run(s) each of channels %s, once per kernel variant of the list (--warmup-per variant)%s\n",
+           o->warmup, line, o->method == METHOD_CLBLAST ? "; CLBlast's direct kernel: as many calls at m = n = k = 1"
+                                                        : "");
     free(sorted);
     free(keys);
 }

@@ -243,7 +243,8 @@ def _warmup_line(stdout):
 @pytest.mark.parametrize("method,counts,warmed", [
     ("tiled", "6,2,9", "2"),          # one kernel at one local size: one warm-up for the list
     ("gemm", "8,5,4,7", "4, 5"),      # gemm_v4 alone (4, 8) or with gemm_tail (5, 7): one count of each
-    ("clblast", "3,1,4,2", "1, 4"),   # CLBlast picks its kernels: the smallest and the largest count
+    ("clblast", "3,1,4,2", "4"),      # CLBlast picks its kernels: the largest count, and its direct kernel by
+                                      # calls at m = n = k = 1
 ])
 def test_c_warmup_per_variant(bench, fake_shim, tmp_path, method, counts, warmed):
     """--warmup-per variant: the warm-up runs go to the first count, in count order, of each kernel variant of the
@@ -256,8 +257,9 @@ def test_c_warmup_per_variant(bench, fake_shim, tmp_path, method, counts, warmed
     if "built without CLBlast" in proc.stderr:
         pytest.skip(proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
+    direct = "; CLBlast's direct kernel: as many calls at m = n = k = 1" if method == "clblast" else ""
     assert _warmup_line(proc.stdout) == [f"warm-up  2 run(s) each of channels {warmed}, once per kernel variant "
-                                         "of the list (--warmup-per variant)"]
+                                         f"of the list (--warmup-per variant){direct}"]
     n = len(counts.split(","))
     assert proc.stdout.count("check    ok (64 sampled outputs") == n
     own = re.findall(r"after (\d) warm-up of its own", proc.stdout)
