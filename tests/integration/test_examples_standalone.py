@@ -154,7 +154,8 @@ BAD_INPUTS = [
      "invalid value 'd=1,x' for --aa-label (expected NAME=V1,V2,... with whole numbers)"),
     (["--layer", "vgg16.L1", "--aa-label", "d=2,2"], "--aa-label d=2,2: 2 appears twice"),
     (["--layer", "vgg16.L1", "--out-channels", "3,4", "--aa-label", "d=1,2"],
-     "--aa-label measures one channel count: give --out-channels N, not a list"),    (["--layer", "vgg16.L1", "--out-channels", "3,4", "--warmup-per", "each"],
+     "--aa-label measures one channel count: give --out-channels N, not a list"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,4", "--warmup-per", "each"],
      "invalid value 'each' for --warmup-per (expected count or variant)"),
 ]
 
