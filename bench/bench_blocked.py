@@ -13,8 +13,8 @@ The demo's two workloads (examples/demo.py), each swept both ways by a real `clt
 One process per configuration (`--repeat` = the demo's 8 and 6 processes) against blocked runs (`--block`
 = every configuration of the workload in each process, `--repeat` processes of them). The two designs of a
 pair run back to back, their order alternating between pairs, so that both see the same load. A blocked process
-warms up once per kernel variant of its list (`conv_bench --warmup-per variant`: tiled one count; clblast the
-largest count and CLBlast's direct kernel by a call at m = n = k = 1, either side of its direct/indirect
+warms up once per variant of its list (`conv_bench --warmup-per variant`: tiled one count per work-group count;
+clblast the largest count, and every count by a CLBlast call with k = 1, either side of its direct/indirect
 switch), not once per count (`--blocked-warmup count`, the design measured before). Printed: per
 sweep the wall time and the steps found; at the end, per workload and design, how many sweeps found exactly
 the true stairs (from -> to, direction), the mean wall time, and the blocked / unblocked wall-time ratio, with

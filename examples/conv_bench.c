@@ -80,10 +80,10 @@ static const char usage_text[] =
     "  --iters N            measured runs (default 10)\n"
     "  --warmup N           unmeasured runs first (default 2)\n"
     "  --warmup-per P       with a list of counts: count = the --warmup runs for every count (default);\n"
-    "                       variant = for one count of each kernel variant of the list only (the launches\n"
-    "                       and local sizes the count's runs use; clblast, whose kernels CLBlast picks: the\n"
-    "                       largest count, and CLBlast's direct kernel by calls at m = n = k = 1, either\n"
-    "                       side of its direct/indirect switch).\n"
+    "                       variant = for one count of each variant of the list only (the same kernels\n"
+    "                       with the same global and local sizes; clblast, whose launches CLBlast picks:\n"
+    "                       the largest count, and every count by calls with k = 1, CLBlast's direct\n"
+    "                       kernel at its sizes: either side of CLBlast's direct/indirect switch).\n"
     "                       Every other count's buffers are made resident first. Outside regions either way\n"
     "  --scale F            multiply the input H and W by F (0 < F <= 4), e.g. 0.25 on CPUs\n"
     "  --check              compare sampled outputs with a CPU reference (exit 1 on mismatch)\n"
@@ -428,33 +428,29 @@ static void point_make_resident(struct point *p, struct cl_env *env)
     cl_check(clFinish(env->queue), "clFinish");
 }
 
-/* What a configuration's runs compile and launch, beyond their sizes: two configurations with the same key run
- * the same kernels at the same local sizes, so one's warm-up warms the other's (PoCL compiles a kernel once per
- * local size, not per global size). A method whose local size the runtime picks from the global size (direct
- * with --local null) has the global size in its key. clblast: "" (CLBlast picks its kernels inside; see
+/* The launches of a configuration's runs: two configurations with the same key launch the same kernels with the
+ * same global and local sizes, so one's warm-up warms the other's. (PoCL compiles a kernel once per local size;
+ * the global size is in the key because cltrace's analysis calls a sample cold, and leaves it out, when it holds
+ * the first launch in its process of a (kernel, global, local): docs/analysis.md section 1.) The global sizes
+ * that do not depend on the count (im2col's) are left out. clblast: "" (CLBlast picks its launches inside; see
  * warm_variants). */
 static void variant_key(const struct point *p, char *key, size_t len)
 {
     const struct conv_runner *r = &p->r;
     switch (r->method) {
     case METHOD_GEMM:
-        snprintf(key, len, "gemm:%d%d", r->gemm_global[1] > 0, r->tail_global[1] > 0);
+        snprintf(key, len, "gemm:%zu,%zu", r->gemm_global[1], r->tail_global[1]);
         break;
     case METHOD_DIRECT:
-        if (r->local_mode == LOCAL_AUTO)
-            snprintf(key, len, "direct:local=%zux%zux%zu", r->direct_local[0], r->direct_local[1],
-                     r->direct_local[2]);
-        else
-            snprintf(key, len, "direct:global=%zux%zux%zu", r->direct_global[0], r->direct_global[1],
-                     r->direct_global[2]);
+        snprintf(key, len, "direct:%zux%zux%zu/%zux%zux%zu", r->direct_global[0], r->direct_global[1],
+                 r->direct_global[2], r->direct_local[0], r->direct_local[1], r->direct_local[2]);
         break;
     case METHOD_TILED:
-        snprintf(key, len, "tiled");
+        snprintf(key, len, "tiled:%zu", r->tiled_global[1]);
         break;
     case METHOD_BIFROST:
     case METHOD_BIFROST_ROUNDS:
-        /* a splitting runtime runs the remainder as its own job, local (remainder, 1) */
-        snprintf(key, len, "bifrost:%zu", r->bifrost_global[0] % BIFROST_LOCAL_X);
+        snprintf(key, len, "bifrost:%zux%zu", r->bifrost_global[0], r->bifrost_global[1]);
         break;
     case METHOD_CLBLAST:
         key[0] = 0;
@@ -462,10 +458,11 @@ static void variant_key(const struct point *p, char *key, size_t len)
     }
 }
 
-/* clblast's direct side, cheaply: CLBlastSgemm at m = n = k = 1 on the configuration's own buffers (the same
- * row-major, non-transposed call as a measured run's) runs XgemmDirect, the kernel every count below CLBlast's
- * direct/indirect threshold runs, at the same local size (CLBlast's tuning parameters), from the same program
- * (CLBlast builds one per routine for every size). Its im2col launch too. */
+/* clblast's direct side, cheaply: CLBlastSgemm at the configuration's own m and n with k = 1, on its own buffers
+ * (the same row-major, non-transposed call as a measured run's), runs XgemmDirect (m*n*1 is far below CLBlast's
+ * direct/indirect threshold), the kernel a count below that threshold runs, with the same global size (it
+ * depends on m and n only) and local size (CLBlast's tuning parameters), from the same program (CLBlast builds
+ * one per routine for every size), for m*n multiply-adds. Its im2col launch too. */
 static void warm_clblast_direct(struct point *p, struct cl_env *env, int runs)
 {
 #ifdef HAVE_CLBLAST
@@ -475,10 +472,11 @@ static void warm_clblast_direct(struct point *p, struct cl_env *env, int runs)
     for (int i = 0; i < runs; ++i) {
         cl_check(clEnqueueNDRangeKernel(q, p->r.k_im2col, 2, NULL, p->r.im2col_global, local2, 0, NULL, NULL),
                  "clEnqueueNDRangeKernel(im2col)");
-        CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, 1, 1, 1,
-                                            1.0f, p->r.w, 0, kd, p->r.col, 0, n, 0.0f, p->r.out, 0, n, &q, NULL);
+        CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                            (size_t)p->pb.m, n, 1, 1.0f, p->r.w, 0, kd, p->r.col, 0, n, 0.0f,
+                                            p->r.out, 0, n, &q, NULL);
         if (st != CLBlastSuccess)
-            die(EXIT_RUNTIME, "CLBlastSgemm (warm-up, m = n = k = 1) failed with status %d", (int)st);
+            die(EXIT_RUNTIME, "CLBlastSgemm (warm-up, k = 1) failed with status %d", (int)st);
         cl_check(clFinish(q), "clFinish");
     }
 #else
@@ -490,8 +488,11 @@ static void warm_clblast_direct(struct point *p, struct cl_env *env, int runs)
  * order. clblast: CLBlast builds one program per routine for every size (its program cache is keyed by the
  * routine and the device's tuning parameters, not by m, n, k) and picks XgemmDirect or the indirect Xgemm with
  * its pad/transpose kernels by one threshold on m*n*k: the largest count of the list gets the --warmup runs
- * (the indirect side, when the list reaches it), and the direct side is warmed by as many calls at m = n = k = 1
- * (warm_clblast_direct). Every other configuration gets its buffers made resident. Prints what was warmed. */
+ * (the indirect side, when the list reaches it), and every count as many calls at its m and n with k = 1
+ * (warm_clblast_direct: the direct side's exact launches). An indirect count whose launches differ from the
+ * largest count's (another tile of CLBlast's padding) is not warmed: its first sample is then cold in the
+ * analysis, left out and counted. Every configuration not warmed by full runs gets its buffers made resident.
+ * Prints what was warmed. */
 static void warm_variants(const struct options *o, struct point *pts, int n, struct cl_env *env)
 {
     int *sorted = malloc((size_t)n * sizeof *sorted);
@@ -518,8 +519,7 @@ static void warm_variants(const struct options *o, struct point *pts, int n, str
         int warm;
         if (o->method == METHOD_CLBLAST) {
             warm = s == n - 1;
-            if (s == 0)
-                warm_clblast_direct(p, env, o->warmup);
+            warm_clblast_direct(p, env, o->warmup);
         } else {
             warm = 1;
             for (int t = 0; t < s; ++t)
@@ -536,7 +536,7 @@ static void warm_variants(const struct options *o, struct point *pts, int n, str
         }
     }
     printf("warm-up  %d run(s) each of channels %s, once per kernel variant of the list (--warmup-per variant)%s\n",
-           o->warmup, line, o->method == METHOD_CLBLAST ? "; CLBlast's direct kernel: as many calls at m = n = k = 1"
+           o->warmup, line, o->method == METHOD_CLBLAST ? "; every count: as many CLBlast calls with k = 1"
                                                         : "");
     free(sorted);
     free(keys);

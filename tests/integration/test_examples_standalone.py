@@ -242,14 +242,14 @@ def _warmup_line(stdout):
 
 
 @pytest.mark.parametrize("method,counts,warmed", [
-    ("tiled", "6,2,9", "2"),          # one kernel at one local size: one warm-up for the list
-    ("gemm", "8,5,4,7", "4, 5"),      # gemm_v4 alone (4, 8) or with gemm_tail (5, 7): one count of each
-    ("clblast", "3,1,4,2", "4"),      # CLBlast picks its kernels: the largest count, and its direct kernel by
-                                      # calls at m = n = k = 1
+    ("tiled", "6,2,5,9", "2, 5, 9"),  # one work-group per 4 channels: 5 and 6 launch the same (64 x 2) range
+    ("gemm", "8,5,4", "4, 5, 8"),     # gemm_v4's and gemm_tail's ranges follow every count
+    ("clblast", "3,1,4,2", "4"),      # CLBlast picks its launches: the largest count, and every count by calls
+                                      # with k = 1 (its direct kernel at the count's sizes)
 ])
 def test_c_warmup_per_variant(bench, fake_shim, tmp_path, method, counts, warmed):
-    """--warmup-per variant: the warm-up runs go to the first count, in count order, of each kernel variant of the
-    list; the others get none of their own; the regions (measured runs) and the results are those of
+    """--warmup-per variant: the warm-up runs go to the first count, in count order, of each variant of the list
+    (the same kernels with the same global and local sizes); the others get none of their own; the regions (measured runs) and the results are those of
     --warmup-per count."""
     out = tmp_path / "regions.txt"
     base = [bench] + TINY[:6] + ["--out-channels", counts, "--method", method, "--iters", "2", "--warmup", "2",
@@ -258,7 +258,7 @@ def test_c_warmup_per_variant(bench, fake_shim, tmp_path, method, counts, warmed
     if "built without CLBlast" in proc.stderr:
         pytest.skip(proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
-    direct = "; CLBlast's direct kernel: as many calls at m = n = k = 1" if method == "clblast" else ""
+    direct = "; every count: as many CLBlast calls with k = 1" if method == "clblast" else ""
     assert _warmup_line(proc.stdout) == [f"warm-up  2 run(s) each of channels {warmed}, once per kernel variant "
                                          f"of the list (--warmup-per variant){direct}"]
     n = len(counts.split(","))
