@@ -1,7 +1,7 @@
 """A/A benchmark: how often does the staircase analysis find a step where there is none?
 
     python bench/bench_aa.py [--sweeps 10] [--stabilise on|off|both] [--repeat 3] [--iters 5] [--block K]
-                             [--adaptive [--max-runs N]]
+                             [--adaptive [--max-runs N]] [--warmup-per count|variant]
 
 Each sweep runs one real PoCL workload, examples/bin/conv_bench at a FIXED channel count, over a dummy
 parameter that the program ignores (`-p dummy=1:12`, passed as an environment variable the program never
@@ -20,6 +20,10 @@ order), and the analysis compares values inside each process and permutes them w
 their neighbours); the figures are those of the final trace, after the rounds, and a sweep's processes, re-run
 values and rounds are printed. Adaptive rounds re-test the data as it grows, so this is the check that they keep
 the false-step share at the target.
+
+--warmup-per variant (with --block): the warm-up runs go to one value of the process only (conv_bench
+--warmup-per variant: the smallest value, and with --method clblast the largest too); a first measured run that
+paid a cost the warmed value had paid in its warm-up would show as a false step next to those values.
 """
 import argparse
 import os
@@ -48,6 +52,8 @@ def main():
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
     ap.add_argument("--block", type=int, default=1, metavar="K",
                     help="cltrace sweep --block K: each process measures K dummy values (1: one process each)")
+    ap.add_argument("--warmup-per", choices=("count", "variant"), default="count",
+                    help="conv_bench --warmup-per of the blocked processes (with --block)")
     ap.add_argument("--order", choices=("default", "interleave", "shuffle"), default="shuffle",
                     help="cltrace sweep --order; shuffle: a new --seed per sweep (the analysis' permutation "
                          "test is exact only for rounds in random order: docs/analysis.md)")
@@ -58,6 +64,8 @@ def main():
         ap.error("--sweeps, --repeat and --block must be >= 1")
     if a.max_runs is not None and not a.adaptive:
         ap.error("--max-runs is a budget of --adaptive: give --adaptive too")
+    if a.warmup_per != "count" and a.block < 2:
+        ap.error("--warmup-per variant needs --block K (K >= 2): a process of one value warms it up either way")
 
     sb.ensure_bench()
     extra = (["--block", str(a.block)] if a.block > 1 else []) + (["--adaptive"] if a.adaptive else []) \
@@ -68,11 +76,12 @@ def main():
     common = [sb.BENCH, "--layer", a.layer, "--scale", a.scale, "--out-channels", str(a.channels),
               "--method", a.method, "--iters", str(a.iters), "--warmup", "2"]
     if a.block > 1:         # one process measures K values: its regions say which
-        program = common + ["--aa-label", "dummy={dummy}"]
+        program = common + ["--aa-label", "dummy={dummy}", "--warmup-per", a.warmup_per]
     else:
         program = ["env", "CLTRACE_AA_DUMMY={dummy}"] + common
     params = [f"dummy={a.values}"]
-    design = (f", --block {a.block}" if a.block > 1 else "") + (" --adaptive" if a.adaptive else "") \
+    design = (f", --block {a.block}, --warmup-per {a.warmup_per}" if a.block > 1 else "") \
+        + (" --adaptive" if a.adaptive else "") \
         + (f" --max-runs {a.max_runs}" if a.max_runs is not None else "")
     print(f"A/A: conv_bench --method {a.method} --layer {a.layer} --scale {a.scale} --out-channels {a.channels}, "
           f"swept over an ignored dummy={a.values}, --repeat {a.repeat}, --iters {a.iters}{design}")

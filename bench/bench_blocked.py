@@ -1,7 +1,7 @@
 """Blocked runs against one process per configuration: the same step verdicts, for how much wall time?
 
     python bench/bench_blocked.py [--workloads tiled,clblast] [--pairs 2] [--unblocked tiled=8,clblast=6]
-                                  [--blocked tiled=3,clblast=2] [--keep DIR]
+                                  [--blocked tiled=3,clblast=3] [--blocked-warmup variant|count] [--keep DIR]
 
 The demo's two workloads (examples/demo.py), each swept both ways by a real `cltrace sweep` and analysed with
 `analyse(cltrace.open(db).samples(), "channels")`:
@@ -12,7 +12,10 @@ The demo's two workloads (examples/demo.py), each swept both ways by a real `clt
   after 1 warm-up; its true stair: down at 199->200 (CLBlast's direct -> indirect GEMM switch).
 One process per configuration (`--repeat` = the demo's 8 and 6 processes) against blocked runs (`--block`
 = every configuration of the workload in each process, `--repeat` processes of them). The two designs of a
-pair run back to back, their order alternating between pairs, so that both see the same load. Printed: per
+pair run back to back, their order alternating between pairs, so that both see the same load. A blocked process
+warms up once per variant of its list (`conv_bench --warmup-per variant`: tiled one count per work-group count;
+clblast the largest count, and every count by a CLBlast call with k = 1, either side of its direct/indirect
+switch), not once per count (`--blocked-warmup count`, the design measured before). Printed: per
 sweep the wall time and the steps found; at the end, per workload and design, how many sweeps found exactly
 the true stairs (from -> to, direction), the mean wall time, and the blocked / unblocked wall-time ratio, with
 the load averages. The target (issue 24): the same verdicts in <= 1/3 of the wall time.
@@ -61,8 +64,10 @@ def main():
     ap.add_argument("--pairs", type=int, default=2, help="sweeps of each design per workload")
     ap.add_argument("--unblocked", default="tiled=8,clblast=6",
                     help="processes per configuration, one configuration per process (the demo's)")
-    ap.add_argument("--blocked", default="tiled=3,clblast=2",
+    ap.add_argument("--blocked", default="tiled=3,clblast=3",
                     help="processes, each measuring every configuration of the workload (--block = all)")
+    ap.add_argument("--blocked-warmup", choices=("variant", "count"), default="variant",
+                    help="conv_bench --warmup-per of the blocked processes")
     ap.add_argument("--keep", metavar="DIR", help="keep the trace files in DIR")
     a = ap.parse_args()
     names = [w for w in a.workloads.split(",") if w]
@@ -81,6 +86,7 @@ def main():
         lo, hi = (int(x) for x in channels.split(":"))
         m = hi - lo + 1
         program = ONE_THREAD + [sb.BENCH, *args, "--method", w, "--out-channels", "{channels}"]
+        programs = {"unblocked": program, "blocked": program + ["--warmup-per", a.blocked_warmup]}
         designs = {"unblocked": (sb.Sweeper(a.keep, "shuffle"), unblocked[w]),
                    "blocked": (sb.Sweeper(a.keep, "shuffle", ["--block", str(m)]), blocked[w])}
         if load0 is None:
@@ -88,12 +94,12 @@ def main():
         sweepers.update({(w, d): s for d, (s, _) in designs.items()})
         print(f"\n[{w}] true stairs: " + ", ".join(f"{f}->{t} {'up' if u else 'down'}" for f, t, u in sorted(truth)))
         for d, (s, r) in designs.items():
-            print(f"  {d}: {s.command([f'channels={channels}'], r, program, 'on', db=f'{w}.db')[2]}")
+            print(f"  {d}: {s.command([f'channels={channels}'], r, programs[d], 'on', db=f'{w}.db')[2]}")
         for i in range(a.pairs):
             order = ["unblocked", "blocked"] if i % 2 == 0 else ["blocked", "unblocked"]
             for d in order:
                 s, r = designs[d]
-                res = s.run([f"channels={channels}"], r, program, "on", "channels", f"{w}-{d}")
+                res = s.run([f"channels={channels}"], r, programs[d], "on", "channels", f"{w}-{d}")
                 got = found(res["steps"])
                 results.setdefault((w, d), []).append((res["wall_s"], got == truth, res["runs"]))
                 print(f"  pair {i + 1} {d:<9}: {res['runs']:>3} processes, sweep {res['wall_s']:6.1f} s, "

@@ -7,6 +7,8 @@
  *   conv_bench --layer resnet50.L15 --out-channels 92 --method gemm --scale 0.25 --check
  *   conv_bench --input 56x56x64 --kernel 3 --pad 1 --out-channels 106 --method clblast
  *   conv_bench --layer resnet50.L15 --out-channels 5,1,12 --order-seed 7 --method tiled   (one process, 3 counts)
+ *   conv_bench --input 14x14x2048 --kernel 3 --pad 1 --out-channels 197,198,199,200 --method clblast \
+ *              --warmup-per variant                        (one warm-up per kernel variant of the list)
  *
  * Exit codes: 0 ok, 1 runtime failure or --check mismatch, 2 bad input.
  */
@@ -20,6 +22,9 @@
 #include "conv_layers.h"
 #include "conv_methods.h"
 #include "../native/include/cltrace.h"
+#ifdef HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
 
 static const char conv_cl_source[] =
 #include "conv_cl.inc"
@@ -31,7 +36,8 @@ static const char conv_cl2_source[] =
 static const char usage_text[] =
     "usage: conv_bench (--layer NAME | --input HxWxC --kernel K [--stride S] [--pad P])\n"
     "                  [--out-channels N[,N...]] [--method gemm|direct|clblast|tiled|bifrost|bifrost-rounds]\n"
-    "                  [--iters N] [--warmup N] [--order-seed S] [--aa-label NAME=V1,V2,...]"
+    "                  [--iters N] [--warmup N] [--warmup-per count|variant] [--order-seed S]\n"
+    "                  [--aa-label NAME=V1,V2,...]"
     " [--local null|auto] [--scale F] [--check] [--platform SUBSTR]\n"
     "       conv_bench --list-layers | --help\n"
     "\n"
@@ -73,6 +79,12 @@ static const char usage_text[] =
     "                       min(64, CL_KERNEL_WORK_GROUP_SIZE) work-items\n"
     "  --iters N            measured runs (default 10)\n"
     "  --warmup N           unmeasured runs first (default 2)\n"
+    "  --warmup-per P       with a list of counts: count = the --warmup runs for every count (default);\n"
+    "                       variant = for one count of each variant of the list only (the same kernels\n"
+    "                       with the same global and local sizes; clblast, whose launches CLBlast picks:\n"
+    "                       the largest count, and every count by calls with k = 1, CLBlast's direct\n"
+    "                       kernel at its sizes: either side of CLBlast's direct/indirect switch).\n"
+    "                       Every other count's buffers are made resident first. Outside regions either way\n"
     "  --scale F            multiply the input H and W by F (0 < F <= 4), e.g. 0.25 on CPUs\n"
     "  --check              compare sampled outputs with a CPU reference (exit 1 on mismatch)\n"
     "  --platform SUBSTR    first OpenCL platform whose name or vendor contains SUBSTR\n"
@@ -91,6 +103,7 @@ struct options {
     enum conv_method method;
     enum conv_local local;
     int local_given;
+    int warmup_per_variant;                        /* --warmup-per variant */
 };
 
 static int parse_int(const char *opt, const char *v, int min)
@@ -196,7 +209,7 @@ static void parse_args(int argc, char **argv, struct options *o)
             die(EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
         static const char *valued[] = {"--layer", "--input", "--kernel", "--stride", "--pad", "--out-channels",
                                        "--method", "--iters", "--warmup", "--scale", "--platform",
-                                       "--local", "--order-seed", "--aa-label"};
+                                       "--local", "--order-seed", "--aa-label", "--warmup-per"};
         int known = 0;
         for (size_t j = 0; j < sizeof valued / sizeof *valued; ++j)
             known |= !strcmp(a, valued[j]);
@@ -216,6 +229,11 @@ static void parse_args(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--aa-label")) parse_aa_label(v, o);
         else if (!strcmp(a, "--iters")) o->iters = parse_int(a, v, 1);
         else if (!strcmp(a, "--warmup")) o->warmup = parse_int(a, v, 0);
+        else if (!strcmp(a, "--warmup-per")) {
+            if (strcmp(v, "count") && strcmp(v, "variant"))
+                die(EXIT_USAGE, "invalid value '%s' for --warmup-per (expected count or variant)", v);
+            o->warmup_per_variant = !strcmp(v, "variant");
+        }
         else if (!strcmp(a, "--method")) {
             if (conv_method_parse(v, &o->method) != 0)
                 die(EXIT_USAGE, "unknown method '%s' (expected gemm, direct, clblast, tiled, bifrost or bifrost-rounds)", v);
@@ -361,10 +379,10 @@ struct point {
     float *weights;
     struct conv_runner r;
     double *ms;
+    int warmups;        /* warm-up runs of this configuration itself (--warmup-per variant: 0 for most) */
 };
 
-/* Its own weights (the same as a process of that count alone: the state after the input), its runner, and its
- * warm-up runs outside regions (they carry kernel compilation and are no sample). */
+/* Its own weights (the same as a process of that count alone: the state after the input) and its runner. */
 static void point_init(const struct options *o, struct point *p, struct cl_env *env, const float *input,
                        unsigned weight_seed)
 {
@@ -381,10 +399,147 @@ static void point_init(const struct options *o, struct point *p, struct cl_env *
     if (!p->ms)
         die(EXIT_RUNTIME, "out of host memory");
     conv_runner_init(&p->r, env, o->method, o->local, &p->pb, input, p->weights, conv_cl_source, conv_cl2_source);
-    for (int i = 0; i < o->warmup; ++i) {
+}
+
+/* Warm-up runs, outside regions: they carry kernel compilation (PoCL builds a kernel once per local size; CLBlast
+ * its program once per routine) and the buffers' first use, and are no sample. */
+static void point_warm(struct point *p, struct cl_env *env, int runs)
+{
+    for (int i = 0; i < runs; ++i) {
         conv_runner_run(&p->r);
         cl_check(clFinish(env->queue), "clFinish");
     }
+    p->warmups = runs;
+}
+
+/* A configuration without warm-up runs of its own (--warmup-per variant): its buffers are made resident on the
+ * device before any region (a runtime may allocate and fill them at their first use), so that its first measured
+ * run does only what every later one does. */
+static void point_make_resident(struct point *p, struct cl_env *env)
+{
+    cl_mem mems[4];
+    cl_uint n = 0;
+    cl_mem all[4] = {p->r.in, p->r.w, p->r.col, p->r.out};
+    for (int i = 0; i < 4; ++i)
+        if (all[i])
+            mems[n++] = all[i];
+    if (n)
+        cl_check(clEnqueueMigrateMemObjects(env->queue, n, mems, 0, 0, NULL, NULL), "clEnqueueMigrateMemObjects");
+    cl_check(clFinish(env->queue), "clFinish");
+}
+
+/* The launches of a configuration's runs: two configurations with the same key launch the same kernels with the
+ * same global and local sizes, so one's warm-up warms the other's. (PoCL compiles a kernel once per local size;
+ * the global size is in the key because cltrace's analysis calls a sample cold, and leaves it out, when it holds
+ * the first launch in its process of a (kernel, global, local): docs/analysis.md section 1.) The global sizes
+ * that do not depend on the count (im2col's) are left out. clblast: "" (CLBlast picks its launches inside; see
+ * warm_variants). */
+static void variant_key(const struct point *p, char *key, size_t len)
+{
+    const struct conv_runner *r = &p->r;
+    switch (r->method) {
+    case METHOD_GEMM:
+        snprintf(key, len, "gemm:%zu,%zu", r->gemm_global[1], r->tail_global[1]);
+        break;
+    case METHOD_DIRECT:
+        snprintf(key, len, "direct:%zux%zux%zu/%zux%zux%zu", r->direct_global[0], r->direct_global[1],
+                 r->direct_global[2], r->direct_local[0], r->direct_local[1], r->direct_local[2]);
+        break;
+    case METHOD_TILED:
+        snprintf(key, len, "tiled:%zu", r->tiled_global[1]);
+        break;
+    case METHOD_BIFROST:
+    case METHOD_BIFROST_ROUNDS:
+        snprintf(key, len, "bifrost:%zux%zu", r->bifrost_global[0], r->bifrost_global[1]);
+        break;
+    case METHOD_CLBLAST:
+        key[0] = 0;
+        break;
+    }
+}
+
+/* clblast's direct side, cheaply: CLBlastSgemm at the configuration's own m and n with k = 1, on its own buffers
+ * (the same row-major, non-transposed call as a measured run's), runs XgemmDirect (m*n*1 is far below CLBlast's
+ * direct/indirect threshold), the kernel a count below that threshold runs, with the same global size (it
+ * depends on m and n only) and local size (CLBlast's tuning parameters), from the same program (CLBlast builds
+ * one per routine for every size), for m*n multiply-adds. Its im2col launch too. */
+static void warm_clblast_direct(struct point *p, struct cl_env *env, int runs)
+{
+#ifdef HAVE_CLBLAST
+    const size_t n = (size_t)p->pb.ho * p->pb.wo, kd = (size_t)p->pb.c * p->pb.k * p->pb.k;
+    static const size_t local2[2] = {GEMM_LOCAL_X, 1};
+    cl_command_queue q = env->queue;
+    for (int i = 0; i < runs; ++i) {
+        cl_check(clEnqueueNDRangeKernel(q, p->r.k_im2col, 2, NULL, p->r.im2col_global, local2, 0, NULL, NULL),
+                 "clEnqueueNDRangeKernel(im2col)");
+        CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                            (size_t)p->pb.m, n, 1, 1.0f, p->r.w, 0, kd, p->r.col, 0, n, 0.0f,
+                                            p->r.out, 0, n, &q, NULL);
+        if (st != CLBlastSuccess)
+            die(EXIT_RUNTIME, "CLBlastSgemm (warm-up, k = 1) failed with status %d", (int)st);
+        cl_check(clFinish(q), "clFinish");
+    }
+#else
+    (void)p; (void)env; (void)runs;
+#endif
+}
+
+/* --warmup-per variant: the --warmup runs for one configuration of each variant, the first in (count, label)
+ * order. clblast: CLBlast builds one program per routine for every size (its program cache is keyed by the
+ * routine and the device's tuning parameters, not by m, n, k) and picks XgemmDirect or the indirect Xgemm with
+ * its pad/transpose kernels by one threshold on m*n*k: the largest count of the list gets the --warmup runs
+ * (the indirect side, when the list reaches it), and every count as many calls at its m and n with k = 1
+ * (warm_clblast_direct: the direct side's exact launches). An indirect count whose launches differ from the
+ * largest count's (another tile of CLBlast's padding) is not warmed: its first sample is then cold in the
+ * analysis, left out and counted. Every configuration not warmed by full runs gets its buffers made resident.
+ * Prints what was warmed. */
+static void warm_variants(const struct options *o, struct point *pts, int n, struct cl_env *env)
+{
+    int *sorted = malloc((size_t)n * sizeof *sorted);
+    char (*keys)[96] = malloc((size_t)n * sizeof *keys);
+    if (!sorted || !keys)
+        die(EXIT_RUNTIME, "out of host memory");
+    for (int i = 0; i < n; ++i)
+        sorted[i] = i;
+    for (int i = 1; i < n; ++i)            /* insertion sort by (count, label) */
+        for (int j = i; j > 0; --j) {
+            const struct point *a = &pts[sorted[j - 1]], *b = &pts[sorted[j]];
+            if (a->pb.m < b->pb.m || (a->pb.m == b->pb.m && a->aa <= b->aa))
+                break;
+            int t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    char line[512];
+    size_t used = 0;
+    line[0] = 0;
+    for (int s = 0; s < n; ++s) {
+        struct point *p = &pts[sorted[s]];
+        variant_key(p, keys[s], sizeof keys[s]);
+        int warm;
+        if (o->method == METHOD_CLBLAST) {
+            warm = s == n - 1;
+            warm_clblast_direct(p, env, o->warmup);
+        } else {
+            warm = 1;
+            for (int t = 0; t < s; ++t)
+                warm &= strcmp(keys[t], keys[s]) != 0;
+        }
+        if (warm) {
+            point_warm(p, env, o->warmup);
+            if (used < sizeof line - 1)
+                used += (size_t)snprintf(line + used, sizeof line - used, "%s%d", used ? ", " : "", p->pb.m);
+            if (p->aa >= 0 && used < sizeof line - 1)
+                used += (size_t)snprintf(line + used, sizeof line - used, " (%s=%d)", o->aa_name, p->aa);
+        } else {
+            point_make_resident(p, env);
+        }
+    }
+    printf("warm-up  %d run(s) each of channels %s, once per kernel variant of the list (--warmup-per variant)%s\n",
+           o->warmup, line, o->method == METHOD_CLBLAST ? "; every count: as many CLBlast calls with k = 1"
+                                                        : "");
+    free(sorted);
+    free(keys);
 }
 
 /* Measured iteration i: one region tagged with the configuration. */
@@ -413,8 +568,8 @@ static int point_report(const struct options *o, struct point *p, const char *na
     printf("output   %d x %dx%d   (GEMM view: M=%d N=%d K=%zu)\n", pb.m, pb.ho, pb.wo, pb.m, pb.ho * pb.wo, kd);
     printf("method   %s: %s\n", conv_method_name(o->method), p->r.plan);
     printf("device   %s (%s)\n", env->device_name, env->platform_name);
-    printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up)\n", median, ms[0],
-           ms[o->iters - 1], o->iters, o->warmup);
+    printf("time     median %.3f ms  min %.3f  max %.3f  (%d iterations after %d warm-up%s)\n", median, ms[0],
+           ms[o->iters - 1], o->iters, p->warmups, o->warmup_per_variant ? " of its own" : "");
     int status = 0;
     if (o->check) {
         float *out = malloc((size_t)pb.m * pb.ho * pb.wo * sizeof(float));
@@ -476,6 +631,11 @@ int main(int argc, char **argv)
     cl_env_open(&env, o.platform);
     for (int i = 0; i < n; ++i)
         point_init(&o, &pts[i], &env, input, seed);
+    if (o.warmup_per_variant)
+        warm_variants(&o, pts, n, &env);
+    else
+        for (int i = 0; i < n; ++i)
+            point_warm(&pts[i], &env, o.warmup);
     /* Iterations interleaved: round i runs one iteration of every configuration (in the order given, or with
      * --order-seed in a new random order each round), so that a burst of load or a drift over the process
      * spreads over all of them instead of landing on the one measured at that moment. */

@@ -2,6 +2,7 @@
 """opencv_conv.py: one convolution layer run by OpenCV DNN (a real third-party library) on OpenCL.
 
     python3 examples/opencv_conv.py --input 56x56x64 --kernel 3 --pad 1 --out-channels 62 --scale 0.25
+    python3 examples/opencv_conv.py --input 56x56x64 --kernel 3 --pad 1 --out-channels 62,60,61 --order-seed 3
 
 Builds a one-Conv ONNX model with onnx.helper for the configuration (random weights made here, nothing
 downloaded), loads it with cv2.dnn.readNetFromONNX, runs it with DNN_BACKEND_OPENCV + DNN_TARGET_OPENCL (OpenCV's
@@ -9,6 +10,13 @@ ocl4dnn kernels on the OpenCL device: PoCL here), and prints the median host-clo
 Warm-up forwards stay outside regions (they compile and tune OpenCV's kernels); each measured forward is one
 cltrace region named after the layer (--name, default custom.HxWxC.kKsSpP as conv_bench), tagged
 channels=N,method=opencv, so `cltrace run` / `cltrace network` attribute the layer's launches to it.
+
+A list of counts (--out-channels 62,60,61) measures every count in this one process, a blocked run as
+`cltrace sweep --block K` makes and conv_bench measures one (docs/analysis.md): each count its own model (the
+weights and input a process of that count alone draws), net and warm-up forwards (ocl4dnn builds each
+convolution's kernels with its channel count compiled in, so one count's warm-up does not warm another's), then
+the forwards interleaved (round i runs forward i of every count: with --order-seed in a new random order each
+round), each in a region tagged with its count, and a RESULT line per count.
 
 OpenCV runs DNN on OpenCL only on a device it accepts: its default device filter takes GPUs only, and its DNN
 module falls back to its CPU code on any other device. So this program sets, where they are unset,
@@ -19,8 +27,10 @@ trace). OpenCV 5's new DNN engine runs on the CPU only: opencv-python-headless 4
 Exit codes: 0 ok, 1 runtime failure (OpenCV without OpenCL, a failing forward), 2 bad input or opencv missing.
 """
 import argparse
+import copy
 import math
 import os
+import random
 import re
 import sys
 import tempfile
@@ -66,13 +76,37 @@ def positive(text):
     return v
 
 
+def channel_list(text):
+    """--out-channels N or N1,N2,...: whole numbers >= 1, none twice (one unit per count and process)."""
+    values = []
+    for part in text.split(","):
+        if not part.isdigit() or int(part) < 1:
+            listed = " or a list N1,N2,... of them" if "," in text else ""
+            raise argparse.ArgumentTypeError(f"invalid value '{text}' (expected a whole number >= 1{listed})")
+        if int(part) in values:
+            raise argparse.ArgumentTypeError(f"{text}: {int(part)} appears twice (a process measures each count "
+                                             f"once)")
+        values.append(int(part))
+    return values
+
+
+def whole(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid value '{text}' (expected a whole number >= 0)")
+    return int(text)
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", metavar="HxWxC", help="the layer's input (before --scale)")
     ap.add_argument("--kernel", type=positive, metavar="K", help="square kernel size")
     ap.add_argument("--stride", type=positive, default=1, metavar="S")
     ap.add_argument("--pad", type=int, default=0, metavar="P", help="padding on every side (default 0)")
-    ap.add_argument("--out-channels", type=positive, metavar="N")
+    ap.add_argument("--out-channels", type=channel_list, metavar="N[,N...]",
+                    help="output channels; a list measures each count in this process (a blocked run)")
+    ap.add_argument("--order-seed", type=whole, default=0, metavar="S",
+                    help="the counts of a list in a random order drawn from seed S, a new one each round "
+                         "(default 0: the order given)")
     ap.add_argument("--scale", type=float, default=1.0, metavar="F",
                     help="multiply the input's H and W by F, rounded (as conv_bench; default 1)")
     ap.add_argument("--iters", type=positive, default=10, metavar="N", help="measured forwards (default 10)")
@@ -101,6 +135,11 @@ def parse_args(argv):
         ap.error(f"invalid value '{args.warmup}' for --warmup (expected a whole number >= 0)")
     if not (args.scale > 0 and args.scale <= 4):
         ap.error(f"invalid value '{args.scale:g}' for --scale (expected a number in (0, 4])")
+    args.counts = args.out_channels
+    if args.order_seed and len(args.counts) < 2:
+        ap.error("--order-seed orders a list of counts: give --out-channels N1,N2,...")
+    if args.order_seed:
+        random.Random(args.order_seed).shuffle(args.counts)
     h, w, c = (int(x) for x in m.groups())
     args.name = args.name or f"custom.{h}x{w}x{c}.k{args.kernel}s{args.stride}p{args.pad}"
     args.c = c
@@ -186,31 +225,49 @@ def main(argv=None) -> int:
         return 0
     import numpy as np
     region = load_region()
-    rng = np.random.default_rng(a.seed)
     target = cv2.dnn.DNN_TARGET_OPENCL if a.target == "opencl" else cv2.dnn.DNN_TARGET_OPENCL_FP16
-    net = load_net(cv2, conv_model(a, rng), target)
-    x = rng.standard_normal((1, a.c, a.h, a.w), dtype=np.float32)
-    net.setInput(x)
+    points = []
     try:
-        for _ in range(a.warmup):           # outside regions: kernel compilation, OpenCV's set-up
-            out = net.forward()
-        tags = dict(channels=a.out_channels, method=METHOD)
-        ms = []
-        for _ in range(a.iters):
-            with region(a.name, **tags):
-                t0 = time.perf_counter()
-                out = net.forward()
-                ms.append((time.perf_counter() - t0) * 1e3)
+        for n in a.counts:          # each count: the model, input and warm-up of a process of that count alone
+            p = copy.copy(a)
+            p.out_channels = n
+            rng = np.random.default_rng(a.seed)
+            p.net = load_net(cv2, conv_model(p, rng), target)
+            p.x = rng.standard_normal((1, a.c, a.h, a.w), dtype=np.float32)
+            p.net.setInput(p.x)
+            for _ in range(a.warmup):       # outside regions: kernel compilation, OpenCV's set-up
+                p.out = p.net.forward()
+            p.tags = dict(channels=n, method=METHOD)
+            p.ms = []
+            points.append(p)
+        order = list(range(len(points)))
+        for i in range(a.iters):    # forwards interleaved: round i runs forward i of every count
+            if a.order_seed and i > 0:
+                random.Random(a.order_seed + i).shuffle(order)
+            for k in order:
+                p = points[k]
+                with region(a.name, **p.tags):
+                    t0 = time.perf_counter()
+                    p.out = p.net.forward()
+                    p.ms.append((time.perf_counter() - t0) * 1e3)
     except cv2.error as e:
         die(EXIT_RUNTIME, f"net.forward failed: {str(e).strip().splitlines()[-1]}")
     if not cv2.ocl.useOpenCL():
         die(EXIT_RUNTIME, "OpenCV turned OpenCL off while running the layer (see its log above)")
+    for p in points:
+        report(cv2, np, p, dev)
+    return 0
+
+
+def report(cv2, np, a, dev):
+    """The summary lines (and --check) of one count."""
+    out, ms = a.out, a.ms
     ho, wo = out_size(a)
     if out.shape != (1, a.out_channels, ho, wo):
         die(EXIT_RUNTIME, f"net.forward returned shape {out.shape}, expected {(1, a.out_channels, ho, wo)}")
     if a.check:
         ref_net = load_net(cv2, conv_model(a, np.random.default_rng(a.seed)), cv2.dnn.DNN_TARGET_CPU)
-        ref_net.setInput(x)
+        ref_net.setInput(a.x)
         ref = ref_net.forward()
         tol = 1e-3 if a.target == "opencl" else 5e-2
         err = float(np.max(np.abs(out - ref)) / max(1e-6, float(np.max(np.abs(ref)))))
@@ -226,7 +283,6 @@ def main(argv=None) -> int:
           f"{dev.name()} ({dev.vendorName()})")
     print(f"RESULT layer={a.name} method={METHOD} channels={a.out_channels} median_ms={median:.4f} "
           f"min_ms={ms[0]:.4f} max_ms={ms[-1]:.4f}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ examples/bin/conv_bench (C) and examples/conv_bench.py (pyopencl) run tiny layer
 one region per iteration, and is a silent no-op without one.
 """
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -154,6 +155,8 @@ BAD_INPUTS = [
     (["--layer", "vgg16.L1", "--aa-label", "d=2,2"], "--aa-label d=2,2: 2 appears twice"),
     (["--layer", "vgg16.L1", "--out-channels", "3,4", "--aa-label", "d=1,2"],
      "--aa-label measures one channel count: give --out-channels N, not a list"),
+    (["--layer", "vgg16.L1", "--out-channels", "3,4", "--warmup-per", "each"],
+     "invalid value 'each' for --warmup-per (expected count or variant)"),
 ]
 
 
@@ -232,6 +235,41 @@ def test_c_channel_list_measures_each_count_in_one_process(bench, fake_shim, tmp
     first = order(5)
     assert sorted(first) == list(range(1, 9)) and first != list(range(1, 9))
     assert order(5) == first and order(6) != first
+
+
+def _warmup_line(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("warm-up")]
+
+
+@pytest.mark.parametrize("method,counts,warmed", [
+    ("tiled", "6,2,5,9", "2, 5, 9"),  # one work-group per 4 channels: 5 and 6 launch the same (64 x 2) range
+    ("gemm", "8,5,4", "4, 5, 8"),     # gemm_v4's and gemm_tail's ranges follow every count
+    ("clblast", "3,1,4,2", "4"),      # CLBlast picks its launches: the largest count, and every count by calls
+                                      # with k = 1 (its direct kernel at the count's sizes)
+])
+def test_c_warmup_per_variant(bench, fake_shim, tmp_path, method, counts, warmed):
+    """--warmup-per variant: the warm-up runs go to the first count, in count order, of each variant of the list
+    (the same kernels with the same global and local sizes); the others get none of their own; the regions (measured runs) and the results are those of
+    --warmup-per count."""
+    out = tmp_path / "regions.txt"
+    base = [bench] + TINY[:6] + ["--out-channels", counts, "--method", method, "--iters", "2", "--warmup", "2",
+                                 "--check"]
+    proc = run(base + ["--warmup-per", "variant"], CLTRACE_SHIM=fake_shim, FAKE_SHIM_OUT=str(out))
+    if "built without CLBlast" in proc.stderr:
+        pytest.skip(proc.stderr.strip())
+    assert proc.returncode == 0, proc.stderr
+    direct = "; every count: as many CLBlast calls with k = 1" if method == "clblast" else ""
+    assert _warmup_line(proc.stdout) == [f"warm-up  2 run(s) each of channels {warmed}, once per kernel variant "
+                                         f"of the list (--warmup-per variant){direct}"]
+    n = len(counts.split(","))
+    assert proc.stdout.count("check    ok (64 sampled outputs") == n
+    own = re.findall(r"after (\d) warm-up of its own", proc.stdout)
+    assert sorted(own) == sorted(["2"] * len(warmed.split(",")) + ["0"] * (n - len(warmed.split(","))))
+    tags = [f"begin custom.10x10x8.k3s1p1 channels={c},method={method}" for c in counts.split(",")]
+    assert _regions(out) == sum(([t, "end"] for t in tags), []) * 2
+    every = run(base)                                     # the default: every count its own warm-up runs
+    assert every.returncode == 0, every.stderr
+    assert _warmup_line(every.stdout) == [] and every.stdout.count("after 2 warm-up)") == n
 
 
 def test_c_aa_label_measures_one_count_once_per_value(bench, fake_shim, tmp_path):

@@ -182,3 +182,79 @@ def test_runner_bad_input(opencv):
     assert r.stderr.splitlines()[-1].startswith("opencv_conv.py: OpenCV DNN runs on GPUs only unless "
                                                 "OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES=1 ("
                                                 "OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES='0', device ")
+
+
+# ---------------------------------------------------------------- blocked runs: a list of counts in one process
+
+def test_runner_measures_a_list_of_counts_in_one_process(cltrace_run, opencv):
+    """--out-channels 6,2,9: each count its own net (its result that of a process of it alone: --check), its
+    regions tagged with it, forwards interleaved round by round; --order-seed shuffles the list."""
+    trace = cltrace_run(_runner("--input", "8x8x4", "--kernel", 3, "--pad", 1, "--out-channels", "6,2,9",
+                                "--iters", 2, "--warmup", 1, "--name", "L1", "--check"))
+    R = trace.regions.sort_values("begin_ns")
+    assert [json.loads(t)["channels"] for t in R["tags"]] == ["6", "2", "9"] * 2      # interleaved, order given
+    L = trace.launches
+    inside = L[L["region_id"].notna()].merge(R[["region_id", "tags"]], on="region_id")
+    assert set(inside["region_id"]) == set(R["region_id"])
+    for name, tags in zip(inside["kernel_name"], inside["tags"]):
+        m = OCL4DNN.match(name)
+        assert m and m.group(4) == "4" and m.group(5) == json.loads(tags)["channels"], (name, tags)
+    r = subprocess.run(_runner("--input", "8x8x4", "--kernel", 3, "--pad", 1, "--out-channels", "1,2,3,4,5,6",
+                               "--iters", 1, "--warmup", 0, "--order-seed", 4), capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    order = [int(x.split()[3].split("=")[1]) for x in r.stdout.splitlines() if x.startswith("RESULT")]
+    assert sorted(order) == [1, 2, 3, 4, 5, 6] and order != [1, 2, 3, 4, 5, 6]
+
+
+def test_blocked_opencv_sweep(tmp_path, cli, opencv):
+    """cltrace sweep --block 3 of the OpenCV runner: channels 4..9, 2 repetitions -> 4 processes of 3 counts;
+    every measured launch is ocl4dnn's kernel for its region's count; the analysis takes the process as block."""
+    import cltrace
+    from cltrace.analysis import analyse
+    p = cli("sweep", "-q", "-p", "channels=4:9", "--repeat", "2", "--block", "3", "--seed", "7", "-o", "b.db",
+            "--", *_runner("--input", "8x8x4", "--kernel", 3, "--pad", 1, "--out-channels", "{channels}",
+                           "--iters", 2, "--warmup", 1, "--name", "L1"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    db = sqlite3.connect(tmp_path / "b.db")
+    runs = db.execute("SELECT run_id, status, argv FROM runs ORDER BY run_id").fetchall()
+    notes = dict(db.execute("SELECT run_id, message FROM notes WHERE kind = 'block'").fetchall())
+    assert len(runs) == 4 and all(r[1] == "ok" for r in runs)
+    seen = {}
+    for run_id, _, argv in runs:
+        argv = json.loads(argv)
+        counts = argv[argv.index("--out-channels") + 1].split(",")
+        assert len(counts) == 3 and len(json.loads(notes[run_id])) == 3
+        rows = db.execute("SELECT l.kernel_name, r.name, r.tags FROM launches l JOIN regions r "
+                          "ON r.region_id = l.region_id WHERE l.run_id = ?", (run_id,)).fetchall()
+        assert sorted({json.loads(t)["channels"] for _, _, t in rows}) == sorted(counts)
+        for kernel, name, tags in rows:
+            m = OCL4DNN.match(kernel)
+            assert name == "L1" and m and m.group(4) == "4" and m.group(5) == json.loads(tags)["channels"], kernel
+        n_regions = db.execute("SELECT COUNT(*) FROM regions WHERE run_id = ?", (run_id,)).fetchone()[0]
+        assert n_regions == 6                                   # 2 forwards of each of its 3 counts
+        for c in counts:
+            seen[c] = seen.get(c, 0) + 1
+    assert seen == {str(c): 2 for c in range(4, 10)}
+    result = analyse(cltrace.open(str(tmp_path / "b.db")).samples(), "channels")
+    assert sorted(result.units.groupby("config_id")["unit"].nunique().tolist()) == [2] * 6
+    assert any(n.startswith("blocked design") for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out-channels", "3,0"], "opencv_conv.py: error: argument --out-channels: invalid value '3,0' (expected a "
+                                "whole number >= 1 or a list N1,N2,... of them)"),
+    (["--out-channels", "3,"], "opencv_conv.py: error: argument --out-channels: invalid value '3,' (expected a "
+                               "whole number >= 1 or a list N1,N2,... of them)"),
+    (["--out-channels", "3,5,3"], "opencv_conv.py: error: argument --out-channels: 3,5,3: 3 appears twice (a "
+                                  "process measures each count once)"),
+    (["--out-channels", "3", "--order-seed", "4"],
+     "opencv_conv.py: error: --order-seed orders a list of counts: give --out-channels N1,N2,..."),
+    (["--out-channels", "3,4", "--order-seed", "-1"],
+     "opencv_conv.py: error: argument --order-seed: invalid value '-1' (expected a whole number >= 0)"),
+])
+def test_runner_bad_list(args, message):
+    r = subprocess.run(_runner("--input", "8x8x4", "--kernel", 3, *args), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines()[-1] == message
