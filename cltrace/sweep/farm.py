@@ -8,7 +8,10 @@ stops it); Ctrl-C or SIGTERM stops it with every finished run kept (--resume con
 a task whose worker dies is re-run on another worker with that board resource (or on the board's worker once
 its nanny has restarted it), so a dead worker loses only its in-flight run. A task that has killed
 `distributed.scheduler.allowed-failures` + 1 workers (default 4) ends the sweep with an error."""
+import contextlib
 import os
+import signal
+import threading
 import time
 import uuid
 from typing import Dict, List, Optional
@@ -124,8 +127,9 @@ class ClusterSweep:
         recorded = set()
         try:
             for fut in as_completed(list(futures), loop=self.client.loop):
-                self._collect(fut, futures[fut], round_no, blocked)
-                recorded.add(fut)
+                with _interrupts_after():       # recorded and marked so together: never recorded twice
+                    self._collect(fut, futures[fut], round_no, blocked)
+                    recorded.add(fut)
                 if self.stopped:
                     break
         except KeyboardInterrupt:
@@ -176,6 +180,26 @@ class ClusterSweep:
             if self.ctx.fail_fast:
                 self.stopped = "fail-fast"
         self.progress.done(label, run_latency_ms(self.ctx.conn, run_id))
+
+
+@contextlib.contextmanager
+def _interrupts_after():
+    """Ctrl-C, SIGTERM and SIGHUP that come inside are delivered at its end, to the handlers in place then.
+    Recording a run and marking it recorded must not be parted: an interrupt between the two made the
+    KeyboardInterrupt path record the same finished run a second time."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: List[int] = []
+    old = {sig: signal.signal(sig, lambda signum, _frame: pending.append(signum))
+           for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(pending):
+            signal.raise_signal(sig)
 
 
 def _off_board(r: PlannedRun) -> PlannedRun:
