@@ -249,8 +249,8 @@ def _warmup_line(stdout):
 ])
 def test_c_warmup_per_variant(bench, fake_shim, tmp_path, method, counts, warmed):
     """--warmup-per variant: the warm-up runs go to the first count, in count order, of each variant of the list
-    (the same kernels with the same global and local sizes); the others get none of their own; the regions (measured runs) and the results are those of
-    --warmup-per count."""
+    (the same kernels with the same global and local sizes); the others get none of their own; the regions
+    (measured runs) and the results are those of --warmup-per count."""
     out = tmp_path / "regions.txt"
     base = [bench] + TINY[:6] + ["--out-channels", counts, "--method", method, "--iters", "2", "--warmup", "2",
                                  "--check"]
