@@ -186,8 +186,8 @@ def test_resume_runs_what_failed_and_adaptive_stays_within_its_layer(tmp_path, c
 
 
 def _blocks_of(db):
-    """Of each ok blocked run: run_id -> (the run's layer tag, the (layer, channels, distance) of the plan positions its block note lists,
-    the channel counts its regions are tagged with)."""
+    """Of each ok blocked run: run_id -> (the run's layer tag, the (layer, channels, distance) of the plan
+    positions its block note lists, the channel counts its regions are tagged with)."""
     plan = json.loads(db.execute("SELECT plan FROM sweeps").fetchone()[0])
     configs, order = plan["configurations"], plan["runs"]
     out = {}
