@@ -15,17 +15,20 @@ from ..printable import info, printable
 from ..store import db as store_db
 from ..store.writer_lock import open_locked
 from ..sweep import stored
+from ..sweep.blocks import block_command, blocks_to_run, check_block
 from ..sweep.cluster import BOARD_PARAM, add_cluster_options, cluster_plan
 from ..sweep.engine import (ADAPTIVE_MODULE, BUDGET_FACTOR, Adaptive, SweepContext, order_line,
                             resume_runs)
 from ..sweep.executor import execute
 from ..sweep.plan import ORDERS, params_of, plan_configs, render_command, resume_or_plan
 from .base import EXIT_OK, Command, adaptive_budget, launch_samples, open_trace
+from .block_options import add_block_argument, stored_block
 from .outputs import open_output
 from .shim_options import add_shim_options, requested_mode, shim_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_CONV_BENCH = os.path.join(ROOT, "examples", "bin", "conv_bench")
+BLOCK_BY = ("layer",)          # --block: a process measures distances of one layer (every other parameter the same)
 
 
 class NetworkCommand(Command):
@@ -74,7 +77,13 @@ class NetworkCommand(Command):
         p.add_argument("--order", choices=ORDERS, default="shuffle",
                        help="shuffle (default): each pass over the whole plan in a random order; interleave: in "
                             "plan order; sequential: all repeats of a configuration back to back")
-        p.add_argument("--seed", type=int, default=None, help="seed of --order shuffle (default: a new one, printed)")
+        add_block_argument(p, "Here a block is K pruning distances of ONE layer (--out-channels of the runner "
+                              "becomes their channel counts joined by commas, in a random order; each count's "
+                              "launches a region tagged with it): each repetition of a layer's distances is cut "
+                              "into blocks of at most K. conv_bench and opencv runtimes; not with --adaptive or "
+                              "--cluster")
+        p.add_argument("--seed", type=int, default=None,
+                       help="seed of --order shuffle and of the blocks of --block (default: a new one, printed)")
         p.add_argument("-o", "--output", default="network.db", metavar="PATH",
                        help="trace file (default: network.db)")
         p.add_argument("-f", "--force", action="store_true", help="overwrite the trace file if it exists")
@@ -184,12 +193,21 @@ class NetworkCommand(Command):
                                                      lambda order, seed: plan_configs(configs, repeat, order, seed))
         params = params_of(configs)
         adaptive = self._adaptive(args, len(runs))
+        block = self._block(args, previous, template, configs, adaptive, cluster)
         n_layers = len({dict(c)["layer"] for c in configs})
         boards = f" on {len(cluster.boards)} boards" if cluster is not None else ""
         info(f"plan: {len(configs)} configurations ({n_layers} layers{boards}) x {repeat} repeats = {len(runs)} runs")
+        if block > 1:
+            n_blocks = len(blocks_to_run(runs, runs, block, args.seed, BLOCK_BY))
+            info(f"--block {block}: {n_blocks} processes, each measuring up to {block} distances of one layer")
         if args.dry_run:
             if args.order == "shuffle":
                 info(order_line(args.seed))
+            if block > 1:
+                todo = blocks_to_run(runs, runs, block, args.seed, BLOCK_BY)
+                for i, b in enumerate(todo):
+                    print(f"[{i + 1}/{len(todo)}] {printable(shlex.join(block_command(template, b)))}")
+                return EXIT_OK
             for i, r in enumerate(runs):
                 on = f" (on board {r.params[BOARD_PARAM]})" if cluster is not None else ""
                 print(f"[{i + 1}/{len(runs)}] {printable(shlex.join(render_command(template, r.params)))}{on}")
@@ -222,6 +240,7 @@ class NetworkCommand(Command):
                                stabilise=args.stabilise, quiet=args.quiet, params=params, repeat=repeat,
                                cluster=cluster,
                                planned_runs=planned, sweep_id=previous.sweep_id if previous is not None else None,
+                               block=block, block_by=BLOCK_BY, block_keys=["channels"],
                                label_names=["layer", "channels", "distance", BOARD_PARAM])
             code = execute(ctx, runs, adaptive)
         finally:
@@ -249,6 +268,38 @@ class NetworkCommand(Command):
             raise CltraceError(f"--resume: sweep {sweep_id} of {args.output} is not a network sweep "
                                f"(continue it with cltrace sweep --resume)")
         return previous
+
+    @staticmethod
+    def _block(args, previous, template, configs, adaptive, cluster) -> int:
+        """--block K: K distances of one layer per process (sweep/blocks.py, the layer kept whole by BLOCK_BY);
+        --resume keeps the stored sweep's K."""
+        k = stored_block(args, previous)
+        if k is None:
+            k = args.block if args.block is not None else 1
+        if args.block is None and k <= 1:
+            return 1
+        runtime = netplan.runtime_of(template)
+        if runtime == "acl":
+            raise UsageError("--block: --runtime acl runs acl_conv_bench, which measures one channel count per "
+                             "process: leave out --block")
+        if adaptive is not None and k > 1:
+            raise UsageError(f"--block {k} with --adaptive: a network's adaptive rounds re-run one distance per "
+                             f"process; leave out one of them")
+        if cluster is not None and k > 1:
+            raise UsageError(f"--block {k} with --cluster: a network's blocks run on this machine only; leave out "
+                             f"one of them")
+        per_layer = {}
+        for c in configs:
+            layer = dict(c)["layer"]
+            per_layer[layer] = per_layer.get(layer, 0) + 1
+        if k < 1:
+            check_block(k, 1)       # sweep/blocks.py's message
+        layer, most = max(per_layer.items(), key=lambda kv: kv[1])
+        if k > most:
+            raise UsageError(f"--block {k} is larger than the {most} distance{'' if most == 1 else 's'} of the "
+                             f"largest layer ({layer}): a process measures distances of one layer, each at most "
+                             f"once, so give --block {most} or less")
+        return k
 
     @staticmethod
     def _adaptive(args, first_pass: int):

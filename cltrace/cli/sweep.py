@@ -21,6 +21,7 @@ from ..sweep.executor import execute
 from ..sweep.plan import (ORDERS, check_template, configurations, numeric_params, parse_param, plan,
                           render_command, resume_or_plan)
 from .base import EXIT_OK, Command, adaptive_budget
+from .block_options import add_block_argument, stored_block
 from .outputs import open_output, parse_tags
 from .run import split_command
 from .shim_options import add_shim_options, requested_mode, shim_settings
@@ -47,18 +48,13 @@ class SweepCommand(Command):
                             "a random order, so that the machine's drift over time cannot line up with the "
                             "swept value (the step test relies on it: docs/analysis.md); interleave: each pass "
                             "in value order; sequential: all repeats of a configuration back to back")
-        p.add_argument("--block", type=int, default=None, metavar="K",
-                       help="run K configurations of the plan in each process (default 1: one process per "
-                            "configuration). The process is then a block: the step test compares "
-                            "configurations inside each process, where the process effect (20-80%% of the "
-                            "variance here) cancels, and needs fewer processes. Every {name} of the command "
-                            "becomes the block's values joined by commas (--out-channels {channels} -> "
-                            "--out-channels 5,1,12), in a random order; the program must measure each and mark "
-                            "its launches with a cltrace region tagged with its values, as conv_bench does "
-                            "(docs/analysis.md). Each repetition of the plan is cut into blocks of at most K "
-                            "(with --cluster, per board: a block is one task on one board); with --adaptive, "
-                            "every round is new processes too, each measuring undecided configurations and "
-                            "their neighbours")
+        add_block_argument(p, "Every {name} of the command becomes the block's values joined by commas "
+                           "(--out-channels {channels} -> --out-channels 5,1,12), in a random order; the program "
+                           "must measure each and mark its launches with a cltrace region tagged with its values, "
+                           "as conv_bench does (docs/analysis.md). Each repetition of the plan is cut into blocks "
+                           "of at most K (with --cluster, per board: a block is one task on one board); with "
+                           "--adaptive, every round is new processes too, each measuring undecided configurations "
+                           "and their neighbours")
         p.add_argument("--seed", type=int, default=None,
                        help="seed of --order shuffle and of the blocks of --block (default: a new one for each "
                             "shuffled sweep, printed; give it to run the same order again)")
@@ -192,11 +188,7 @@ class SweepCommand(Command):
     def _block(args, previous, n_configs: int, cluster, adaptive, previous_runs=()) -> int:
         """--block K (sweep/blocks.py); --resume keeps the stored sweep's K."""
         if previous is not None:
-            stored_k = previous.block
-            if args.block is not None and args.block != stored_k:
-                raise UsageError(f"--resume completes sweep {previous.sweep_id}, which ran --block {stored_k}: "
-                                 f"leave out --block {args.block}")
-            return stored_k
+            return stored_block(args, previous)
         k = args.block if args.block is not None else 1
         room = None if adaptive is None or args.max_runs is None else args.max_runs - len(previous_runs)
         check_block(k, n_configs, len(cluster.boards) if cluster is not None else 0, room)

@@ -139,10 +139,16 @@ def block_label(runs: Sequence[PlannedRun], names=None) -> str:
     return "block " + " ".join(f"{k}={v}" for k, v in params.items() if not names or k in names)
 
 
-def missing_regions(conn, run_id: int, runs: Sequence[PlannedRun]) -> List[PlannedRun]:
+def _varying(runs: Sequence[PlannedRun], keys=None) -> List[str]:
+    """The parameters that vary in the block and name its configurations in region tags (`keys`: those the
+    program tags, e.g. a network's channels, whose distance follows from it; None: every varying one)."""
+    return [k for k in block_params(runs) if len({r.params[k] for r in runs}) > 1 and (keys is None or k in keys)]
+
+
+def missing_regions(conn, run_id: int, runs: Sequence[PlannedRun], keys=None) -> List[PlannedRun]:
     """The block's configurations that no region of the run carries in its tags (the parameters that vary in
-    the block must all match; a region without a tag of one of them matches nothing)."""
-    varying = [k for k in block_params(runs) if len({r.params[k] for r in runs}) > 1]
+    the block, of `keys`, must all match; a region without a tag of one of them matches nothing)."""
+    varying = _varying(runs, keys)
     tags = []
     for text, in conn.execute("SELECT DISTINCT tags FROM regions WHERE run_id = ?", (run_id,)):
         try:
@@ -155,8 +161,8 @@ def missing_regions(conn, run_id: int, runs: Sequence[PlannedRun]) -> List[Plann
             if not any(all(k in t and _same_value(r.params[k], t[k]) for k in varying) for t in tags)]
 
 
-def regions_message(runs: Sequence[PlannedRun], missing: Sequence[PlannedRun], run_id: int) -> str:
-    varying = [k for k in block_params(runs) if len({r.params[k] for r in runs}) > 1]
+def regions_message(runs: Sequence[PlannedRun], missing: Sequence[PlannedRun], run_id: int, keys=None) -> str:
+    varying = _varying(runs, keys)
     which = ", ".join(" ".join(f"{k}={r.params[k]}" for k in varying) for r in missing[:3])
     more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
     return (f"--block: run {run_id} measured {len(runs)} configurations in one process, but no region of it is "
@@ -285,15 +291,16 @@ def round_blocks(wanted: Sequence[tuple], configs: Sequence[tuple], param: str, 
     return out
 
 
-def block_recorder(runs: Sequence[PlannedRun], round_no: int = 0):
+def block_recorder(runs: Sequence[PlannedRun], round_no: int = 0, keys=None):
     """-> (notes(conn, run_id, status), missing): what both executors add to a blocked run in the transaction
     that records it: the check that the program marked every configuration with a tagged region (`missing`
-    collects those it did not), then the block note, or, with a configuration missing, no planned position."""
+    collects those it did not; `keys`: SweepContext.block_keys), then the block note, or, with a configuration
+    missing, no planned position."""
     missing: List[PlannedRun] = []
 
     def notes(conn, run_id: int, status: str) -> None:
         if status == "ok":
-            missing.extend(missing_regions(conn, run_id, runs))
+            missing.extend(missing_regions(conn, run_id, runs, keys))
         if missing:         # kept as a run of the trace, but it completes no planned run
             conn.execute("UPDATE runs SET sweep_index = NULL WHERE run_id = ?", (run_id,))
         else:
@@ -302,7 +309,7 @@ def block_recorder(runs: Sequence[PlannedRun], round_no: int = 0):
 
 
 def block_finished(sweep, runs: Sequence[PlannedRun], label: str, status: str, exit_status, tail: str,
-                   run_id: int, missing: Sequence[PlannedRun]) -> None:
+                   run_id: int, missing: Sequence[PlannedRun], keys=None) -> None:
     """The running state after a recorded blocked run (not an interrupted one), on either executor: its runs
     finished or failed, progress, --fail-fast; RegionsMissing when its program marked no region of some."""
     from ..store.queries import run_latency_ms
@@ -314,7 +321,7 @@ def block_finished(sweep, runs: Sequence[PlannedRun], label: str, status: str, e
         if ctx.fail_fast:
             sweep.stopped = "fail-fast"
     elif missing:
-        raise RegionsMissing(regions_message(runs, missing, run_id))
+        raise RegionsMissing(regions_message(runs, missing, run_id, keys))
     latency = run_latency_ms(ctx.conn, run_id)
     for r in runs:
         sweep.progress.done(ctx.label(r), latency)
@@ -325,7 +332,7 @@ def run_block(sweep, runs: Sequence[PlannedRun], round_no: int = 0) -> None:
     note and the check that the program marked every configuration with a tagged region."""
     ctx = sweep.ctx
     label = block_label(runs, ctx.label_names)
-    notes, missing = block_recorder(runs, round_no)
+    notes, missing = block_recorder(runs, round_no, ctx.block_keys)
     first = min(runs, key=lambda r: r.index)     # the run's sweep_index and repeat_index
     traced, tail = sweep.trace(block_command(ctx.template, runs), label, shared_params(runs),
                                first.index, first.repeat, round_no,
@@ -333,12 +340,14 @@ def run_block(sweep, runs: Sequence[PlannedRun], round_no: int = 0) -> None:
     child = traced.child
     if child.status == "interrupted":
         return
-    block_finished(sweep, runs, label, child.status, child.exit_status, tail, traced.run_id, missing)
+    block_finished(sweep, runs, label, child.status, child.exit_status, tail, traced.run_id, missing, ctx.block_keys)
 
 
 def split_of(ctx) -> tuple:
-    """The parameters a block keeps one value of: the board, on a farm (a process runs on one board)."""
-    return (ctx.names[-1],) if ctx.cluster is not None else ()      # with --cluster the board is last
+    """The parameters a block keeps one value of: SweepContext.block_by (a network's layer: a process measures
+    distances of one layer), and the board on a farm (a process runs on one board)."""
+    board = (ctx.names[-1],) if ctx.cluster is not None else ()     # with --cluster the board is last
+    return tuple(ctx.block_by or ()) + board
 
 
 def plan_to_run(ctx, runs: Sequence[PlannedRun]) -> List[List[PlannedRun]]:

@@ -55,6 +55,9 @@ class SweepContext:
     adopt: list = None             # [(run_id, planned run)]: runs of an older trace that --resume counts as done
     label_names: list = None       # the parameters progress lines name (None: all; a network: layer, channels)
     block: int = 1                 # --block K: configurations one process measures (sweep/blocks.py)
+    block_by: tuple = ()           # parameters every block keeps one value of (a network's layer; blocks.py)
+    block_keys: list = None        # the parameters a region's tags name a block's configuration by (None:
+                                   # every one that varies in the block; a network's: channels)
 
     def label(self, r: PlannedRun) -> str:
         if not self.label_names:

@@ -183,3 +183,103 @@ def test_resume_runs_what_failed_and_adaptive_stays_within_its_layer(tmp_path, c
     assert any(line.startswith("cltrace: adaptive: ") for line in p.stderr.splitlines()), p.stderr
     n = sqlite3.connect(tmp_path / "ad.db").execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     assert 12 <= n <= 14
+
+
+def _blocks_of(db):
+    """Of each ok blocked run: run_id -> (the run's layer tag, the (layer, channels, distance) of the plan
+    positions its block note lists, the channel counts its regions are tagged with)."""
+    plan = json.loads(db.execute("SELECT plan FROM sweeps").fetchone()[0])
+    configs, order = plan["configurations"], plan["runs"]
+    out = {}
+    for run_id, note in db.execute("SELECT n.run_id, n.message FROM notes n JOIN runs r ON r.run_id = n.run_id "
+                                   "WHERE n.kind = 'block' AND r.status = 'ok' ORDER BY n.run_id"):
+        layer, = db.execute("SELECT value FROM run_tags WHERE run_id = ? AND key = 'layer'", (run_id,)).fetchone()
+        measured = [tuple(configs[order[i][0]][:3]) for i in json.loads(note)]
+        tagged = {json.loads(t)["channels"] for t, in db.execute("SELECT tags FROM regions WHERE run_id = ?",
+                                                                  (run_id,))}
+        out[run_id] = (layer, measured, tagged)
+    return out
+
+
+def test_blocked_network_sweep_measures_distances_of_one_layer_per_process(tmp_path, cli, conv_bench):
+    """--block 3: each process measures the 3 distances of one layer (conv_bench --out-channels 8,7,6 in a random
+    order), every count in a region tagged with it; the map and --resume read the blocks."""
+    model = tiny_model(tmp_path / "tiny.onnx", CONVS)
+    args = ["network", model, *FAST, "--conv-bench", conv_bench, "--block", "3", "--seed", "5"]
+    p = cli(*args, "--dry-run", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: --block 3: 4 processes, each measuring up to 3 distances of one layer" in p.stderr.splitlines()
+    lines = p.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    for line in lines:
+        counts = line.split("--out-channels ")[1].split()[0]
+        assert sorted(counts.split(",")) == ["6", "7", "8"], line
+    assert os.listdir(tmp_path) == ["tiny.onnx"]           # a dry run writes nothing
+    p = cli(*args, "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: 12/12 runs recorded in net.db" in p.stderr.splitlines()
+    db = sqlite3.connect(tmp_path / "net.db")
+    assert json.loads(db.execute("SELECT plan FROM sweeps").fetchone()[0])["block"] == 3
+    assert db.execute("SELECT COUNT(*), SUM(status = 'ok') FROM runs").fetchone() == (4, 4)
+    blocks = _blocks_of(db)
+    assert len(blocks) == 4
+    for layer, measured, tagged in blocks.values():
+        assert {m[0] for m in measured} == {layer}                         # one layer per process
+        assert sorted(int(m[2]) for m in measured) == [0, 1, 2]            # its 3 distances
+        assert tagged == {m[1] for m in measured} == {"8", "7", "6"}       # each count in its own tagged region
+    assert sorted(b[0] for b in blocks.values()) == ["c1", "c1", "c2", "c2"]    # 2 repeats of each layer
+    p = cli("network", "--resume", "-q", "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: resume: 12 runs already done, 0 to go" in p.stderr.splitlines()
+    p = cli("network", "--resume", "--block", "2", "-o", "net.db", cwd=tmp_path)
+    assert (p.returncode, p.stderr.splitlines()[-1]) == (2, "cltrace: --resume completes sweep 1, which ran "
+                                                            "--block 3: leave out --block 2")
+    p = cli("network-map", "net.db", "-o", "map.png", "--json", "map.json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    m = json.loads((tmp_path / "map.json").read_text())
+    assert sorted((c["layer"], c["distance"]) for c in m["cells"]) == \
+        [(layer, dist) for layer in ("c1", "c2") for dist in (0, 1, 2)]
+
+
+def test_resume_of_a_blocked_network_sweep_reruns_its_failed_blocks(tmp_path, cli, conv_bench):
+    """A conv_bench that fails on any list holding 7 while FAIL exists: every block fails (each holds its layer's
+    7 channels); --resume (MODEL left out) re-forms the stored blocks and runs them."""
+    wrapper = tmp_path / "bench.sh"
+    wrapper.write_text("#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --out-channels ] && [ -e "
+                       f"{tmp_path}/FAIL ]; then case \",$a,\" in *,7,*) exit 3;; esac; fi\n  prev=$a\ndone\n"
+                       f"exec {conv_bench} \"$@\"\n")
+    wrapper.chmod(0o755)
+    (tmp_path / "FAIL").write_text("")
+    model = tiny_model(tmp_path / "tiny.onnx", CONVS)
+    p = cli("network", model, *FAST, "--conv-bench", wrapper, "--block", "3", "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 1
+    assert "cltrace: 12/12 runs recorded in net.db; 12 failed" in p.stderr.splitlines(), p.stderr
+    (tmp_path / "FAIL").unlink()
+    p = cli("network", "--resume", "-q", "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: resume: 0 runs already done, 12 to go" in p.stderr.splitlines()
+    db = sqlite3.connect(tmp_path / "net.db")
+    assert db.execute("SELECT status FROM sweeps").fetchone()[0] == "complete"
+    assert db.execute("SELECT COUNT(*), SUM(status = 'ok') FROM runs").fetchone() == (8, 4)   # 4 failed, 4 re-run
+    blocks = _blocks_of(db)
+    assert len(blocks) == 4 and all(len(b[1]) == 3 and {m[0] for m in b[1]} == {b[0]} for b in blocks.values())
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--block", "0"], "--block 0: a block is the number of configurations one process measures (at least 1; 1 is "
+                       "one process per configuration)"),
+    (["--block", "4"], "--block 4 is larger than the 3 distances of the largest layer (c1): a process measures "
+                       "distances of one layer, each at most once, so give --block 3 or less"),
+    (["--block", "2", "--runtime", "acl"], "--block: --runtime acl runs acl_conv_bench, which measures one channel "
+                                           "count per process: leave out --block"),
+    (["--block", "2", "--adaptive"], "--block 2 with --adaptive: a network's adaptive rounds re-run one distance "
+                                     "per process; leave out one of them"),
+    (["--block", "2", "--cluster", "127.0.0.1:1", "--board", "a"],
+     "--block 2 with --cluster: a network's blocks run on this machine only; leave out one of them"),
+])
+def test_bad_block_one_line_and_nothing_written(tmp_path, cli, conv_bench, extra, message):
+    tiny_model(tmp_path / "tiny.onnx", CONVS)
+    p = cli("network", "tiny.onnx", *FAST, "--conv-bench", conv_bench, *extra, cwd=tmp_path)
+    assert (p.returncode, p.stderr.splitlines()[-1]) == (2, f"cltrace: {message}"), p.stderr
+    assert os.listdir(tmp_path) == ["tiny.onnx"]

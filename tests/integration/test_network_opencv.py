@@ -241,6 +241,32 @@ def test_blocked_opencv_sweep(tmp_path, cli, opencv):
     assert any(n.startswith("blocked design") for n in result.notes), result.notes
 
 
+def test_blocked_opencv_network_sweep(tmp_path, cli, opencv):
+    """cltrace network --runtime opencv --block 3: each process measures the 3 distances of one layer, every
+    forward in a region named after that layer and tagged with its count, launching ocl4dnn's kernel of that
+    count; the map reads it."""
+    model = tiny_model(tmp_path / "tiny.onnx", CONVS, size=8)
+    p = cli("network", model, *FAST, "--block", "3", "--seed", "5", "-o", "net.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    db = sqlite3.connect(tmp_path / "net.db")
+    runs = db.execute("SELECT r.run_id, r.status, t.value FROM runs r JOIN run_tags t ON t.run_id = r.run_id "
+                      "AND t.key = 'layer' ORDER BY r.run_id").fetchall()
+    assert sorted((status, layer) for _, status, layer in runs) == [("ok", "c1"), ("ok", "c1"), ("ok", "c2"),
+                                                                  ("ok", "c2")]
+    for run_id, _, layer in runs:
+        rows = db.execute("SELECT l.kernel_name, r.name, r.tags FROM launches l JOIN regions r "
+                          "ON r.region_id = l.region_id WHERE l.run_id = ?", (run_id,)).fetchall()
+        assert {name for _, name, _ in rows} == {layer}
+        assert {json.loads(t)["channels"] for _, _, t in rows} == {"6", "7", "8"}
+        for kernel, _, tags in rows:
+            m = OCL4DNN.match(kernel)
+            assert m and m.group(5) == json.loads(tags)["channels"], kernel
+    p = cli("network-map", "net.db", "-o", "map.png", "--json", "map.json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    cells = json.loads((tmp_path / "map.json").read_text())["cells"]
+    assert sorted((c["layer"], c["distance"]) for c in cells) == [(x, d) for x in ("c1", "c2") for d in (0, 1, 2)]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--out-channels", "3,0"], "opencv_conv.py: error: argument --out-channels: invalid value '3,0' (expected a "
                                 "whole number >= 1 or a list N1,N2,... of them)"),

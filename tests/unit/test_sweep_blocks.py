@@ -162,3 +162,34 @@ def test_units_per_configuration_and_the_next_position_come_from_the_block_notes
                         (c,)).fetchone()[0] == '[{"c": "3"}, {"c": "2"}]'          # in the order of the positions
     assert next_index(conn, 1, 4) == 8 and next_index(conn, 2, 4) == 4
     conn.close()
+
+
+def test_a_network_block_keeps_one_layer_and_its_regions_name_the_count_only(tmp_path):
+    """A network's blocks (SweepContext.block_by = layer): every block holds distances of one layer, a layer's
+    distances of a repetition all in its blocks; the region check matches by block_keys (channels: the distance
+    follows from it and no runner tags it), and without keys a missing distance tag is a missing region."""
+    from types import SimpleNamespace
+
+    from cltrace.store.db import create_db
+    from cltrace.sweep.blocks import missing_regions, regions_message, split_of
+    from cltrace.sweep.plan import plan_configs
+    configs = [(("layer", layer), ("channels", str(8 - d)), ("distance", str(d))) for layer in ("a", "b")
+               for d in range(5)]
+    runs = plan_configs(configs, 2, "shuffle", 3)
+    ctx = SimpleNamespace(block_by=("layer",), cluster=None, names=["layer", "channels", "distance"])
+    assert split_of(ctx) == ("layer",)
+    blocks = plan_blocks(runs, 2, seed=3, split=split_of(ctx))
+    assert sorted(r.index for b in blocks for r in b) == list(range(20))
+    assert all(len({r.params["layer"] for r in b}) == 1 and 2 <= len(b) <= 3 for b in blocks)
+    conn = create_db(str(tmp_path / "t.db"))
+    with conn:
+        run_id = conn.execute("INSERT INTO runs (command, argv, status) VALUES ('p', '[]', 'ok')").lastrowid
+        for r in blocks[0][:-1]:         # the block's last count has no region
+            conn.execute("INSERT INTO regions (run_id, process_id, name, tags) VALUES (?, 1, 'a', ?)",
+                         (run_id, '{"channels": "%s", "method": "gemm"}' % r.params["channels"]))
+    last = blocks[0][-1]
+    assert missing_regions(conn, run_id, blocks[0], ["channels"]) == [last]
+    assert missing_regions(conn, run_id, blocks[0]) == list(blocks[0])       # no region is tagged distance
+    assert (f"no region of it is tagged channels={last.params['channels']}: "
+            in regions_message(blocks[0], [last], run_id, ["channels"]))
+    conn.close()
