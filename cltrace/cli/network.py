@@ -80,8 +80,8 @@ class NetworkCommand(Command):
         add_block_argument(p, "Here a block is K pruning distances of ONE layer (--out-channels of the runner "
                               "becomes their channel counts joined by commas, in a random order; each count's "
                               "launches a region tagged with it): each repetition of a layer's distances is cut "
-                              "into blocks of at most K. conv_bench and opencv runtimes; not with --adaptive or "
-                              "--cluster")
+                              "into blocks of at most K (with --cluster, per board: a block runs on one board). "
+                              "conv_bench and opencv runtimes; not with --adaptive")
         p.add_argument("--seed", type=int, default=None,
                        help="seed of --order shuffle and of the blocks of --block (default: a new one, printed)")
         p.add_argument("-o", "--output", default="network.db", metavar="PATH",
@@ -197,16 +197,20 @@ class NetworkCommand(Command):
         n_layers = len({dict(c)["layer"] for c in configs})
         boards = f" on {len(cluster.boards)} boards" if cluster is not None else ""
         info(f"plan: {len(configs)} configurations ({n_layers} layers{boards}) x {repeat} repeats = {len(runs)} runs")
+        # a block keeps one layer, and on a farm one board (sweep/blocks.py split_of: the same cut as the sweep's)
+        split = BLOCK_BY + ((BOARD_PARAM,) if cluster is not None else ())
         if block > 1:
-            n_blocks = len(blocks_to_run(runs, runs, block, args.seed, BLOCK_BY))
-            info(f"--block {block}: {n_blocks} processes, each measuring up to {block} distances of one layer")
+            n_blocks = len(blocks_to_run(runs, runs, block, args.seed, split))
+            one = " on one board" if cluster is not None else ""
+            info(f"--block {block}: {n_blocks} processes, each measuring up to {block} distances of one layer{one}")
         if args.dry_run:
             if args.order == "shuffle":
                 info(order_line(args.seed))
             if block > 1:
-                todo = blocks_to_run(runs, runs, block, args.seed, BLOCK_BY)
+                todo = blocks_to_run(runs, runs, block, args.seed, split)
                 for i, b in enumerate(todo):
-                    print(f"[{i + 1}/{len(todo)}] {printable(shlex.join(block_command(template, b)))}")
+                    on = f" (on board {b[0].params[BOARD_PARAM]})" if cluster is not None else ""
+                    print(f"[{i + 1}/{len(todo)}] {printable(shlex.join(block_command(template, b)))}{on}")
                 return EXIT_OK
             for i, r in enumerate(runs):
                 on = f" (on board {r.params[BOARD_PARAM]})" if cluster is not None else ""
@@ -285,11 +289,8 @@ class NetworkCommand(Command):
         if adaptive is not None and k > 1:
             raise UsageError(f"--block {k} with --adaptive: a network's adaptive rounds re-run one distance per "
                              f"process; leave out one of them")
-        if cluster is not None and k > 1:
-            raise UsageError(f"--block {k} with --cluster: a network's blocks run on this machine only; leave out "
-                             f"one of them")
         per_layer = {}
-        for c in configs:
+        for c in dict.fromkeys(tuple(kv for kv in c if kv[0] != BOARD_PARAM) for c in configs):   # one board's
             layer = dict(c)["layer"]
             per_layer[layer] = per_layer.get(layer, 0) + 1
         if k < 1:

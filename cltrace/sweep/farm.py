@@ -160,7 +160,7 @@ class ClusterSweep:
                 self.progress.log(f"warning: {result['host']}: {w}")
         if blocked:
             tags = {**self.ctx.extra_tags, **shared_params(unit)}
-            notes, missing = block_recorder(unit, round_no)
+            notes, missing = block_recorder(unit, round_no, self.ctx.block_keys)
             run_id = record_result(self.ctx.conn, result, tags, round_no, self.ctx.sweep_id,
                                    notes=lambda conn, rid: notes(conn, rid, result["status"]))
         else:
@@ -171,7 +171,7 @@ class ClusterSweep:
             return
         if blocked:
             block_finished(self, unit, label, result["status"], result["exit_status"], result["stderr_tail"],
-                           run_id, missing)
+                           run_id, missing, self.ctx.block_keys)
             return
         self.finished += 1
         if result["status"] != "ok":

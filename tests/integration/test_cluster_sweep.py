@@ -412,3 +412,42 @@ def test_blocked_adaptive_farm_sweep(farm, cli, conv_bench, tmp_path):
     assert sum(len(pos) for pos, *_ in blocks.values()) <= 14
     for pos, regions, _, _ in blocks.values():
         assert len(pos) == len({json.loads(t)["channels"] for t in regions}) >= 2
+
+
+def test_blocked_network_sweep_on_the_farm(farm, cli, conv_bench, tmp_path):
+    """cltrace network --block 3 --cluster: on one board, the blocks of the local blocked network sweep of the
+    same seed (processes, argv, plan positions, regions); on two boards, every process measures the 3 distances
+    of one layer on one board, on that board's worker, each count in a region tagged with it."""
+    pytest.importorskip("onnx")
+    from onnx_models import tiny_model
+    model = tiny_model(tmp_path / "tiny.onnx", [("c1", 8, 3, 1, 1, 1), ("c2", 8, 3, 1, 1, 1),
+                                                ("c3", 8, 3, 1, 1, 1), ("dw", 8, 3, 1, 1, 8)])
+    common = ["network", model, "--iters", "2", "--warmup", "1", "--scale", "1", "--repeat", "2", "--distances",
+              "0:2", "-q", "--conv-bench", conv_bench, "--block", "3", "--seed", "5"]
+    local = cli(*common, "-o", "local.db", cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    p = cli(*common, "--cluster", farm.file, "--board", "a", "-o", "farm.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: 12/12 runs recorded in farm.db" in p.stderr.splitlines()
+    l_blocks, f_blocks = _blocks(str(tmp_path / "local.db")), _blocks(str(tmp_path / "farm.db"))
+    assert f_blocks == l_blocks and len(f_blocks) == 4
+    assert sorted(i for pos, *_ in f_blocks.values() for i in pos) == list(range(12))
+    p = cli(*common, "--cluster", farm.file, "--board", "a", "--board", "b", "-o", "two.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: 24/24 runs recorded in two.db" in p.stderr.splitlines()
+    _, tags, _, workers = _runs(str(tmp_path / "two.db"))
+    blocks = _blocks(str(tmp_path / "two.db"))
+    with sqlite3.connect(tmp_path / "two.db") as db:
+        plan = json.loads(db.execute("SELECT plan FROM sweeps").fetchone()[0])
+    names, configs, order = [n for n, _ in plan["params"]], plan["configurations"], plan["runs"]
+    assert len(blocks) == 8 and sorted(i for pos, *_ in blocks.values() for i in pos) == list(range(24))
+    per = {}
+    for i, (pos, regions, _, _) in blocks.items():
+        measured = [dict(zip(names, configs[order[j][0]])) for j in pos]
+        board, layer = tags[i]["board"], tags[i]["layer"]
+        assert {(m["board"], m["layer"]) for m in measured} == {(board, layer)}      # one layer on one board
+        assert sorted(m["distance"] for m in measured) == ["0", "1", "2"]
+        assert {json.loads(t)["channels"] for t in regions} == {m["channels"] for m in measured} == {"6", "7", "8"}
+        assert workers[i].startswith(f"board-{board} (tcp://"), workers[i]
+        per.setdefault(board, []).append(layer)
+    assert {b: sorted(v) for b, v in per.items()} == {b: ["c1", "c1", "c2", "c2"] for b in "ab"}

@@ -266,6 +266,26 @@ def test_resume_of_a_blocked_network_sweep_reruns_its_failed_blocks(tmp_path, cl
     assert len(blocks) == 4 and all(len(b[1]) == 3 and {m[0] for m in b[1]} == {b[0]} for b in blocks.values())
 
 
+def test_blocked_network_dry_run_on_a_cluster_lists_blocks_of_one_layer_on_one_board(tmp_path, cli, conv_bench):
+    """--block 3 --cluster with two boards: 8 processes (2 layers x 2 repeats x 2 boards), each measuring the 3
+    distances of one layer, named with its board; each board gets the blocks of each layer twice."""
+    model = tiny_model(tmp_path / "tiny.onnx", CONVS)
+    p = cli("network", model, *FAST, "--conv-bench", conv_bench, "--block", "3", "--seed", "5", "--cluster",
+            "127.0.0.1:1", "--board", "a", "--board", "b", "--dry-run", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: --block 3: 8 processes, each measuring up to 3 distances of one layer on one board" in \
+        p.stderr.splitlines()
+    lines = p.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [f"[{i}/8]" for i in range(1, 9)]
+    boards = []
+    for line in lines:
+        assert sorted(line.split("--out-channels ")[1].split()[0].split(",")) == ["6", "7", "8"], line
+        assert line.endswith((" (on board a)", " (on board b)")), line
+        boards.append(line[-2])
+    assert sorted(boards) == ["a"] * 4 + ["b"] * 4
+    assert os.listdir(tmp_path) == ["tiny.onnx"]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--block", "0"], "--block 0: a block is the number of configurations one process measures (at least 1; 1 is "
                        "one process per configuration)"),
@@ -275,8 +295,9 @@ def test_resume_of_a_blocked_network_sweep_reruns_its_failed_blocks(tmp_path, cl
                                            "count per process: leave out --block"),
     (["--block", "2", "--adaptive"], "--block 2 with --adaptive: a network's adaptive rounds re-run one distance "
                                      "per process; leave out one of them"),
-    (["--block", "2", "--cluster", "127.0.0.1:1", "--board", "a"],
-     "--block 2 with --cluster: a network's blocks run on this machine only; leave out one of them"),
+    (["--block", "4", "--cluster", "127.0.0.1:1", "--board", "a", "--board", "b"],       # K against one board's
+     "--block 4 is larger than the 3 distances of the largest layer (c1): a process measures distances of one "
+     "layer, each at most once, so give --block 3 or less"),
 ])
 def test_bad_block_one_line_and_nothing_written(tmp_path, cli, conv_bench, extra, message):
     tiny_model(tmp_path / "tiny.onnx", CONVS)
