@@ -451,3 +451,31 @@ def test_blocked_network_sweep_on_the_farm(farm, cli, conv_bench, tmp_path):
         assert workers[i].startswith(f"board-{board} (tcp://"), workers[i]
         per.setdefault(board, []).append(layer)
     assert {b: sorted(v) for b, v in per.items()} == {b: ["c1", "c1", "c2", "c2"] for b in "ab"}
+
+
+def test_resume_of_a_blocked_network_farm_sweep_reruns_its_failed_blocks(farm, cli, conv_bench, tmp_path):
+    """A conv_bench that fails on any list holding 7 while FAIL exists: every block fails on the farm (each holds
+    its layer's 7 channels); --resume --cluster re-forms the stored blocks and runs them on the board."""
+    pytest.importorskip("onnx")
+    from onnx_models import tiny_model
+    wrapper = tmp_path / "bench.sh"
+    wrapper.write_text("#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --out-channels ] && [ -e "
+                       f"{tmp_path}/FAIL ]; then case \",$a,\" in *,7,*) exit 3;; esac; fi\n  prev=$a\ndone\n"
+                       f"exec {conv_bench} \"$@\"\n")
+    wrapper.chmod(0o755)
+    (tmp_path / "FAIL").write_text("")
+    model = tiny_model(tmp_path / "tiny.onnx", [("c1", 8, 3, 1, 1, 1), ("c2", 8, 3, 1, 1, 1), ("c3", 8, 3, 1, 1, 1)])
+    p = cli("network", model, "--iters", "2", "--warmup", "1", "--scale", "1", "--repeat", "2", "--distances", "0:2",
+            "-q", "--conv-bench", wrapper, "--block", "3", "--cluster", farm.file, "--board", "a", "-o", "net.db",
+            cwd=tmp_path)
+    assert p.returncode == 1
+    assert "cltrace: 12/12 runs recorded in net.db; 12 failed" in p.stderr.splitlines(), p.stderr
+    (tmp_path / "FAIL").unlink()
+    p = cli("network", "--resume", "-q", "-o", "net.db", "--cluster", farm.file, "--board", "a", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "cltrace: resume: 0 runs already done, 12 to go" in p.stderr.splitlines()
+    with sqlite3.connect(tmp_path / "net.db") as db:
+        assert db.execute("SELECT status FROM sweeps").fetchone()[0] == "complete"
+        assert db.execute("SELECT COUNT(*), SUM(status = 'ok') FROM runs").fetchone() == (8, 4)
+    blocks = _blocks(str(tmp_path / "net.db"))
+    assert len(blocks) == 4 and sorted(i for pos, *_ in blocks.values() for i in pos) == list(range(12))
