@@ -145,29 +145,36 @@ def test_farm_sweep_equals_the_local_sweep(farm, cli, conv_bench, tmp_path):
     print(f"\nlocal sweep 8 runs: {t_local:.2f} s; farm sweep (2 workers): {t_farm:.2f} s")
 
 
-def test_a_killed_worker_loses_only_its_in_flight_run(farm, cli, tmp_path):
-    farm.worker("pool-1", "pool")
-    farm.worker("pool-2", "pool")
-    farm.wait_for({"pool-1", "pool-2"})
-    argv = CLTRACE + ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--cluster", farm.file, "--board", "pool",
-                      "-o", "pool.db", "--", PY, "-c", SLEEPER, "{c}", "1.0"]
-    sweep = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _kill_worker_mid_run(farm, argv, cwd, worker):
+    """Start the farm sweep argv, SIGKILL `worker` once a cltrace run (or block) is under way on its board, and
+    let the sweep finish: -> (the keys that worker was processing, the sweep's exit status, its stderr)."""
+    sweep = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with farm.client() as c:
-            addr = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}["pool-1"]
+            addr = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}[worker]
             deadline = time.monotonic() + 30
             keys = []
             while not keys:
                 assert time.monotonic() < deadline and sweep.poll() is None
                 keys = [k for k in c.processing(workers=[addr]).get(addr, []) if str(k).startswith("cltrace-run")]
                 time.sleep(0.05)
-        time.sleep(0.3)                            # the run is under way on pool-1's board
-        farm.procs["pool-1"].send_signal(signal.SIGKILL)
-        out, err = sweep.communicate(timeout=60)
+        time.sleep(0.3)                            # the run is under way on the worker's board
+        farm.procs[worker].send_signal(signal.SIGKILL)
+        _, err = sweep.communicate(timeout=60)
+        return keys, sweep.returncode, err
     finally:
         if sweep.poll() is None:
             sweep.kill()
-    assert sweep.returncode == 0, err
+
+
+def test_a_killed_worker_loses_only_its_in_flight_run(farm, cli, tmp_path):
+    farm.worker("pool-1", "pool")
+    farm.worker("pool-2", "pool")
+    farm.wait_for({"pool-1", "pool-2"})
+    argv = CLTRACE + ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--cluster", farm.file, "--board", "pool",
+                      "-o", "pool.db", "--", PY, "-c", SLEEPER, "{c}", "1.0"]
+    keys, rc, err = _kill_worker_mid_run(farm, argv, tmp_path, "pool-1")
+    assert rc == 0, err
     assert err.splitlines()[-1] == "cltrace: 6/6 runs recorded in pool.db"
     runs, tags, _, workers = _runs(str(tmp_path / "pool.db"))
     assert sorted(runs) == list(range(6))                       # every planned run once, none lost
@@ -341,23 +348,8 @@ def test_a_killed_worker_loses_only_its_in_flight_block(farm, cli, tmp_path):
     argv = CLTRACE + ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--block", "2", "--seed", "3", "--cluster",
                       farm.file, "--board", "bpool", "-o", "pool.db", "--", PY, str(tmp_path / "blocker.py"), "{c}",
                       "0.6"]
-    sweep = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        with farm.client() as c:
-            addr = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}["bpool-1"]
-            deadline = time.monotonic() + 30
-            keys = []
-            while not keys:
-                assert time.monotonic() < deadline and sweep.poll() is None
-                keys = [k for k in c.processing(workers=[addr]).get(addr, []) if str(k).startswith("cltrace-run")]
-                time.sleep(0.05)
-        time.sleep(0.3)                            # the block is under way on bpool-1's board
-        farm.procs["bpool-1"].send_signal(signal.SIGKILL)
-        out, err = sweep.communicate(timeout=60)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-    assert sweep.returncode == 0, err
+    keys, rc, err = _kill_worker_mid_run(farm, argv, tmp_path, "bpool-1")
+    assert rc == 0, err
     assert err.splitlines()[-1] == "cltrace: 6/6 runs recorded in pool.db"
     runs, _, _, workers = _runs(str(tmp_path / "pool.db"))
     blocks = _blocks(str(tmp_path / "pool.db"))
