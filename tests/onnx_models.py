@@ -25,3 +25,15 @@ def tiny_model(path, convs, size=16, cin=3, relu=False):
                               [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
     onnx.save(helper.make_model(graph), str(path))
     return str(path)
+
+
+def failing_lists(tmp_path, conv_bench, count: int = 7):
+    """A conv_bench wrapper that exits 3 for any --out-channels list holding `count` while tmp_path/FAIL exists
+    (created here; delete it to let the blocks pass): every blocked process of a layer holding that count fails."""
+    wrapper = tmp_path / "bench.sh"
+    wrapper.write_text("#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --out-channels ] && [ -e "
+                       f"{tmp_path}/FAIL ]; then case \",$a,\" in *,{count},*) exit 3;; esac; fi\n  prev=$a\ndone\n"
+                       f"exec {conv_bench} \"$@\"\n")
+    wrapper.chmod(0o755)
+    (tmp_path / "FAIL").write_text("")
+    return wrapper

@@ -195,21 +195,27 @@ def _count_runs(path, where=""):
         return 0
 
 
-def test_ctrl_c_keeps_finished_runs_and_resume_completes_the_farm_sweep(farm, cli, tmp_path):
-    args = ["sweep", "-q", "--order", "interleave", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file,
-            "--board", "a", "--board", "b", "-o", "int.db", "--", PY, "-c", SLEEPER, "{c}", "0.8"]
-    sweep = subprocess.Popen(CLTRACE + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _interrupt_after_runs(argv, cwd, db, n):
+    """Start the farm sweep argv, send it Ctrl-C once db holds n runs: -> (its exit status, its stderr)."""
+    sweep = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 40
-        while _count_runs(tmp_path / "int.db") < 2:
+        while _count_runs(cwd / db) < n:
             assert time.monotonic() < deadline and sweep.poll() is None, sweep.stderr.read() if sweep.poll() else ""
             time.sleep(0.05)
         sweep.send_signal(signal.SIGINT)
         _, err = sweep.communicate(timeout=30)
+        return sweep.returncode, err
     finally:
         if sweep.poll() is None:
             sweep.kill()
-    assert sweep.returncode == 130, err
+
+
+def test_ctrl_c_keeps_finished_runs_and_resume_completes_the_farm_sweep(farm, cli, tmp_path):
+    args = ["sweep", "-q", "--order", "interleave", "-p", "c=1:4", "--repeat", "1", "--cluster", farm.file,
+            "--board", "a", "--board", "b", "-o", "int.db", "--", PY, "-c", SLEEPER, "{c}", "0.8"]
+    rc, err = _interrupt_after_runs(CLTRACE + args, tmp_path, "int.db", 2)
+    assert rc == 130, err
     assert err.splitlines()[-1] == "cltrace: interrupted: finished runs are kept; continue with --resume"
     # a run still in flight at the signal may be recorded as interrupted: --resume re-runs it with the missing ones
     kept = _count_runs(tmp_path / "int.db", "WHERE status = 'ok'")
@@ -365,18 +371,8 @@ def test_ctrl_c_keeps_finished_blocks_and_resume_completes_the_blocked_farm_swee
     (tmp_path / "blocker.py").write_text(BLOCKER)
     args = ["sweep", "-q", "-p", "c=1:6", "--repeat", "1", "--block", "2", "--seed", "8", "--cluster", farm.file,
             "--board", "a", "--board", "b", "-o", "int.db", "--", PY, str(tmp_path / "blocker.py"), "{c}", "0.5"]
-    sweep = subprocess.Popen(CLTRACE + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 40
-        while _count_runs(tmp_path / "int.db") < 1:
-            assert time.monotonic() < deadline and sweep.poll() is None, sweep.stderr.read() if sweep.poll() else ""
-            time.sleep(0.05)
-        sweep.send_signal(signal.SIGINT)
-        _, err = sweep.communicate(timeout=30)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-    assert sweep.returncode == 130, err
+    rc, err = _interrupt_after_runs(CLTRACE + args, tmp_path, "int.db", 1)
+    assert rc == 130, err
     assert err.splitlines()[-1] == "cltrace: interrupted: finished runs are kept; continue with --resume"
     kept = sum(len(pos) for pos, *_ in _blocks(str(tmp_path / "int.db")).values())
     assert 2 <= kept < 12 and kept % 2 == 0
@@ -449,13 +445,8 @@ def test_resume_of_a_blocked_network_farm_sweep_reruns_its_failed_blocks(farm, c
     """A conv_bench that fails on any list holding 7 while FAIL exists: every block fails on the farm (each holds
     its layer's 7 channels); --resume --cluster re-forms the stored blocks and runs them on the board."""
     pytest.importorskip("onnx")
-    from onnx_models import tiny_model
-    wrapper = tmp_path / "bench.sh"
-    wrapper.write_text("#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --out-channels ] && [ -e "
-                       f"{tmp_path}/FAIL ]; then case \",$a,\" in *,7,*) exit 3;; esac; fi\n  prev=$a\ndone\n"
-                       f"exec {conv_bench} \"$@\"\n")
-    wrapper.chmod(0o755)
-    (tmp_path / "FAIL").write_text("")
+    from onnx_models import failing_lists, tiny_model
+    wrapper = failing_lists(tmp_path, conv_bench)
     model = tiny_model(tmp_path / "tiny.onnx", [("c1", 8, 3, 1, 1, 1), ("c2", 8, 3, 1, 1, 1), ("c3", 8, 3, 1, 1, 1)])
     p = cli("network", model, "--iters", "2", "--warmup", "1", "--scale", "1", "--repeat", "2", "--distances", "0:2",
             "-q", "--conv-bench", wrapper, "--block", "3", "--cluster", farm.file, "--board", "a", "-o", "net.db",

@@ -9,7 +9,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
-from onnx_models import tiny_model  # noqa: E402
+from onnx_models import failing_lists, tiny_model  # noqa: E402
 
 
 
@@ -245,12 +245,7 @@ def test_blocked_network_sweep_measures_distances_of_one_layer_per_process(tmp_p
 def test_resume_of_a_blocked_network_sweep_reruns_its_failed_blocks(tmp_path, cli, conv_bench):
     """A conv_bench that fails on any list holding 7 while FAIL exists: every block fails (each holds its layer's
     7 channels); --resume (MODEL left out) re-forms the stored blocks and runs them."""
-    wrapper = tmp_path / "bench.sh"
-    wrapper.write_text("#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  if [ \"$prev\" = --out-channels ] && [ -e "
-                       f"{tmp_path}/FAIL ]; then case \",$a,\" in *,7,*) exit 3;; esac; fi\n  prev=$a\ndone\n"
-                       f"exec {conv_bench} \"$@\"\n")
-    wrapper.chmod(0o755)
-    (tmp_path / "FAIL").write_text("")
+    wrapper = failing_lists(tmp_path, conv_bench)
     model = tiny_model(tmp_path / "tiny.onnx", CONVS)
     p = cli("network", model, *FAST, "--conv-bench", wrapper, "--block", "3", "-o", "net.db", cwd=tmp_path)
     assert p.returncode == 1
