@@ -26,8 +26,8 @@ Exit status: 0 all outcomes identical; 1 some test differs; 2 a run could not be
 (pytest crashed or timed out, no JUnit XML, or a traced run recorded no launch, which would make
 the comparison vacuous); 3 the sdist or the test dependencies could not be fetched (no network).
 
---subset runs a representative slice for CI (~40 s for both runs on 2 cores with a cold PoCL kernel cache,
-78 tests): test_wrapper.py, test_enqueue_copy.py, test_arrays_in_structs.py, test_clrandom.py and part of
+--subset runs a representative slice for CI (~65 s for both runs on 2 cores with a cold PoCL kernel cache,
+78 tests, 168 launches traced): test_wrapper.py, test_enqueue_copy.py, test_arrays_in_structs.py, test_clrandom.py and part of
 test_algorithm.py. The capture paths it exercises: API wrappers and get_info, buffer/rect/SVM copies, coarse and
 fine-grain SVM arguments, events, user events and callbacks, a threaded event nanny, out-of-order queues,
 compile/link and program binaries, global offsets and empty NDRanges, struct arguments, element-wise kernels,
