@@ -27,14 +27,15 @@ Exit status: 0 all outcomes identical; 1 some test differs; 2 a run could not be
 the comparison vacuous); 3 the sdist or the test dependencies could not be fetched (no network).
 
 --subset runs a representative slice for CI (~65 s for both runs on 2 cores with a cold PoCL kernel cache,
-78 tests, 168 launches traced): test_wrapper.py, test_enqueue_copy.py, test_arrays_in_structs.py, test_clrandom.py and part of
-test_algorithm.py. The capture paths it exercises: API wrappers and get_info, buffer/rect/SVM copies, coarse and
-fine-grain SVM arguments, events, user events and callbacks, a threaded event nanny, out-of-order queues,
-compile/link and program binaries, global offsets and empty NDRanges, struct arguments, element-wise kernels,
-reductions (plain, struct, not-first-argument), one multi-kernel scan (inclusive int32) and RNG. It leaves out the
-slowest test functions (bitonic sorts, segmented scan, list builders) and further variants of the paths it keeps
-(the other scan kinds and types, the scan-built unique/copy_if/partition, min/max reductions, take_put), and
-test_array.py / test_clmath.py. Chosen from per-test JUnit times of a full run.
+78 tests, 168 launches traced): test_wrapper.py, test_enqueue_copy.py, test_arrays_in_structs.py,
+test_clrandom.py and part of test_algorithm.py. The capture paths it exercises: API wrappers and get_info,
+buffer/rect/SVM copies, coarse and fine-grain SVM arguments, events, user events and callbacks, a threaded event
+nanny, out-of-order queues, compile/link and program binaries, global offsets and empty NDRanges, struct
+arguments, element-wise kernels, reductions (plain, struct, not-first-argument), one multi-kernel scan (inclusive
+int32) and RNG. It leaves out the slowest test functions (bitonic sorts, segmented scan, list builders) and
+further variants of the paths it keeps (the other scan kinds and types, the scan-built unique/copy_if/partition/
+scan_with_vectorargs, min/max reductions, take_put), and test_array.py / test_clmath.py. Chosen from per-test
+JUnit times of a full run.
 """
 import argparse
 import collections
