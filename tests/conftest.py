@@ -37,18 +37,39 @@ def _own_tmpdir(tmp_path_factory):
         os.environ["TMPDIR"] = old
 
 
-# Modules that take longest (pyopencl's test subset run twice, real-timing sweeps, sweeps under qemu, a wheel build,
-# the demo), handed to the workers first so that none of them is left running alone at the end of a parallel run.
-# Each worker is handed a second module while its first runs: the third here is a short one, which waits behind the
-# longest. test_acl's ACL tests wait for the ACL set-up that `./dev test` runs beside the first tests.
-LONG_FIRST = ("test_peer_pyopencl", "test_staircase_pocl", "test_cli_errors", "test_acl", "test_portability",
-              "test_readme_commands", "test_demo", "test_soak", "test_doc_snippets", "test_cluster_sweep",
-              "test_network", "test_cluster_tls", "test_sweep_records", "test_faults")
+# Modules that take longest, longest first (by their durations in a whole `./dev test` run: pyopencl's test subset
+# run twice, real-timing sweeps, sweeps under qemu, the doc snippets' traces, the fault injections, ...), handed to
+# the workers first so that none of them is left running alone at the end of a parallel run; the many short ones
+# after them fill the end. Each worker is handed a second module while its first runs. test_acl's and
+# test_network_acl's ACL tests wait for the ACL set-up that `./dev test` runs beside the first tests (about a minute
+# on a fresh clone): they are not first.
+LONG_FIRST = ("test_peer_pyopencl", "test_staircase_pocl", "test_doc_snippets", "test_acl", "test_faults",
+              "test_network_acl", "test_network_opencv", "test_report_chunks", "test_analysis_staircase",
+              "test_readme_commands", "test_sweep_cli", "test_sweep_records", "test_network", "test_cluster_sweep",
+              "test_examples_traced", "test_demo", "test_soak", "test_fuzz_inputs", "test_portability",
+              "test_device_level", "test_capture_robustness", "test_cluster_tls", "test_sweep_adaptive",
+              "test_hardening", "test_lint", "test_sweep_block", "test_report_json", "test_cli_errors")
 
 
-# Modules whose tests share no module-scoped fixture and are long each (sweeps under qemu): their tests go to the
-# workers one by one rather than as one module.
+# Modules whose tests are long each (sweeps under qemu): their tests go to the workers one by one rather than as one
+# module, except those of a group of TOGETHER, which go to one worker together, one after the other (in file order),
+# as tests that share a module-scoped fixture must, or that run the same configurations (the second finds PoCL's
+# kernels in its cache: under qemu, a cold compile is most of an ACL run).
 ONE_BY_ONE = ("test_acl",)
+TOGETHER = {"test_acl": [("test_acl_gemm_decisions_per_channel_count_and_target",
+                          "test_acl_job_changes_named_at_every_pair_where_they_happen")]}
+
+
+def _scope_of(nodeid):
+    """The scheduling scope of a test in a ONE_BY_ONE module (`./dev test`'s --dist loadscope): the test itself or its
+    TOGETHER group; None for the others (loadscope's own: their module, or class)."""
+    path, _, test = nodeid.partition("::")
+    module = os.path.splitext(os.path.basename(path))[0]
+    if module not in ONE_BY_ONE:
+        return None
+    name = test.split("[", 1)[0]
+    group = next((g for g in TOGETHER.get(module, ()) if name in g), None)
+    return f"{path}::{group[0]}" if group else nodeid
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -60,8 +81,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid):
-            module = os.path.splitext(os.path.basename(nodeid.split("::", 1)[0]))[0]
-            return nodeid if module in ONE_BY_ONE else super()._split_scope(nodeid)
+            return _scope_of(nodeid) or super()._split_scope(nodeid)
 
     return ModuleScheduling(config, log)
 

@@ -83,11 +83,13 @@ def test_compat_layer_advertises_non_uniform_and_the_chosen_name():
     assert "cl_arm_non_uniform_work_group_size" in out
 
 
-def sweep(tmp_path, channels, method, device):
-    db = str(tmp_path / f"acl-{method}.db")
+def sweep(tmp_path, channels, method, device, db=None):
+    """`cltrace sweep` of the aarch64 bench over channels x device; with db, a sweep appended to that trace."""
+    append = db is not None
+    db = db or str(tmp_path / f"acl-{method}.db")
     env = acl_demo.guest_environment()
     cmd = [sys.executable, "-m", "cltrace.cli.main", "sweep", "-q", "-o", db, "--repeat", "1",
-           "-p", f"channels={channels}", "-p", f"device={device}", "--",
+           *(["--append"] if append else []), "-p", f"channels={channels}", "-p", f"device={device}", "--",
            acl_demo.BENCH, "--layer", "resnet50.L15", "--out-channels", "{channels}", "--method", method,
            "--device-name", "{device}", "--iters", "1", "--warmup", "0"]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
@@ -112,8 +114,12 @@ def launches_by_config(db):
 
 @needs_acl
 def test_acl_gemm_decisions_per_channel_count_and_target(tmp_path):
-    db = sweep(tmp_path, "92,93", "gemm", "Mali-G72,Mali-T628")
+    # one trace, two targets: a sweep told it runs on a Mali-G72, and one told Mali-T628 appended to it (3 runs: under
+    # qemu most of an ACL run is the guest PoCL compiling ACL's kernels, and nothing is asserted on T628 at 93)
+    db = sweep(tmp_path, "92,93", "gemm", "Mali-G72")
+    sweep(tmp_path, "92", "gemm", "Mali-T628", db=db)
     got, notes = launches_by_config(db)
+    assert sorted(got) == [(92, "Mali-G72"), (92, "Mali-T628"), (93, "Mali-G72")]
     # Bifrost name: one GEMM kernel, a tile of 4 output channels per work-item in x: global x = ceil(Cout/4).
     bifrost = {c: {k: (g, loc) for k, g, loc in got[(c, "Mali-G72")]} for c in (92, 93)}
     assert bifrost[92]["gemm_mm_floating_point_f32_bifrost"] == ((23, 196, 1), (8, 8, 1))
@@ -130,14 +136,14 @@ def test_acl_gemm_decisions_per_channel_count_and_target(tmp_path):
     assert lhs == ((288, 196, 1), (128, 1, 1))
     # Every run is marked emulated; the device is recorded under the name ACL was told.
     emu = [json.loads(m) for m in notes.loc[notes["kind"] == "emulation", "message"]]
-    assert len(emu) == 4 and {e["arch"] for e in emu} == {"aarch64"}
+    assert len(emu) == 3 and {e["arch"] for e in emu} == {"aarch64"}
     with Trace(db) as t:
         assert set(t.devices["name"]) == {"Mali-G72", "Mali-T628"}
     report = subprocess.run([sys.executable, "-m", "cltrace.cli.main", "report", db, "--format", "json"],
                             capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     doc = json.loads(report.stdout)
-    assert doc["emulation"]["runs"] == [1, 2, 3, 4] and doc["emulation"]["arch"] == ["aarch64"]
+    assert doc["emulation"]["runs"] == [1, 2, 3] and doc["emulation"]["arch"] == ["aarch64"]
     pads = [c for c in doc["staircase"]["dispatch_changes"] if c["kind"] == "tile-padding"]
     assert {(c["group_label"], c["kernel"], c["from_value"], c["to_value"]) for c in pads} >= {
         ("device=Mali-G72", "gemm_mm_floating_point_f32_bifrost", 92, 93)}
@@ -201,9 +207,11 @@ def regions_per_launch(launches):
 @needs_acl
 def test_acl_job_changes_named_at_every_pair_where_they_happen(tmp_path):
     """ACL 20.08 on a G72 asks for local 8x8 for its Bifrost GEMM; y (196) never divides, x (ceil(C/4)) only at
-    93..96: the job count changes at 92 -> 93 and 96 -> 97, and the report names every such pair (the device
-    is recorded as a Mali that advertises non-uniform work-groups, so its policy is split)."""
-    channels = [91, 92, 93, 96, 97]
+    93..96: the job count changes at 92 -> 93 and 96 -> 97 (not at 93 -> 96), and the report names every such
+    pair and no other (the device is recorded as a Mali that advertises non-uniform work-groups, so its policy is
+    split). 92 and 93 are the GEMM test's G72 runs: run after it on the same worker (tests/conftest.py TOGETHER),
+    they find their kernels in the PoCL cache (a cold compile under qemu is most of an ACL run)."""
+    channels = [92, 93, 96, 97]      # both edges of the uniform range 93..96, and the pair 93 -> 96 inside it
     db = sweep(tmp_path, ",".join(map(str, channels)), "gemm", "Mali-G72")
     got, _ = launches_by_config(db)
     jobs = [regions_per_launch(got[(c, "Mali-G72")]) for c in channels]

@@ -122,7 +122,7 @@ def traces(tmp_path_factory, conv_bench):
 
 def _workdir(traces, tmp_path):
     work = tmp_path / "work"
-    shutil.copytree(traces, work, symlinks=True, ignore=shutil.ignore_patterns("bin"))
+    shutil.copytree(traces, work, symlinks=True, ignore=shutil.ignore_patterns("bin", "examples"))
     (work / "examples").symlink_to(os.path.join(ROOT, "examples"))
     return work, _env(_wrappers(tmp_path / "bin"))
 
@@ -178,10 +178,18 @@ def _exports_snippet(start):
     return next(s for s in snippets("exports.md") if s.text.startswith(start))
 
 
-def test_lookup_snippets_have_one_row_per_channel_count(traces, tmp_path):
-    """The lookup snippet selects one method: its index (channels) has no duplicate."""
-    work, env = _workdir(traces, tmp_path)
+@pytest.fixture(scope="module")
+def exported(traces, tmp_path_factory):
+    """The traces with the files exports.md's `cltrace export` block writes (lookup.csv, the Parquet DIR, ...), made
+    once for the tests that read them (test_doc_snippets_run[exports.md] runs the block itself)."""
+    work, env = _workdir(traces, tmp_path_factory.mktemp("doc-exports"))
     run_snippet(_exports_snippet("cltrace export"), work, env)
+    return work
+
+
+def test_lookup_snippets_have_one_row_per_channel_count(exported, tmp_path):
+    """The lookup snippet selects one method: its index (channels) has no duplicate."""
+    work, env = _workdir(exported, tmp_path)
     cwd = os.getcwd()
     os.chdir(work)
     try:
@@ -194,9 +202,8 @@ def test_lookup_snippets_have_one_row_per_channel_count(traces, tmp_path):
         os.chdir(cwd)
 
 
-def test_duckdb_query_runs_on_a_trace_made_without_a_farm(traces, tmp_path):
-    work, env = _workdir(traces, tmp_path)
-    run_snippet(_exports_snippet("cltrace export"), work, env)
+def test_duckdb_query_runs_on_a_trace_made_without_a_farm(exported, tmp_path):
+    work, env = _workdir(exported, tmp_path)
     q = _exports_snippet("-- duckdb")
     query = [ln for ln in q.text.splitlines() if not ln.lstrip().startswith("--")]
     assert not any("tag_board" in ln for ln in query)          # the query itself (a comment may name it)

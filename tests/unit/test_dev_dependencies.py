@@ -33,6 +33,9 @@ def test_dev_names_no_dependency_itself():
     with open(os.path.join(ROOT, "dev")) as f:
         installs = [ln.strip() for ln in f if "pip install" in ln and not ln.lstrip().startswith("#")
                     and "say " not in ln]
-    assert installs == ['"$PY" -m pip install -q --upgrade pip setuptools wheel',
-                        '"$PY" -m pip install -q "${reqs[@]}"',
-                        '"$PY" -m pip install -q --no-build-isolation --no-deps -e .']
+    assert installs == ['"$PY" -m pip install "${PIP[@]}" --upgrade pip setuptools wheel',
+                        '"$PY" -m pip install "${PIP[@]}" "${reqs[@]}" &',
+                        '"$PY" -m pip install "${PIP[@]}" --no-build-isolation --no-deps -e .']
+    # the options every install shares name no package
+    assert re.search(r"^PIP=\((.*)\)$", open(os.path.join(ROOT, "dev")).read(), re.M).group(1).split() == [
+        "-q", "--no-compile"]
