@@ -326,10 +326,18 @@ static void make_ready(struct clt_thread *t, uint64_t to)
     t->prepared = t->ready == cap.chunk_size;
 }
 
+/* Ahead of a wait, fault in as much again as the chunk holds (at least
+ * READY_STEP past the end), not the whole chunk: a short program that waits
+ * once (a 0-launch one's clFinish) no longer faults in and dirties all of its
+ * first chunk's pages (64 of 4 KiB, most never written), while a long one still
+ * has its chunk ready after a logarithmic number of waits. */
 void clt_capture_prepare_slow(struct clt_thread *t)
 {
-    if (t->base && t->gen == clt_generation)
-        make_ready(t, cap.chunk_size);
+    uint64_t used;
+    if (t->base && t->gen == clt_generation) {
+        used = t->off;
+        make_ready(t, used + (used > READY_STEP ? used : READY_STEP));
+    }
 }
 
 /* write() all of buf at off, through EINTR and short writes: 0 or an errno. */

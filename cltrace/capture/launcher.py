@@ -229,22 +229,23 @@ class CaptureDirs:
         if self._thread is None:
             self._thread = threading.Thread(target=self._unlinker, name="cltrace-capture-unlink", daemon=True)
             self._thread.start()
-        for dest in moved:
-            self._queue.put(dest)
+        if moved:
+            self._queue.put(moved)      # one put per run: one wake-up of the unlinker, not one per file
         return is_clear(capture_dir)
 
     def _unlinker(self) -> None:
         while True:
-            path = self._queue.get()
-            if path is None:
+            paths = self._queue.get()
+            if paths is None:
                 return
-            try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
-            except OSError:
-                pass
+            for path in paths:
+                try:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        os.unlink(path)
+                except OSError:
+                    pass
 
     def close(self) -> None:
         if self._thread is not None:

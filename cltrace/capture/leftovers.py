@@ -38,8 +38,13 @@ def write_marker(capture_dir: str, info: Dict) -> None:
     data.setdefault("cltrace_start", _own_start[pid])
     tmp = os.path.join(capture_dir, RUN_FILE + ".tmp")
     try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
-            json.dump(data, f)           # private, as the capture files: it holds the command line
+        text = json.dumps(data).encode()     # one write(2), not json.dump's one per chunk (two markers a run)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:                                   # private, as the capture files: it holds the command line
+            if os.write(fd, text) != len(text):
+                raise OSError("short write")
+        finally:
+            os.close(fd)
         os.replace(tmp, os.path.join(capture_dir, RUN_FILE))
     except OSError:
         pass

@@ -48,8 +48,10 @@ def run_fields(child: ChildResult, cwd: Optional[str], sweep_index=None, repeat_
 
 
 def record_run(conn, fields: Dict, tags: Optional[Dict[str, str]], capture_dir: str,
-               emulation: Optional[dict] = None):
-    """Insert the run and ingest its capture files in one transaction; (run_id, stats)."""
+               emulation: Optional[dict] = None, after=None):
+    """Insert the run and ingest its capture files in one transaction; (run_id, stats). after(run_id): more
+    rows for the run (a sweep's notes), in that same transaction: the run is committed with them or not at
+    all."""
     with conn:
         run_id = store_db.insert_run(conn, **fields)
         if tags:
@@ -57,6 +59,8 @@ def record_run(conn, fields: Dict, tags: Optional[Dict[str, str]], capture_dir: 
         if emulation:
             add_note(conn, run_id, "emulation", json.dumps(emulation, sort_keys=True))
         stats = ingest_capture_dir(conn, run_id, capture_dir)
+        if after:
+            after(run_id)
     return run_id, stats
 
 
@@ -64,9 +68,12 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
                tags: Optional[Dict[str, str]] = None, env: Optional[Mapping[str, str]] = None,
                cwd: Optional[str] = None, sweep_index: Optional[int] = None,
                repeat_index: Optional[int] = None, stdout=None, stderr=None,
-               sweep_id: Optional[int] = None, captures: Optional[CaptureDirs] = None) -> TracedRun:
+               sweep_id: Optional[int] = None, captures: Optional[CaptureDirs] = None,
+               notes=None) -> TracedRun:
     """Run argv under the shim and add it as one run to the open trace `conn`. captures: a sweep's capture
-    directory, emptied again once the run is recorded; default a new directory, removed then."""
+    directory, emptied again once the run is recorded; default a new directory, removed then. notes(run_id,
+    child): the caller's notes for the run, written in the run's own transaction (a sweep's provenance,
+    stabilisers...)."""
     output = trace_path(conn)
     capture_dir = captures.take() if captures else make_capture_dir()
     marker = {"output": output, "command": shlex.join(list(argv)), "argv": list(argv), "cwd": cwd or os.getcwd(),
@@ -84,7 +91,8 @@ def trace_into(conn, argv: Sequence[str], mode: str = "auto", settings: Optional
         conn, fields, tags, capture_dir, output, child.emulation,
         # the marker as update_marker would make it, without reading back what was just written
         before=lambda: leftovers.write_marker(capture_dir, {**marker, **{k: v for k, v in fields.items()
-                                                                         if k != "cltrace_version"}}))
+                                                                         if k != "cltrace_version"}}),
+        after=None if notes is None else lambda run_id: notes(run_id, child))
     captures.clear(capture_dir) if captures else child.cleanup()
     return TracedRun(run_id, child, stats)
 
@@ -93,16 +101,13 @@ def record_keeping_captures(conn, fields: Dict, tags, capture_dir: str, output: 
                             emulation: Optional[dict] = None, before=None, after=None):
     """record_run, where a failure or an interrupt keeps the capture files and raises CapturesKept with the one
     command that records them later (exit 130 after an interrupt). before(): run first, under the same guard;
-    after(run_id): more rows for the run, in their own transaction. Returns (run_id, stats)."""
+    after(run_id): more rows for the run, in the run's own transaction. Returns (run_id, stats)."""
     recover = leftovers.recover_command(capture_dir, output)
     try:
         with interrupts_raised():
             if before:
                 before()
-            run_id, stats = record_run(conn, fields, tags, capture_dir, emulation)
-            if after:
-                with conn:
-                    after(run_id)
+            run_id, stats = record_run(conn, fields, tags, capture_dir, emulation, after)
     except KeyboardInterrupt:
         raise CapturesKept(f"interrupted while recording the run into {output}", capture_dir, recover,
                            exit_code=130) from None

@@ -5,7 +5,7 @@ import time
 from typing import List, Optional
 
 from ..capture.launcher import CaptureDirs
-from ..record.session import trace_into
+from ..record.session import TracedRun, trace_into
 from ..store.queries import add_note
 from .engine import Adaptive, SweepContext, adaptive_rounds, order_line, sigterm_as_interrupt, stderr_tail, summary
 from . import stored
@@ -48,27 +48,31 @@ class LocalSweep:
         self.progress.start(label)
         err_path = os.path.join(self.tmp, "stderr")
         meter = RunMeter(self.stab.system).start()
+        tail = ""
+
+        def run_notes(run_id, child):      # in the run's own transaction: committed with the run or not at all
+            nonlocal tail
+            measured = meter.stop()
+            add_note(ctx.conn, run_id, "provenance", provenance_json(self.stab, measured))
+            for s in self.stab.settings:
+                add_note(ctx.conn, run_id, "stabiliser", s.describe(), int(s.applied))
+            if round_no:
+                add_note(ctx.conn, run_id, "adaptive-round",
+                         "re-run by --adaptive: a neighbour verdict was undecided", round_no)
+            if notes is not None:
+                notes(ctx.conn, TracedRun(run_id, child, None))
+            if child.status not in ("ok", "interrupted"):
+                tail = stderr_tail(err_path)
+                add_note(ctx.conn, run_id, "stderr-tail", tail, child.exit_status)
+
         with open(err_path, "wb") as err_file:
             traced = trace_into(ctx.conn, argv, mode=ctx.mode, settings=ctx.settings,
                                 tags={**ctx.extra_tags, **tags}, env=self.stab.child_env,
                                 sweep_index=sweep_index, repeat_index=repeat_index, sweep_id=ctx.sweep_id,
                                 captures=self.captures,
-                                stdout=None if ctx.show_output else open(os.devnull, "wb"), stderr=err_file)
-        measured = meter.stop()
+                                stdout=None if ctx.show_output else open(os.devnull, "wb"), stderr=err_file,
+                                notes=run_notes)
         child = traced.child
-        ended_badly = child.status not in ("ok", "interrupted")
-        tail = stderr_tail(err_path) if ended_badly else ""
-        with ctx.conn:
-            add_note(ctx.conn, traced.run_id, "provenance", provenance_json(self.stab, measured))
-            for s in self.stab.settings:
-                add_note(ctx.conn, traced.run_id, "stabiliser", s.describe(), int(s.applied))
-            if round_no:
-                add_note(ctx.conn, traced.run_id, "adaptive-round",
-                         "re-run by --adaptive: a neighbour verdict was undecided", round_no)
-            if notes is not None:
-                notes(ctx.conn, traced)
-            if ended_badly:
-                add_note(ctx.conn, traced.run_id, "stderr-tail", tail, child.exit_status)
         if child.status == "interrupted" or child.late_signal:     # late: Ctrl-C after the program ended
             self.stopped = "interrupted"
         return traced, tail
