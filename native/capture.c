@@ -100,15 +100,21 @@ uint32_t clt_max_string(void)
     return cap.chunk_size ? cap.chunk_size / 4 : 4096;
 }
 
+static long high_fd_floor(void)
+{
+    struct rlimit rl;
+    long lo = 512;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur / 2 < lo)
+        lo = (long)rl.rlim_cur / 2;
+    return lo;
+}
+
 /* A descriptor for the same file, numbered high, close-on-exec: programs open
  * the lowest free number, so a number the program reuses is unlikely to be ours. */
 static int high_fd(int fd)
 {
-    struct rlimit rl;
-    long lo = 512;
+    long lo = high_fd_floor();
     int nfd;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur / 2 < lo)
-        lo = (long)rl.rlim_cur / 2;
     if (lo <= fd)
         return fd;
     nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)lo);
@@ -116,6 +122,23 @@ static int high_fd(int fd)
         return fd;
     close(fd);
     return nfd;
+}
+
+/* Growing a process's descriptor table while it has more than one thread waits
+ * for an RCU grace period (the kernel's expand_fdtable: synchronize_rcu when
+ * the table is shared): 7-15 ms here, paid by high_fd's first dup above 512 once
+ * the driver's threads run. Called at the shim's initialisation, while the
+ * process usually still has one thread, it grows the table once (it never
+ * shrinks), and the capture file's dup later costs microseconds. */
+void clt_capture_grow_fd_table(void)
+{
+    long lo = high_fd_floor();
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), nfd;
+    if (fd < 0)
+        return;
+    if (fd < lo && (nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)lo)) >= 0)
+        close(nfd);
+    close(fd);
 }
 
 static int same_file(int fd)

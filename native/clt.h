@@ -127,6 +127,7 @@ static inline uint32_t clt_rec_size(size_t fixed, size_t strings)
 uint32_t clt_max_string(void);     /* longest single string a record may carry */
 void clt_capture_atfork_child(void);
 void clt_capture_exit(void);       /* end of the exit flush: marks the file header */
+void clt_capture_grow_fd_table(void); /* at init: the table high_fd needs, grown while single-threaded */
 /* Called before the app blocks: fault in the rest of t's chunk now, so that
  * the records written next do not pay for fresh pages. Inline test first: at
  * most syncs the chunk is ready already (and the capture's globals are cold). */

@@ -46,8 +46,10 @@ static void do_init(void)
     clt_debug("init: mode=%s dir=%s timing=%d arg_bytes=%d chunk_kb=%ld max_pending=%ld%s", clt_mode,
               clt_opt.CLTRACE_DIR, clt_opt.CLTRACE_TIMING, clt_opt.CLTRACE_ARG_BYTES,
               clt_opt.CLTRACE_CHUNK_KB, clt_opt.CLTRACE_MAX_PENDING, clt_on ? "" : " (inert)");
-    if (clt_on)
+    if (clt_on) {
         pthread_atfork(NULL, NULL, atfork_child);
+        clt_capture_grow_fd_table();
+    }
 }
 
 void clt_init(const char *mode)
