@@ -93,9 +93,11 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_sets_the_governor_back(tmp
     assert "Traceback" not in err
     assert governors(root) == ["schedutil", "schedutil"]
     t = cltrace.open(str(tmp_path / "i.db"))
-    done = t.runs[t.runs.status == "ok"]
+    # finished runs: ok, or failed for c=3 (PROG exits 5 there), which the shuffled order may put first
+    done = t.runs[t.runs.status.isin(["ok", "failed"])]
     assert 2 <= len(done) < 50
-    assert set(t.runs.status) <= {"ok", "interrupted"}
+    assert set(t.runs.status) <= {"ok", "failed", "interrupted"}
+    assert (t.runs.status == "failed").sum() <= 1
 
 
 def test_dry_run_prints_the_plan(tmp_path, cli):
