@@ -224,20 +224,17 @@ class SweepCommand(Command):
                 info(f"resume: 0 runs already done, {len(runs)} to go")
         if args.order == "shuffle":
             info(order_line(args.seed))
-        if block > 1:
+        if block > 1:       # one process per block: its command measures the block's configurations
             planned = previous.runs if previous is not None else runs
             todo = blocks_to_run(planned, runs, block, args.seed, (BOARD_PARAM,) if args.cluster else ())
-            for i, b in enumerate(todo):
-                on = f" (on board {b[0].params[BOARD_PARAM]})" if args.cluster else ""
-                print(f"[{i + 1}/{len(todo)}] {printable(' '.join(block_command(template, b)))}{on}")
-            if adaptive is not None:
-                info(f"--adaptive: further blocks (up to {adaptive.max_runs} runs in all) depend on the results; "
-                     f"the first pass is listed")
-            return EXIT_OK
-        for i, r in enumerate(runs):
-            on = f" (on board {r.params['board']})" if args.cluster else ""
-            print(f"[{i + 1}/{len(runs)}] {printable(' '.join(render_command(template, r.params)))}{on}")
+            listed = [(block_command(template, b), b[0].params) for b in todo]
+            further = "further blocks (up to {} runs in all)"
+        else:
+            listed = [(render_command(template, r.params), r.params) for r in runs]
+            further = "further runs (up to {} in all)"
+        for i, (argv, params) in enumerate(listed):
+            on = f" (on board {params[BOARD_PARAM]})" if args.cluster else ""
+            print(f"[{i + 1}/{len(listed)}] {printable(' '.join(argv))}{on}")
         if adaptive is not None:
-            info(f"--adaptive: further runs (up to {adaptive.max_runs} in all) depend on the results; "
-                 f"the first pass is listed")
+            info(f"--adaptive: {further.format(adaptive.max_runs)} depend on the results; the first pass is listed")
         return EXIT_OK
